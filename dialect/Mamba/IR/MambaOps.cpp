@@ -1,0 +1,375 @@
+//===- MambaOps.cpp - mamba dialect operations ----------------------------===//
+//
+// Verifiers. Each op states its shape contract as named dimensions per
+// operand ("B", "L", "E", ...); ShapeContract unifies them and reports the
+// first contradiction with both sides named. Relations between dimensions
+// (E = H * P, ...) are checked after the contract binds them.
+//
+//===----------------------------------------------------------------------===//
+#include "dialect/Mamba/IR/MambaOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/MathExtras.h"
+
+using namespace mlir;
+using namespace mlir::mamba;
+
+namespace {
+
+/// Unifies named dimensions across an op's values. A name is bound by the
+/// first static size seen for it; later static sizes must agree. The name "1"
+/// requires a static size of 1 (one token per decode step); "_" accepts any.
+class ShapeContract {
+public:
+  explicit ShapeContract(Operation *op) : op(op) {}
+
+  /// `value`, called `name` in messages, must have one dimension per entry
+  /// of `dims`.
+  LogicalResult match(StringRef name, Value value, ArrayRef<StringRef> dims) {
+    auto type = cast<RankedTensorType>(value.getType());
+    if (type.getRank() != static_cast<int64_t>(dims.size()))
+      return op->emitOpError()
+             << "'" << name << "' must have rank " << dims.size() << " ["
+             << llvm::join(dims, ", ") << "], got " << type;
+    for (auto [index, dim] : llvm::enumerate(dims)) {
+      int64_t size = type.getDimSize(index);
+      if (ShapedType::isDynamic(size) || dim == "_")
+        continue;
+      if (dim == "1") {
+        if (size != 1)
+          return op->emitOpError()
+                 << "'" << name << "' dimension " << index
+                 << " must be 1 (one token per step), got " << size;
+        continue;
+      }
+      if (failed(bind(dim, size, name, index)))
+        return failure();
+    }
+    return success();
+  }
+
+  /// Binds `dim` to `size`, which comes from `source` (an operand or an
+  /// attribute), or checks it against an earlier binding.
+  LogicalResult bind(StringRef dim, int64_t size, StringRef source,
+                     std::optional<size_t> index = std::nullopt) {
+    auto [it, inserted] = bound.try_emplace(dim, size, source.str());
+    if (inserted || it->second.first == size)
+      return success();
+    InFlightDiagnostic diag = op->emitOpError() << "'" << source << "'";
+    if (index)
+      diag << " dimension " << *index;
+    diag << " (" << dim << ") is " << size << ", but '" << it->second.second
+         << "' has " << dim << " = " << it->second.first;
+    return diag;
+  }
+
+  /// The size bound to `dim`, if any static size was seen.
+  std::optional<int64_t> lookup(StringRef dim) const {
+    auto it = bound.find(dim);
+    if (it == bound.end())
+      return std::nullopt;
+    return it->second.first;
+  }
+
+private:
+  Operation *op;
+  llvm::StringMap<std::pair<int64_t, std::string>> bound;
+};
+
+LogicalResult requirePositive(Operation *op, StringRef name, int64_t value) {
+  if (value > 0)
+    return success();
+  return op->emitOpError() << name << " must be positive, got " << value;
+}
+
+/// Binds `whole / part` to `quotient` after checking divisibility, e.g. the
+/// state size N = (G * N) / G.
+LogicalResult bindQuotient(Operation *op, ShapeContract &contract,
+                           StringRef wholeDim, StringRef wholeWhat,
+                           int64_t part, StringRef partWhat,
+                           StringRef quotientDim) {
+  std::optional<int64_t> whole = contract.lookup(wholeDim);
+  if (!whole)
+    return success();
+  if (*whole % part != 0)
+    return op->emitOpError() << wholeWhat << " (" << *whole
+                             << ") is not divisible by " << partWhat << " ("
+                             << part << ")";
+  return contract.bind(quotientDim, *whole / part, partWhat);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Model wrapper
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbeddingOp::verify() {
+  ShapeContract c(*this);
+  return success(succeeded(c.match("table", getTable(), {"V", "D"})) &&
+                 succeeded(c.match("tokens", getTokens(), {"B", "L"})) &&
+                 succeeded(c.match("result", getResult(), {"B", "L", "D"})));
+}
+
+LogicalResult RMSNormOp::verify() {
+  if (getEps().convertToDouble() <= 0.0)
+    return emitOpError() << "eps must be positive, got "
+                         << getEps().convertToDouble();
+  if (static_cast<bool>(getResidual()) != static_cast<bool>(getResidualOut()))
+    return emitOpError("has a residual operand but no residual result, or "
+                       "the reverse; the fused form needs both");
+  ShapeContract c(*this);
+  if (failed(c.match("input", getInput(), {"B", "L", "D"})) ||
+      failed(c.match("weight", getWeight(), {"D"})) ||
+      failed(c.match("output", getOutput(), {"B", "L", "D"})))
+    return failure();
+  if (getResidual() &&
+      (failed(c.match("residual", getResidual(), {"B", "L", "D"})) ||
+       failed(c.match("residual_out", getResidualOut(), {"B", "L", "D"}))))
+    return failure();
+  return success();
+}
+
+LogicalResult LinearOp::verify() {
+  ShapeContract c(*this);
+  if (failed(c.match("input", getInput(), {"B", "L", "K"})) ||
+      failed(c.match("weight", getWeight(), {"N", "K"})) ||
+      failed(c.match("result", getResult(), {"B", "L", "N"})))
+    return failure();
+  if (getBias() && failed(c.match("bias", getBias(), {"N"})))
+    return failure();
+  return success();
+}
+
+LogicalResult SplitOp::verify() {
+  ArrayRef<int64_t> sizes = getSizes();
+  if (sizes.size() != getResults().size())
+    return emitOpError() << "has " << sizes.size() << " sizes but "
+                         << getResults().size() << " results";
+  auto inputType = cast<RankedTensorType>(getInput().getType());
+  if (inputType.getRank() == 0)
+    return emitOpError("'input' must have rank >= 1");
+  int64_t total = 0;
+  for (int64_t size : sizes) {
+    if (size <= 0)
+      return emitOpError() << "sizes must be positive, got " << size;
+    total += size;
+  }
+  int64_t last = inputType.getRank() - 1;
+  if (!inputType.isDynamicDim(last) && inputType.getDimSize(last) != total)
+    return emitOpError() << "sizes add up to " << total
+                         << " but the last dimension of 'input' is "
+                         << inputType.getDimSize(last);
+  for (auto [index, result, size] :
+       llvm::enumerate(getResults(), sizes)) {
+    SmallVector<int64_t> expected(inputType.getShape());
+    expected[last] = size;
+    auto type = cast<RankedTensorType>(result.getType());
+    if (failed(verifyCompatibleShape(type.getShape(), expected)))
+      return emitOpError() << "result " << index << " has shape "
+                           << type << ", expected the input's shape with "
+                           << size << " as the last dimension";
+  }
+  return success();
+}
+
+LogicalResult LMHeadOp::verify() {
+  ShapeContract c(*this);
+  return success(succeeded(c.match("input", getInput(), {"B", "L", "D"})) &&
+                 succeeded(c.match("weight", getWeight(), {"V", "D"})) &&
+                 succeeded(c.match("logits", getLogits(), {"B", "L", "V"})));
+}
+
+//===----------------------------------------------------------------------===//
+// Causal conv1d
+//===----------------------------------------------------------------------===//
+
+/// Shared contract of the prefill conv and its one-token step. `seq` is "L"
+/// for prefill and "1" for a step.
+template <typename OpTy>
+static LogicalResult verifyConv(OpTy op, ShapeContract &c, StringRef seq) {
+  if (failed(c.match("x", op.getX(), {"B", seq, "C"})) ||
+      failed(c.match("weight", op.getWeight(), {"C", "K"})) ||
+      failed(c.match("y", op.getY(), {"B", seq, "C"})))
+    return failure();
+  if (op.getBias() && failed(c.match("bias", op.getBias(), {"C"})))
+    return failure();
+  return success();
+}
+
+LogicalResult CausalConv1dOp::verify() {
+  ShapeContract c(*this);
+  if (failed(verifyConv(*this, c, "L")))
+    return failure();
+  return c.match("state", getState(), {"B", "C", "K"});
+}
+
+LogicalResult CausalConv1dStepOp::verify() {
+  ShapeContract c(*this);
+  if (failed(verifyConv(*this, c, "1")))
+    return failure();
+  return success(succeeded(c.match("state", getState(), {"B", "C", "K"})) &&
+                 succeeded(c.match("new_state", getNewState(),
+                                   {"B", "C", "K"})));
+}
+
+//===----------------------------------------------------------------------===//
+// Mamba2 SSD
+//===----------------------------------------------------------------------===//
+
+/// Shared contract of ssd_scan and ssd_step: x [B, seq, E], dt [B, seq, H],
+/// B/C [B, seq, G*N], E = H * P, G divides H, D [H] or [E].
+template <typename OpTy>
+static LogicalResult verifySSD(OpTy op, ShapeContract &c, StringRef seq) {
+  int64_t headdim = op.getHeaddim(), ngroups = op.getNgroups();
+  if (failed(requirePositive(op, "headdim", headdim)) ||
+      failed(requirePositive(op, "ngroups", ngroups)))
+    return failure();
+  if (failed(c.match("x", op.getX(), {"B", seq, "E"})) ||
+      failed(c.match("dt", op.getDt(), {"B", seq, "H"})) ||
+      failed(c.match("B", op.getB(), {"B", seq, "GN"})) ||
+      failed(c.match("C", op.getC(), {"B", seq, "GN"})) ||
+      failed(c.match("A_log", op.getALog(), {"H"})) ||
+      failed(c.match("dt_bias", op.getDtBias(), {"H"})) ||
+      failed(c.match("y", op.getY(), {"B", seq, "E"})) ||
+      failed(c.bind("P", headdim, "headdim")))
+    return failure();
+  std::optional<int64_t> e = c.lookup("E"), h = c.lookup("H");
+  if (e && h && *e != *h * headdim)
+    return op.emitOpError() << "nheads * headdim (" << *h << " * " << headdim
+                            << " = " << *h * headdim
+                            << ") must equal the channels of 'x' (" << *e
+                            << ")";
+  if (e && !h &&
+      failed(bindQuotient(op, c, "E", "the channels of 'x'", headdim,
+                          "headdim", "H")))
+    return failure();
+  if (std::optional<int64_t> heads = c.lookup("H");
+      heads && *heads % ngroups != 0)
+    return op.emitOpError() << "ngroups (" << ngroups
+                            << ") must divide nheads (" << *heads << ")";
+  if (failed(bindQuotient(op, c, "GN", "the channels of 'B' and 'C'", ngroups,
+                          "ngroups", "N")))
+    return failure();
+  // D is per head, or per channel when the checkpoint has D_has_hdim.
+  auto dType = cast<RankedTensorType>(op.getD().getType());
+  if (dType.getRank() != 1)
+    return op.emitOpError() << "'D' must have rank 1 ([H] or [E]), got "
+                            << dType;
+  int64_t dSize = dType.getDimSize(0);
+  if (!ShapedType::isDynamic(dSize) && dSize != c.lookup("H").value_or(dSize) &&
+      dSize != c.lookup("E").value_or(dSize))
+    return op.emitOpError() << "'D' has " << dSize
+                            << " elements, expected nheads ("
+                            << *c.lookup("H") << ") or d_inner ("
+                            << *c.lookup("E") << ")";
+  return success();
+}
+
+LogicalResult SSDScanOp::verify() {
+  if (failed(requirePositive(*this, "chunk_size", getChunkSize())))
+    return failure();
+  double dtMin = getDtMin().convertToDouble();
+  if (dtMin < 0.0)
+    return emitOpError() << "dt_min must be >= 0, got " << dtMin;
+  if (std::optional<APFloat> dtMax = getDtMax();
+      dtMax && dtMax->convertToDouble() < dtMin)
+    return emitOpError() << "dt_max (" << dtMax->convertToDouble()
+                         << ") must be >= dt_min (" << dtMin << ")";
+  ShapeContract c(*this);
+  if (failed(verifySSD(*this, c, "L")))
+    return failure();
+  return c.match("state", getState(), {"B", "H", "P", "N"});
+}
+
+LogicalResult SSDStepOp::verify() {
+  ShapeContract c(*this);
+  if (failed(verifySSD(*this, c, "1")))
+    return failure();
+  return success(
+      succeeded(c.match("state", getState(), {"B", "H", "P", "N"})) &&
+      succeeded(c.match("new_state", getNewState(), {"B", "H", "P", "N"})));
+}
+
+LogicalResult GatedRMSNormOp::verify() {
+  if (getEps().convertToDouble() <= 0.0)
+    return emitOpError() << "eps must be positive, got "
+                         << getEps().convertToDouble();
+  if (failed(requirePositive(*this, "group_size", getGroupSize())))
+    return failure();
+  ShapeContract c(*this);
+  if (failed(c.match("y", getY(), {"B", "L", "E"})) ||
+      failed(c.match("z", getZ(), {"B", "L", "E"})) ||
+      failed(c.match("weight", getWeight(), {"E"})) ||
+      failed(c.match("output", getOutput(), {"B", "L", "E"})))
+    return failure();
+  if (std::optional<int64_t> e = c.lookup("E"); e && *e % getGroupSize() != 0)
+    return emitOpError() << "group_size (" << getGroupSize()
+                         << ") must divide d_inner (" << *e << ")";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Mamba1 selective scan
+//===----------------------------------------------------------------------===//
+
+/// Shared contract of selective_scan and selective_step.
+template <typename OpTy>
+static LogicalResult verifySelective(OpTy op, ShapeContract &c,
+                                     StringRef seq) {
+  return success(succeeded(c.match("x", op.getX(), {"B", seq, "E"})) &&
+                 succeeded(c.match("dt", op.getDt(), {"B", seq, "E"})) &&
+                 succeeded(c.match("B", op.getB(), {"B", seq, "N"})) &&
+                 succeeded(c.match("C", op.getC(), {"B", seq, "N"})) &&
+                 succeeded(c.match("z", op.getZ(), {"B", seq, "E"})) &&
+                 succeeded(c.match("A_log", op.getALog(), {"E", "N"})) &&
+                 succeeded(c.match("D", op.getD(), {"E"})) &&
+                 succeeded(c.match("dt_bias", op.getDtBias(), {"E"})) &&
+                 succeeded(c.match("y", op.getY(), {"B", seq, "E"})));
+}
+
+LogicalResult SelectiveScanOp::verify() {
+  ShapeContract c(*this);
+  if (failed(verifySelective(*this, c, "L")))
+    return failure();
+  return c.match("state", getState(), {"B", "E", "N"});
+}
+
+LogicalResult SelectiveStepOp::verify() {
+  ShapeContract c(*this);
+  if (failed(verifySelective(*this, c, "1")))
+    return failure();
+  return success(
+      succeeded(c.match("state", getState(), {"B", "E", "N"})) &&
+      succeeded(c.match("new_state", getNewState(), {"B", "E", "N"})));
+}
+
+//===----------------------------------------------------------------------===//
+// Hadamard
+//===----------------------------------------------------------------------===//
+
+/// Whether `n` is 2^k, 12 * 2^k or 40 * 2^k.
+static bool isSupportedHadamardSize(int64_t n) {
+  for (int64_t base : {1, 12, 40})
+    if (n % base == 0 && llvm::isPowerOf2_64(n / base))
+      return true;
+  return false;
+}
+
+LogicalResult HadamardOp::verify() {
+  auto type = cast<RankedTensorType>(getInput().getType());
+  if (type.getRank() == 0)
+    return emitOpError("'input' must have rank >= 1");
+  int64_t n = type.getDimSize(type.getRank() - 1);
+  if (!ShapedType::isDynamic(n) && !isSupportedHadamardSize(n))
+    return emitOpError() << "size " << n
+                         << " of the last dimension is not 2^k, 12 * 2^k or "
+                            "40 * 2^k";
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "dialect/Mamba/IR/MambaOps.cpp.inc"
