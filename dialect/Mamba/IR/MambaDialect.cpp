@@ -61,12 +61,23 @@ ModelConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << ") must equal expand * d_model (" << expand << " * "
                        << dModel << " = " << expand * dModel << ")";
   if (arch == Arch::mamba1) {
+    std::pair<StringRef, int64_t> mamba2Only[] = {{"headdim", headdim},
+                                                  {"nheads", nheads},
+                                                  {"ngroups", ngroups},
+                                                  {"chunk_size", chunkSize}};
+    for (auto [name, value] : mamba2Only)
+      if (value != 0)
+        return emitError() << "#mamba.config: a mamba1 model has no " << name
+                           << " (got " << value << ")";
     if (dtRank <= 0)
       return emitError() << "#mamba.config: a mamba1 model needs dt_rank > 0, "
                             "got "
                          << dtRank;
     return success();
   }
+  if (dtRank != 0)
+    return emitError() << "#mamba.config: a mamba2 model has no dt_rank (got "
+                       << dtRank << ")";
   std::pair<StringRef, int64_t> mamba2Sizes[] = {{"headdim", headdim},
                                                  {"nheads", nheads},
                                                  {"ngroups", ngroups},
@@ -92,22 +103,29 @@ ModelConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 namespace {
 /// Checks one op against the model configuration. The per-op verifiers
 /// check that an op is consistent with itself; this checks that it is
-/// consistent with the model it belongs to.
+/// consistent with the model it belongs to. It runs before the nested ops are
+/// verified (attribute verifiers run on entry), so it reads attributes and
+/// types defensively and leaves malformed ops to their own verifiers.
 class ConfigChecker {
 public:
   explicit ConfigChecker(ModelConfigAttr config) : config(config) {}
 
   LogicalResult check(Operation *op) {
+    const int64_t d = config.getDModel(), e = config.getDInner();
+    const int64_t n = config.getDState();
     return llvm::TypeSwitch<Operation *, LogicalResult>(op)
         .Case<EmbeddingOp>([&](auto op) {
           return expectDims(op, "table", op.getTable(),
                             {{"vocab_size", config.getVocabSize()},
-                             {"d_model", config.getDModel()}});
+                             {"d_model", d}});
         })
         .Case<LMHeadOp>([&](auto op) {
           return expectDims(op, "weight", op.getWeight(),
                             {{"vocab_size", config.getVocabSize()},
-                             {"d_model", config.getDModel()}});
+                             {"d_model", d}});
+        })
+        .Case<RMSNormOp>([&](auto op) {
+          return expectDims(op, "weight", op.getWeight(), {{"d_model", d}});
         })
         .Case<CausalConv1dOp, CausalConv1dStepOp>([&](auto op) {
           return expectDims(op, "weight", op.getWeight(),
@@ -115,54 +133,75 @@ public:
                              {"d_conv", config.getDConv()}});
         })
         .Case<SSDScanOp, SSDStepOp>([&](auto op) { return checkSSD(op); })
-        .Case<SelectiveScanOp, SelectiveStepOp>([&](auto op) {
-          return expectDims(op, "A_log", op.getALog(),
-                            {{"d_inner", config.getDInner()},
-                             {"d_state", config.getDState()}});
+        .Case<SelectiveScanOp, SelectiveStepOp>([&](auto op) -> LogicalResult {
+          if (config.isMamba2())
+            return op.emitOpError("is a Mamba1 op in a mamba2 model");
+          return success(
+              succeeded(expectDims(op, "A_log", op.getALog(),
+                                   {{"d_inner", e}, {"d_state", n}})) &&
+              succeeded(expectDims(op, "state", stateOf(op),
+                                   {{"batch", kAny},
+                                    {"d_inner", e},
+                                    {"d_state", n}})));
         })
         .Case<GatedRMSNormOp>([&](GatedRMSNormOp op) -> LogicalResult {
           if (!config.isMamba2())
             return op.emitOpError("is a Mamba2 op in a mamba1 model");
-          int64_t expected = config.getDInner() / config.getNgroups();
-          if (op.getGroupSize() != expected)
+          auto groupSize = op.getGroupSizeAttr();
+          int64_t expected = e / config.getNgroups();
+          if (groupSize && groupSize.getInt() != expected)
             return op.emitOpError()
-                   << "group_size " << op.getGroupSize()
+                   << "group_size " << groupSize.getInt()
                    << " contradicts the model config (d_inner / ngroups = "
-                   << config.getDInner() << " / " << config.getNgroups()
-                   << " = " << expected << ")";
-          return success();
+                   << e << " / " << config.getNgroups() << " = " << expected
+                   << ")";
+          return expectDims(op, "weight", op.getWeight(), {{"d_inner", e}});
         })
         .Default([](Operation *) { return success(); });
   }
 
 private:
+  static constexpr int64_t kAny = ShapedType::kDynamic;
+
+  static Value stateOf(SSDScanOp op) { return op.getState(); }
+  static Value stateOf(SSDStepOp op) { return op.getState(); }
+  static Value stateOf(SelectiveScanOp op) { return op.getState(); }
+  static Value stateOf(SelectiveStepOp op) { return op.getState(); }
+
   template <typename OpTy> LogicalResult checkSSD(OpTy op) {
     if (!config.isMamba2())
       return op.emitOpError("is a Mamba2 op in a mamba1 model");
-    std::pair<StringRef, int64_t> attrs[] = {
-        {"headdim", op.getHeaddim()}, {"ngroups", op.getNgroups()}};
-    std::pair<StringRef, int64_t> expected[] = {
-        {"headdim", config.getHeaddim()}, {"ngroups", config.getNgroups()}};
+    std::pair<StringRef, IntegerAttr> attrs[] = {
+        {"headdim", op.getHeaddimAttr()}, {"ngroups", op.getNgroupsAttr()}};
+    int64_t expected[] = {config.getHeaddim(), config.getNgroups()};
     for (auto [attr, want] : llvm::zip(attrs, expected))
-      if (attr.second != want.second)
+      if (attr.second && attr.second.getInt() != want)
         return op.emitOpError()
-               << attr.first << " " << attr.second
-               << " contradicts the model config (" << want.first << " = "
-               << want.second << ")";
-    return expectDims(op, "A_log", op.getALog(),
-                      {{"nheads", config.getNheads()}});
+               << attr.first << " " << attr.second.getInt()
+               << " contradicts the model config (" << attr.first << " = "
+               << want << ")";
+    return success(
+        succeeded(expectDims(op, "A_log", op.getALog(),
+                             {{"nheads", config.getNheads()}})) &&
+        succeeded(expectDims(op, "state", stateOf(op),
+                             {{"batch", kAny},
+                              {"nheads", config.getNheads()},
+                              {"headdim", config.getHeaddim()},
+                              {"d_state", config.getDState()}})));
   }
 
-  /// `value`'s static dims must equal the config's sizes.
+  /// `value`'s static dims must equal the config's sizes (kAny: unchecked).
   LogicalResult
   expectDims(Operation *op, StringRef name, Value value,
              ArrayRef<std::pair<StringRef, int64_t>> expected) {
-    auto type = cast<RankedTensorType>(value.getType());
-    if (type.getRank() != static_cast<int64_t>(expected.size()))
+    auto type = dyn_cast_or_null<RankedTensorType>(value ? value.getType()
+                                                         : Type());
+    if (!type || type.getRank() != static_cast<int64_t>(expected.size()))
       return success(); // the op's own verifier reports rank errors
     for (auto [dim, want] : llvm::enumerate(expected)) {
       int64_t got = type.getDimSize(dim);
-      if (!ShapedType::isDynamic(got) && got != want.second)
+      if (want.second != kAny && !ShapedType::isDynamic(got) &&
+          got != want.second)
         return op->emitOpError()
                << "'" << name << "' dimension " << dim << " is " << got
                << " but the model config has " << want.first << " = "
@@ -187,8 +226,11 @@ LogicalResult MambaDialect::verifyOperationAttribute(Operation *op,
   if (!isa<ModuleOp>(op))
     return op->emitError() << "'" << getConfigAttrName()
                            << "' belongs on a builtin.module";
+  // A nested module is a model of its own, checked against its own config.
   ConfigChecker checker(config);
-  WalkResult result = op->walk([&](Operation *nested) {
+  WalkResult result = op->walk<WalkOrder::PreOrder>([&](Operation *nested) {
+    if (nested != op && isa<ModuleOp>(nested))
+      return WalkResult::skip();
     return failed(checker.check(nested)) ? WalkResult::interrupt()
                                          : WalkResult::advance();
   });

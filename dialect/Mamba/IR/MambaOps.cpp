@@ -14,14 +14,18 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <cmath>
+#include <sstream>
+
 using namespace mlir;
 using namespace mlir::mamba;
 
 namespace {
 
 /// Unifies named dimensions across an op's values. A name is bound by the
-/// first static size seen for it; later static sizes must agree. The name "1"
-/// requires a static size of 1 (one token per decode step); "_" accepts any.
+/// first static size seen for it; later static sizes must agree, and a
+/// mismatch names both sides. The name "1" requires a static size of 1 (one
+/// token per decode step); "_" accepts any size.
 class ShapeContract {
 public:
   explicit ShapeContract(Operation *op) : op(op) {}
@@ -45,25 +49,26 @@ public:
                  << " must be 1 (one token per step), got " << size;
         continue;
       }
-      if (failed(bind(dim, size, name, index)))
+      std::string where =
+          ("'" + name + "' dimension " + llvm::Twine(index)).str();
+      std::string origin =
+          ("'" + name + "' has " + dim + " = " + llvm::Twine(size)).str();
+      if (failed(bind(dim, size, where, origin)))
         return failure();
     }
     return success();
   }
 
-  /// Binds `dim` to `size`, which comes from `source` (an operand or an
-  /// attribute), or checks it against an earlier binding.
-  LogicalResult bind(StringRef dim, int64_t size, StringRef source,
-                     std::optional<size_t> index = std::nullopt) {
-    auto [it, inserted] = bound.try_emplace(dim, size, source.str());
+  /// Binds `dim` to `size`, or checks it against an earlier binding. `where`
+  /// names what carries the size ("'x' dimension 2", "headdim"); `origin`
+  /// says where the size came from, for later mismatches.
+  LogicalResult bind(StringRef dim, int64_t size, StringRef where,
+                     StringRef origin) {
+    auto [it, inserted] = bound.try_emplace(dim, size, origin.str());
     if (inserted || it->second.first == size)
       return success();
-    InFlightDiagnostic diag = op->emitOpError() << "'" << source << "'";
-    if (index)
-      diag << " dimension " << *index;
-    diag << " (" << dim << ") is " << size << ", but '" << it->second.second
-         << "' has " << dim << " = " << it->second.first;
-    return diag;
+    return op->emitOpError() << where << " (" << dim << ") is " << size
+                             << ", but " << it->second.second;
   }
 
   /// The size bound to `dim`, if any static size was seen.
@@ -79,26 +84,49 @@ private:
   llvm::StringMap<std::pair<int64_t, std::string>> bound;
 };
 
+/// A double as a person writes it (1e-05, 0.5, nan), for messages.
+std::string formatDouble(double value) {
+  std::ostringstream os;
+  os << value;
+  return os.str();
+}
+
 LogicalResult requirePositive(Operation *op, StringRef name, int64_t value) {
   if (value > 0)
     return success();
   return op->emitOpError() << name << " must be positive, got " << value;
 }
 
-/// Binds `whole / part` to `quotient` after checking divisibility, e.g. the
-/// state size N = (G * N) / G.
+/// eps of a norm: positive and finite (NaN fails every comparison, so the
+/// test is written to reject it).
+LogicalResult verifyEps(Operation *op, const APFloat &eps) {
+  double value = eps.convertToDouble();
+  if (value > 0.0 && std::isfinite(value))
+    return success();
+  return op->emitOpError() << "eps must be positive and finite, got "
+                           << formatDouble(value);
+}
+
+/// Binds `quotientDim` = `wholeDim` / `part` after checking divisibility,
+/// e.g. the state size N = (G * N) / ngroups.
 LogicalResult bindQuotient(Operation *op, ShapeContract &contract,
-                           StringRef wholeDim, StringRef wholeWhat,
-                           int64_t part, StringRef partWhat,
+                           StringRef wholeDim, StringRef wholeOwner,
+                           int64_t part, StringRef partName,
                            StringRef quotientDim) {
   std::optional<int64_t> whole = contract.lookup(wholeDim);
   if (!whole)
     return success();
   if (*whole % part != 0)
-    return op->emitOpError() << wholeWhat << " (" << *whole
-                             << ") is not divisible by " << partWhat << " ("
-                             << part << ")";
-  return contract.bind(quotientDim, *whole / part, partWhat);
+    return op->emitOpError() << wholeOwner << " has " << *whole
+                             << " channels, not divisible by " << partName
+                             << " (" << part << ")";
+  int64_t quotient = *whole / part;
+  std::string origin = (wholeOwner + " has " + llvm::Twine(*whole) +
+                        " channels and " + partName + " = " +
+                        llvm::Twine(part) + ", so " + quotientDim + " = " +
+                        llvm::Twine(quotient))
+                           .str();
+  return contract.bind(quotientDim, quotient, partName, origin);
 }
 
 } // namespace
@@ -115,9 +143,8 @@ LogicalResult EmbeddingOp::verify() {
 }
 
 LogicalResult RMSNormOp::verify() {
-  if (getEps().convertToDouble() <= 0.0)
-    return emitOpError() << "eps must be positive, got "
-                         << getEps().convertToDouble();
+  if (failed(verifyEps(*this, getEps())))
+    return failure();
   if (static_cast<bool>(getResidual()) != static_cast<bool>(getResidualOut()))
     return emitOpError("has a residual operand but no residual result, or "
                        "the reverse; the fused form needs both");
@@ -135,17 +162,19 @@ LogicalResult RMSNormOp::verify() {
 
 LogicalResult LinearOp::verify() {
   ShapeContract c(*this);
-  if (failed(c.match("input", getInput(), {"B", "L", "K"})) ||
-      failed(c.match("weight", getWeight(), {"N", "K"})) ||
-      failed(c.match("result", getResult(), {"B", "L", "N"})))
+  if (failed(c.match("input", getInput(), {"B", "L", "in_features"})) ||
+      failed(c.match("weight", getWeight(), {"out_features", "in_features"})) ||
+      failed(c.match("result", getResult(), {"B", "L", "out_features"})))
     return failure();
-  if (getBias() && failed(c.match("bias", getBias(), {"N"})))
+  if (getBias() && failed(c.match("bias", getBias(), {"out_features"})))
     return failure();
   return success();
 }
 
 LogicalResult SplitOp::verify() {
   ArrayRef<int64_t> sizes = getSizes();
+  if (sizes.empty())
+    return emitOpError("needs at least one size");
   if (sizes.size() != getResults().size())
     return emitOpError() << "has " << sizes.size() << " sizes but "
                          << getResults().size() << " results";
@@ -228,15 +257,17 @@ static LogicalResult verifySSD(OpTy op, ShapeContract &c, StringRef seq) {
   if (failed(requirePositive(op, "headdim", headdim)) ||
       failed(requirePositive(op, "ngroups", ngroups)))
     return failure();
-  if (failed(c.match("x", op.getX(), {"B", seq, "E"})) ||
+  std::string headdimOrigin = "headdim = " + std::to_string(headdim);
+  if (failed(c.bind("P", headdim, "headdim", headdimOrigin)) ||
+      failed(c.match("x", op.getX(), {"B", seq, "E"})) ||
       failed(c.match("dt", op.getDt(), {"B", seq, "H"})) ||
       failed(c.match("B", op.getB(), {"B", seq, "GN"})) ||
       failed(c.match("C", op.getC(), {"B", seq, "GN"})) ||
       failed(c.match("A_log", op.getALog(), {"H"})) ||
       failed(c.match("dt_bias", op.getDtBias(), {"H"})) ||
-      failed(c.match("y", op.getY(), {"B", seq, "E"})) ||
-      failed(c.bind("P", headdim, "headdim")))
+      failed(c.match("y", op.getY(), {"B", seq, "E"})))
     return failure();
+  // E = H * P: derive whichever side is unknown, check when both are known.
   std::optional<int64_t> e = c.lookup("E"), h = c.lookup("H");
   if (e && h && *e != *h * headdim)
     return op.emitOpError() << "nheads * headdim (" << *h << " * " << headdim
@@ -244,15 +275,16 @@ static LogicalResult verifySSD(OpTy op, ShapeContract &c, StringRef seq) {
                             << ") must equal the channels of 'x' (" << *e
                             << ")";
   if (e && !h &&
-      failed(bindQuotient(op, c, "E", "the channels of 'x'", headdim,
-                          "headdim", "H")))
+      failed(bindQuotient(op, c, "E", "'x'", headdim, "headdim", "H")))
     return failure();
+  if (h && !e)
+    (void)c.bind("E", *h * headdim, "nheads * headdim",
+                 "nheads * headdim = " + std::to_string(*h * headdim));
   if (std::optional<int64_t> heads = c.lookup("H");
       heads && *heads % ngroups != 0)
     return op.emitOpError() << "ngroups (" << ngroups
                             << ") must divide nheads (" << *heads << ")";
-  if (failed(bindQuotient(op, c, "GN", "the channels of 'B' and 'C'", ngroups,
-                          "ngroups", "N")))
+  if (failed(bindQuotient(op, c, "GN", "'B'", ngroups, "ngroups", "N")))
     return failure();
   // D is per head, or per channel when the checkpoint has D_has_hdim.
   auto dType = cast<RankedTensorType>(op.getD().getType());
@@ -260,25 +292,35 @@ static LogicalResult verifySSD(OpTy op, ShapeContract &c, StringRef seq) {
     return op.emitOpError() << "'D' must have rank 1 ([H] or [E]), got "
                             << dType;
   int64_t dSize = dType.getDimSize(0);
-  if (!ShapedType::isDynamic(dSize) && dSize != c.lookup("H").value_or(dSize) &&
-      dSize != c.lookup("E").value_or(dSize))
+  std::optional<int64_t> heads = c.lookup("H"), channels = c.lookup("E");
+  if (!ShapedType::isDynamic(dSize) && heads && channels && dSize != *heads &&
+      dSize != *channels)
     return op.emitOpError() << "'D' has " << dSize
-                            << " elements, expected nheads ("
-                            << *c.lookup("H") << ") or d_inner ("
-                            << *c.lookup("E") << ")";
+                            << " elements, expected nheads (" << *heads
+                            << ") or d_inner (" << *channels << ")";
+  return success();
+}
+
+/// dt_min / dt_max of the prefill scan: 0 <= dt_min <= dt_max, no NaN.
+static LogicalResult verifyDtLimit(SSDScanOp op) {
+  double dtMin = op.getDtMin().convertToDouble();
+  if (!(dtMin >= 0.0) || std::isinf(dtMin))
+    return op.emitOpError() << "dt_min must be finite and >= 0, got "
+                            << formatDouble(dtMin);
+  if (std::optional<APFloat> dtMax = op.getDtMax()) {
+    double max = dtMax->convertToDouble();
+    if (!(max >= dtMin))
+      return op.emitOpError() << "dt_max (" << formatDouble(max)
+                              << ") must be >= dt_min (" << formatDouble(dtMin)
+                              << ")";
+  }
   return success();
 }
 
 LogicalResult SSDScanOp::verify() {
-  if (failed(requirePositive(*this, "chunk_size", getChunkSize())))
+  if (failed(requirePositive(*this, "chunk_size", getChunkSize())) ||
+      failed(verifyDtLimit(*this)))
     return failure();
-  double dtMin = getDtMin().convertToDouble();
-  if (dtMin < 0.0)
-    return emitOpError() << "dt_min must be >= 0, got " << dtMin;
-  if (std::optional<APFloat> dtMax = getDtMax();
-      dtMax && dtMax->convertToDouble() < dtMin)
-    return emitOpError() << "dt_max (" << dtMax->convertToDouble()
-                         << ") must be >= dt_min (" << dtMin << ")";
   ShapeContract c(*this);
   if (failed(verifySSD(*this, c, "L")))
     return failure();
@@ -295,9 +337,8 @@ LogicalResult SSDStepOp::verify() {
 }
 
 LogicalResult GatedRMSNormOp::verify() {
-  if (getEps().convertToDouble() <= 0.0)
-    return emitOpError() << "eps must be positive, got "
-                         << getEps().convertToDouble();
+  if (failed(verifyEps(*this, getEps())))
+    return failure();
   if (failed(requirePositive(*this, "group_size", getGroupSize())))
     return failure();
   ShapeContract c(*this);
