@@ -25,8 +25,11 @@ def Mamba_Dialect : Dialect {
     `[B, conv_dim, K]` and SSM state (`[B, H, P, N]` for Mamba2, `[B, E, N]`
     for Mamba1) are function arguments and results, so passes see them and can
     quantize them. Weights are `dense_resource` constants. The module carries
-    the model configuration as `mamba.config = #mamba.config<...>`, and the
-    dialect checks every op's shapes against it.
+    the model configuration as `mamba.config = #mamba.config<...>`; the
+    dialect checks each op's model-level sizes against it (vocabulary,
+    d_model, conv channels and kernel, heads, headdim, groups, d_state, the
+    gated norm's group size). Projection widths are checked per op, by the
+    shape contracts of the ops they feed.
   }];
   let useDefaultAttributePrinterParser = 1;
   let hasOperationAttrVerify = 1;
