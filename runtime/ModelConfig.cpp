@@ -287,7 +287,9 @@ public:
            describe(*value));
       return none;
     }
-    return {*lo, *hi};
+    // dt = softplus(.) > 0, so a lower bound <= 0 clamps nothing: normalise
+    // it to 0 (exact), the form the IR's dt_min takes.
+    return {std::max(*lo, 0.0), *hi};
   }
 
   /// hidden_act / activation: the mixers hard-code SiLU.

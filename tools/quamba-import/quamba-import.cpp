@@ -63,8 +63,7 @@ int main(int argc, char **argv) {
         }
         return llvm::Error::success();
       });
-  if (written)
-    return fail(llvm::createStringError(
-        outputPath + ": " + llvm::toString(std::move(written))));
+  if (written) // writeToOutput's message names the path
+    return fail(std::move(written));
   return 0;
 }

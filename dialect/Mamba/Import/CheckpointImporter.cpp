@@ -65,6 +65,15 @@ checkWeights(const st::Checkpoint &checkpoint, const ModelConfig &config,
                          "' are two spellings of the same weight");
   }
 
+  // The config's layer count is checked against the checkpoint before the
+  // schema is built: a config claiming 2^30 layers must fail fast.
+  std::string lastNorm = layerTensorName(config.nLayer - 1, "norm.weight");
+  if (!canonical.count(lastNorm))
+    return importError(dir + ": config.json has " +
+                       std::to_string(config.nLayer) +
+                       " layers, but the checkpoint has no tensor '" +
+                       lastNorm + "'");
+
   std::map<std::string, CheckedWeight> weights;
   for (const ExpectedTensor &expected : expectedTensors(config)) {
     auto found = canonical.find(expected.name);
@@ -92,13 +101,14 @@ checkWeights(const st::Checkpoint &checkpoint, const ModelConfig &config,
   // A tied lm_head may be stored as a second copy (mamba_ssm); it is unused.
   if (config.tieEmbeddings)
     canonical.erase("lm_head.weight");
-  if (!canonical.empty())
-    return importError(dir + ": unexpected tensor '" +
-                       canonical.begin()->second + "' (" +
-                       std::to_string(canonical.size()) +
-                       " tensors are not part of a " +
-                       std::string(quamba::archName(config.arch)) +
-                       " model with this config.json)");
+  if (!canonical.empty()) {
+    size_t extra = canonical.size();
+    return importError(
+        dir + ": unexpected tensor '" + canonical.begin()->second + "' (" +
+        std::to_string(extra) + (extra == 1 ? " tensor is" : " tensors are") +
+        " not part of a " + std::string(quamba::archName(config.arch)) +
+        " model with this config.json)");
+  }
   return weights;
 }
 
@@ -316,9 +326,11 @@ private:
 
   Value linear(Location loc, Value input, int64_t layer, const char *weightName,
                const char *biasName, bool hasBias, int64_t outFeatures) {
-    return LinearOp::create(
-        b, loc, act(outFeatures), input, layerWeight(loc, layer, weightName),
-        optionalLayerWeight(loc, layer, biasName, hasBias));
+    // Sequenced, so constants appear in the same order with every compiler.
+    Value weightValue = layerWeight(loc, layer, weightName);
+    Value biasValue = optionalLayerWeight(loc, layer, biasName, hasBias);
+    return LinearOp::create(b, loc, act(outFeatures), input, weightValue,
+                            biasValue);
   }
 
   SmallVector<Value> split(Location loc, Value input, ArrayRef<int64_t> sizes) {

@@ -1,0 +1,56 @@
+//===- Interpreter.h - run mamba IR on the CPU -----------------*- C++ -*-===//
+//
+// Executes `@prefill` / `@decode` of a mamba module op by op through the
+// reference kernels (runtime/reference/Kernels.h), which define the ops'
+// semantics. Calibration passes and the numerical tests run models with it;
+// quamba-run uses it on CPU until the model.qmb runtime lands.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace mlir::quamba {
+
+/// A dense row-major host tensor: fp32 values, or int32 token ids.
+struct HostTensor {
+  std::vector<int64_t> shape;
+  std::vector<float> values;  // float tensors
+  std::vector<int32_t> ints;  // integer tensors (token ids)
+
+  bool isInteger = false;
+
+  /// A zero-filled float tensor.
+  static HostTensor floats(std::vector<int64_t> shape);
+  static HostTensor tokens(std::vector<int64_t> shape, std::vector<int32_t> ids);
+  int64_t numel() const;
+};
+
+class Interpreter {
+public:
+  /// `module` must outlive the interpreter. Weights are converted to fp32
+  /// once, on first use, and shared by both entry functions.
+  explicit Interpreter(ModuleOp module);
+  ~Interpreter();
+
+  /// Runs the function `name` on `args` (matching its argument types; dynamic
+  /// dimensions take the arguments' sizes) and returns its results.
+  llvm::Expected<std::vector<HostTensor>> run(llvm::StringRef name,
+                                              std::vector<HostTensor> args);
+
+private:
+  class Frame;
+  ModuleOp module;
+  /// fp32 copies of weights by resource key (bf16/f16 converted).
+  llvm::StringMap<std::shared_ptr<const HostTensor>> weights;
+  friend class Frame;
+};
+
+} // namespace mlir::quamba

@@ -1,0 +1,39 @@
+//===- Logits.h - from logits to tokens and losses -------------*- C++ -*-===//
+//
+// Sampling (greedy, temperature, top-k, top-p) and the negative
+// log-likelihood of a target token. Both see only the first `allowedVocab`
+// logits: models pad their vocabulary (50277 tokenizer ids, 50280 or 50288
+// rows), and the padding rows must never be sampled nor take probability mass.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <random>
+
+namespace quamba {
+
+struct SamplingOptions {
+  float temperature = 0.0f; // 0: greedy (argmax)
+  int64_t topK = 0;         // 0: no top-k cut
+  float topP = 1.0f;        // 1: no nucleus cut
+  uint64_t seed = 0;
+};
+
+class Sampler {
+public:
+  Sampler(SamplingOptions options, int64_t allowedVocab);
+  /// Picks a token id in [0, allowedVocab) from `logits[0, vocab)`.
+  int32_t sample(const float *logits, int64_t vocab);
+
+private:
+  SamplingOptions options;
+  int64_t allowedVocab;
+  std::mt19937_64 rng;
+};
+
+/// -log softmax(logits[0, allowedVocab))[target], computed in double.
+double negativeLogLikelihood(const float *logits, int64_t allowedVocab,
+                             int32_t target);
+
+} // namespace quamba

@@ -1,0 +1,129 @@
+//===- Kernels.h - reference kernels: the semantics of every op -*- C++ -*-===//
+//
+// One function per primitive, plain C++ in fp32. These define what the mamba
+// dialect's ops mean (DESIGN.md §2): the IR interpreter calls them op by op,
+// the CPU backend launch by launch, and every GPU kernel is tested against
+// them. The math is shared/reference/formats.md §4 (mamba_ssm semantics).
+//
+// Conventions: tensors are dense, row-major, fp32; shapes are given by the
+// arguments; outputs never alias inputs unless a parameter says "in/out".
+// Batch and sequence dimensions are outermost ([B, L, ...]).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/Status.h"
+
+#include <cstdint>
+
+namespace quamba::ref {
+
+/// softplus(v) = log(1 + exp(v)), and v itself for v > 20 (as mamba_ssm).
+float softplus(float v);
+/// silu(v) = v * sigmoid(v).
+float silu(float v);
+
+/// out[i, :] = table[tokens[i], :] for i < count. A token outside [0, vocab)
+/// is an error naming it and its position.
+Status embedding(const float *table, int64_t vocab, int64_t dim,
+                 const int32_t *tokens, int64_t count, float *out);
+
+/// out[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * weight, per row.
+void rmsNorm(const float *x, const float *weight, float *out, int64_t rows,
+             int64_t dim, float eps);
+
+/// Fused residual add + RMSNorm: residualOut = x + residualIn;
+/// out = rmsNorm(residualOut). residualOut may alias residualIn.
+void addRmsNorm(const float *x, const float *residualIn, const float *weight,
+                float *out, float *residualOut, int64_t rows, int64_t dim,
+                float eps);
+
+/// out[r, n] = sum_k x[r, k] * weight[n, k] + (bias ? bias[n] : 0).
+/// weight is [outFeatures, inFeatures] (PyTorch layout). Uses BLAS.
+void linear(const float *x, const float *weight, const float *bias, float *out,
+            int64_t rows, int64_t inFeatures, int64_t outFeatures);
+
+/// Depthwise causal conv over a sequence. x, y: [B, L, C]; weight: [C, K];
+/// bias: [C] or null. y[b,t,c] = act(bias[c] + sum_k weight[c,k] *
+/// x[b, t-K+1+k, c]) with x before the start = 0; act = SiLU if `silu`.
+/// stateOut [B, C, K] (may be null) receives the last K inputs (zero-padded
+/// on the left), the state a decode step continues from.
+void causalConv1d(const float *x, const float *weight, const float *bias,
+                  float *y, float *stateOut, int64_t batch, int64_t seqlen,
+                  int64_t channels, int64_t kernel, bool silu);
+
+/// One-token conv update. x, y: [B, C]; state: [B, C, K] in/out (rolled left
+/// by one, x written to the last column, then the dot product).
+void causalConv1dStep(const float *x, float *state, const float *weight,
+                      const float *bias, float *y, int64_t batch,
+                      int64_t channels, int64_t kernel, bool silu);
+
+struct SSDShape {
+  int64_t batch = 1, seqlen = 1;
+  int64_t nheads = 1, headdim = 1, ngroups = 1, dstate = 1;
+  bool dHasHdim = false; // D is [H * P] instead of [H]
+};
+
+/// Mamba2 chunked SSD scan from a zero state (ssd_minimal's algorithm).
+/// x, y: [B, L, H*P]; dt: [B, L, H]; Bm, Cm: [B, L, G*N]; A_log, dtBias: [H];
+/// D: [H] or [H*P]; stateOut: [B, H, P, N], the final state.
+/// dt' = clamp(softplus(dt + dtBias), dtMin, dtMax); head h uses group
+/// h / (H / G). chunkSize changes only rounding, never the result beyond it
+/// (chunkSize <= 0 means one chunk of the whole sequence).
+void ssdScan(const SSDShape &shape, int64_t chunkSize, float dtMin,
+             float dtMax, const float *x, const float *dt, const float *Bm,
+             const float *Cm, const float *A_log, const float *D,
+             const float *dtBias, float *y, float *stateOut);
+
+/// Mamba2 one-token step (shape.seqlen is ignored; x, y: [B, H*P], dt: [B, H],
+/// Bm, Cm: [B, G*N]); state [B, H, P, N] in/out. No dt limit (as mamba_ssm's
+/// selective_state_update).
+void ssdStep(const SSDShape &shape, const float *x, const float *dt,
+             const float *Bm, const float *Cm, const float *A_log,
+             const float *D, const float *dtBias, float *state, float *y);
+
+struct SelectiveShape {
+  int64_t batch = 1, seqlen = 1, dinner = 1, dstate = 1;
+};
+
+/// Mamba1 selective scan from a zero state, gated by z.
+/// x, dt, z, y: [B, L, E]; Bm, Cm: [B, L, N]; A_log: [E, N]; D, dtBias: [E];
+/// stateOut: [B, E, N]. dt' = softplus(dt + dtBias);
+/// y = (sum_n h[c,n] C[n] + D[c] x[c]) * silu(z[c]).
+void selectiveScan(const SelectiveShape &shape, const float *x,
+                   const float *dt, const float *Bm, const float *Cm,
+                   const float *z, const float *A_log, const float *D,
+                   const float *dtBias, float *y, float *stateOut);
+
+/// Mamba1 one-token step: x, dt, z, y: [B, E]; Bm, Cm: [B, N];
+/// state [B, E, N] in/out.
+void selectiveStep(const SelectiveShape &shape, const float *x,
+                   const float *dt, const float *Bm, const float *Cm,
+                   const float *z, const float *A_log, const float *D,
+                   const float *dtBias, float *state, float *y);
+
+/// Grouped gated RMSNorm (norm_before_gate = false): v = y * silu(z); each
+/// contiguous group of groupSize channels of a row is divided by
+/// sqrt(mean(v_g^2) + eps); out = v * weight. y, z, out: [rows, dim];
+/// groupSize must divide dim.
+void gatedRmsNorm(const float *y, const float *z, const float *weight,
+                  float *out, int64_t rows, int64_t dim, int64_t groupSize,
+                  float eps);
+
+/// Whether n is 2^k, 12 * 2^k or 40 * 2^k.
+bool isHadamardSize(int64_t n);
+/// In place, each row x of length n = m * 2^k (m in {1, 12, 40}):
+///   x <- H_n x / sqrt(n), H_n = H_m kron W_2^k, an orthonormal transform,
+/// with x as a column viewed as [m][2^k] (index c * 2^k + r, m outer):
+///   out[c*2^k + r] = sum_{c', r'} H_m[c][c'] W[r][r'] x[c'*2^k + r'] / sqrt(n).
+/// As a row vector that is x * H_n^T / sqrt(n). W is Sylvester's matrix in
+/// natural order, W[r][r'] = (-1)^popcount(r & r'). H_12 is Paley II (q = 5),
+/// symmetric; H_40 = [[P, P], [P, -P]] with P Paley I (q = 19), not
+/// symmetric. These are the matrices and the convention of Dao-AILab's
+/// fast-hadamard-transform (had_12_paley, had_40_tpal), which Quamba uses
+/// offline and online, so Quamba-rotated weights stay consistent. For
+/// m in {1, 12} the transform is its own inverse; for m = 40 the inverse is
+/// the transpose. Returns an error for an unsupported n.
+Status hadamard(float *x, int64_t rows, int64_t n);
+
+} // namespace quamba::ref
