@@ -31,6 +31,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <malloc.h>
 #include <cmath>
 #include <optional>
 
@@ -225,6 +226,11 @@ int perplexity(mlir::quamba::Interpreter &interp, ::quamba::Tokenizer &tokenizer
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // The interpreter allocates activations of megabytes per op; glibc would
+  // mmap and unmap each one, and the page faults cost as much as the math.
+  // Keep freed memory for reuse instead.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   cl::ParseCommandLineOptions(argc, argv, "quamba-run: run a Mamba model (CPU interpreter)\n");
   if (prompt.getNumOccurrences() == 0 && pplFile.empty())
     die("nothing to do: pass --prompt TEXT or --ppl FILE");

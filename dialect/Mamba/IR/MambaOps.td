@@ -274,10 +274,14 @@ def Mamba_SelectiveStepOp : Mamba_PureOp<"selective_step"> {
 def Mamba_HadamardOp : Mamba_PureOp<"hadamard", [SameOperandsAndResultType]> {
   let summary = "orthonormal Hadamard transform of the last dimension";
   let description = [{
-    `result = input x H_n / sqrt(n)` over the last dimension `n`, which must be
-    `2^k`, `12 * 2^k` or `40 * 2^k` (the sizes Quamba2's rotation uses; the
-    non-power-of-two factors are the Sylvester-compatible Hadamard matrices of
-    order 12 and 40).
+    `result = H_n x / sqrt(n)` over the last dimension `n` (x a column), which
+    must be `2^k`, `12 * 2^k` or `40 * 2^k`: the sizes Quamba2's rotation
+    uses. `H_n = H_m kron W_(2^k)` with `W` the natural-order Sylvester matrix
+    and `H_12`, `H_40` the matrices of Dao-AILab's fast-hadamard-transform
+    (which Quamba2 applies online and offline), so a row is viewed as
+    `[m][2^k]`. The transform is its own inverse for `2^k` and `12 * 2^k`; for
+    `40 * 2^k` the inverse is its transpose. runtime/reference/Hadamard.cpp
+    is the definition.
   }];
   let arguments = (ins Mamba_FloatTensor:$input);
   let results = (outs Mamba_FloatTensor:$result);
