@@ -26,6 +26,9 @@ void ProgressBar::update(int64_t value) {
 }
 
 void ProgressBar::finish() {
+  // A log (not a terminal) already has its 100 % line from update().
+  if (!interactive && lastDecile == 10)
+    return;
   done = total;
   draw(true);
 }
