@@ -23,4 +23,76 @@ def QuambaPrintModelSummary : Pass<"quamba-print-model-summary", "ModuleOp"> {
   let dependentDialects = ["mlir::mamba::MambaDialect"];
 }
 
+def QuambaFuseNormGains : Pass<"quamba-fuse-norm-gains", "ModuleOp"> {
+  let summary = "Fold RMSNorm gains into the following projections; untie lm_head";
+  let description = [{
+    Quamba2's offline steps 1a and 1c (reference/quamba2.md §2):
+
+    * Every `mamba.rms_norm` gain γ is folded into the projections that read
+      the norm's output, `W ← W · diag(γ)` (column k scaled by γ_k): the
+      in_proj `mamba.linear` of each block (the gain is the one the fused
+      add-norm of the previous layer carries) and, for `norm_f`, `lm_head`.
+      The gain then becomes a ones vector.
+    * A tied lm_head (its weight is the embedding's resource) gets its own
+      resource `lm_head.weight` = `E · diag(g_f)`; the embedding keeps `E`,
+      and the module's `#mamba.config` gets `tie_embeddings = false`.
+
+    Every rewritten weight is a new `dense_resource` (blobs are never edited
+    in place, since other modules of the context may share them), created
+    once and referenced by every constant of the old resource in both
+    `@prefill` and `@decode`. Products are computed in double and rounded
+    once, to nearest-even, into the weight's element type (f32, bf16, f16).
+    Gains that are already all ones are left as they are, so the pass is
+    idempotent.
+
+    The Mamba2 gated-norm weight (`mamba.gated_rms_norm`) is not folded into
+    out_proj: Quamba2 does not, and it sits before the online Hadamard.
+
+    Guarantee: exact in real arithmetic; in fp32 the logits are unchanged
+    within ~1e-5 relative (one extra rounding per folded weight). For bf16 or
+    f16 weights the folded product is rounded to that type, which changes
+    the logits by the weight type's rounding error.
+
+    Precondition: every `mamba.rms_norm` output is read only as the input of
+    a `mamba.linear` or `mamba.lm_head` (otherwise an error names the norm);
+    weights are `arith.constant dense_resource` values.
+  }];
+  let dependentDialects = ["mlir::mamba::MambaDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
+def QuambaRotate : Pass<"quamba-rotate", "ModuleOp"> {
+  let summary = "Hadamard-rotate the residual stream; online Hadamard before out_proj";
+  let description = [{
+    Quamba2's rotation (reference/quamba2.md §3). With `M = Hᵀ`, `H` the
+    orthonormal matrix `mamba.hadamard` applies (`x ← H x` per column; the
+    transform of runtime/reference/Hadamard.cpp), `M_D` of size d_model and
+    `M_E` of size d_inner:
+
+    * embedding rows `E ← E · M_D` (the residual stream becomes `r · M_D`);
+    * in_proj `W_in ← W_in · M_D`; lm_head `W_lm ← W_lm · M_D`;
+    * out_proj `W_out ← M_Dᵀ · W_out · M_E` and a bias `b ← M_Dᵀ b`;
+    * a `mamba.hadamard` (`y ← y · M_E`) on the input of every out_proj
+      (the gated-norm output in Mamba2, the scan output in Mamba1), in both
+      `@prefill` and `@decode`.
+
+    Weights are rotated in double and rounded once into a new resource with
+    the weight's element type. The residual stream must be read only by
+    `mamba.rms_norm`s, and the norms then commute with the rotation because
+    their gains are ones. Deterministic.
+
+    Guarantee: exact in real arithmetic (orthogonality, `M Mᵀ = I`, and
+    `RMSNorm(r · M) = RMSNorm(r) · M`); in fp32 the logits are unchanged
+    within ~1e-5 relative.
+
+    Preconditions: run `quamba-fuse-norm-gains` first; every `mamba.rms_norm`
+    gain must be all ones, otherwise the pass fails with "run
+    quamba-fuse-norm-gains first" on the norm. d_model and d_inner must be
+    `2^k`, `12·2^k` or `40·2^k`; otherwise an error names the size. On
+    failure no weight is changed.
+  }];
+  let dependentDialects = ["mlir::mamba::MambaDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 #endif // QUAMBA_PASSES_TD

@@ -26,6 +26,9 @@ if os.path.isdir(os.path.join(config.quamba_shared_dir, "fixtures")):
     config.available_features.add("shared")
 else:
     lit_config.note("../shared not found: tests that need it are skipped")
+if config.sanitize:
+    # ASan reserves terabytes of address space: tests that cap it can't run.
+    config.available_features.add("asan")
 if config.enable_cuda:
     config.available_features.add("cuda")
 

@@ -1,0 +1,94 @@
+//===- WeightRewrite.cpp - read and rewrite dense_resource weights --------===//
+#include "passes/WeightRewrite.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/APFloat.h"
+
+#include <cstring>
+
+using namespace mlir;
+
+namespace {
+
+/// APFloat semantics of a weight element type, or null if unsupported.
+const llvm::fltSemantics *getSemantics(Type type) {
+  if (auto floatType = dyn_cast<FloatType>(type))
+    if (floatType.isF16() || floatType.isBF16() || floatType.isF32() ||
+        floatType.isF64())
+      return &floatType.getFloatSemantics();
+  return nullptr;
+}
+
+} // namespace
+
+DenseResourceElementsAttr mlir::quamba::getResourceWeight(Value value) {
+  auto constant = value.getDefiningOp<arith::ConstantOp>();
+  if (!constant)
+    return nullptr;
+  return dyn_cast<DenseResourceElementsAttr>(constant.getValue());
+}
+
+FailureOr<std::vector<double>>
+mlir::quamba::readWeight(DenseResourceElementsAttr weight, Operation *diagOp) {
+  ShapedType type = weight.getType();
+  const llvm::fltSemantics *semantics = getSemantics(type.getElementType());
+  if (!semantics)
+    return diagOp->emitOpError("weight '")
+           << weight.getRawHandle().getKey() << "' has element type "
+           << type.getElementType() << "; expected f16, bf16, f32 or f64";
+  AsmResourceBlob *blob = weight.getRawHandle().getBlob();
+  unsigned bytes = type.getElementTypeBitWidth() / 8;
+  int64_t count = type.getNumElements();
+  if (!blob || blob->getData().size() != static_cast<size_t>(count * bytes))
+    return diagOp->emitOpError("weight '")
+           << weight.getRawHandle().getKey() << "' has no blob of "
+           << count * bytes << " bytes";
+  ArrayRef<char> data = blob->getData();
+  std::vector<double> values(count);
+  for (int64_t i = 0; i < count; ++i) {
+    uint64_t bits = 0;
+    std::memcpy(&bits, data.data() + i * bytes, bytes); // little-endian host
+    llvm::APFloat element(*semantics, llvm::APInt(bytes * 8, bits));
+    bool losesInfo;
+    element.convert(llvm::APFloat::IEEEdouble(),
+                    llvm::APFloat::rmNearestTiesToEven, &losesInfo);
+    values[i] = element.convertToDouble();
+  }
+  return values;
+}
+
+DenseResourceElementsAttr
+mlir::quamba::createWeight(ShapedType type, StringRef name,
+                           ArrayRef<double> values) {
+  const llvm::fltSemantics *semantics = getSemantics(type.getElementType());
+  assert(semantics && "createWeight: unsupported element type");
+  unsigned bytes = type.getElementTypeBitWidth() / 8;
+  std::vector<char> data(values.size() * bytes);
+  for (size_t i = 0; i < values.size(); ++i) {
+    llvm::APFloat element(values[i]);
+    bool losesInfo;
+    element.convert(*semantics, llvm::APFloat::rmNearestTiesToEven,
+                    &losesInfo);
+    uint64_t bits = element.bitcastToAPInt().getZExtValue();
+    std::memcpy(data.data() + i * bytes, &bits, bytes);
+  }
+  return DenseResourceElementsAttr::get(
+      type, name,
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(data, bytes,
+                                                    /*dataIsMutable=*/false));
+}
+
+void mlir::quamba::redirectConstants(
+    ModuleOp module,
+    const llvm::StringMap<DenseResourceElementsAttr> &replacements) {
+  module.walk([&](arith::ConstantOp constant) {
+    auto weight = dyn_cast<DenseResourceElementsAttr>(constant.getValue());
+    if (!weight)
+      return;
+    auto it = replacements.find(weight.getRawHandle().getKey());
+    if (it != replacements.end())
+      constant.setValueAttr(it->second);
+  });
+}

@@ -1,0 +1,42 @@
+//===- WeightRewrite.h - read and rewrite dense_resource weights -*- C++ -*-===//
+//
+// Helpers shared by the exact weight rewrites (quamba-fuse-norm-gains,
+// quamba-rotate). Weights are `arith.constant dense_resource<key>` values
+// whose blobs live in the context, so a rewrite never edits a blob in place
+// (another module of the same context, e.g. the original a test compares
+// against, may read it): it creates a new resource and redirects constants.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <vector>
+
+namespace mlir::quamba {
+
+/// The dense_resource attribute of the arith.constant defining `value`, or
+/// null when `value` is not such a constant.
+DenseResourceElementsAttr getResourceWeight(Value value);
+
+/// The weight's elements widened to double (f16, bf16, f32, f64). Fails, with
+/// a diagnostic on `diagOp`, for other element types or a missing blob.
+FailureOr<std::vector<double>> readWeight(DenseResourceElementsAttr weight,
+                                          Operation *diagOp);
+
+/// A new resource of `type` holding `values` rounded to nearest-even into the
+/// element type. `name` is uniquified by MLIR when the key is taken.
+DenseResourceElementsAttr createWeight(ShapedType type, StringRef name,
+                                       ArrayRef<double> values);
+
+/// Points every arith.constant of `module` whose resource key is a key of
+/// `replacements` at the replacement resource: both entry functions (and any
+/// other reader) see the rewritten weight.
+void redirectConstants(ModuleOp module,
+                       const llvm::StringMap<DenseResourceElementsAttr> &replacements);
+
+} // namespace mlir::quamba
