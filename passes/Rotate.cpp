@@ -52,7 +52,7 @@ namespace {
 // The orthonormal Hadamard transform in double
 //===----------------------------------------------------------------------===//
 
-/// x ← H_n x / sqrt(n) in double, H_n = H_m ⊗ W_(2^k) with x viewed as
+/// x ← H_n x in double (scaled by 1 / sqrt(n) by the caller), H_n = H_m ⊗ W_(2^k) with x viewed as
 /// [m][2^k], exactly the transform of ref::hadamard (runtime/reference/
 /// Hadamard.cpp, the definition of mamba.hadamard). The m×m sign matrix is
 /// read off ref::hadamard itself, so the two cannot disagree on H_12 / H_40
@@ -69,8 +69,11 @@ public:
     return std::unique_ptr<HadamardTransform>(new HadamardTransform(n, m));
   }
 
-  /// Applies the transform to n values spaced `stride` apart.
-  void apply(double *x, int64_t stride, std::vector<double> &scratch) const {
+  /// Applies H_n (unnormalised: without the 1 / sqrt(n), which callers
+  /// apply once per element, see rotateWeights) to n values spaced `stride`
+  /// apart.
+  void applyUnnormalized(double *x, int64_t stride,
+                         std::vector<double> &scratch) const {
     scratch.resize(n);
     for (int64_t i = 0; i < n; ++i)
       scratch[i] = x[i * stride];
@@ -90,12 +93,14 @@ public:
       }
     }
     for (int64_t i = 0; i < n; ++i)
-      x[i * stride] = scratch[i] * scale;
+      x[i * stride] = scratch[i];
   }
+
+  int64_t size() const { return n; }
 
 private:
   HadamardTransform(int64_t n, int64_t m)
-      : n(n), m(m), p(n / m), scale(1.0 / std::sqrt(static_cast<double>(n))) {
+      : n(n), m(m), p(n / m) {
     if (m == 1)
       return;
     // Column j of H_m / sqrt(m) is the transform of the unit vector e_j.
@@ -122,7 +127,6 @@ private:
   }
 
   int64_t n, m, p;
-  double scale;
   std::vector<double> signs; // H_m, row-major (m > 1 only)
 };
 
@@ -283,16 +287,23 @@ LogicalResult RotatePass::rotateWeights(ModuleOp module) {
         getTransform(cols, planned.anchor, rowSize);
     if (!rowTransform)
       return failure();
+    // Sign-matrix products first (exact for small integer weights), then
+    // one multiplication by the combined 1 / sqrt(n) factors per element.
+    int64_t normalizer = cols;
     for (int64_t r = 0; r < rows; ++r)
-      rowTransform->apply(values->data() + r * cols, 1, scratch);
+      rowTransform->applyUnnormalized(values->data() + r * cols, 1, scratch);
     if (planned.rotation == Rotation::OutProj) {
       const HadamardTransform *columnTransform =
           getTransform(rows, planned.anchor, "d_model");
       if (!columnTransform)
         return failure();
       for (int64_t c = 0; c < cols; ++c)
-        columnTransform->apply(values->data() + c, cols, scratch);
+        columnTransform->applyUnnormalized(values->data() + c, cols, scratch);
+      normalizer *= rows;
     }
+    double scale = 1.0 / std::sqrt(static_cast<double>(normalizer));
+    for (double &value : *values)
+      value *= scale;
     replacements[key] = createWeight(type, key, *values);
   }
   redirectConstants(module, replacements);
