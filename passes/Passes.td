@@ -95,4 +95,82 @@ def QuambaRotate : Pass<"quamba-rotate", "ModuleOp"> {
                            "mlir::arith::ArithDialect"];
 }
 
+def QuambaCalibrate : Pass<"quamba-calibrate", "ModuleOp"> {
+  let summary = "Run the model on calibration text; attach activation statistics";
+  let description = [{
+    Quamba2's calibration (reference/quamba2.md §4.1, §6, §8), on the CPU
+    interpreter. The text of `data` is tokenized (`tokenizer`, a Hugging Face
+    tokenizer.json; without it the byte tokenizer, allowed only when the
+    embedding has exactly 256 rows) into `T` ids, and `samples` windows of
+    `seqlen` tokens are taken at the evenly spaced, non-overlapping starts
+    `s_i = floor(i · (T − seqlen) / (samples − 1))` (`s_0 = 0` for one
+    sample); `T < samples · seqlen` is an error ("calibration text too
+    short"). Each window runs through `@prefill` with batch 1, in order, and
+    a progress bar on stderr counts the samples.
+
+    Every executed mamba op except `mamba.split` gets a discardable
+    attribute `mamba.calibration`, a dictionary with one entry per observed
+    activation, keyed by the ODS name of the operand or result (`input`,
+    `result`, `output`, `residual`, `residual_out`, `x`, `y`, `z`, `dt`, `B`,
+    `C`, `state`, `logits`). Weights (operands defined by `arith.constant`)
+    and token ids are not observed. Each entry holds:
+
+    * `absmax` (f32): the max of |v| over all samples (min-max observer);
+    * `percentile` (f32): the `percentile`-th percentile of |v| of each
+      sample (linear interpolation between order statistics), smoothed over
+      the samples with the EMA of §6.1, `m ← m + ema · (q − m)`, started at
+      the first sample's value; always ≤ `absmax`.
+
+    and, for `mamba.ssd_scan`:
+
+    * `x`: `channel_mean_abs` (tensor<d_inner x f32>): per channel the mean
+      of |x| over the tokens of a sample, max over samples (§4.1, the
+      sort-and-cluster statistic); `channel_absmax` (tensor<d_inner x f32>):
+      per channel max |x| (the max over a cluster gives §4.4's x scale);
+    * `B`, `C`: `group_absmax` (tensor<G x f32>): absmax per SSD group (§6.2);
+    * `state` (the end-of-prompt SSM state): `channel_absmax`
+      (tensor<H x P x N x f32>): per (head, channel, state index) absmax,
+      from which §6.2's [G, 4, 4, N] state scales follow for any head / dim
+      clustering.
+
+    `@decode` gets the same dictionaries, verbatim, on the op at the same
+    position of its sequence of mamba ops (causal_conv1d_step,
+    ssd_step and selective_step stand for the scans): keys keep the prefill
+    op's names, so `state` on `ssd_step` is the end-of-prompt state
+    statistic (the step's `state` operand / `new_state` result). A `@decode`
+    whose ops do not correspond one to one is an error.
+
+    `save` writes the statistics to a JSON file (written to a temporary file
+    and renamed, so it is never partial); `load` attaches the statistics of
+    such a file instead of running the model (then `data` is not needed).
+    The file records, per mamba op of `@prefill` in order, its name and its
+    dictionary; a file for a different op sequence is an error.
+
+    Guarantee: no weight, op or type changes: only `mamba.calibration`
+    attributes are added (existing ones are replaced). Deterministic: the
+    same IR, text and options give bit-identical attributes (sequential
+    fp32 interpreter, no threads, no random sampling). GPTQ Hessians and the
+    CUDA backend are not implemented yet.
+  }];
+  let options = [
+    Option<"data", "data", "std::string", /*default=*/"\"\"",
+           "calibration text file (required unless `load` is given)">,
+    Option<"samples", "samples", "int64_t", /*default=*/"32",
+           "number of calibration windows">,
+    Option<"seqlen", "seqlen", "int64_t", /*default=*/"512",
+           "tokens per window">,
+    Option<"tokenizer", "tokenizer", "std::string", /*default=*/"\"\"",
+           "tokenizer.json; default: bytes, only for a 256-row embedding">,
+    Option<"percentile", "percentile", "double", /*default=*/"99.999",
+           "percentile of |v| per sample, in (0, 100]">,
+    Option<"ema", "ema", "double", /*default=*/"0.01",
+           "EMA momentum of the per-sample percentiles, in (0, 1]">,
+    Option<"save", "save", "std::string", /*default=*/"\"\"",
+           "write the statistics to this JSON file">,
+    Option<"load", "load", "std::string", /*default=*/"\"\"",
+           "attach the statistics of this JSON file instead of running">,
+  ];
+  let dependentDialects = ["mlir::mamba::MambaDialect"];
+}
+
 #endif // QUAMBA_PASSES_TD

@@ -137,12 +137,27 @@ public:
       }
       if (llvm::Error error = execute(&op))
         return std::move(error);
+      if (interpreter.observer && !isa<arith::ConstantOp>(op))
+        notify(&op);
     }
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "function body has no func.return");
   }
 
 private:
+  void notify(Operation *op) {
+    SmallVector<const HostTensor *, 8> operands, results;
+    auto lookup = [&](Value value) -> const HostTensor * {
+      auto it = env.find(value);
+      return it == env.end() ? nullptr : it->second.get();
+    };
+    for (Value operand : op->getOperands())
+      operands.push_back(lookup(operand));
+    for (Value result : op->getResults())
+      results.push_back(lookup(result));
+    interpreter.observer(op, operands, results);
+  }
+
   llvm::Error execute(Operation *op) {
     return llvm::TypeSwitch<Operation *, llvm::Error>(op)
         .Case([&](arith::ConstantOp op) { return constant(op); })

@@ -14,6 +14,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -45,11 +46,22 @@ public:
   llvm::Expected<std::vector<HostTensor>> run(llvm::StringRef name,
                                               std::vector<HostTensor> args);
 
+  /// Called after every executed op other than `arith.constant` (and
+  /// `func.return`), with the op's operand and result tensors in operand /
+  /// result order (a null pointer for an operand the frame has no tensor
+  /// for, which does not happen for verified IR). The tensors are valid only
+  /// during the call. An empty function (the default) costs one branch per op.
+  using Observer = std::function<void(
+      Operation *op, llvm::ArrayRef<const HostTensor *> operands,
+      llvm::ArrayRef<const HostTensor *> results)>;
+  void setObserver(Observer observer) { this->observer = std::move(observer); }
+
 private:
   class Frame;
   ModuleOp module;
   /// fp32 copies of weights by resource key (bf16/f16 converted).
   llvm::StringMap<std::shared_ptr<const HostTensor>> weights;
+  Observer observer;
   friend class Frame;
 };
 

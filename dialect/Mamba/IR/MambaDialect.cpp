@@ -216,6 +216,15 @@ private:
 
 LogicalResult MambaDialect::verifyOperationAttribute(Operation *op,
                                                      NamedAttribute attr) {
+  if (attr.getName() == getCalibrationAttrName()) {
+    if (!isa<DictionaryAttr>(attr.getValue()))
+      return op->emitError() << "'" << getCalibrationAttrName()
+                             << "' must be a dictionary attribute";
+    if (!isa<MambaDialect>(op->getDialect()))
+      return op->emitError() << "'" << getCalibrationAttrName()
+                             << "' belongs on a mamba dialect op";
+    return success();
+  }
   if (attr.getName() != getConfigAttrName())
     return op->emitError() << "unknown mamba dialect attribute '"
                            << attr.getName().getValue() << "'";

@@ -38,6 +38,11 @@ def Mamba_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getConfigAttrName() {
       return ::llvm::StringLiteral("mamba.config");
     }
+    /// Name of the discardable op attribute quamba-calibrate attaches: a
+    /// dictionary of activation statistics on a mamba op.
+    static constexpr ::llvm::StringLiteral getCalibrationAttrName() {
+      return ::llvm::StringLiteral("mamba.calibration");
+    }
   }];
 }
 

@@ -762,3 +762,19 @@ module attributes {mamba.config = #outer} {
     return %0 : tensor<?x?x16xf32>
   }
 }
+
+// -----
+
+// Calibration statistics are a dictionary on a mamba op.
+func.func @calibration_not_dictionary(%x: tensor<?x?x64xf32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.calibration' must be a dictionary attribute}}
+  %0 = mamba.hadamard %x {mamba.calibration = 1.0 : f32} : tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+func.func @calibration_not_on_mamba_op(%x: tensor<?x?x64xf32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.calibration' belongs on a mamba dialect op}}
+  return {mamba.calibration = {}} %x : tensor<?x?x64xf32>
+}
