@@ -52,46 +52,26 @@ namespace {
 // The orthonormal Hadamard transform in double
 //===----------------------------------------------------------------------===//
 
-/// x ← H_n x in double (scaled by 1 / sqrt(n) by the caller), H_n = H_m ⊗ W_(2^k) with x viewed as
-/// [m][2^k], exactly the transform of ref::hadamard (runtime/reference/
-/// Hadamard.cpp, the definition of mamba.hadamard). The m×m sign matrix is
-/// read off ref::hadamard itself, so the two cannot disagree on H_12 / H_40
-/// or on the index convention; only the arithmetic is widened.
+/// x ← H_n x in double, without the 1 / sqrt(n) (callers apply it once per
+/// element): ref::hadamardUnnormalized, the double-precision form of the
+/// transform that defines mamba.hadamard (runtime/reference/Hadamard.cpp), so
+/// the two cannot disagree on H_12 / H_40 or the index convention; this class
+/// only gathers strided values (columns) for it.
 class HadamardTransform {
 public:
   static std::unique_ptr<HadamardTransform> create(int64_t n) {
     if (!::quamba::ref::isHadamardSize(n))
       return nullptr;
-    int64_t m = 1;
-    for (int64_t candidate : {12, 40})
-      if (n % candidate == 0 && llvm::isPowerOf2_64(n / candidate))
-        m = candidate;
-    return std::unique_ptr<HadamardTransform>(new HadamardTransform(n, m));
+    return std::unique_ptr<HadamardTransform>(new HadamardTransform(n));
   }
 
-  /// Applies H_n (unnormalised: without the 1 / sqrt(n), which callers
-  /// apply once per element, see rotateWeights) to n values spaced `stride`
-  /// apart.
+  /// Applies H_n (unnormalised) to n values spaced `stride` apart.
   void applyUnnormalized(double *x, int64_t stride,
                          std::vector<double> &scratch) const {
     scratch.resize(n);
     for (int64_t i = 0; i < n; ++i)
       scratch[i] = x[i * stride];
-    for (int64_t c = 0; c < m; ++c)
-      walshHadamard(scratch.data() + c * p);
-    if (m > 1) {
-      std::vector<double> column(m);
-      for (int64_t r = 0; r < p; ++r) {
-        for (int64_t c = 0; c < m; ++c)
-          column[c] = scratch[c * p + r];
-        for (int64_t c = 0; c < m; ++c) {
-          double acc = 0.0;
-          for (int64_t j = 0; j < m; ++j)
-            acc += signs[c * m + j] * column[j];
-          scratch[c * p + r] = acc;
-        }
-      }
-    }
+    (void)::quamba::ref::hadamardUnnormalized(scratch.data(), n);
     for (int64_t i = 0; i < n; ++i)
       x[i * stride] = scratch[i];
   }
@@ -99,35 +79,8 @@ public:
   int64_t size() const { return n; }
 
 private:
-  HadamardTransform(int64_t n, int64_t m)
-      : n(n), m(m), p(n / m) {
-    if (m == 1)
-      return;
-    // Column j of H_m / sqrt(m) is the transform of the unit vector e_j.
-    signs.assign(m * m, 0.0);
-    std::vector<float> unit(m);
-    for (int64_t j = 0; j < m; ++j) {
-      std::fill(unit.begin(), unit.end(), 0.0f);
-      unit[j] = 1.0f;
-      (void)::quamba::ref::hadamard(unit.data(), 1, m);
-      for (int64_t i = 0; i < m; ++i)
-        signs[i * m + j] = unit[i] > 0 ? 1.0 : -1.0;
-    }
-  }
-
-  /// Unnormalised Sylvester transform (natural order) of p values.
-  void walshHadamard(double *x) const {
-    for (int64_t half = 1; half < p; half *= 2)
-      for (int64_t start = 0; start < p; start += 2 * half)
-        for (int64_t i = start; i < start + half; ++i) {
-          double a = x[i], b = x[i + half];
-          x[i] = a + b;
-          x[i + half] = a - b;
-        }
-  }
-
-  int64_t n, m, p;
-  std::vector<double> signs; // H_m, row-major (m > 1 only)
+  explicit HadamardTransform(int64_t n) : n(n) {}
+  int64_t n;
 };
 
 //===----------------------------------------------------------------------===//

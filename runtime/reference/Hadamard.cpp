@@ -99,44 +99,62 @@ SignMatrix doubled(const SignMatrix &m) {
   return out;
 }
 
-/// H_m as floats, row-major, built once (thread-safe static init).
-const std::vector<float> &smallHadamard(int64_t m) {
+/// H_m (m = 12 or 40) row-major in T, built once (thread-safe static init).
+template <typename T> const std::vector<T> &smallHadamard(int64_t m) {
   auto flatten = [](const SignMatrix &s) {
-    std::vector<float> out;
+    std::vector<T> out;
     for (const std::vector<int> &row : s)
       out.insert(out.end(), row.begin(), row.end());
     return out;
   };
-  static const std::vector<float> h12 = flatten(paleyII(5));
-  static const std::vector<float> h40 = flatten(doubled(paleyI(19)));
+  static const std::vector<T> h12 = flatten(paleyII(5));
+  static const std::vector<T> h40 = flatten(doubled(paleyI(19)));
   return m == 12 ? h12 : h40;
 }
 
 /// In-place unnormalised Walsh-Hadamard transform (Sylvester, natural
 /// order) of n = 2^k contiguous values.
-void walshHadamard(float *x, int64_t n) {
+template <typename T> void walshHadamard(T *x, int64_t n) {
   for (int64_t half = 1; half < n; half *= 2)
     for (int64_t start = 0; start < n; start += 2 * half)
       for (int64_t i = start; i < start + half; ++i) {
-        float a = x[i], b = x[i + half];
+        T a = x[i], b = x[i + half];
         x[i] = a + b;
         x[i + half] = a - b;
       }
 }
 
 /// x viewed as [m][p]: column r <- H_m * column r, for every r.
-void smallFactor(float *x, int64_t m, int64_t p, const float *h,
-                 std::vector<float> &column) {
+template <typename T>
+void smallFactor(T *x, int64_t m, int64_t p, const T *h,
+                 std::vector<T> &column) {
   for (int64_t r = 0; r < p; ++r) {
     for (int64_t c = 0; c < m; ++c)
       column[c] = x[c * p + r];
     for (int64_t c = 0; c < m; ++c) {
-      float acc = 0.0f;
+      T acc = 0;
       for (int64_t j = 0; j < m; ++j)
         acc += h[c * m + j] * column[j];
       x[c * p + r] = acc;
     }
   }
+}
+
+/// H_n x without the 1 / sqrt(n): the Walsh-Hadamard passes over each of the
+/// m blocks, then the m-point factor across them.
+template <typename T> void unnormalizedHadamard(T *v, int64_t n, int64_t m) {
+  int64_t p = n / m;
+  for (int64_t c = 0; c < m; ++c)
+    walshHadamard(v + c * p, p);
+  if (m > 1) {
+    std::vector<T> column(m);
+    smallFactor(v, m, p, smallHadamard<T>(m).data(), column);
+  }
+}
+
+Error unsupportedSize(int64_t n) {
+  return makeError("hadamard: size " + std::to_string(n) +
+                   " is not 2^k, 12 * 2^k or 40 * 2^k");
 }
 
 } // namespace
@@ -146,23 +164,23 @@ bool isHadamardSize(int64_t n) { return oddFactor(n) != 0; }
 Status hadamard(float *x, int64_t rows, int64_t n) {
   int64_t m = oddFactor(n);
   if (m == 0)
-    return makeError("hadamard: size " + std::to_string(n) +
-                     " is not 2^k, 12 * 2^k or 40 * 2^k");
-  int64_t p = n / m;
-  const float *h = m > 1 ? smallHadamard(m).data() : nullptr;
+    return unsupportedSize(n);
   float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(n)));
   int64_t work = n * (m + 16); // rough: m-point products plus log2(p) passes
   parallelFor(rows, work, [&](int64_t row) {
     float *v = x + row * n;
-    for (int64_t c = 0; c < m; ++c)
-      walshHadamard(v + c * p, p);
-    if (m > 1) {
-      std::vector<float> column(m);
-      smallFactor(v, m, p, h, column);
-    }
+    unnormalizedHadamard(v, n, m);
     for (int64_t i = 0; i < n; ++i)
       v[i] *= scale;
   });
+  return Status::success();
+}
+
+Status hadamardUnnormalized(double *x, int64_t n) {
+  int64_t m = oddFactor(n);
+  if (m == 0)
+    return unsupportedSize(n);
+  unnormalizedHadamard(x, n, m);
   return Status::success();
 }
 

@@ -126,4 +126,9 @@ bool isHadamardSize(int64_t n);
 /// the transpose. Returns an error for an unsupported n.
 Status hadamard(float *x, int64_t rows, int64_t n);
 
+/// The same transform without the 1 / sqrt(n) scale, in double, on one
+/// vector of n values: for offline weight rotations (quamba-rotate), which
+/// apply the sign sums exactly and the scale once per element.
+Status hadamardUnnormalized(double *x, int64_t n);
+
 } // namespace quamba::ref
