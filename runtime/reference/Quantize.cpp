@@ -209,6 +209,24 @@ Status quantizeWeightInt4(const float *w, int64_t rows, int64_t cols,
   return Status::success();
 }
 
+namespace detail {
+// Row r of the W4A8 int8 weight (cols values), shared with QuantizedLinear.
+void decodeW4RowToInt8(const uint8_t *prow, const float *tildeRow,
+                       int64_t cols, int64_t groupSize, int8_t *w8) {
+  for (int64_t k = 0; k < cols; ++k) {
+    // Exact product (<= 4 + 11 significant bits), one RNE rounding.
+    float p = static_cast<float>(nibble(prow, k)) * tildeRow[k / groupSize];
+    w8[k] = saturateToInt8(std::nearbyint(p));
+  }
+}
+
+void decodeW4RowToFloat(const uint8_t *prow, const float *scaleRow,
+                        int64_t cols, int64_t groupSize, float *w) {
+  for (int64_t k = 0; k < cols; ++k)
+    w[k] = static_cast<float>(nibble(prow, k)) * scaleRow[k / groupSize];
+}
+} // namespace detail
+
 Status dequantizeWeightInt4(const uint8_t *packed, const float *scales,
                             int64_t rows, int64_t cols, int64_t groupSize,
                             float *w) {
@@ -217,9 +235,8 @@ Status dequantizeWeightInt4(const uint8_t *packed, const float *scales,
     return s;
   int64_t groups = cols / groupSize;
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t k = 0; k < cols; ++k)
-      w[r * cols + k] = static_cast<float>(nibble(packed + r * (cols / 2), k)) *
-                        scales[r * groups + k / groupSize];
+    detail::decodeW4RowToFloat(packed + r * (cols / 2), scales + r * groups,
+                               cols, groupSize, w + r * cols);
   return Status::success();
 }
 
@@ -247,23 +264,6 @@ Status makeW4A8Weights(const uint8_t *packed, const float *groupScales,
   return Status::success();
 }
 
-namespace detail {
-// Row r of the W4A8 int8 weight (cols values), shared with QuantizedLinear.
-void decodeW4RowToInt8(const uint8_t *prow, const float *tildeRow,
-                       int64_t cols, int64_t groupSize, int8_t *w8) {
-  for (int64_t k = 0; k < cols; ++k) {
-    // Exact product (<= 4 + 11 significant bits), one RNE rounding.
-    float p = static_cast<float>(nibble(prow, k)) * tildeRow[k / groupSize];
-    w8[k] = saturateToInt8(std::nearbyint(p));
-  }
-}
-
-void decodeW4RowToFloat(const uint8_t *prow, const float *scaleRow,
-                        int64_t cols, int64_t groupSize, float *w) {
-  for (int64_t k = 0; k < cols; ++k)
-    w[k] = static_cast<float>(nibble(prow, k)) * scaleRow[k / groupSize];
-}
-} // namespace detail
 
 Status dequantizeW4ToInt8(const uint8_t *packed, const float *groupScalesTilde,
                           int64_t rows, int64_t cols, int64_t groupSize,
