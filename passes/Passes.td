@@ -173,4 +173,71 @@ def QuambaCalibrate : Pass<"quamba-calibrate", "ModuleOp"> {
   let dependentDialects = ["mlir::mamba::MambaDialect"];
 }
 
+def QuambaSortCluster : Pass<"quamba-sort-cluster", "ModuleOp"> {
+  let summary = "Sort and cluster the SSM input x's heads and channels (Quamba2 §4)";
+  let description = [{
+    Quamba2's sort-and-cluster (reference/quamba2.md §4). Mamba2 only (an
+    error when `@prefill` has no `mamba.ssd_scan`). Requires the
+    `mamba.calibration` statistics of `quamba-calibrate` on every
+    `mamba.ssd_scan` (`x`: `channel_mean_abs`, `channel_absmax`); without
+    them the scan gets an error "run quamba-calibrate first". Must run before
+    `quamba-rotate` (the gated-norm output must feed out_proj directly).
+
+    Per layer (each `ssd_scan` of `@prefill`, matched by order to the
+    `ssd_step` of `@decode`), with `m = channel_mean_abs` viewed as
+    `[G, H/G, P]`, independently for each SSD group:
+
+    * channels of each head are sorted ascending by `m` (stable sort), and
+      the sorted vector is normalised to unit L2 norm;
+    * Ward agglomerative clustering (Euclidean; Lance–Williams update, ties
+      to the lowest pair of indices) of the H/G heads into
+      `min(head-groups, H/G)` clusters; clusters are ordered by first
+      appearance (the cluster of local head 0 first, then that of the first
+      head not yet placed, ...), heads inside a cluster keep ascending order;
+    * dim groups: KMeans of the P sorted positions, each a row of the
+      clustered heads' normalised values, into `min(dim-groups, P)` groups,
+      initial centroids rows `0, P/k, 2P/k, ...`, Lloyd iterations until the
+      assignment is stable (at most 100). Contiguity along the sorted axis is
+      guaranteed by construction: the assignment step is the optimal
+      contiguous, non-empty segmentation for the current centroids (dynamic
+      programming), which equals the nearest-centroid assignment whenever that
+      one is contiguous (what the reference asserts).
+
+    Quirks of the reference fixed (DESIGN.md §4): dim groups are computed on
+    the heads of the cluster itself (the reference slices the original head
+    order); all sorts are stable and the cluster order is deterministic
+    (the reference uses numpy's non-stable argsort of the labels); KMeans
+    has a fixed deterministic init and no random restarts.
+
+    The weights are permuted per §4.3 into new `dense_resource`s shared by
+    `@prefill` and `@decode`: in_proj rows of z and x (and bias) by π_ch,
+    dt rows by π_h (B, C rows unchanged); the first E conv1d channels
+    (weight, bias) by π_ch; A_log, dt_bias by π_h, D by π_h (by π_ch when
+    it has E entries); the gated-norm weight by π_ch; out_proj columns by
+    π_ch. The calibration statistics are permuted with them (on `ssd_scan`
+    and `ssd_step`): `x`'s per-channel arrays by π_ch and `state`'s
+    `[H, P, N]` channel_absmax by (head, channel); per-tensor scalars are
+    invariant. Other ops carry only per-tensor statistics.
+
+    Each `ssd_scan` / `ssd_step` gets `mamba.x_groups = {head_group_end:
+    tensor<G x HG x i32>, dim_group_end: tensor<G x HG x DG x i32>, scales:
+    tensor<G x HG x DG x f32>}` with `HG = min(head-groups, H/G)`,
+    `DG = min(dim-groups, P)`: cumulative end indices (local head within the
+    SSD group; sorted channel position within a head) and the min-max scale
+    `absmax / 127` of the permuted `channel_absmax` over each block (§4.4).
+
+    Guarantee: an exact permutation; fp32 logits are unchanged up to
+    summation-order rounding (~1e-6 relative). Deterministic: the same IR
+    and options give identical output. On failure no weight is changed.
+  }];
+  let options = [
+    Option<"headGroups", "head-groups", "int64_t", /*default=*/"4",
+           "head clusters per SSD group">,
+    Option<"dimGroups", "dim-groups", "int64_t", /*default=*/"4",
+           "channel (dim) groups per head cluster">,
+  ];
+  let dependentDialects = ["mlir::mamba::MambaDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 #endif // QUAMBA_PASSES_TD

@@ -225,6 +225,14 @@ LogicalResult MambaDialect::verifyOperationAttribute(Operation *op,
                              << "' belongs on a mamba dialect op";
     return success();
   }
+  if (attr.getName() == "mamba.x_groups") {
+    // quamba-sort-cluster's x group ranges and scales.
+    if (!isa<DictionaryAttr>(attr.getValue()) ||
+        !isa<MambaDialect>(op->getDialect()))
+      return op->emitError()
+             << "'mamba.x_groups' must be a dictionary on a mamba dialect op";
+    return success();
+  }
   if (attr.getName() != getConfigAttrName())
     return op->emitError() << "unknown mamba dialect attribute '"
                            << attr.getName().getValue() << "'";
