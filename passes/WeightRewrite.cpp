@@ -92,3 +92,12 @@ void mlir::quamba::redirectConstants(
       constant.setValueAttr(it->second);
   });
 }
+
+DenseResourceElementsAttr
+mlir::quamba::createBlobWeight(ShapedType type, StringRef name,
+                               ArrayRef<char> data, size_t alignment) {
+  return DenseResourceElementsAttr::get(
+      type, name,
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(data, alignment,
+                                                    /*dataIsMutable=*/false));
+}

@@ -33,6 +33,12 @@ FailureOr<std::vector<double>> readWeight(DenseResourceElementsAttr weight,
 DenseResourceElementsAttr createWeight(ShapedType type, StringRef name,
                                        ArrayRef<double> values);
 
+/// A new resource of `type` holding `data` (the raw little-endian elements,
+/// e.g. int8 codes or fp32 scales), aligned to `alignment` bytes.
+DenseResourceElementsAttr createBlobWeight(ShapedType type, StringRef name,
+                                           ArrayRef<char> data,
+                                           size_t alignment);
+
 /// Points every arith.constant of `module` whose resource key is a key of
 /// `replacements` at the replacement resource: both entry functions (and any
 /// other reader) see the rewritten weight.

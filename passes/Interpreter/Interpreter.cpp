@@ -3,6 +3,7 @@
 
 #include "dialect/Mamba/IR/MambaOps.h"
 #include "runtime/reference/Kernels.h"
+#include "runtime/reference/QuantizedKernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -36,6 +37,14 @@ HostTensor HostTensor::tokens(std::vector<int64_t> shape,
   return t;
 }
 
+HostTensor HostTensor::int8s(std::vector<int64_t> shape) {
+  HostTensor t;
+  t.shape = std::move(shape);
+  t.bytes.assign(t.numel(), 0);
+  t.isInt8 = true;
+  return t;
+}
+
 int64_t HostTensor::numel() const {
   return std::accumulate(shape.begin(), shape.end(), int64_t{1},
                          std::multiplies<int64_t>());
@@ -61,14 +70,42 @@ std::vector<int64_t> withLast(std::vector<int64_t> shape, int64_t last) {
   return shape;
 }
 
+/// The codes of an i8 constant (dense_resource blob or inline dense).
+llvm::Expected<HostTensor> int8Values(arith::ConstantOp op,
+                                      std::vector<int64_t> shape) {
+  HostTensor t = HostTensor::int8s(std::move(shape));
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(op.getValue())) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return opError(op, "weight '" + resource.getRawHandle().getKey() +
+                             "' has no data (elided from this IR?)");
+    ArrayRef<char> bytes = blob->getData();
+    if (bytes.size() != t.bytes.size())
+      return opError(op, "weight '" + resource.getRawHandle().getKey() +
+                             "' holds " + std::to_string(bytes.size()) +
+                             " bytes, not what its type needs");
+    std::memcpy(t.bytes.data(), bytes.data(), bytes.size());
+    return t;
+  }
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(op.getValue())) {
+    int64_t i = 0;
+    for (const llvm::APInt &value : dense.getValues<llvm::APInt>())
+      t.bytes[i++] = static_cast<int8_t>(value.getSExtValue());
+    return t;
+  }
+  return opError(op, "unsupported i8 constant attribute");
+}
+
 /// fp32 values of a float constant (dense_resource blob or inline dense).
 llvm::Expected<HostTensor> constantValues(arith::ConstantOp op) {
   auto type = cast<RankedTensorType>(op.getType());
   HostTensor t = HostTensor::floats(
       std::vector<int64_t>(type.getShape().begin(), type.getShape().end()));
   Type element = type.getElementType();
+  if (element.isInteger(8))
+    return int8Values(op, t.shape);
   if (!isa<FloatType>(element))
-    return opError(op, "only float constants are supported, got " +
+    return opError(op, "only float and i8 constants are supported, got " +
                            std::to_string(element.getIntOrFloatBitWidth()) +
                            "-bit integers");
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(op.getValue())) {
@@ -180,6 +217,14 @@ private:
         .Case([&](mamba::SelectiveStepOp op) { return selective(op); })
         .Case([&](mamba::GatedRMSNormOp op) { return gatedNorm(op); })
         .Case([&](mamba::HadamardOp op) { return hadamard(op); })
+        .Case([&](mamba::QuantizeOp op) { return quantize(op); })
+        .Case([&](mamba::DequantizeOp op) { return dequantize(op); })
+        .Case([&](mamba::LinearW8A8Op op) { return linearW8A8(op); })
+        .Case([&](mamba::LinearW4A8Op op) { return linearW4A8(op); })
+        .Case([&](mamba::LinearW4A16Op op) { return linearW4A16(op); })
+        .Case([&](mamba::QuantizedEmbeddingOp op) {
+          return quantizedEmbedding(op);
+        })
         .Default([&](Operation *op) {
           return opError(op, "the interpreter does not support this op");
         });
@@ -422,6 +467,162 @@ private:
     return llvm::Error::success();
   }
 
+  /// The scales of a quantize / dequantize broadcast to one per element of
+  /// the trailing block of `shape` they cover; checks them (positive,
+  /// finite).
+  llvm::Expected<std::vector<float>>
+  broadcastScales(Operation *op, const HostTensor &scales,
+                  const std::vector<int64_t> &shape) {
+    size_t rank = scales.shape.size();
+    if (rank > shape.size())
+      return opError(op, "scales have more dimensions than the tensor");
+    std::vector<int64_t> block(shape.end() - rank, shape.end());
+    int64_t inner = 1;
+    for (int64_t d : block)
+      inner *= d;
+    std::vector<float> expanded(static_cast<size_t>(inner));
+    for (int64_t i = 0; i < inner; ++i) {
+      // Row-major index into `block`, mapped into `scales` (size-1 dims
+      // broadcast).
+      int64_t rest = i, index = 0, stride = 1;
+      for (size_t d = rank; d-- > 0;) {
+        int64_t coordinate = rest % block[d];
+        rest /= block[d];
+        if (scales.shape[d] != 1)
+          index += coordinate * stride;
+        stride *= scales.shape[d];
+      }
+      float scale = scales.values[index];
+      if (!(scale > 0.0f) || !std::isfinite(scale))
+        return opError(op, "scale " + std::to_string(index) + " is " +
+                               std::to_string(scale) +
+                               "; scales must be positive and finite");
+      expanded[i] = scale;
+    }
+    return expanded;
+  }
+
+  llvm::Error quantize(mamba::QuantizeOp op) {
+    const HostTensor &input = get(op.getInput());
+    auto scales = broadcastScales(op, get(op.getScales()), input.shape);
+    if (!scales)
+      return scales.takeError();
+    HostTensor out = HostTensor::int8s(input.shape);
+    int64_t inner = static_cast<int64_t>(scales->size());
+    if (inner > 0)
+      ref::quantizeInt8PerChannel(input.values.data(), scales->data(),
+                                  out.bytes.data(), input.numel() / inner,
+                                  inner);
+    bind(op.getResult(), std::move(out));
+    return llvm::Error::success();
+  }
+
+  llvm::Error dequantize(mamba::DequantizeOp op) {
+    const HostTensor &input = get(op.getInput());
+    auto scales = broadcastScales(op, get(op.getScales()), input.shape);
+    if (!scales)
+      return scales.takeError();
+    HostTensor out = HostTensor::floats(input.shape);
+    int64_t inner = static_cast<int64_t>(scales->size());
+    if (inner > 0)
+      ref::dequantizeInt8PerChannel(input.bytes.data(), scales->data(),
+                                    out.values.data(), input.numel() / inner,
+                                    inner);
+    bind(op.getResult(), std::move(out));
+    return llvm::Error::success();
+  }
+
+  /// Runs a quantized linear kernel `body(rows, in, out, result)` over an
+  /// input [..., in] into a result [..., out] and binds it.
+  template <typename Body>
+  llvm::Error quantizedLinear(Operation *op, const HostTensor &input,
+                              int64_t outFeatures, Value result, Body body) {
+    auto [rows, in] = rowsAndWidth(input);
+    HostTensor out = HostTensor::floats(withLast(input.shape, outFeatures));
+    ::quamba::Status status = body(rows, in, out.values.data());
+    if (!status)
+      return opError(op, status.error());
+    bind(result, std::move(out));
+    return llvm::Error::success();
+  }
+
+  const float *biasOf(Value bias) {
+    return bias ? get(bias).values.data() : nullptr;
+  }
+  static const uint8_t *packedBytes(const HostTensor &t) {
+    return reinterpret_cast<const uint8_t *>(t.bytes.data());
+  }
+
+  llvm::Error linearW8A8(mamba::LinearW8A8Op op) {
+    const HostTensor &input = get(op.getInput());
+    const HostTensor &weight = get(op.getWeight());
+    float xScale = get(op.getInputScale()).values[0];
+    return quantizedLinear(
+        op, input, weight.shape[0], op.getResult(),
+        [&](int64_t rows, int64_t in, float *out) {
+          return ref::linearW8A8(input.bytes.data(), xScale,
+                                 weight.bytes.data(),
+                                 get(op.getWeightScales()).values.data(),
+                                 biasOf(op.getBias()), out, rows, in,
+                                 weight.shape[0]);
+        });
+  }
+
+  llvm::Error linearW4A8(mamba::LinearW4A8Op op) {
+    const HostTensor &input = get(op.getInput());
+    const HostTensor &weight = get(op.getWeight());
+    float xScale = get(op.getInputScale()).values[0];
+    return quantizedLinear(
+        op, input, weight.shape[0], op.getResult(),
+        [&](int64_t rows, int64_t in, float *out) {
+          return ref::linearW4A8(
+              input.bytes.data(), xScale, packedBytes(weight),
+              get(op.getGroupScales()).values.data(),
+              get(op.getChannelScales()).values.data(), biasOf(op.getBias()),
+              out, rows, in, weight.shape[0], op.getGroupSize());
+        });
+  }
+
+  llvm::Error linearW4A16(mamba::LinearW4A16Op op) {
+    const HostTensor &input = get(op.getInput());
+    const HostTensor &weight = get(op.getWeight());
+    return quantizedLinear(
+        op, input, weight.shape[0], op.getResult(),
+        [&](int64_t rows, int64_t in, float *out) {
+          return ref::linearW4A16(input.values.data(), packedBytes(weight),
+                                  get(op.getGroupScales()).values.data(),
+                                  biasOf(op.getBias()), out, rows, in,
+                                  weight.shape[0], op.getGroupSize());
+        });
+  }
+
+  llvm::Error quantizedEmbedding(mamba::QuantizedEmbeddingOp op) {
+    const HostTensor &table = get(op.getTable());
+    const HostTensor &tokens = get(op.getTokens());
+    const float *scales = get(op.getScales()).values.data();
+    int64_t vocab = table.shape[0];
+    int64_t dim = cast<RankedTensorType>(op.getType()).getDimSize(2);
+    HostTensor out =
+        HostTensor::floats({tokens.shape[0], tokens.shape[1], dim});
+    std::vector<int8_t> row(static_cast<size_t>(dim));
+    for (int64_t t = 0; t < tokens.numel(); ++t) {
+      int32_t id = tokens.ints[t];
+      if (id < 0 || id >= vocab)
+        return opError(op, "token id " + std::to_string(id) +
+                               " is outside the vocabulary [0, " +
+                               std::to_string(vocab) + ")");
+      const int8_t *stored = table.bytes.data() + id * table.shape[1];
+      if (op.getBits() == 4)
+        ref::unpackInt4(reinterpret_cast<const uint8_t *>(stored), dim,
+                        row.data());
+      else
+        std::memcpy(row.data(), stored, dim);
+      ref::dequantizeInt8(row.data(), scales[id], &out.values[t * dim], dim);
+    }
+    bind(op.getResult(), std::move(out));
+    return llvm::Error::success();
+  }
+
   Interpreter &interpreter;
   llvm::DenseMap<Value, std::shared_ptr<const HostTensor>> env;
 };
@@ -443,9 +644,15 @@ static llvm::Error checkArgument(func::FuncOp func, unsigned index,
         "@" + func.getSymName().str() + " argument " + std::to_string(index) +
             ": " + what);
   };
-  if (arg.isInteger != isa<IntegerType>(type.getElementType()))
-    return fail(arg.isInteger ? "expected floats, got token ids"
-                              : "expected token ids, got floats");
+  Type element = type.getElementType();
+  bool wantsInt8 = element.isInteger(8);
+  bool wantsIds = isa<IntegerType>(element) && !wantsInt8;
+  auto kind = [](bool ids, bool int8) {
+    return std::string(ids ? "token ids" : int8 ? "int8 codes" : "floats");
+  };
+  if (arg.isInteger != wantsIds || arg.isInt8 != wantsInt8)
+    return fail("expected " + kind(wantsIds, wantsInt8) + ", got " +
+                kind(arg.isInteger, arg.isInt8));
   if (static_cast<int64_t>(arg.shape.size()) != type.getRank())
     return fail("expected rank " + std::to_string(type.getRank()) + ", got " +
                 std::to_string(arg.shape.size()));
@@ -455,7 +662,10 @@ static llvm::Error checkArgument(func::FuncOp func, unsigned index,
                   std::to_string(type.getDimSize(d)) + ", got " +
                   std::to_string(arg.shape[d]));
   size_t expected = static_cast<size_t>(arg.numel());
-  if ((arg.isInteger ? arg.ints.size() : arg.values.size()) != expected)
+  size_t held = arg.isInteger ? arg.ints.size()
+                : arg.isInt8  ? arg.bytes.size()
+                              : arg.values.size();
+  if (held != expected)
     return fail("holds a number of elements that contradicts its shape");
   return llvm::Error::success();
 }

@@ -20,17 +20,22 @@
 
 namespace mlir::quamba {
 
-/// A dense row-major host tensor: fp32 values, or int32 token ids.
+/// A dense row-major host tensor: fp32 values, int32 token ids, or int8
+/// codes (quantized activations, caches and weights).
 struct HostTensor {
   std::vector<int64_t> shape;
   std::vector<float> values;  // float tensors
   std::vector<int32_t> ints;  // integer tensors (token ids)
+  std::vector<int8_t> bytes;  // int8 tensors
 
   bool isInteger = false;
+  bool isInt8 = false;
 
   /// A zero-filled float tensor.
   static HostTensor floats(std::vector<int64_t> shape);
   static HostTensor tokens(std::vector<int64_t> shape, std::vector<int32_t> ids);
+  /// A zero-filled int8 tensor.
+  static HostTensor int8s(std::vector<int64_t> shape);
   int64_t numel() const;
 };
 

@@ -225,6 +225,14 @@ LogicalResult MambaDialect::verifyOperationAttribute(Operation *op,
                              << "' belongs on a mamba dialect op";
     return success();
   }
+  if (attr.getName() == "mamba.gptq_scales") {
+    // quamba-gptq's 4-bit group scales of a linear weight.
+    if (!isa<ElementsAttr>(attr.getValue()) ||
+        !isa<MambaDialect>(op->getDialect()))
+      return op->emitError() << "'mamba.gptq_scales' must be an elements "
+                                "attribute on a mamba dialect op";
+    return success();
+  }
   if (attr.getName() == "mamba.x_groups") {
     // quamba-sort-cluster's x group ranges and scales.
     if (!isa<DictionaryAttr>(attr.getValue()) ||

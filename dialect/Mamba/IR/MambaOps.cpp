@@ -414,3 +414,165 @@ LogicalResult HadamardOp::verify() {
 
 #define GET_OP_CLASSES
 #include "dialect/Mamba/IR/MambaOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+/// `scales` must broadcast against the trailing dimensions of `value`
+/// (shapes right-aligned; each scales dimension equal to the value's or 1).
+static LogicalResult verifyBroadcastScales(Operation *op, Value value,
+                                           Value scales) {
+  auto valueType = cast<RankedTensorType>(value.getType());
+  auto scalesType = cast<RankedTensorType>(scales.getType());
+  if (!scalesType.hasStaticShape())
+    return op->emitOpError() << "'scales' must have a static shape, got "
+                             << scalesType;
+  if (scalesType.getRank() > valueType.getRank())
+    return op->emitOpError()
+           << "'scales' " << scalesType << " has more dimensions than the "
+           << "quantized tensor " << valueType;
+  int64_t offset = valueType.getRank() - scalesType.getRank();
+  for (int64_t i = 0; i < scalesType.getRank(); ++i) {
+    int64_t s = scalesType.getDimSize(i);
+    int64_t v = valueType.getDimSize(offset + i);
+    if (s == 1 || s == v)
+      continue;
+    return op->emitOpError()
+           << "'scales' " << scalesType << " does not broadcast against "
+           << valueType << ": scales dimension " << i << " is " << s
+           << ", tensor dimension " << offset + i << " is "
+           << (ShapedType::isDynamic(v) ? std::string("dynamic")
+                                        : std::to_string(v));
+  }
+  return success();
+}
+
+static LogicalResult verifySameShape(Operation *op, Value input,
+                                     Value result) {
+  auto inputType = cast<RankedTensorType>(input.getType());
+  auto resultType = cast<RankedTensorType>(result.getType());
+  if (failed(verifyCompatibleShape(inputType.getShape(),
+                                   resultType.getShape())))
+    return op->emitOpError() << "'result' " << resultType
+                             << " must have the shape of 'input' "
+                             << inputType;
+  return success();
+}
+
+LogicalResult QuantizeOp::verify() {
+  return success(
+      succeeded(verifyBroadcastScales(*this, getInput(), getScales())) &&
+      succeeded(verifySameShape(*this, getInput(), getResult())));
+}
+
+LogicalResult DequantizeOp::verify() {
+  return success(
+      succeeded(verifyBroadcastScales(*this, getInput(), getScales())) &&
+      succeeded(verifySameShape(*this, getInput(), getResult())));
+}
+
+/// The contract every quantized linear shares: input [B, L, K], result
+/// [B, L, N], optional bias [N]; `weightDims` names the weight's dims.
+static LogicalResult verifyQuantizedLinear(Operation *op, ShapeContract &c,
+                                           Value input, Value weight,
+                                           ArrayRef<StringRef> weightDims,
+                                           Value bias, Value result) {
+  if (failed(c.match("input", input, {"B", "L", "in_features"})) ||
+      failed(c.match("weight", weight, weightDims)) ||
+      failed(c.match("result", result, {"B", "L", "out_features"})))
+    return failure();
+  if (bias && failed(c.match("bias", bias, {"out_features"})))
+    return failure();
+  return success();
+}
+
+/// 4-bit weights: [N, K/2] bytes, group scales [N, K/group_size].
+static LogicalResult verifyInt4Weight(Operation *op, ShapeContract &c,
+                                      Value groupScales, int64_t groupSize) {
+  if (groupSize <= 0 || groupSize % 2 != 0)
+    return op->emitOpError() << "group_size must be positive and even, got "
+                             << groupSize;
+  if (std::optional<int64_t> packed = c.lookup("packed_in")) {
+    if (failed(c.bind("in_features", 2 * *packed, "'weight' dimension 1",
+                      ("'weight' packs two 4-bit values per byte in " +
+                       llvm::Twine(*packed) + " bytes")
+                          .str())))
+      return failure();
+  }
+  if (std::optional<int64_t> in = c.lookup("in_features")) {
+    if (*in % groupSize != 0)
+      return op->emitOpError() << "in_features " << *in
+                               << " is not a multiple of group_size "
+                               << groupSize;
+    if (failed(c.bind("groups", *in / groupSize, "'group_scales' dimension 1",
+                      ("in_features / group_size = " + llvm::Twine(*in) +
+                       " / " + llvm::Twine(groupSize))
+                          .str())))
+      return failure();
+  }
+  return c.match("group_scales", groupScales, {"out_features", "groups"});
+}
+
+static LogicalResult verifyPerTensorScale(Operation *op, Value scale) {
+  auto type = cast<RankedTensorType>(scale.getType());
+  if (type.getRank() == 1 && type.getDimSize(0) == 1)
+    return success();
+  return op->emitOpError() << "'input_scale' must be tensor<1xf32> (one "
+                           << "scale per tensor), got " << type;
+}
+
+LogicalResult LinearW8A8Op::verify() {
+  ShapeContract c(*this);
+  return success(
+      succeeded(verifyPerTensorScale(*this, getInputScale())) &&
+      succeeded(verifyQuantizedLinear(*this, c, getInput(), getWeight(),
+                                      {"out_features", "in_features"},
+                                      getBias(), getResult())) &&
+      succeeded(c.match("weight_scales", getWeightScales(),
+                        {"out_features"})));
+}
+
+LogicalResult LinearW4A8Op::verify() {
+  ShapeContract c(*this);
+  return success(
+      succeeded(verifyPerTensorScale(*this, getInputScale())) &&
+      succeeded(verifyQuantizedLinear(*this, c, getInput(), getWeight(),
+                                      {"out_features", "packed_in"},
+                                      getBias(), getResult())) &&
+      succeeded(verifyInt4Weight(*this, c, getGroupScales(),
+                                 getGroupSize())) &&
+      succeeded(c.match("channel_scales", getChannelScales(),
+                        {"out_features"})));
+}
+
+LogicalResult LinearW4A16Op::verify() {
+  ShapeContract c(*this);
+  return success(
+      succeeded(verifyQuantizedLinear(*this, c, getInput(), getWeight(),
+                                      {"out_features", "packed_in"},
+                                      getBias(), getResult())) &&
+      succeeded(verifyInt4Weight(*this, c, getGroupScales(),
+                                 getGroupSize())));
+}
+
+LogicalResult QuantizedEmbeddingOp::verify() {
+  int64_t bits = getBits();
+  if (bits != 4 && bits != 8)
+    return emitOpError() << "bits must be 4 or 8, got " << bits;
+  ShapeContract c(*this);
+  if (failed(c.match("tokens", getTokens(), {"B", "L"})) ||
+      failed(c.match("result", getResult(), {"B", "L", "D"})) ||
+      failed(c.match("scales", getScales(), {"V"})))
+    return failure();
+  if (bits == 8)
+    return c.match("table", getTable(), {"V", "D"});
+  if (failed(c.match("table", getTable(), {"V", "packed_D"})))
+    return failure();
+  if (std::optional<int64_t> packed = c.lookup("packed_D"))
+    return c.bind("D", 2 * *packed, "'table' dimension 1",
+                  ("the 4-bit 'table' packs two values per byte in " +
+                   llvm::Twine(*packed) + " bytes")
+                      .str());
+  return success();
+}

@@ -13,6 +13,7 @@
 include "dialect/Mamba/IR/MambaDialect.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/IR/EnumAttr.td"
 
 def Mamba_FloatTensor : RankedTensorOf<[AnyFloat]>;
 def Mamba_TokenTensor : RankedTensorOf<[AnySignlessInteger]>;
@@ -286,6 +287,157 @@ def Mamba_HadamardOp : Mamba_PureOp<"hadamard", [SameOperandsAndResultType]> {
   let arguments = (ins Mamba_FloatTensor:$input);
   let results = (outs Mamba_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization (Quamba2, reference/quamba2.md §5, §7.2)
+//
+// Quantized activations are plain `i8` tensors; their scales are explicit f32
+// tensor operands (constants), so every granularity Quamba2 needs -- per
+// tensor, per segment, per channel, per (SSD group, head group, dim group)
+// and the SSM state's per (group, head group, dim group, state index) --
+// is one broadcast rule rather than a type per case. Arithmetic follows
+// runtime/reference/QuantizedKernels.h, which is the definition.
+//===----------------------------------------------------------------------===//
+
+def Mamba_Int8Tensor : RankedTensorOf<[I8]>;
+def Mamba_F32Tensor : RankedTensorOf<[F32]>;
+
+def Mamba_QuantizeOp : Mamba_PureOp<"quantize"> {
+  let summary = "symmetric int8 quantization with broadcast scales";
+  let description = [{
+    `result = sat8(RNE(input / scale))` (NaN to 0), where `scales` broadcasts
+    against the trailing dimensions of `input` (numpy rules: its shape is
+    right-aligned with the input's, and a scales dimension is either equal
+    to the input's or 1). `tensor<1xf32>` is per-tensor, `tensor<Cxf32>` per
+    channel of the last dimension, `tensor<Cx1xf32>` per channel of a
+    `[B, C, K]` conv state, `tensor<HxPxNxf32>` per element of a `[B, H, P,
+    N]` SSM state. Scales must be positive and finite (checked when run).
+  }];
+  let arguments = (ins Mamba_FloatTensor:$input, Mamba_F32Tensor:$scales);
+  let results = (outs Mamba_Int8Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` `scales` `(` $scales `)` attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+def Mamba_DequantizeOp : Mamba_PureOp<"dequantize"> {
+  let summary = "int8 codes times broadcast scales";
+  let description = [{
+    `result = float(input) * scale` (one fp32 multiply), `scales` broadcast
+    as for `mamba.quantize`. Dequantizing the result of a `mamba.quantize`
+    with the same scales gives the fake-quantized values.
+  }];
+  let arguments = (ins Mamba_Int8Tensor:$input, Mamba_F32Tensor:$scales);
+  let results = (outs Mamba_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` `scales` `(` $scales `)` attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+def Mamba_Int4Packing : I32EnumAttr<"Int4Packing",
+    "how 4-bit weight values are laid out in bytes", [
+      I32EnumAttrCase<"Rows", 0, "rows">,
+    ]> {
+  let cppNamespace = "::mlir::mamba";
+  let description = [{
+    `rows`: each row of `[N, K]` values `v` in [-8, 7] is stored as `K / 2`
+    bytes, element `2i` in the low nibble and `2i + 1` in the high nibble of
+    byte `i`, as the code `v + 8` (runtime/reference/QuantizedKernels.h).
+    Tile-permuted layouts (Marlin, Marlin-QQQ) are codegen's concern.
+  }];
+  let genSpecializedAttr = 0;
+}
+def Mamba_Int4PackingAttr : EnumAttr<Mamba_Dialect, Mamba_Int4Packing,
+                                     "int4_packing"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def Mamba_LinearW8A8Op : Mamba_PureOp<"linear_w8a8"> {
+  let summary = "int8 x int8 -> int32 linear with an fp32 epilogue";
+  let description = [{
+    `result[..., n] = float(sum_k input[..., k] * weight[n, k]) *
+    (input_scale * weight_scales[n]) (+ bias[n])`: the accumulation is exact
+    in int32, the epilogue is `ref::linearW8A8`. `input_scale` is
+    `tensor<1xf32>`; `weight_scales` holds one scale per output row (a
+    per-tensor or per-segment weight scale repeated over its rows).
+  }];
+  let arguments = (ins Mamba_Int8Tensor:$input, Mamba_F32Tensor:$input_scale,
+                       Mamba_Int8Tensor:$weight,
+                       Mamba_F32Tensor:$weight_scales,
+                       Optional<Mamba_FloatTensor>:$bias);
+  let results = (outs Mamba_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `scale` `(` $input_scale `)` `,` $weight `scales` `(`
+    $weight_scales `)` (`bias` `(` $bias^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+def Mamba_LinearW4A8Op : Mamba_PureOp<"linear_w4a8"> {
+  let summary = "two-level 4-bit weights (Marlin-QQQ) times int8 activations";
+  let description = [{
+    `weight` holds 4-bit values packed as `packing` says (`[N, K / 2]` i8
+    bytes). In-kernel each value becomes an int8 weight
+    `w8 = sat8(RNE(v * group_scales[n, k / group_size]))`; then exactly
+    `mamba.linear_w8a8` with `channel_scales` as the per-row weight scales
+    (`ref::linearW4A8`).
+  }];
+  let arguments = (ins Mamba_Int8Tensor:$input, Mamba_F32Tensor:$input_scale,
+                       Mamba_Int8Tensor:$weight,
+                       Mamba_F32Tensor:$group_scales,
+                       Mamba_F32Tensor:$channel_scales,
+                       Optional<Mamba_FloatTensor>:$bias,
+                       I64Attr:$group_size,
+                       DefaultValuedAttr<Mamba_Int4PackingAttr,
+                                         "::mlir::mamba::Int4Packing::Rows">:$packing);
+  let results = (outs Mamba_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `scale` `(` $input_scale `)` `,` $weight `group_scales` `(`
+    $group_scales `)` `channel_scales` `(` $channel_scales `)`
+    (`bias` `(` $bias^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Mamba_LinearW4A16Op : Mamba_PureOp<"linear_w4a16"> {
+  let summary = "4-bit weights with group scales times float activations";
+  let description = [{
+    `result[..., n] = sum_k input[..., k] * (v[n, k] *
+    group_scales[n, k / group_size]) (+ bias[n])`, accumulated in fp32 in
+    ascending k (`ref::linearW4A16`); `weight` packed as for
+    `mamba.linear_w4a8`.
+  }];
+  let arguments = (ins Mamba_FloatTensor:$input, Mamba_Int8Tensor:$weight,
+                       Mamba_F32Tensor:$group_scales,
+                       Optional<Mamba_FloatTensor>:$bias,
+                       I64Attr:$group_size,
+                       DefaultValuedAttr<Mamba_Int4PackingAttr,
+                                         "::mlir::mamba::Int4Packing::Rows">:$packing);
+  let results = (outs Mamba_F32Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `group_scales` `(` $group_scales `)`
+    (`bias` `(` $bias^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Mamba_QuantizedEmbeddingOp : Mamba_PureOp<"quantized_embedding"> {
+  let summary = "embedding lookup from an int8 or int4 table with row scales";
+  let description = [{
+    `result[b, l, :] = float(v[tokens[b, l], :]) * scales[tokens[b, l]]`.
+    With `bits = 8` the table is `[V, D]` i8 values; with `bits = 4` it is
+    `[V, D / 2]` bytes of 4-bit values packed as `packing` says.
+  }];
+  let arguments = (ins Mamba_Int8Tensor:$table, Mamba_F32Tensor:$scales,
+                       Mamba_TokenTensor:$tokens, I64Attr:$bits,
+                       DefaultValuedAttr<Mamba_Int4PackingAttr,
+                                         "::mlir::mamba::Int4Packing::Rows">:$packing);
+  let results = (outs Mamba_F32Tensor:$result);
+  let assemblyFormat = [{
+    $table `scales` `(` $scales `)` `[` $tokens `]` attr-dict `:`
+    functional-type(operands, results)
+  }];
 }
 
 #endif // QUAMBA_DIALECT_MAMBA_OPS_TD
