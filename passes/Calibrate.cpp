@@ -8,6 +8,7 @@
 // statistics.
 //
 //===----------------------------------------------------------------------===//
+#include "passes/CalibrationText.h"
 #include "passes/Interpreter/Interpreter.h"
 #include "passes/Passes.h"
 
@@ -194,51 +195,9 @@ private:
                         std::vector<OpStats> &stats);
   void observe(Operation *op, ArrayRef<const HostTensor *> operands,
                ArrayRef<const HostTensor *> results, OpStats &stats);
-  FailureOr<std::vector<int32_t>> readTokens(ModuleOp module,
-                                             func::FuncOp prefill);
 
   std::vector<float> scratch;
 };
-
-FailureOr<std::vector<int32_t>>
-CalibratePass::readTokens(ModuleOp module, func::FuncOp prefill) {
-  int64_t vocab = -1;
-  prefill.walk([&](mamba::EmbeddingOp op) {
-    vocab = cast<ShapedType>(op.getTable().getType()).getDimSize(0);
-  });
-  if (vocab < 0)
-    return mlir::emitError(module.getLoc(), "quamba-calibrate: @prefill has no mamba.embedding");
-  std::unique_ptr<::quamba::Tokenizer> tok;
-  if (!tokenizer.empty()) {
-    auto loaded = ::quamba::loadTokenizerJson(tokenizer);
-    if (!loaded)
-      return mlir::emitError(module.getLoc(), "quamba-calibrate: ") << loaded.error();
-    tok = loaded.take();
-    if (tok->vocabSize() > vocab)
-      return mlir::emitError(module.getLoc(), "quamba-calibrate: tokenizer '")
-             << tokenizer.getValue() << "' produces ids up to " << tok->vocabSize() - 1
-             << " but the embedding has " << vocab << " rows";
-  } else if (vocab == 256) {
-    tok = std::make_unique<::quamba::ByteTokenizer>();
-  } else {
-    return mlir::emitError(module.getLoc(), "quamba-calibrate: the embedding has ")
-           << vocab
-           << " rows, so the byte tokenizer does not apply: pass "
-              "tokenizer=<path to tokenizer.json>";
-  }
-  auto buffer = llvm::MemoryBuffer::getFile(data, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
-  if (!buffer)
-    return mlir::emitError(module.getLoc(), "quamba-calibrate: cannot read calibration data '")
-           << data.getValue() << "': " << buffer.getError().message();
-  std::vector<int32_t> ids = tok->encode((*buffer)->getBuffer());
-  if (static_cast<int64_t>(ids.size()) < samples * seqlen)
-    return mlir::emitError(module.getLoc(), "quamba-calibrate: calibration text too short: '")
-           << data.getValue() << "' has " << ids.size() << " tokens, "
-           << samples.getValue() << " samples of " << seqlen.getValue()
-           << " tokens need " << samples * seqlen;
-  return ids;
-}
 
 void CalibratePass::observe(Operation *op,
                             ArrayRef<const HostTensor *> operands,
@@ -248,7 +207,7 @@ void CalibratePass::observe(Operation *op,
   for (const Tap &tap : tapsOf(op)) {
     const HostTensor *t =
         tap.isResult ? results[tap.index] : operands[tap.index];
-    if (!t || t->isInteger)
+    if (!t || t->isInteger || t->isInt8)
       continue;
     ValueStats &s = stats[tap.name.str()];
     float absmax = 0.0f;
@@ -260,9 +219,11 @@ void CalibratePass::observe(Operation *op,
     ++s.count;
 
     auto ssd = dyn_cast<mamba::SSDScanOp>(op);
-    if (!ssd)
-      continue;
-    if (tap.name == "x") {
+    bool perChannel =
+        (tap.name == "x" && isa<mamba::SSDScanOp, mamba::SelectiveScanOp,
+                                mamba::CausalConv1dOp>(op)) ||
+        (tap.name == "y" && isa<mamba::CausalConv1dOp>(op));
+    if (perChannel) {
       // [B, L, E]: mean over the tokens of the (batch-1) sample, per channel.
       int64_t channels = t->shape.back();
       int64_t rows = t->numel() / channels;
@@ -279,6 +240,8 @@ void CalibratePass::observe(Operation *op,
       maxInto(s.channelMeanAbs, mean);
       maxInto(s.channelAbsmax, peak);
       s.channelShape = {channels};
+    } else if (!ssd) {
+      continue;
     } else if (tap.name == "B" || tap.name == "C") {
       // [B, L, G * N]: absmax per SSD group.
       int64_t groups = ssd.getNgroups();
@@ -304,8 +267,10 @@ void CalibratePass::observe(Operation *op,
 LogicalResult CalibratePass::collect(ModuleOp module, func::FuncOp prefill,
                                      ArrayRef<Operation *> ops,
                                      std::vector<OpStats> &stats) {
-  FailureOr<std::vector<int32_t>> ids = readTokens(module, prefill);
-  if (failed(ids))
+  FailureOr<std::vector<std::vector<int32_t>>> windows = calibrationWindows(
+      module, prefill, "quamba-calibrate",
+      {data, tokenizer, samples, seqlen});
+  if (failed(windows))
     return failure();
   llvm::DenseMap<Operation *, size_t> position;
   for (auto [i, op] : llvm::enumerate(ops))
@@ -320,13 +285,9 @@ LogicalResult CalibratePass::collect(ModuleOp module, func::FuncOp prefill,
     if (it != position.end())
       observe(op, operands, results, stats[it->second]);
   });
-  int64_t total = static_cast<int64_t>(ids->size());
   ::quamba::ProgressBar progress("calibrate", samples, "sample");
   for (int64_t i = 0; i < samples; ++i) {
-    int64_t start =
-        samples == 1 ? 0 : i * (total - seqlen) / (samples - 1);
-    std::vector<int32_t> window(ids->begin() + start,
-                                ids->begin() + start + seqlen);
+    std::vector<int32_t> window = std::move((*windows)[i]);
     auto out = interpreter.run(
         "prefill", {HostTensor::tokens({1, seqlen}, std::move(window))});
     if (!out)

@@ -240,4 +240,105 @@ def QuambaSortCluster : Pass<"quamba-sort-cluster", "ModuleOp"> {
                            "mlir::arith::ArithDialect"];
 }
 
+def QuambaQuantize : Pass<"quamba-quantize", "ModuleOp"> {
+  let summary = "Apply a Quamba2 precision map: integer linears, int8 activations and caches";
+  let description = [{
+    Quamba2's module replacement (reference/quamba2.md §5) on both entry
+    functions. Per mode:
+
+    | | W8A8 | W4A8 | W4A16 |
+    |---|---|---|---|
+    | embedding | int8, scale per row | 4-bit, scale per row | 4-bit |
+    | in_proj, out_proj, lm_head (Mamba1 also x_proj) | `mamba.linear_w8a8`, per-tensor weight scale (Mamba2 in_proj: per z/x/B/C/dt row block) | `mamba.linear_w4a8` (two-level, §7.2) | `mamba.linear_w4a16` |
+    | Mamba1 dt_proj | W8A8 | W8A8 | float |
+    | linear inputs | int8 per tensor (calibrated absmax) | same | float |
+    | Mamba2 z, xBC (per segment), dt, B/C (per SSD group), x (per `mamba.x_groups` block, else per-tensor percentile) | int8 | int8 | float |
+    | Mamba1 in_proj / x_proj / dt_proj outputs, conv output u (percentile) | int8 | int8 | float |
+    | conv weight, bias (per segment), A_log, D (Mamba1 also dt_bias) | int8 per tensor | same | float |
+    | conv state; SSM state (Mamba2 per (group, head group, dim group, n); Mamba1 percentile) | int8 across calls | same | float |
+
+    `w4ax` gives every layer W4A8 or W4A16 (`a16-layers` or `layers-config`,
+    a JSON array of "W4A8" / "W4A16" per layer, Quamba2's hybrid config),
+    a 4-bit embedding and a W4A8 lm_head (§5.6). `naive` replaces every
+    grouped or clipped activation scale by one per-tensor min-max scale and
+    every weight block by one per-tensor scale: the ablation baseline.
+
+    "int8" activations are `mamba.quantize` (and `mamba.dequantize` where a
+    float op reads them: the float op sees exactly the fake-quantized value
+    the int8 kernel would); states cross the function boundary as `i8`
+    tensors. Activation scales are `max(absmax, 1e-5) / 127` (at least
+    1e-6) from `mamba.calibration`; weights are round-to-nearest from the
+    op's float weight, or on quamba-gptq's grid (`mamba.gptq_scales`). The
+    4-bit group is `group-size` along K (K itself when smaller; an error
+    when it does not divide K). Statistics attributes are removed.
+
+    Guarantee: approximate by design; the result is a deterministic function
+    of the IR, its attributes and the options. What it changes in accuracy
+    is measured in BENCHMARKS.md. Decode continues prefill exactly as
+    before (the states are int8 on both sides of the boundary).
+  }];
+  let options = [
+    Option<"mode", "mode", "std::string", /*default=*/"\"w8a8\"",
+           "w8a8, w4a8, w4a16 or w4ax">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
+           "4-bit weight group along the input dimension">,
+    ListOption<"a16Layers", "a16-layers", "int64_t",
+               "w4ax: layers kept at 16-bit activations">,
+    Option<"layersConfig", "layers-config", "std::string", /*default=*/"\"\"",
+           "w4ax: JSON array of per-layer modes (\"W4A8\" / \"W4A16\")">,
+    Option<"naive", "naive", "bool", /*default=*/"false",
+           "per-tensor min-max scales everywhere (ablation baseline)">,
+  ];
+  let dependentDialects = ["mlir::mamba::MambaDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
+def QuambaGptq : Pass<"quamba-gptq", "ModuleOp"> {
+  let summary = "GPTQ 4-bit weights for in_proj, out_proj and lm_head";
+  let description = [{
+    Quamba2's GPTQ (reference/quamba2.md §7.1) on every in_proj and
+    out_proj `mamba.linear` and the `mamba.lm_head` (Mamba1's x_proj and
+    dt_proj are left to round-to-nearest, as in Quamba2).
+
+    The layer-input Hessians `H = Σ xᵀx` are collected on the calibration
+    windows of `data` (the windows of quamba-calibrate) by running the
+    float model through the CPU interpreter, all layers in one pass. This
+    differs from the reference, which feeds each layer the outputs of the
+    already-quantized layers before it (one forward pass per layer); the
+    single pass costs one forward instead of n_layer. Then
+    `ref::gptqQuantizeInt4` (runtime/reference/Gptq.h): natural column
+    order, damping `damping · mean(diag H)`, Cholesky of H⁻¹, symmetric
+    4-bit groups of `group-size` along K (K itself when smaller) with scales
+    taken from the error-compensated weights, rounded to fp16.
+
+    Each weight becomes a new f32 resource holding exactly `v · s` (the
+    fake-quantized weight, so the IR still runs in float) and its linear op
+    (in `@prefill` and `@decode`) gets `mamba.gptq_scales`, the
+    `[N, K / group]` scales, from which quamba-quantize recovers the 4-bit
+    values exactly.
+
+    Preconditions: lm_head untied (run quamba-fuse-norm-gains); the
+    Hessians should see the weights the model will run with, so run it after
+    quamba-rotate and quamba-sort-cluster. Guarantee: approximate by design
+    (it minimises the layer-output error on the calibration data);
+    deterministic for a given OpenBLAS thread count.
+  }];
+  let options = [
+    Option<"data", "data", "std::string", /*default=*/"\"\"",
+           "calibration text file">,
+    Option<"samples", "samples", "int64_t", /*default=*/"32",
+           "number of calibration windows">,
+    Option<"seqlen", "seqlen", "int64_t", /*default=*/"512",
+           "tokens per window">,
+    Option<"tokenizer", "tokenizer", "std::string", /*default=*/"\"\"",
+           "tokenizer.json; default: bytes, only for a 256-row embedding">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
+           "4-bit group along the input dimension">,
+    Option<"damping", "damping", "double", /*default=*/"0.01",
+           "damping as a fraction of mean(diag H)">,
+  ];
+  let dependentDialects = ["mlir::mamba::MambaDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 #endif // QUAMBA_PASSES_TD

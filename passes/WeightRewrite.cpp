@@ -59,6 +59,19 @@ mlir::quamba::readWeight(DenseResourceElementsAttr weight, Operation *diagOp) {
   return values;
 }
 
+StringRef mlir::quamba::resourceBaseName(StringRef key) {
+  while (true) {
+    size_t underscore = key.rfind('_');
+    if (underscore == StringRef::npos || underscore == 0 ||
+        underscore + 1 == key.size())
+      return key;
+    StringRef suffix = key.drop_front(underscore + 1);
+    if (!llvm::all_of(suffix, llvm::isDigit))
+      return key;
+    key = key.take_front(underscore);
+  }
+}
+
 DenseResourceElementsAttr
 mlir::quamba::createWeight(ShapedType type, StringRef name,
                            ArrayRef<double> values) {
@@ -75,7 +88,7 @@ mlir::quamba::createWeight(ShapedType type, StringRef name,
     std::memcpy(data.data() + i * bytes, &bits, bytes);
   }
   return DenseResourceElementsAttr::get(
-      type, name,
+      type, resourceBaseName(name),
       HeapAsmResourceBlob::allocateAndCopyWithAlign(data, bytes,
                                                     /*dataIsMutable=*/false));
 }
@@ -97,7 +110,7 @@ DenseResourceElementsAttr
 mlir::quamba::createBlobWeight(ShapedType type, StringRef name,
                                ArrayRef<char> data, size_t alignment) {
   return DenseResourceElementsAttr::get(
-      type, name,
+      type, resourceBaseName(name),
       HeapAsmResourceBlob::allocateAndCopyWithAlign(data, alignment,
                                                     /*dataIsMutable=*/false));
 }

@@ -28,13 +28,19 @@ DenseResourceElementsAttr getResourceWeight(Value value);
 FailureOr<std::vector<double>> readWeight(DenseResourceElementsAttr weight,
                                           Operation *diagOp);
 
+/// `key` without the `_N` suffixes MLIR appends when a resource key is taken
+/// (each rewriting pass re-creates a weight under its original name).
+StringRef resourceBaseName(StringRef key);
+
 /// A new resource of `type` holding `values` rounded to nearest-even into the
-/// element type. `name` is uniquified by MLIR when the key is taken.
+/// element type. The key is resourceBaseName(`name`), uniquified by MLIR
+/// when taken, so repeated rewrites give `w_1`, `w_2`, not `w_1_1`.
 DenseResourceElementsAttr createWeight(ShapedType type, StringRef name,
                                        ArrayRef<double> values);
 
 /// A new resource of `type` holding `data` (the raw little-endian elements,
-/// e.g. int8 codes or fp32 scales), aligned to `alignment` bytes.
+/// e.g. int8 codes or fp32 scales), aligned to `alignment` bytes. Like
+/// createWeight, names it after resourceBaseName(`name`).
 DenseResourceElementsAttr createBlobWeight(ShapedType type, StringRef name,
                                            ArrayRef<char> data,
                                            size_t alignment);
