@@ -400,6 +400,456 @@ func.func @hadamard_unsupported_size(%x: tensor<?x?x20xf32>) -> tensor<?x?x20xf3
 }
 
 //===----------------------------------------------------------------------===//
+// Quantization: quantize / dequantize
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// quantize: the input is a float tensor, not already int8 codes.
+func.func @quantize_int8_input(%x: tensor<?x?x64xi8>, %s: tensor<1xf32>) -> tensor<?x?x64xi8> {
+  // expected-error @+1 {{'mamba.quantize' op operand #0 must be ranked tensor of floating-point values, but got 'tensor<?x?x64xi8>'}}
+  %0 = mamba.quantize %x, scales(%s) : (tensor<?x?x64xi8>, tensor<1xf32>) -> tensor<?x?x64xi8>
+  return %0 : tensor<?x?x64xi8>
+}
+
+// -----
+
+// quantize: the scales are f32, whatever the input's float type.
+func.func @quantize_bf16_scales(%x: tensor<?x?x64xbf16>, %s: tensor<1xbf16>) -> tensor<?x?x64xi8> {
+  // expected-error @+1 {{'mamba.quantize' op operand #1 must be ranked tensor of 32-bit float values, but got 'tensor<1xbf16>'}}
+  %0 = mamba.quantize %x, scales(%s) : (tensor<?x?x64xbf16>, tensor<1xbf16>) -> tensor<?x?x64xi8>
+  return %0 : tensor<?x?x64xi8>
+}
+
+// -----
+
+// quantize: the codes are int8 (4-bit values exist only packed in weights).
+func.func @quantize_i4_result(%x: tensor<?x?x64xf32>, %s: tensor<1xf32>) -> tensor<?x?x64xi4> {
+  // expected-error @+1 {{'mamba.quantize' op result #0 must be ranked tensor of 8-bit signless integer values, but got 'tensor<?x?x64xi4>'}}
+  %0 = mamba.quantize %x, scales(%s) : (tensor<?x?x64xf32>, tensor<1xf32>) -> tensor<?x?x64xi4>
+  return %0 : tensor<?x?x64xi4>
+}
+
+// -----
+
+// dequantize: the input is int8 codes.
+func.func @dequantize_float_input(%x: tensor<?x?x64xf32>, %s: tensor<1xf32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.dequantize' op operand #0 must be ranked tensor of 8-bit signless integer values, but got 'tensor<?x?x64xf32>'}}
+  %0 = mamba.dequantize %x, scales(%s) : (tensor<?x?x64xf32>, tensor<1xf32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// dequantize: the result is f32 (one fp32 multiply), not bf16.
+func.func @dequantize_bf16_result(%x: tensor<?x?x64xi8>, %s: tensor<1xf32>) -> tensor<?x?x64xbf16> {
+  // expected-error @+1 {{'mamba.dequantize' op result #0 must be ranked tensor of 32-bit float values, but got 'tensor<?x?x64xbf16>'}}
+  %0 = mamba.dequantize %x, scales(%s) : (tensor<?x?x64xi8>, tensor<1xf32>) -> tensor<?x?x64xbf16>
+  return %0 : tensor<?x?x64xbf16>
+}
+
+// -----
+
+// quantize: the scales are constants of a known shape.
+func.func @quantize_dynamic_scales(%x: tensor<?x?x64xf32>, %s: tensor<?xf32>) -> tensor<?x?x64xi8> {
+  // expected-error @+1 {{'mamba.quantize' op 'scales' must have a static shape, got 'tensor<?xf32>'}}
+  %0 = mamba.quantize %x, scales(%s) : (tensor<?x?x64xf32>, tensor<?xf32>) -> tensor<?x?x64xi8>
+  return %0 : tensor<?x?x64xi8>
+}
+
+// -----
+
+// quantize: the scales align with trailing dimensions, so they cannot have
+// more of them than the input (even leading 1s).
+func.func @quantize_scales_rank(%x: tensor<?x192x4xf32>, %s: tensor<1x192x1x1xf32>) -> tensor<?x192x4xi8> {
+  // expected-error @+1 {{'mamba.quantize' op 'scales' 'tensor<1x192x1x1xf32>' has more dimensions than the quantized tensor 'tensor<?x192x4xf32>'}}
+  %0 = mamba.quantize %x, scales(%s) : (tensor<?x192x4xf32>, tensor<1x192x1x1xf32>) -> tensor<?x192x4xi8>
+  return %0 : tensor<?x192x4xi8>
+}
+
+// -----
+
+// quantize: per-channel scales of a [B, C, K] conv state are [C, 1]; a [C]
+// vector aligns with K instead and does not broadcast.
+func.func @quantize_conv_state_scales_misaligned(%x: tensor<?x192x4xf32>, %s: tensor<192xf32>) -> tensor<?x192x4xi8> {
+  // expected-error @+1 {{'mamba.quantize' op 'scales' 'tensor<192xf32>' does not broadcast against 'tensor<?x192x4xf32>': scales dimension 0 is 192, tensor dimension 2 is 4}}
+  %0 = mamba.quantize %x, scales(%s) : (tensor<?x192x4xf32>, tensor<192xf32>) -> tensor<?x192x4xi8>
+  return %0 : tensor<?x192x4xi8>
+}
+
+// -----
+
+// dequantize: per-channel scales need the channel dimension to be known.
+func.func @dequantize_scales_dynamic_channels(%x: tensor<?x?x?xi8>, %s: tensor<128xf32>) -> tensor<?x?x?xf32> {
+  // expected-error @+1 {{'mamba.dequantize' op 'scales' 'tensor<128xf32>' does not broadcast against 'tensor<?x?x?xi8>': scales dimension 0 is 128, tensor dimension 2 is dynamic}}
+  %0 = mamba.dequantize %x, scales(%s) : (tensor<?x?x?xi8>, tensor<128xf32>) -> tensor<?x?x?xf32>
+  return %0 : tensor<?x?x?xf32>
+}
+
+// -----
+
+// quantize: the result has the input's shape.
+func.func @quantize_result_shape(%x: tensor<?x?x64xf32>, %s: tensor<64xf32>) -> tensor<?x?x32xi8> {
+  // expected-error @+1 {{'mamba.quantize' op 'result' 'tensor<?x?x32xi8>' must have the shape of 'input' 'tensor<?x?x64xf32>'}}
+  %0 = mamba.quantize %x, scales(%s) : (tensor<?x?x64xf32>, tensor<64xf32>) -> tensor<?x?x32xi8>
+  return %0 : tensor<?x?x32xi8>
+}
+
+// -----
+
+// dequantize: the result has the input's shape (rank included).
+func.func @dequantize_result_rank(%x: tensor<?x?x64xi8>, %s: tensor<1xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{'mamba.dequantize' op 'result' 'tensor<?x64xf32>' must have the shape of 'input' 'tensor<?x?x64xi8>'}}
+  %0 = mamba.dequantize %x, scales(%s) : (tensor<?x?x64xi8>, tensor<1xf32>) -> tensor<?x64xf32>
+  return %0 : tensor<?x64xf32>
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization: linear_w8a8
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// linear_w8a8: the activations are int8 codes.
+func.func @linear_w8a8_float_input(%x: tensor<?x?x128xf32>, %s: tensor<1xf32>, %w: tensor<64x128xi8>, %ws: tensor<64xf32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.linear_w8a8' op operand #0 must be ranked tensor of 8-bit signless integer values, but got 'tensor<?x?x128xf32>'}}
+  %0 = mamba.linear_w8a8 %x scale(%s), %w scales(%ws) : (tensor<?x?x128xf32>, tensor<1xf32>, tensor<64x128xi8>, tensor<64xf32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// linear_w8a8: the weight is int8 too.
+func.func @linear_w8a8_f16_weight(%x: tensor<?x?x128xi8>, %s: tensor<1xf32>, %w: tensor<64x128xf16>, %ws: tensor<64xf32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.linear_w8a8' op operand #2 must be ranked tensor of 8-bit signless integer values, but got 'tensor<64x128xf16>'}}
+  %0 = mamba.linear_w8a8 %x scale(%s), %w scales(%ws) : (tensor<?x?x128xi8>, tensor<1xf32>, tensor<64x128xf16>, tensor<64xf32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// linear_w8a8: the bias is added after the fp32 epilogue, so it is a float.
+func.func @linear_w8a8_int_bias(%x: tensor<?x?x128xi8>, %s: tensor<1xf32>, %w: tensor<64x128xi8>, %ws: tensor<64xf32>, %b: tensor<64xi32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.linear_w8a8' op operand #4 must be ranked tensor of floating-point values, but got 'tensor<64xi32>'}}
+  %0 = mamba.linear_w8a8 %x scale(%s), %w scales(%ws) bias(%b) : (tensor<?x?x128xi8>, tensor<1xf32>, tensor<64x128xi8>, tensor<64xf32>, tensor<64xi32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// linear_w8a8: the result is the f32 epilogue, not the int32 accumulator.
+func.func @linear_w8a8_i32_result(%x: tensor<?x?x128xi8>, %s: tensor<1xf32>, %w: tensor<64x128xi8>, %ws: tensor<64xf32>) -> tensor<?x?x64xi32> {
+  // expected-error @+1 {{'mamba.linear_w8a8' op result #0 must be ranked tensor of 32-bit float values, but got 'tensor<?x?x64xi32>'}}
+  %0 = mamba.linear_w8a8 %x scale(%s), %w scales(%ws) : (tensor<?x?x128xi8>, tensor<1xf32>, tensor<64x128xi8>, tensor<64xf32>) -> tensor<?x?x64xi32>
+  return %0 : tensor<?x?x64xi32>
+}
+
+// -----
+
+// linear_w8a8: the activations have one scale per tensor.
+func.func @linear_w8a8_per_channel_input_scale(%x: tensor<?x?x128xi8>, %s: tensor<128xf32>, %w: tensor<64x128xi8>, %ws: tensor<64xf32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.linear_w8a8' op 'input_scale' must be tensor<1xf32> (one scale per tensor), got 'tensor<128xf32>'}}
+  %0 = mamba.linear_w8a8 %x scale(%s), %w scales(%ws) : (tensor<?x?x128xi8>, tensor<128xf32>, tensor<64x128xi8>, tensor<64xf32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// linear_w8a8: the input is [B, L, K].
+func.func @linear_w8a8_input_rank(%x: tensor<?x128xi8>, %s: tensor<1xf32>, %w: tensor<64x128xi8>, %ws: tensor<64xf32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.linear_w8a8' op 'input' must have rank 3 [B, L, in_features], got 'tensor<?x128xi8>'}}
+  %0 = mamba.linear_w8a8 %x scale(%s), %w scales(%ws) : (tensor<?x128xi8>, tensor<1xf32>, tensor<64x128xi8>, tensor<64xf32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// linear_w8a8: the weight is [out_features, in_features], not transposed.
+func.func @linear_w8a8_transposed_weight(%x: tensor<?x?x128xi8>, %s: tensor<1xf32>, %w: tensor<128x64xi8>, %ws: tensor<128xf32>) -> tensor<?x?x128xf32> {
+  // expected-error @+1 {{'mamba.linear_w8a8' op 'weight' dimension 1 (in_features) is 64, but 'input' has in_features = 128}}
+  %0 = mamba.linear_w8a8 %x scale(%s), %w scales(%ws) : (tensor<?x?x128xi8>, tensor<1xf32>, tensor<128x64xi8>, tensor<128xf32>) -> tensor<?x?x128xf32>
+  return %0 : tensor<?x?x128xf32>
+}
+
+// -----
+
+// linear_w8a8: the result has out_features columns.
+func.func @linear_w8a8_result_width(%x: tensor<?x?x128xi8>, %s: tensor<1xf32>, %w: tensor<64x128xi8>, %ws: tensor<64xf32>) -> tensor<?x?x128xf32> {
+  // expected-error @+1 {{'mamba.linear_w8a8' op 'result' dimension 2 (out_features) is 128, but 'weight' has out_features = 64}}
+  %0 = mamba.linear_w8a8 %x scale(%s), %w scales(%ws) : (tensor<?x?x128xi8>, tensor<1xf32>, tensor<64x128xi8>, tensor<64xf32>) -> tensor<?x?x128xf32>
+  return %0 : tensor<?x?x128xf32>
+}
+
+// -----
+
+// linear_w8a8: the bias has out_features elements.
+func.func @linear_w8a8_bias_width(%x: tensor<?x?x128xi8>, %s: tensor<1xf32>, %w: tensor<64x128xi8>, %ws: tensor<64xf32>, %b: tensor<128xf32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.linear_w8a8' op 'bias' dimension 0 (out_features) is 128, but 'weight' has out_features = 64}}
+  %0 = mamba.linear_w8a8 %x scale(%s), %w scales(%ws) bias(%b) : (tensor<?x?x128xi8>, tensor<1xf32>, tensor<64x128xi8>, tensor<64xf32>, tensor<128xf32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// linear_w8a8: one weight scale per output row; a per-tensor weight scale is
+// repeated over the rows, not given as [1].
+func.func @linear_w8a8_per_tensor_weight_scale(%x: tensor<?x?x128xi8>, %s: tensor<1xf32>, %w: tensor<64x128xi8>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.linear_w8a8' op 'weight_scales' dimension 0 (out_features) is 1, but 'weight' has out_features = 64}}
+  %0 = mamba.linear_w8a8 %x scale(%s), %w scales(%s) : (tensor<?x?x128xi8>, tensor<1xf32>, tensor<64x128xi8>, tensor<1xf32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization: linear_w4a8 / linear_w4a16
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// linear_w4a8: the activations have one scale per tensor here too.
+func.func @linear_w4a8_per_channel_input_scale(%x: tensor<?x?x64xi8>, %s: tensor<64xf32>, %w: tensor<328x32xi8>,
+    %gs: tensor<328x2xf32>, %cs: tensor<328xf32>) -> tensor<?x?x328xf32> {
+  // expected-error @+1 {{'mamba.linear_w4a8' op 'input_scale' must be tensor<1xf32> (one scale per tensor), got 'tensor<64xf32>'}}
+  %0 = mamba.linear_w4a8 %x scale(%s), %w group_scales(%gs) channel_scales(%cs) {group_size = 32 : i64} : (tensor<?x?x64xi8>, tensor<64xf32>, tensor<328x32xi8>, tensor<328x2xf32>, tensor<328xf32>) -> tensor<?x?x328xf32>
+  return %0 : tensor<?x?x328xf32>
+}
+
+// -----
+
+// linear_w4a8: the weight is a 2-D [N, K / 2] byte matrix.
+func.func @linear_w4a8_weight_rank(%x: tensor<?x?x64xi8>, %s: tensor<1xf32>, %w: tensor<328x32x1xi8>,
+    %gs: tensor<328x2xf32>, %cs: tensor<328xf32>) -> tensor<?x?x328xf32> {
+  // expected-error @+1 {{'mamba.linear_w4a8' op 'weight' must have rank 2 [out_features, packed_in], got 'tensor<328x32x1xi8>'}}
+  %0 = mamba.linear_w4a8 %x scale(%s), %w group_scales(%gs) channel_scales(%cs) {group_size = 32 : i64} : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<328x32x1xi8>, tensor<328x2xf32>, tensor<328xf32>) -> tensor<?x?x328xf32>
+  return %0 : tensor<?x?x328xf32>
+}
+
+// -----
+
+// linear_w4a8: an unpacked [N, K] weight is rejected: its K bytes hold 2 * K
+// 4-bit values, which disagrees with the input's K.
+func.func @linear_w4a8_unpacked_weight(%x: tensor<?x?x64xi8>, %s: tensor<1xf32>, %w: tensor<328x64xi8>,
+    %gs: tensor<328x2xf32>, %cs: tensor<328xf32>) -> tensor<?x?x328xf32> {
+  // expected-error @+1 {{'mamba.linear_w4a8' op 'weight' dimension 1 (in_features) is 128, but 'input' has in_features = 64}}
+  %0 = mamba.linear_w4a8 %x scale(%s), %w group_scales(%gs) channel_scales(%cs) {group_size = 32 : i64} : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<328x64xi8>, tensor<328x2xf32>, tensor<328xf32>) -> tensor<?x?x328xf32>
+  return %0 : tensor<?x?x328xf32>
+}
+
+// -----
+
+// linear_w4a8: a group never splits a byte, so group_size is even.
+func.func @linear_w4a8_odd_group_size(%x: tensor<?x?x64xi8>, %s: tensor<1xf32>, %w: tensor<328x32xi8>,
+    %gs: tensor<328x2xf32>, %cs: tensor<328xf32>) -> tensor<?x?x328xf32> {
+  // expected-error @+1 {{'mamba.linear_w4a8' op group_size must be positive and even, got 33}}
+  %0 = mamba.linear_w4a8 %x scale(%s), %w group_scales(%gs) channel_scales(%cs) {group_size = 33 : i64} : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<328x32xi8>, tensor<328x2xf32>, tensor<328xf32>) -> tensor<?x?x328xf32>
+  return %0 : tensor<?x?x328xf32>
+}
+
+// -----
+
+// linear_w4a8: groups tile K; with the input's K dynamic, K is taken from the
+// weight (32 bytes, 64 values), which 48 does not divide.
+func.func @linear_w4a8_group_size_divides_k(%x: tensor<?x?x?xi8>, %s: tensor<1xf32>, %w: tensor<328x32xi8>,
+    %gs: tensor<328x?xf32>, %cs: tensor<328xf32>) -> tensor<?x?x328xf32> {
+  // expected-error @+1 {{'mamba.linear_w4a8' op in_features 64 is not a multiple of group_size 48}}
+  %0 = mamba.linear_w4a8 %x scale(%s), %w group_scales(%gs) channel_scales(%cs) {group_size = 48 : i64} : (tensor<?x?x?xi8>, tensor<1xf32>, tensor<328x32xi8>, tensor<328x?xf32>, tensor<328xf32>) -> tensor<?x?x328xf32>
+  return %0 : tensor<?x?x328xf32>
+}
+
+// -----
+
+// linear_w4a8: group_scales has K / group_size columns (64 / 32 = 2).
+func.func @linear_w4a8_group_scales_columns(%x: tensor<?x?x64xi8>, %s: tensor<1xf32>, %w: tensor<328x32xi8>,
+    %gs: tensor<328x4xf32>, %cs: tensor<328xf32>) -> tensor<?x?x328xf32> {
+  // expected-error @+1 {{'mamba.linear_w4a8' op 'group_scales' dimension 1 (groups) is 4, but in_features / group_size = 64 / 32}}
+  %0 = mamba.linear_w4a8 %x scale(%s), %w group_scales(%gs) channel_scales(%cs) {group_size = 32 : i64} : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<328x32xi8>, tensor<328x4xf32>, tensor<328xf32>) -> tensor<?x?x328xf32>
+  return %0 : tensor<?x?x328xf32>
+}
+
+// -----
+
+// linear_w4a8: group_scales has one row per output row.
+func.func @linear_w4a8_group_scales_rows(%x: tensor<?x?x64xi8>, %s: tensor<1xf32>, %w: tensor<328x32xi8>,
+    %gs: tensor<128x2xf32>, %cs: tensor<328xf32>) -> tensor<?x?x328xf32> {
+  // expected-error @+1 {{'mamba.linear_w4a8' op 'group_scales' dimension 0 (out_features) is 128, but 'weight' has out_features = 328}}
+  %0 = mamba.linear_w4a8 %x scale(%s), %w group_scales(%gs) channel_scales(%cs) {group_size = 32 : i64} : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<328x32xi8>, tensor<128x2xf32>, tensor<328xf32>) -> tensor<?x?x328xf32>
+  return %0 : tensor<?x?x328xf32>
+}
+
+// -----
+
+// linear_w4a8: group_scales is a matrix even with one group per row.
+func.func @linear_w4a8_group_scales_rank(%x: tensor<?x?x64xi8>, %s: tensor<1xf32>, %w: tensor<328x32xi8>,
+    %gs: tensor<328xf32>, %cs: tensor<328xf32>) -> tensor<?x?x328xf32> {
+  // expected-error @+1 {{'mamba.linear_w4a8' op 'group_scales' must have rank 2 [out_features, groups], got 'tensor<328xf32>'}}
+  %0 = mamba.linear_w4a8 %x scale(%s), %w group_scales(%gs) channel_scales(%cs) {group_size = 64 : i64} : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<328x32xi8>, tensor<328xf32>, tensor<328xf32>) -> tensor<?x?x328xf32>
+  return %0 : tensor<?x?x328xf32>
+}
+
+// -----
+
+// linear_w4a8: channel_scales has one scale per output row.
+func.func @linear_w4a8_channel_scales(%x: tensor<?x?x64xi8>, %s: tensor<1xf32>, %w: tensor<328x32xi8>,
+    %gs: tensor<328x2xf32>, %cs: tensor<64xf32>) -> tensor<?x?x328xf32> {
+  // expected-error @+1 {{'mamba.linear_w4a8' op 'channel_scales' dimension 0 (out_features) is 64, but 'weight' has out_features = 328}}
+  %0 = mamba.linear_w4a8 %x scale(%s), %w group_scales(%gs) channel_scales(%cs) {group_size = 32 : i64} : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<328x32xi8>, tensor<328x2xf32>, tensor<64xf32>) -> tensor<?x?x328xf32>
+  return %0 : tensor<?x?x328xf32>
+}
+
+// -----
+
+// linear_w4a8: rows is the only packing there is.
+func.func @linear_w4a8_unknown_packing(%x: tensor<?x?x64xi8>, %s: tensor<1xf32>, %w: tensor<328x32xi8>,
+    %gs: tensor<328x2xf32>, %cs: tensor<328xf32>) -> tensor<?x?x328xf32> {
+  // expected-error @+2 {{expected ::mlir::mamba::Int4Packing to be one of: rows}}
+  // expected-error @+1 {{failed to parse Mamba_Int4PackingAttr parameter 'value' which is to be a `::mlir::mamba::Int4Packing`}}
+  %0 = mamba.linear_w4a8 %x scale(%s), %w group_scales(%gs) channel_scales(%cs) {group_size = 32 : i64, packing = #mamba.int4_packing<marlin>} : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<328x32xi8>, tensor<328x2xf32>, tensor<328xf32>) -> tensor<?x?x328xf32>
+  return %0 : tensor<?x?x328xf32>
+}
+
+// -----
+
+// linear_w4a16: the activations are floats (W4A16), not int8 codes.
+func.func @linear_w4a16_int8_input(%x: tensor<?x?x128xi8>, %w: tensor<64x64xi8>, %gs: tensor<64x2xf32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.linear_w4a16' op operand #0 must be ranked tensor of floating-point values, but got 'tensor<?x?x128xi8>'}}
+  %0 = mamba.linear_w4a16 %x, %w group_scales(%gs) {group_size = 64 : i64} : (tensor<?x?x128xi8>, tensor<64x64xi8>, tensor<64x2xf32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// linear_w4a16: the weight is packed bytes (i8), not an i4 tensor.
+func.func @linear_w4a16_i4_weight(%x: tensor<?x?x128xf32>, %w: tensor<64x128xi4>, %gs: tensor<64x2xf32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.linear_w4a16' op operand #1 must be ranked tensor of 8-bit signless integer values, but got 'tensor<64x128xi4>'}}
+  %0 = mamba.linear_w4a16 %x, %w group_scales(%gs) {group_size = 64 : i64} : (tensor<?x?x128xf32>, tensor<64x128xi4>, tensor<64x2xf32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// linear_w4a16: group_size must be positive.
+func.func @linear_w4a16_zero_group_size(%x: tensor<?x?x128xf32>, %w: tensor<64x64xi8>, %gs: tensor<64x2xf32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.linear_w4a16' op group_size must be positive and even, got 0}}
+  %0 = mamba.linear_w4a16 %x, %w group_scales(%gs) {group_size = 0 : i64} : (tensor<?x?x128xf32>, tensor<64x64xi8>, tensor<64x2xf32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// linear_w4a16: K must be even to pack into bytes: an input of 127 channels
+// does not match a weight of 64 bytes (128 values).
+func.func @linear_w4a16_odd_k(%x: tensor<?x?x127xf32>, %w: tensor<64x64xi8>, %gs: tensor<64x2xf32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.linear_w4a16' op 'weight' dimension 1 (in_features) is 128, but 'input' has in_features = 127}}
+  %0 = mamba.linear_w4a16 %x, %w group_scales(%gs) {group_size = 64 : i64} : (tensor<?x?x127xf32>, tensor<64x64xi8>, tensor<64x2xf32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// linear_w4a16: group_scales has K / group_size columns, K from the input
+// when the weight's byte count is dynamic.
+func.func @linear_w4a16_group_scales_columns(%x: tensor<?x?x128xf32>, %w: tensor<64x?xi8>, %gs: tensor<64x4xf32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.linear_w4a16' op 'group_scales' dimension 1 (groups) is 4, but in_features / group_size = 128 / 64}}
+  %0 = mamba.linear_w4a16 %x, %w group_scales(%gs) {group_size = 64 : i64} : (tensor<?x?x128xf32>, tensor<64x?xi8>, tensor<64x4xf32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// linear_w4a16: the bias has out_features elements.
+func.func @linear_w4a16_bias_width(%x: tensor<?x?x128xf32>, %w: tensor<64x64xi8>, %gs: tensor<64x2xf32>, %b: tensor<128xf32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.linear_w4a16' op 'bias' dimension 0 (out_features) is 128, but 'weight' has out_features = 64}}
+  %0 = mamba.linear_w4a16 %x, %w group_scales(%gs) bias(%b) {group_size = 64 : i64} : (tensor<?x?x128xf32>, tensor<64x64xi8>, tensor<64x2xf32>, tensor<128xf32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// linear_w4a16: group_size is required (it has no default).
+func.func @linear_w4a16_without_group_size(%x: tensor<?x?x128xf32>, %w: tensor<64x64xi8>, %gs: tensor<64x2xf32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.linear_w4a16' op requires attribute 'group_size'}}
+  %0 = mamba.linear_w4a16 %x, %w group_scales(%gs) : (tensor<?x?x128xf32>, tensor<64x64xi8>, tensor<64x2xf32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization: quantized_embedding
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// quantized_embedding: tables hold 8-bit or 4-bit values, nothing else.
+func.func @quantized_embedding_bits(%table: tensor<256x16xi8>, %scales: tensor<256xf32>, %tokens: tensor<?x?xi32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.quantized_embedding' op bits must be 4 or 8, got 2}}
+  %0 = mamba.quantized_embedding %table scales(%scales) [%tokens] {bits = 2 : i64} : (tensor<256x16xi8>, tensor<256xf32>, tensor<?x?xi32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// quantized_embedding: the table is int8 codes, not floats.
+func.func @quantized_embedding_float_table(%table: tensor<256x64xf32>, %scales: tensor<256xf32>, %tokens: tensor<?x?xi32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.quantized_embedding' op operand #0 must be ranked tensor of 8-bit signless integer values, but got 'tensor<256x64xf32>'}}
+  %0 = mamba.quantized_embedding %table scales(%scales) [%tokens] {bits = 8 : i64} : (tensor<256x64xf32>, tensor<256xf32>, tensor<?x?xi32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// quantized_embedding: token ids are integers.
+func.func @quantized_embedding_float_tokens(%table: tensor<256x64xi8>, %scales: tensor<256xf32>, %tokens: tensor<?x?xf32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.quantized_embedding' op operand #2 must be ranked tensor of signless integer values, but got 'tensor<?x?xf32>'}}
+  %0 = mamba.quantized_embedding %table scales(%scales) [%tokens] {bits = 8 : i64} : (tensor<256x64xi8>, tensor<256xf32>, tensor<?x?xf32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// quantized_embedding: the row scales are a [V] vector.
+func.func @quantized_embedding_scales_rank(%table: tensor<256x64xi8>, %scales: tensor<256x1xf32>, %tokens: tensor<?x?xi32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.quantized_embedding' op 'scales' must have rank 1 [V], got 'tensor<256x1xf32>'}}
+  %0 = mamba.quantized_embedding %table scales(%scales) [%tokens] {bits = 8 : i64} : (tensor<256x64xi8>, tensor<256x1xf32>, tensor<?x?xi32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// quantized_embedding: one row scale per vocabulary entry (the mismatch is
+// reported on the table, the scales having bound V first).
+func.func @quantized_embedding_row_scales(%table: tensor<256x64xi8>, %scales: tensor<255xf32>, %tokens: tensor<?x?xi32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.quantized_embedding' op 'table' dimension 0 (V) is 256, but 'scales' has V = 255}}
+  %0 = mamba.quantized_embedding %table scales(%scales) [%tokens] {bits = 8 : i64} : (tensor<256x64xi8>, tensor<255xf32>, tensor<?x?xi32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// quantized_embedding: with bits = 8 the table is [V, D] of the result's D.
+func.func @quantized_embedding_int8_width(%table: tensor<256x32xi8>, %scales: tensor<256xf32>, %tokens: tensor<?x?xi32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.quantized_embedding' op 'table' dimension 1 (D) is 32, but 'result' has D = 64}}
+  %0 = mamba.quantized_embedding %table scales(%scales) [%tokens] {bits = 8 : i64} : (tensor<256x32xi8>, tensor<256xf32>, tensor<?x?xi32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// quantized_embedding: with bits = 4 the table is [V, D / 2] bytes, so an
+// unpacked [V, D] table gives twice the result's width.
+func.func @quantized_embedding_int4_unpacked(%table: tensor<256x64xi8>, %scales: tensor<256xf32>, %tokens: tensor<?x?xi32>) -> tensor<?x?x64xf32> {
+  // expected-error @+1 {{'mamba.quantized_embedding' op 'table' dimension 1 (D) is 128, but 'result' has D = 64}}
+  %0 = mamba.quantized_embedding %table scales(%scales) [%tokens] {bits = 4 : i64} : (tensor<256x64xi8>, tensor<256xf32>, tensor<?x?xi32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// quantized_embedding: the result is [B, L, D] of the tokens' B and L.
+func.func @quantized_embedding_result_batch(%table: tensor<256x64xi8>, %scales: tensor<256xf32>, %tokens: tensor<2x?xi32>) -> tensor<3x?x64xf32> {
+  // expected-error @+1 {{'mamba.quantized_embedding' op 'result' dimension 0 (B) is 3, but 'tokens' has B = 2}}
+  %0 = mamba.quantized_embedding %table scales(%scales) [%tokens] {bits = 8 : i64} : (tensor<256x64xi8>, tensor<256xf32>, tensor<2x?xi32>) -> tensor<3x?x64xf32>
+  return %0 : tensor<3x?x64xf32>
+}
+
+//===----------------------------------------------------------------------===//
 // #mamba.config: the attribute's own verifier (reported while parsing, at the
 // attribute's `<`)
 //===----------------------------------------------------------------------===//

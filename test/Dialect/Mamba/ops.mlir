@@ -300,6 +300,134 @@ func.func @embedding_lm_head(%tokens: tensor<?x?xi64>, %table: tensor<256x64xf32
 
 // -----
 
+// quantize at the granularities Quamba2 uses, each dequantized back with the
+// same scales: per tensor ([1], a constant), per channel of the last
+// dimension ([C]), per channel of a [B, C, K] conv state ([C, 1]) and per
+// element of a [B, H, P, N] SSM state ([H, P, N]); a bf16 input is allowed.
+
+// CHECK-LABEL: func.func @quantize_dequantize_scales(
+// CHECK-SAME: %[[X:[^:]*]]: tensor<?x?x64xf32>, %[[Y:[^:]*]]: tensor<2x16x128xbf16>, %[[Y_SCALES:[^:]*]]: tensor<128xf32>,
+// CHECK-SAME: %[[CONV_STATE:[^:]*]]: tensor<?x192x4xf32>, %[[CONV_SCALES:[^:]*]]: tensor<192x1xf32>,
+// CHECK-SAME: %[[SSM_STATE:[^:]*]]: tensor<?x8x16x16xf32>, %[[SSM_SCALES:[^:]*]]: tensor<8x16x16xf32>)
+// CHECK: %[[X_SCALE:.*]] = arith.constant dense<2.500000e-01> : tensor<1xf32>
+// CHECK: %[[XQ:.*]] = mamba.quantize %[[X]], scales(%[[X_SCALE]]) : (tensor<?x?x64xf32>, tensor<1xf32>) -> tensor<?x?x64xi8>
+// CHECK: %[[YQ:.*]] = mamba.quantize %[[Y]], scales(%[[Y_SCALES]]) : (tensor<2x16x128xbf16>, tensor<128xf32>) -> tensor<2x16x128xi8>
+// CHECK: %[[CQ:.*]] = mamba.quantize %[[CONV_STATE]], scales(%[[CONV_SCALES]]) : (tensor<?x192x4xf32>, tensor<192x1xf32>) -> tensor<?x192x4xi8>
+// CHECK: %[[SQ:.*]] = mamba.quantize %[[SSM_STATE]], scales(%[[SSM_SCALES]]) : (tensor<?x8x16x16xf32>, tensor<8x16x16xf32>) -> tensor<?x8x16x16xi8>
+// CHECK: %[[XD:.*]] = mamba.dequantize %[[XQ]], scales(%[[X_SCALE]]) : (tensor<?x?x64xi8>, tensor<1xf32>) -> tensor<?x?x64xf32>
+// CHECK: %[[YD:.*]] = mamba.dequantize %[[YQ]], scales(%[[Y_SCALES]]) : (tensor<2x16x128xi8>, tensor<128xf32>) -> tensor<2x16x128xf32>
+// CHECK: %[[CD:.*]] = mamba.dequantize %[[CQ]], scales(%[[CONV_SCALES]]) : (tensor<?x192x4xi8>, tensor<192x1xf32>) -> tensor<?x192x4xf32>
+// CHECK: %[[SD:.*]] = mamba.dequantize %[[SQ]], scales(%[[SSM_SCALES]]) : (tensor<?x8x16x16xi8>, tensor<8x16x16xf32>) -> tensor<?x8x16x16xf32>
+// CHECK: return %[[XD]], %[[YD]], %[[CD]], %[[SD]] : tensor<?x?x64xf32>, tensor<2x16x128xf32>, tensor<?x192x4xf32>, tensor<?x8x16x16xf32>
+func.func @quantize_dequantize_scales(%x: tensor<?x?x64xf32>, %y: tensor<2x16x128xbf16>, %y_scales: tensor<128xf32>,
+    %conv_state: tensor<?x192x4xf32>, %conv_scales: tensor<192x1xf32>,
+    %ssm_state: tensor<?x8x16x16xf32>, %ssm_scales: tensor<8x16x16xf32>)
+    -> (tensor<?x?x64xf32>, tensor<2x16x128xf32>, tensor<?x192x4xf32>, tensor<?x8x16x16xf32>) {
+  %x_scale = arith.constant dense<0.25> : tensor<1xf32>
+  %xq = mamba.quantize %x, scales(%x_scale) : (tensor<?x?x64xf32>, tensor<1xf32>) -> tensor<?x?x64xi8>
+  %yq = mamba.quantize %y, scales(%y_scales) : (tensor<2x16x128xbf16>, tensor<128xf32>) -> tensor<2x16x128xi8>
+  %cq = mamba.quantize %conv_state, scales(%conv_scales) : (tensor<?x192x4xf32>, tensor<192x1xf32>) -> tensor<?x192x4xi8>
+  %sq = mamba.quantize %ssm_state, scales(%ssm_scales) : (tensor<?x8x16x16xf32>, tensor<8x16x16xf32>) -> tensor<?x8x16x16xi8>
+  %xd = mamba.dequantize %xq, scales(%x_scale) : (tensor<?x?x64xi8>, tensor<1xf32>) -> tensor<?x?x64xf32>
+  %yd = mamba.dequantize %yq, scales(%y_scales) : (tensor<2x16x128xi8>, tensor<128xf32>) -> tensor<2x16x128xf32>
+  %cd = mamba.dequantize %cq, scales(%conv_scales) : (tensor<?x192x4xi8>, tensor<192x1xf32>) -> tensor<?x192x4xf32>
+  %sd = mamba.dequantize %sq, scales(%ssm_scales) : (tensor<?x8x16x16xi8>, tensor<8x16x16xf32>) -> tensor<?x8x16x16xf32>
+  return %xd, %yd, %cd, %sd : tensor<?x?x64xf32>, tensor<2x16x128xf32>, tensor<?x192x4xf32>, tensor<?x8x16x16xf32>
+}
+
+// -----
+
+// linear_w8a8 with and without bias: out_proj (128 -> 64) on int8
+// activations with a per-tensor input scale and per-row weight scales (a
+// constant here, to check its value prints back); the bias may be f16.
+
+// CHECK-LABEL: func.func @linear_w8a8_bias(
+// CHECK-SAME: %[[X:[^:]*]]: tensor<?x?x128xi8>, %[[X_SCALE:[^:]*]]: tensor<1xf32>, %[[W:[^:]*]]: tensor<64x128xi8>,
+// CHECK-SAME: %[[B:[^:]*]]: tensor<64xf16>, %[[T:[^:]*]]: tensor<2x1x128xi8>)
+// CHECK: %[[W_SCALES:.*]] = arith.constant dense<1.250000e-01> : tensor<64xf32>
+// CHECK: %[[WITH:.*]] = mamba.linear_w8a8 %[[X]] scale(%[[X_SCALE]]), %[[W]] scales(%[[W_SCALES]]) bias(%[[B]])
+// CHECK-SAME: : (tensor<?x?x128xi8>, tensor<1xf32>, tensor<64x128xi8>, tensor<64xf32>, tensor<64xf16>) -> tensor<?x?x64xf32>
+// CHECK: %[[WITHOUT:.*]] = mamba.linear_w8a8 %[[T]] scale(%[[X_SCALE]]), %[[W]] scales(%[[W_SCALES]]) : (tensor<2x1x128xi8>, tensor<1xf32>, tensor<64x128xi8>, tensor<64xf32>) -> tensor<2x1x64xf32>
+// CHECK: return %[[WITH]], %[[WITHOUT]] : tensor<?x?x64xf32>, tensor<2x1x64xf32>
+func.func @linear_w8a8_bias(%x: tensor<?x?x128xi8>, %x_scale: tensor<1xf32>, %w: tensor<64x128xi8>,
+    %b: tensor<64xf16>, %t: tensor<2x1x128xi8>) -> (tensor<?x?x64xf32>, tensor<2x1x64xf32>) {
+  %w_scales = arith.constant dense<0.125> : tensor<64xf32>
+  %with = mamba.linear_w8a8 %x scale(%x_scale), %w scales(%w_scales) bias(%b) : (tensor<?x?x128xi8>, tensor<1xf32>, tensor<64x128xi8>, tensor<64xf32>, tensor<64xf16>) -> tensor<?x?x64xf32>
+  %without = mamba.linear_w8a8 %t scale(%x_scale), %w scales(%w_scales) : (tensor<2x1x128xi8>, tensor<1xf32>, tensor<64x128xi8>, tensor<64xf32>) -> tensor<2x1x64xf32>
+  return %with, %without : tensor<?x?x64xf32>, tensor<2x1x64xf32>
+}
+
+// -----
+
+// linear_w4a8 (Marlin-QQQ): in_proj 64 -> 328 from 4-bit weights packed in
+// 32 bytes per row, group scales [328, 64 / 32] and channel scales [328].
+// The default packing (rows) is elided on print, whether it was written or
+// not; the attribute itself prints back where it is not a default (here a
+// function attribute). group_size 64 (one group per row), with a bias.
+
+// CHECK-LABEL: func.func @linear_w4a8(
+// CHECK-SAME: %[[X:[^:]*]]: tensor<?x?x64xi8>, %[[X_SCALE:[^:]*]]: tensor<1xf32>, %[[W:[^:]*]]: tensor<328x32xi8>,
+// CHECK-SAME: %[[GS:[^:]*]]: tensor<328x2xf32>, %[[CS:[^:]*]]: tensor<328xf32>, %[[GS1:[^:]*]]: tensor<328x1xf32>, %[[B:[^:]*]]: tensor<328xf32>)
+// CHECK-SAME: -> (tensor<?x?x328xf32>, tensor<?x?x328xf32>, tensor<?x?x328xf32>)
+// CHECK-SAME: attributes {packing = #mamba.int4_packing<rows>}
+// CHECK: %[[EXPLICIT:.*]] = mamba.linear_w4a8 %[[X]] scale(%[[X_SCALE]]), %[[W]] group_scales(%[[GS]]) channel_scales(%[[CS]]) {group_size = 32 : i64}
+// CHECK-SAME: : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<328x32xi8>, tensor<328x2xf32>, tensor<328xf32>) -> tensor<?x?x328xf32>
+// CHECK: %[[DEFAULT:.*]] = mamba.linear_w4a8 %[[X]] scale(%[[X_SCALE]]), %[[W]] group_scales(%[[GS]]) channel_scales(%[[CS]]) {group_size = 32 : i64}
+// CHECK-SAME: : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<328x32xi8>, tensor<328x2xf32>, tensor<328xf32>) -> tensor<?x?x328xf32>
+// CHECK: %[[BIASED:.*]] = mamba.linear_w4a8 %[[X]] scale(%[[X_SCALE]]), %[[W]] group_scales(%[[GS1]]) channel_scales(%[[CS]]) bias(%[[B]]) {group_size = 64 : i64}
+// CHECK-SAME: : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<328x32xi8>, tensor<328x1xf32>, tensor<328xf32>, tensor<328xf32>) -> tensor<?x?x328xf32>
+// CHECK: return %[[EXPLICIT]], %[[DEFAULT]], %[[BIASED]]
+func.func @linear_w4a8(%x: tensor<?x?x64xi8>, %x_scale: tensor<1xf32>, %w: tensor<328x32xi8>,
+    %gs: tensor<328x2xf32>, %cs: tensor<328xf32>, %gs1: tensor<328x1xf32>, %b: tensor<328xf32>)
+    -> (tensor<?x?x328xf32>, tensor<?x?x328xf32>, tensor<?x?x328xf32>) attributes {packing = #mamba.int4_packing<rows>} {
+  %explicit = mamba.linear_w4a8 %x scale(%x_scale), %w group_scales(%gs) channel_scales(%cs) {group_size = 32 : i64, packing = #mamba.int4_packing<rows>} : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<328x32xi8>, tensor<328x2xf32>, tensor<328xf32>) -> tensor<?x?x328xf32>
+  %default = mamba.linear_w4a8 %x scale(%x_scale), %w group_scales(%gs) channel_scales(%cs) {group_size = 32 : i64} : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<328x32xi8>, tensor<328x2xf32>, tensor<328xf32>) -> tensor<?x?x328xf32>
+  %biased = mamba.linear_w4a8 %x scale(%x_scale), %w group_scales(%gs1) channel_scales(%cs) bias(%b) {group_size = 64 : i64} : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<328x32xi8>, tensor<328x1xf32>, tensor<328xf32>, tensor<328xf32>) -> tensor<?x?x328xf32>
+  return %explicit, %default, %biased : tensor<?x?x328xf32>, tensor<?x?x328xf32>, tensor<?x?x328xf32>
+}
+
+// -----
+
+// linear_w4a16: out_proj 128 -> 64 from 4-bit weights (64 bytes per row)
+// with group scales [64, 128 / 64] on f16 activations, with and without a
+// bias; K is taken from the weight when the input's is dynamic.
+
+// CHECK-LABEL: func.func @linear_w4a16(
+// CHECK-SAME: %[[X:[^:]*]]: tensor<?x?x128xf16>, %[[W:[^:]*]]: tensor<64x64xi8>, %[[GS:[^:]*]]: tensor<64x2xf32>,
+// CHECK-SAME: %[[B:[^:]*]]: tensor<64xf32>, %[[D:[^:]*]]: tensor<?x?x?xf32>)
+// CHECK: %[[WITH:.*]] = mamba.linear_w4a16 %[[X]], %[[W]] group_scales(%[[GS]]) bias(%[[B]]) {group_size = 64 : i64}
+// CHECK-SAME: : (tensor<?x?x128xf16>, tensor<64x64xi8>, tensor<64x2xf32>, tensor<64xf32>) -> tensor<?x?x64xf32>
+// CHECK: %[[WITHOUT:.*]] = mamba.linear_w4a16 %[[D]], %[[W]] group_scales(%[[GS]]) {group_size = 64 : i64}
+// CHECK-SAME: : (tensor<?x?x?xf32>, tensor<64x64xi8>, tensor<64x2xf32>) -> tensor<?x?x64xf32>
+// CHECK: return %[[WITH]], %[[WITHOUT]] : tensor<?x?x64xf32>, tensor<?x?x64xf32>
+func.func @linear_w4a16(%x: tensor<?x?x128xf16>, %w: tensor<64x64xi8>, %gs: tensor<64x2xf32>,
+    %b: tensor<64xf32>, %d: tensor<?x?x?xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x64xf32>) {
+  %with = mamba.linear_w4a16 %x, %w group_scales(%gs) bias(%b) {group_size = 64 : i64} : (tensor<?x?x128xf16>, tensor<64x64xi8>, tensor<64x2xf32>, tensor<64xf32>) -> tensor<?x?x64xf32>
+  %without = mamba.linear_w4a16 %d, %w group_scales(%gs) {group_size = 64 : i64, packing = #mamba.int4_packing<rows>} : (tensor<?x?x?xf32>, tensor<64x64xi8>, tensor<64x2xf32>) -> tensor<?x?x64xf32>
+  return %with, %without : tensor<?x?x64xf32>, tensor<?x?x64xf32>
+}
+
+// -----
+
+// quantized_embedding from an int8 table [V, D] = [256, 64] and from a 4-bit
+// table of 32 bytes per row (D = 64), both with one scale per row.
+
+// CHECK-LABEL: func.func @quantized_embedding_bits(
+// CHECK-SAME: %[[TOKENS:[^:]*]]: tensor<?x?xi32>, %[[TABLE8:[^:]*]]: tensor<256x64xi8>, %[[TABLE4:[^:]*]]: tensor<256x32xi8>, %[[SCALES:[^:]*]]: tensor<256xf32>)
+// CHECK: %[[EMB8:.*]] = mamba.quantized_embedding %[[TABLE8]] scales(%[[SCALES]]) [%[[TOKENS]]] {bits = 8 : i64}
+// CHECK-SAME: : (tensor<256x64xi8>, tensor<256xf32>, tensor<?x?xi32>) -> tensor<?x?x64xf32>
+// CHECK: %[[EMB4:.*]] = mamba.quantized_embedding %[[TABLE4]] scales(%[[SCALES]]) [%[[TOKENS]]] {bits = 4 : i64}
+// CHECK-SAME: : (tensor<256x32xi8>, tensor<256xf32>, tensor<?x?xi32>) -> tensor<?x?x64xf32>
+// CHECK: return %[[EMB8]], %[[EMB4]] : tensor<?x?x64xf32>, tensor<?x?x64xf32>
+func.func @quantized_embedding_bits(%tokens: tensor<?x?xi32>, %table8: tensor<256x64xi8>, %table4: tensor<256x32xi8>,
+    %scales: tensor<256xf32>) -> (tensor<?x?x64xf32>, tensor<?x?x64xf32>) {
+  %emb8 = mamba.quantized_embedding %table8 scales(%scales) [%tokens] {bits = 8 : i64} : (tensor<256x64xi8>, tensor<256xf32>, tensor<?x?xi32>) -> tensor<?x?x64xf32>
+  %emb4 = mamba.quantized_embedding %table4 scales(%scales) [%tokens] {bits = 4 : i64, packing = #mamba.int4_packing<rows>} : (tensor<256x32xi8>, tensor<256xf32>, tensor<?x?xi32>) -> tensor<?x?x64xf32>
+  return %emb8, %emb4 : tensor<?x?x64xf32>, tensor<?x?x64xf32>
+}
+
+// -----
+
 // A Mamba2 model module: the config round-trips (default dt_rank omitted) and
 // the ops agree with it (conv over conv_dim 192, 8 heads of 16, group_size
 // d_inner / ngroups = 64).
