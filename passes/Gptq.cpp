@@ -92,6 +92,10 @@ struct GptqPass : mlir::quamba::impl::QuambaGptqBase<GptqPass> {
                         "values");
         return signalPassFailure();
       }
+      // Fail before the (long) Hessian collection on a bad group size.
+      if (failed(int4Group(cast<ShapedType>(weight.getType()).getDimSize(1),
+                           groupSize, op)))
+        return signalPassFailure();
       if (isa<mamba::LMHeadOp>(op)) {
         bool tied = false;
         prefill.walk([&](mamba::EmbeddingOp embedding) {

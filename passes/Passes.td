@@ -176,8 +176,11 @@ def QuambaCalibrate : Pass<"quamba-calibrate", "ModuleOp"> {
 def QuambaSortCluster : Pass<"quamba-sort-cluster", "ModuleOp"> {
   let summary = "Sort and cluster the SSM input x's heads and channels (Quamba2 §4)";
   let description = [{
-    Quamba2's sort-and-cluster (reference/quamba2.md §4). Mamba2 only (an
-    error when `@prefill` has no `mamba.ssd_scan`). Requires the
+    Quamba2's sort-and-cluster (reference/quamba2.md §4). Mamba2 only: a
+    Mamba1 model (`mamba.selective_scan`) is left unchanged, as in the
+    reference, which has no grouping for Mamba1 (on our Mamba1 W8A8 costs
+    only +0.11 % bits/byte over fp32, the most any grouping could win back;
+    BENCHMARKS.md); a module with neither scan is an error. Requires the
     `mamba.calibration` statistics of `quamba-calibrate` on every
     `mamba.ssd_scan` (`x`: `channel_mean_abs`, `channel_absmax`); without
     them the scan gets an error "run quamba-calibrate first". Must run before
@@ -336,6 +339,52 @@ def QuambaGptq : Pass<"quamba-gptq", "ModuleOp"> {
            "4-bit group along the input dimension">,
     Option<"damping", "damping", "double", /*default=*/"0.01",
            "damping as a fraction of mean(diag H)">,
+  ];
+  let dependentDialects = ["mlir::mamba::MambaDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
+def QuambaSelectW4AX : Pass<"quamba-select-w4ax", "ModuleOp"> {
+  let summary = "Pick W4AX's 16-bit-activation layers by measured sensitivity";
+  let description = [{
+    Quamba2's hybrid W4AX model keeps some layers at W4A16 and the rest at
+    W4A8 but never released how it chose them. This pass measures it: on
+    the calibration windows of `data` (those of quamba-calibrate), it
+    quantizes trial copies of the module with quamba-quantize{mode=w4ax}
+    and runs them through the CPU interpreter:
+
+    * `base`: every layer W4A8; `gain[i]`: the mean next-token NLL of `base`
+      minus that of the copy where only layer `i` is W4A16 (what giving
+      layer `i` 16-bit activations buys on its own);
+    * the `budget` layers with the largest gains become W4A16 (ties to the
+      lower index; layers whose gain is not positive are never picked).
+
+    n_layer + 1 trial quantizations and evaluations, each in its own
+    MLIRContext (bytecode round trip), so trials leave no resources behind.
+    The choice is recorded as the module attribute `mamba.a16_layers`
+    (array<i64>, ascending), which quamba-quantize{mode=w4ax} applies; a
+    remark lists the gains. Run it right before quamba-quantize, after
+    quamba-calibrate and quamba-gptq, so that trials see the final weights
+    and scales.
+
+    Guarantee: deterministic (the same module, text and options give the
+    same choice). The gains are measured one layer at a time: interactions
+    between layers are ignored, which is what makes the search linear in
+    the number of layers.
+  }];
+  let options = [
+    Option<"data", "data", "std::string", /*default=*/"\"\"",
+           "calibration text file">,
+    Option<"samples", "samples", "int64_t", /*default=*/"8",
+           "number of evaluation windows">,
+    Option<"seqlen", "seqlen", "int64_t", /*default=*/"512",
+           "tokens per window">,
+    Option<"tokenizer", "tokenizer", "std::string", /*default=*/"\"\"",
+           "tokenizer.json; default: bytes, only for a 256-row embedding">,
+    Option<"budget", "budget", "int64_t", /*default=*/"-1",
+           "number of W4A16 layers; -1: a quarter of the layers, rounded up">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
+           "4-bit weight group, as for quamba-quantize">,
   ];
   let dependentDialects = ["mlir::mamba::MambaDialect",
                            "mlir::arith::ArithDialect"];

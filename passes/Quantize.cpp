@@ -16,7 +16,7 @@
 // codes and where the (de)quantization points are.
 //
 //===----------------------------------------------------------------------===//
-#include "passes/Passes.h"
+#include "passes/Quantize.h"
 #include "passes/QuantizeWeights.h"
 #include "passes/WeightRewrite.h"
 
@@ -849,76 +849,104 @@ FailureOr<SmallVector<Precision>> readLayerPlan(ModuleOp module,
   return plan;
 }
 
+} // namespace
+
+LogicalResult
+mlir::quamba::applyQuantization(ModuleOp module,
+                                const QuambaQuantizeOptions &options) {
+  auto fail = [&](const Twine &message) {
+    mlir::emitError(module.getLoc(), "quamba-quantize: ") << message;
+    return failure();
+  };
+  const std::string &mode = options.mode;
+  auto config = module->getAttrOfType<mamba::ModelConfigAttr>(
+      mamba::MambaDialect::getConfigAttrName());
+  if (!config)
+    return fail("the module has no #mamba.config");
+  if (options.groupSize <= 0 || options.groupSize % 2 != 0)
+    return fail("group-size must be positive and even, got " +
+                Twine(options.groupSize));
+  int64_t nLayer = config.getNLayer();
+  bool hasLayerOptions =
+      !options.a16Layers.empty() || !options.layersConfig.empty();
+  auto selected = module->getAttrOfType<DenseI64ArrayAttr>(kA16LayersAttrName);
+  SmallVector<Precision> layers;
+  Precision head;
+  if (mode == "w8a8" || mode == "w4a8" || mode == "w4a16") {
+    Precision p = mode == "w8a8"   ? Precision::W8A8
+                  : mode == "w4a8" ? Precision::W4A8
+                                   : Precision::W4A16;
+    if (hasLayerOptions)
+      return fail("a16-layers and layers-config apply to mode=w4ax only");
+    layers.assign(nLayer, p);
+    head = p;
+  } else if (mode == "w4ax") {
+    if (!options.a16Layers.empty() && !options.layersConfig.empty())
+      return fail("pass a16-layers or layers-config, not both");
+    if (!hasLayerOptions && !selected)
+      return fail("mode=w4ax needs a16-layers=<i,j,...>, "
+                  "layers-config=<file.json>, or quamba-select-w4ax before "
+                  "it");
+    if (!options.layersConfig.empty()) {
+      FailureOr<SmallVector<Precision>> plan =
+          readLayerPlan(module, options.layersConfig, nLayer);
+      if (failed(plan))
+        return failure();
+      layers = std::move(*plan);
+    } else {
+      ArrayRef<int64_t> a16 = options.a16Layers.empty()
+                                  ? selected.asArrayRef()
+                                  : ArrayRef<int64_t>(options.a16Layers);
+      layers.assign(nLayer, Precision::W4A8);
+      for (int64_t index : a16) {
+        if (index < 0 || index >= nLayer)
+          return fail("a16-layers: layer " + Twine(index) +
+                      " does not exist (the model has " + Twine(nLayer) +
+                      " layers)");
+        layers[index] = Precision::W4A16;
+      }
+    }
+    // §5.6: the hybrid model's lm_head is W4A8 (embedding 4-bit).
+    head = Precision::W4A8;
+  } else {
+    return fail("unknown mode '" + mode +
+                "'; expected w8a8, w4a8, w4a16 or w4ax");
+  }
+  if (options.naive && mode != "w8a8" && mode != "w4a8")
+    return fail("naive applies to w8a8 and w4a8 only");
+
+  Quantizer quantizer(module, config, options.groupSize, options.naive);
+  for (StringRef name : {"prefill", "decode"}) {
+    auto func = module.lookupSymbol<func::FuncOp>(name);
+    if (!func || func.isExternal())
+      continue;
+    if (failed(quantizer.run(func, layers, head)))
+      return failure();
+  }
+  // Statistics have been consumed; the weights they describe are gone.
+  module->removeAttr(kA16LayersAttrName);
+  module.walk([](Operation *op) {
+    op->removeAttr(mamba::MambaDialect::getCalibrationAttrName());
+    op->removeAttr("mamba.x_groups");
+    op->removeAttr(kGptqScalesAttrName);
+  });
+  return success();
+}
+
+namespace {
+
 struct QuantizePass : mlir::quamba::impl::QuambaQuantizeBase<QuantizePass> {
   using QuambaQuantizeBase::QuambaQuantizeBase;
 
   void runOnOperation() override {
-    ModuleOp module = getOperation();
-    auto fail = [&](const Twine &message) {
-      mlir::emitError(module.getLoc(), "quamba-quantize: ") << message;
+    QuambaQuantizeOptions options;
+    options.mode = mode;
+    options.groupSize = groupSize;
+    options.a16Layers.assign(a16Layers.begin(), a16Layers.end());
+    options.layersConfig = layersConfig;
+    options.naive = naive;
+    if (failed(applyQuantization(getOperation(), options)))
       signalPassFailure();
-    };
-    auto config = module->getAttrOfType<mamba::ModelConfigAttr>(
-        mamba::MambaDialect::getConfigAttrName());
-    if (!config)
-      return fail("the module has no #mamba.config");
-    if (groupSize <= 0 || groupSize % 2 != 0)
-      return fail("group-size must be positive and even, got " +
-                  Twine(groupSize));
-    int64_t nLayer = config.getNLayer();
-    SmallVector<Precision> layers;
-    Precision head;
-    if (mode == "w8a8" || mode == "w4a8" || mode == "w4a16") {
-      Precision p = mode == "w8a8"   ? Precision::W8A8
-                    : mode == "w4a8" ? Precision::W4A8
-                                     : Precision::W4A16;
-      if (!a16Layers.empty() || !layersConfig.empty())
-        return fail("a16-layers and layers-config apply to mode=w4ax only");
-      layers.assign(nLayer, p);
-      head = p;
-    } else if (mode == "w4ax") {
-      if (a16Layers.empty() == layersConfig.empty())
-        return fail("mode=w4ax needs exactly one of a16-layers=<i,j,...> and "
-                    "layers-config=<file.json>");
-      if (!layersConfig.empty()) {
-        FailureOr<SmallVector<Precision>> plan =
-            readLayerPlan(module, layersConfig, nLayer);
-        if (failed(plan))
-          return signalPassFailure();
-        layers = std::move(*plan);
-      } else {
-        layers.assign(nLayer, Precision::W4A8);
-        for (int64_t index : a16Layers) {
-          if (index < 0 || index >= nLayer)
-            return fail("a16-layers: layer " + Twine(index) +
-                        " does not exist (the model has " + Twine(nLayer) +
-                        " layers)");
-          layers[index] = Precision::W4A16;
-        }
-      }
-      // §5.6: the hybrid model's lm_head is W4A8 (embedding 4-bit).
-      head = Precision::W4A8;
-    } else {
-      return fail("unknown mode '" + mode +
-                  "'; expected w8a8, w4a8, w4a16 or w4ax");
-    }
-    if (naive && mode != "w8a8" && mode != "w4a8")
-      return fail("naive applies to w8a8 and w4a8 only");
-
-    Quantizer quantizer(module, config, groupSize, naive);
-    for (StringRef name : {"prefill", "decode"}) {
-      auto func = module.lookupSymbol<func::FuncOp>(name);
-      if (!func || func.isExternal())
-        continue;
-      if (failed(quantizer.run(func, layers, head)))
-        return signalPassFailure();
-    }
-    // Statistics have been consumed; the weights they describe are gone.
-    module.walk([](Operation *op) {
-      op->removeAttr(mamba::MambaDialect::getCalibrationAttrName());
-      op->removeAttr("mamba.x_groups");
-      op->removeAttr(kGptqScalesAttrName);
-    });
   }
 };
 

@@ -376,8 +376,15 @@ void SortClusterPass::runOnOperation() {
   if (auto decode = module.lookupSymbol<func::FuncOp>("decode"))
     decode.walk([&](mamba::SSDStepOp op) { steps.push_back(op); });
   if (scans.empty()) {
+    // Mamba1 passes through unchanged (see Passes.td), so that one pipeline
+    // serves both architectures.
+    bool isMamba1 = false;
+    if (auto prefill = module.lookupSymbol<func::FuncOp>("prefill"))
+      prefill.walk([&](mamba::SelectiveScanOp) { isMamba1 = true; });
+    if (isMamba1)
+      return;
     module.emitError("quamba-sort-cluster: @prefill has no mamba.ssd_scan "
-                     "(the pass is for Mamba2 models)");
+                     "or mamba.selective_scan (not a Mamba model)");
     return signalPassFailure();
   }
   if (!steps.empty() && steps.size() != scans.size()) {

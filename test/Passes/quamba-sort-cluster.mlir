@@ -18,8 +18,8 @@ module {
 
 // -----
 
-// A module without a Mamba2 scan is rejected.
-// expected-error @+1 {{quamba-sort-cluster: @prefill has no mamba.ssd_scan (the pass is for Mamba2 models)}}
+// A module without a Mamba scan is rejected.
+// expected-error @+1 {{quamba-sort-cluster: @prefill has no mamba.ssd_scan or mamba.selective_scan (not a Mamba model)}}
 module {
   func.func @prefill(%x: tensor<2xf32>) -> tensor<2xf32> {
     return %x : tensor<2xf32>

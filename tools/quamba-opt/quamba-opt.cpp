@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialect/Mamba/IR/MambaDialect.h"
 #include "passes/Passes.h"
+#include "passes/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -21,6 +22,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::quamba::registerQuambaPasses();
+  mlir::quamba::registerQuambaPipelines();
 
   mlir::DialectRegistry registry;
   registry.insert<mlir::mamba::MambaDialect>();

@@ -241,6 +241,13 @@ LogicalResult MambaDialect::verifyOperationAttribute(Operation *op,
              << "'mamba.x_groups' must be a dictionary on a mamba dialect op";
     return success();
   }
+  if (attr.getName() == "mamba.a16_layers") {
+    // quamba-select-w4ax's choice of W4A16 layers, on the model module.
+    if (!isa<DenseI64ArrayAttr>(attr.getValue()) || !isa<ModuleOp>(op))
+      return op->emitError() << "'mamba.a16_layers' must be an array<i64> "
+                                "on a module";
+    return success();
+  }
   if (attr.getName() != getConfigAttrName())
     return op->emitError() << "unknown mamba dialect attribute '"
                            << attr.getName().getValue() << "'";

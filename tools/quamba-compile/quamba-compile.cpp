@@ -1,0 +1,198 @@
+//===- quamba-compile.cpp - checkpoint -> quantized model -----------------===//
+//
+//   quamba-compile CKPT --mode w4a8 --calib calib.txt -o model.mlirbc
+//
+// Imports a checkpoint (or reads imported IR), runs the named Quamba2
+// pipeline of the mode (passes/Pipelines.h) and writes the quantized IR as
+// bytecode. The output is written to a temporary file and renamed into place:
+// a failed or interrupted compile never leaves a partial file. The same
+// inputs and options give a byte-identical output.
+//
+//===----------------------------------------------------------------------===//
+#include "dialect/Mamba/Import/CheckpointImporter.h"
+#include "passes/Passes.h"
+#include "passes/Pipelines.h"
+
+#include "mlir/Bytecode/BytecodeWriter.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassInstrumentation.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+
+namespace cl = llvm::cl;
+using namespace mlir;
+
+static cl::OptionCategory category("quamba-compile options");
+static cl::opt<std::string>
+    input(cl::Positional, cl::Required,
+          cl::desc("<checkpoint directory | model.mlir | model.mlirbc>"),
+          cl::cat(category));
+static cl::opt<std::string> outputPath("o", cl::Required,
+                                       cl::desc("Output quantized IR (bytecode)"),
+                                       cl::value_desc("path"), cl::cat(category));
+static cl::opt<std::string> mode("mode", cl::Required,
+                                 cl::desc("w8a8, w4a8, w4a16 or w4ax"),
+                                 cl::cat(category));
+static cl::opt<std::string> calib("calib",
+                                  cl::desc("Calibration text (required except "
+                                           "for w4a16 with --no-gptq)"),
+                                  cl::value_desc("file"), cl::cat(category));
+static cl::opt<int64_t> samples("samples", cl::desc("Calibration windows"),
+                                cl::init(32), cl::cat(category));
+static cl::opt<int64_t> seqlen("seqlen", cl::desc("Tokens per window"),
+                               cl::init(512), cl::cat(category));
+static cl::opt<std::string>
+    tokenizerPath("tokenizer",
+                  cl::desc("tokenizer.json (default: the checkpoint's; "
+                           "bytes for a 256-entry vocabulary)"),
+                  cl::cat(category));
+static cl::opt<int64_t> groupSize("group-size",
+                                  cl::desc("4-bit weight group along K"),
+                                  cl::init(128), cl::cat(category));
+static cl::opt<bool> noGptq("no-gptq",
+                            cl::desc("4-bit modes: round-to-nearest weights"),
+                            cl::init(false), cl::cat(category));
+static cl::list<int64_t>
+    a16Layers("a16-layers", cl::CommaSeparated,
+              cl::desc("w4ax: layers kept at 16-bit activations (i,j,...)"),
+              cl::cat(category));
+static cl::opt<std::string>
+    layersConfig("layers-config",
+                 cl::desc("w4ax: JSON array of per-layer modes"),
+                 cl::value_desc("file"), cl::cat(category));
+static cl::opt<bool> autoSelect(
+    "auto",
+    cl::desc("w4ax: choose the W4A16 layers by measured sensitivity "
+             "(the default when neither --a16-layers nor --layers-config)"),
+    cl::init(false), cl::cat(category));
+static cl::opt<int64_t>
+    budget("a16-budget",
+           cl::desc("w4ax --auto: number of W4A16 layers (-1: a quarter)"),
+           cl::init(-1), cl::cat(category));
+
+namespace {
+
+[[noreturn]] void die(const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "quamba-compile") << message << "\n";
+  std::exit(1);
+}
+
+/// One line per pass on stderr, with its time: the passes' own progress
+/// bars show the long ones.
+struct StageLog : PassInstrumentation {
+  int64_t index = 0, total;
+  std::chrono::steady_clock::time_point start;
+  explicit StageLog(int64_t total) : total(total) {}
+  void runBeforePass(Pass *pass, Operation *) override {
+    start = std::chrono::steady_clock::now();
+    llvm::errs() << "[" << ++index << "/" << total << "] "
+                 << pass->getArgument() << "\n";
+  }
+  void runAfterPass(Pass *pass, Operation *) override {
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    llvm::errs() << "      " << pass->getArgument() << " done in "
+                 << llvm::format("%.1f", seconds) << " s\n";
+  }
+};
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "quamba-compile: quantize a Mamba checkpoint with Quamba2 (W8A8, W4A8, "
+      "W4A16, W4AX)\n");
+
+  quamba::QuantMode quantMode;
+  if (mode == "w8a8")
+    quantMode = quamba::QuantMode::W8A8;
+  else if (mode == "w4a8")
+    quantMode = quamba::QuantMode::W4A8;
+  else if (mode == "w4a16")
+    quantMode = quamba::QuantMode::W4A16;
+  else if (mode == "w4ax")
+    quantMode = quamba::QuantMode::W4AX;
+  else
+    die("--mode must be w8a8, w4a8, w4a16 or w4ax, got '" + mode + "'");
+  bool layerList = !a16Layers.empty() || !layersConfig.empty();
+  if (quantMode != quamba::QuantMode::W4AX &&
+      (layerList || autoSelect || budget != -1))
+    die("--a16-layers, --layers-config, --auto and --a16-budget apply to "
+        "--mode w4ax only");
+  if (autoSelect && layerList)
+    die("--auto chooses the layers: drop --a16-layers / --layers-config");
+  bool needsData = quantMode != quamba::QuantMode::W4A16 || !noGptq;
+  if (needsData && calib.empty())
+    die("--calib <text file> is required for --mode " + mode +
+        (quantMode == quamba::QuantMode::W4A16 ? " with GPTQ" : ""));
+  if (!calib.empty() && !llvm::sys::fs::exists(calib))
+    die("--calib '" + calib + "': no such file");
+
+  DialectRegistry registry;
+  registry.insert<mamba::MambaDialect, arith::ArithDialect,
+                  func::FuncDialect>();
+  MLIRContext context(registry);
+  // Print every diagnostic, remarks included (quamba-select-w4ax reports
+  // its measurements as one).
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module;
+  std::string tokenizer = tokenizerPath;
+  if (llvm::sys::fs::is_directory(input)) {
+    auto imported = mamba::importCheckpoint(context, input);
+    if (!imported)
+      die(llvm::toString(imported.takeError()));
+    module = std::move(*imported);
+    llvm::SmallString<256> candidate(input);
+    llvm::sys::path::append(candidate, "tokenizer.json");
+    if (tokenizer.empty() && llvm::sys::fs::exists(candidate))
+      tokenizer = std::string(candidate);
+  } else {
+    module = parseSourceFile<ModuleOp>(input, &context);
+    if (!module)
+      die(input + ": cannot parse the model IR");
+  }
+
+  quamba::QuambaPipelineOptions options;
+  options.data = calib;
+  options.tokenizer = tokenizer;
+  options.samples = samples;
+  options.seqlen = seqlen;
+  options.groupSize = groupSize;
+  options.gptq = !noGptq;
+  options.a16Layers = a16Layers;
+  options.layersConfig = layersConfig;
+  options.budget = budget;
+
+  PassManager pm(&context);
+  quamba::buildQuambaPipeline(pm, quantMode, options);
+  pm.addInstrumentation(std::make_unique<StageLog>(pm.size()));
+  if (failed(pm.run(*module)))
+    die("the " + mode + " pipeline failed (see the errors above)");
+
+  llvm::Error written = llvm::writeToOutput(
+      outputPath, [&](llvm::raw_ostream &os) -> llvm::Error {
+        if (failed(writeBytecodeToFile(*module, os)))
+          return llvm::createStringError("cannot write bytecode");
+        return llvm::Error::success();
+      });
+  if (written)
+    die(llvm::toString(std::move(written)));
+  return 0;
+}
