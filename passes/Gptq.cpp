@@ -195,10 +195,10 @@ struct GptqPass : mlir::quamba::impl::QuambaGptqBase<GptqPass> {
       };
       results[key] = {
           createBlobWeight(RankedTensorType::get({rows, cols}, f32),
-                           key + ".gptq", asBytes(dequantized),
+                           (resourceBaseName(key) + ".gptq").str(), asBytes(dequantized),
                            alignof(float)),
           createBlobWeight(RankedTensorType::get({rows, cols / *group}, f32),
-                           key + ".gptq_scales", asBytes(scales),
+                           (resourceBaseName(key) + ".gptq_scales").str(), asBytes(scales),
                            alignof(float))};
       progress.update(static_cast<int64_t>(index) + 1);
     }

@@ -131,7 +131,12 @@ def QuambaCalibrate : Pass<"quamba-calibrate", "ModuleOp"> {
     * `state` (the end-of-prompt SSM state): `channel_absmax`
       (tensor<H x P x N x f32>): per (head, channel, state index) absmax,
       from which §6.2's [G, 4, 4, N] state scales follow for any head / dim
-      clustering.
+      clustering;
+
+    and `channel_absmax`, `channel_mean_abs` (tensor<C x f32>) on
+    `mamba.causal_conv1d` `x` / `y` and on `mamba.selective_scan` `x`
+    (Mamba1's SSM input), for per-channel analyses. Operands already
+    quantized (i8) are skipped.
 
     `@decode` gets the same dictionaries, verbatim, on the op at the same
     position of its sequence of mamba ops (causal_conv1d_step,
@@ -149,8 +154,10 @@ def QuambaCalibrate : Pass<"quamba-calibrate", "ModuleOp"> {
     Guarantee: no weight, op or type changes: only `mamba.calibration`
     attributes are added (existing ones are replaced). Deterministic: the
     same IR, text and options give bit-identical attributes (sequential
-    fp32 interpreter, no threads, no random sampling). GPTQ Hessians and the
-    CUDA backend are not implemented yet.
+    fp32 interpreter, no threads, no random sampling). GPTQ's layer-input
+    Hessians are collected by quamba-gptq itself (on the same windows): they
+    are large (K² per linear) and used once, so they do not belong in the
+    IR. The CUDA backend is not implemented yet.
   }];
   let options = [
     Option<"data", "data", "std::string", /*default=*/"\"\"",

@@ -98,6 +98,9 @@ private:
                     ArrayRef<float> values, StringRef name);
   Value i8Constant(Location loc, ArrayRef<int64_t> shape,
                    ArrayRef<int8_t> values, StringRef name);
+  /// A dense_resource constant named after `name` holding `bytes`.
+  Value blobConstant(Location loc, RankedTensorType type,
+                     ArrayRef<char> bytes, size_t alignment, StringRef name);
   Value scalarScale(Location loc, float scale) {
     return f32Constant(loc, {1}, {scale}, "");
   }
@@ -155,8 +158,9 @@ private:
   /// New constants go before this op: the first non-constant op of the
   /// entry block, so they dominate every use.
   Operation *constantsEnd = nullptr;
-  /// Resources created so far, by name: @prefill and @decode share them.
-  llvm::StringMap<DenseResourceElementsAttr> resources;
+  /// Resources created so far, by requested name: @prefill and @decode
+  /// share them (see blobConstant).
+  llvm::StringMap<SmallVector<DenseResourceElementsAttr, 1>> resources;
   /// Quantized linear weights by source resource key and format.
   llvm::StringMap<QuantizedLinearWeight> linearWeights;
 };
@@ -169,22 +173,37 @@ private:
 /// named `dense_resource` (so text dumps can elide it).
 constexpr int64_t kInlineLimit = 64;
 
+Value Quantizer::blobConstant(Location loc, RankedTensorType type,
+                              ArrayRef<char> bytes, size_t alignment,
+                              StringRef name) {
+  // Reuse a resource only if it holds these very bytes: @prefill and
+  // @decode quantize the same weights identically, but a tied lm_head (or
+  // two weights with one base name) must not get another tensor's codes.
+  for (DenseResourceElementsAttr existing : resources[name]) {
+    AsmResourceBlob *blob = existing.getRawHandle().getBlob();
+    if (existing.getType() == type && blob &&
+        blob->getData() == bytes)
+      return arith::ConstantOp::create(builder, loc, existing);
+  }
+  DenseResourceElementsAttr created =
+      createBlobWeight(type, name, bytes, alignment);
+  resources[name].push_back(created);
+  return arith::ConstantOp::create(builder, loc, created);
+}
+
 Value Quantizer::f32Constant(Location loc, ArrayRef<int64_t> shape,
                              ArrayRef<float> values, StringRef name) {
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPoint(constantsEnd);
   auto type = RankedTensorType::get(shape, builder.getF32Type());
   if (name.empty() || static_cast<int64_t>(values.size()) <= kInlineLimit)
-    return arith::ConstantOp::create(builder, 
+    return arith::ConstantOp::create(builder,
         loc, DenseElementsAttr::get(type, values));
-  auto [it, inserted] = resources.try_emplace(name);
-  if (inserted)
-    it->second = createBlobWeight(
-        type, name,
-        ArrayRef<char>(reinterpret_cast<const char *>(values.data()),
-                       values.size() * sizeof(float)),
-        alignof(float));
-  return arith::ConstantOp::create(builder, loc, it->second);
+  return blobConstant(
+      loc, type,
+      ArrayRef<char>(reinterpret_cast<const char *>(values.data()),
+                     values.size() * sizeof(float)),
+      alignof(float), name);
 }
 
 Value Quantizer::i8Constant(Location loc, ArrayRef<int64_t> shape,
@@ -193,16 +212,13 @@ Value Quantizer::i8Constant(Location loc, ArrayRef<int64_t> shape,
   builder.setInsertionPoint(constantsEnd);
   auto type = RankedTensorType::get(shape, builder.getIntegerType(8));
   if (static_cast<int64_t>(values.size()) <= kInlineLimit)
-    return arith::ConstantOp::create(builder, 
+    return arith::ConstantOp::create(builder,
         loc, DenseElementsAttr::get(type, values));
-  auto [it, inserted] = resources.try_emplace(name);
-  if (inserted)
-    it->second = createBlobWeight(
-        type, name,
-        ArrayRef<char>(reinterpret_cast<const char *>(values.data()),
-                       values.size()),
-        alignof(int8_t));
-  return arith::ConstantOp::create(builder, loc, it->second);
+  return blobConstant(loc, type,
+                      ArrayRef<char>(reinterpret_cast<const char *>(
+                                         values.data()),
+                                     values.size()),
+                      alignof(int8_t), name);
 }
 
 FailureOr<float> Quantizer::statistic(Operation *op, StringRef tap,

@@ -53,6 +53,15 @@ static LogicalResult packOnGrid(ArrayRef<float> w, int64_t rows, int64_t cols,
       float t = s > 0.0f ? std::nearbyint(w[r * cols + k] / s) : 0.0f;
       values[r * cols + k] =
           static_cast<int8_t>(std::min(7.0f, std::max(-8.0f, t)));
+      // quamba-gptq leaves the weight exactly on its grid; a weight off the
+      // grid was rewritten after it (rotate, sort-cluster) and the scales
+      // are stale.
+      if (values[r * cols + k] * s != w[r * cols + k])
+        return diagOp->emitOpError("weight [")
+               << r << ", " << k << "] = " << w[r * cols + k]
+               << " is not on the grid of '" << kGptqScalesAttrName
+               << "': the weight changed after quamba-gptq (run quamba-gptq "
+                  "after quamba-rotate and quamba-sort-cluster)";
     }
   packed.assign(rows * cols / 2, 0);
   ::quamba::Status status =

@@ -38,24 +38,25 @@
 using namespace mlir;
 namespace cl = llvm::cl;
 
+static cl::OptionCategory category("quamba-run options");
 static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
-                                      cl::desc("<checkpoint dir | model.mlir | model.mlirbc>"));
-static cl::opt<std::string> prompt("prompt", cl::desc("Generate a continuation of this text"));
+                                      cl::desc("<checkpoint dir | model.mlir | model.mlirbc>"), cl::cat(category));
+static cl::opt<std::string> prompt("prompt", cl::desc("Generate a continuation of this text"), cl::cat(category));
 static cl::opt<int64_t> maxTokens("max-tokens", cl::init(64),
-                                  cl::desc("Tokens to generate (default 64)"));
+                                  cl::desc("Tokens to generate (default 64)"), cl::cat(category));
 static cl::opt<float> temperature("temperature", cl::init(0.0f),
-                                  cl::desc("Sampling temperature; 0 = greedy (default)"));
-static cl::opt<int64_t> topK("top-k", cl::init(0), cl::desc("Keep the k most likely tokens (0 = all)"));
-static cl::opt<float> topP("top-p", cl::init(1.0f), cl::desc("Nucleus sampling mass (1 = off)"));
-static cl::opt<uint64_t> seed("seed", cl::init(0), cl::desc("Sampling seed"));
-static cl::opt<std::string> pplFile("ppl", cl::desc("Report perplexity and bits per byte of this text file"));
+                                  cl::desc("Sampling temperature; 0 = greedy (default)"), cl::cat(category));
+static cl::opt<int64_t> topK("top-k", cl::init(0), cl::desc("Keep the k most likely tokens (0 = all)"), cl::cat(category));
+static cl::opt<float> topP("top-p", cl::init(1.0f), cl::desc("Nucleus sampling mass (1 = off)"), cl::cat(category));
+static cl::opt<uint64_t> seed("seed", cl::init(0), cl::desc("Sampling seed"), cl::cat(category));
+static cl::opt<std::string> pplFile("ppl", cl::desc("Report perplexity and bits per byte of this text file"), cl::cat(category));
 static cl::opt<int64_t> window("window", cl::init(1024),
-                               cl::desc("--ppl: tokens per window (default 1024)"));
+                               cl::desc("--ppl: tokens per window (default 1024)"), cl::cat(category));
 static cl::opt<int64_t> stride("stride", cl::init(0),
-                               cl::desc("--ppl: window stride (default: the window, no overlap)"));
+                               cl::desc("--ppl: window stride (default: the window, no overlap)"), cl::cat(category));
 static cl::opt<std::string> tokenizerPath(
-    "tokenizer", cl::desc("tokenizer.json to use (default: the checkpoint's; byte-level for a 256-entry vocabulary)"));
-static cl::opt<bool> jsonOutput("json", cl::desc("Print one JSON object on stdout"));
+    "tokenizer", cl::desc("tokenizer.json to use (default: the checkpoint's; byte-level for a 256-entry vocabulary)"), cl::cat(category));
+static cl::opt<bool> jsonOutput("json", cl::desc("Print one JSON object on stdout"), cl::cat(category));
 
 namespace {
 
@@ -231,6 +232,7 @@ int main(int argc, char **argv) {
   // Keep freed memory for reuse instead.
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv, "quamba-run: run a Mamba model (CPU interpreter)\n");
   if (prompt.getNumOccurrences() == 0 && pplFile.empty())
     die("nothing to do: pass --prompt TEXT or --ppl FILE");
