@@ -494,7 +494,10 @@ static LogicalResult verifyInt4Weight(Operation *op, ShapeContract &c,
     return op->emitOpError() << "group_size must be positive and even, got "
                              << groupSize;
   if (std::optional<int64_t> packed = c.lookup("packed_in")) {
-    if (failed(c.bind("in_features", 2 * *packed, "'weight' dimension 1",
+    if (failed(c.bind("in_features", 2 * *packed,
+                      ("'weight' dimension 1 (" + llvm::Twine(*packed) +
+                       " bytes, two 4-bit values each)")
+                          .str(),
                       ("'weight' packs two 4-bit values per byte in " +
                        llvm::Twine(*packed) + " bytes")
                           .str())))
@@ -507,7 +510,8 @@ static LogicalResult verifyInt4Weight(Operation *op, ShapeContract &c,
                                << groupSize;
     if (failed(c.bind("groups", *in / groupSize, "'group_scales' dimension 1",
                       ("in_features / group_size = " + llvm::Twine(*in) +
-                       " / " + llvm::Twine(groupSize))
+                       " / " + llvm::Twine(groupSize) + " = " +
+                       llvm::Twine(*in / groupSize))
                           .str())))
       return failure();
   }
@@ -560,19 +564,27 @@ LogicalResult QuantizedEmbeddingOp::verify() {
   int64_t bits = getBits();
   if (bits != 4 && bits != 8)
     return emitOpError() << "bits must be 4 or 8, got " << bits;
+  // The table first: it defines V, so a wrong 'scales' length is blamed on
+  // 'scales'.
   ShapeContract c(*this);
   if (failed(c.match("tokens", getTokens(), {"B", "L"})) ||
-      failed(c.match("result", getResult(), {"B", "L", "D"})) ||
-      failed(c.match("scales", getScales(), {"V"})))
+      failed(c.match("result", getResult(), {"B", "L", "D"})))
     return failure();
-  if (bits == 8)
-    return c.match("table", getTable(), {"V", "D"});
-  if (failed(c.match("table", getTable(), {"V", "packed_D"})))
-    return failure();
-  if (std::optional<int64_t> packed = c.lookup("packed_D"))
-    return c.bind("D", 2 * *packed, "'table' dimension 1",
-                  ("the 4-bit 'table' packs two values per byte in " +
-                   llvm::Twine(*packed) + " bytes")
-                      .str());
-  return success();
+  if (bits == 8) {
+    if (failed(c.match("table", getTable(), {"V", "D"})))
+      return failure();
+  } else {
+    if (failed(c.match("table", getTable(), {"V", "packed_D"})))
+      return failure();
+    if (std::optional<int64_t> packed = c.lookup("packed_D"))
+      if (failed(c.bind("D", 2 * *packed,
+                        ("'table' dimension 1 (" + llvm::Twine(*packed) +
+                         " bytes, two 4-bit values each)")
+                            .str(),
+                        ("the 4-bit 'table' packs two values per byte in " +
+                         llvm::Twine(*packed) + " bytes")
+                            .str())))
+        return failure();
+  }
+  return c.match("scales", getScales(), {"V"});
 }

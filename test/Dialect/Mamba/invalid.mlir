@@ -629,7 +629,7 @@ func.func @linear_w4a8_weight_rank(%x: tensor<?x?x64xi8>, %s: tensor<1xf32>, %w:
 // 4-bit values, which disagrees with the input's K.
 func.func @linear_w4a8_unpacked_weight(%x: tensor<?x?x64xi8>, %s: tensor<1xf32>, %w: tensor<328x64xi8>,
     %gs: tensor<328x2xf32>, %cs: tensor<328xf32>) -> tensor<?x?x328xf32> {
-  // expected-error @+1 {{'mamba.linear_w4a8' op 'weight' dimension 1 (in_features) is 128, but 'input' has in_features = 64}}
+  // expected-error @+1 {{'mamba.linear_w4a8' op 'weight' dimension 1 (64 bytes, two 4-bit values each) (in_features) is 128, but 'input' has in_features = 64}}
   %0 = mamba.linear_w4a8 %x scale(%s), %w group_scales(%gs) channel_scales(%cs) {group_size = 32 : i64} : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<328x64xi8>, tensor<328x2xf32>, tensor<328xf32>) -> tensor<?x?x328xf32>
   return %0 : tensor<?x?x328xf32>
 }
@@ -660,7 +660,7 @@ func.func @linear_w4a8_group_size_divides_k(%x: tensor<?x?x?xi8>, %s: tensor<1xf
 // linear_w4a8: group_scales has K / group_size columns (64 / 32 = 2).
 func.func @linear_w4a8_group_scales_columns(%x: tensor<?x?x64xi8>, %s: tensor<1xf32>, %w: tensor<328x32xi8>,
     %gs: tensor<328x4xf32>, %cs: tensor<328xf32>) -> tensor<?x?x328xf32> {
-  // expected-error @+1 {{'mamba.linear_w4a8' op 'group_scales' dimension 1 (groups) is 4, but in_features / group_size = 64 / 32}}
+  // expected-error @+1 {{'mamba.linear_w4a8' op 'group_scales' dimension 1 (groups) is 4, but in_features / group_size = 64 / 32 = 2}}
   %0 = mamba.linear_w4a8 %x scale(%s), %w group_scales(%gs) channel_scales(%cs) {group_size = 32 : i64} : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<328x32xi8>, tensor<328x4xf32>, tensor<328xf32>) -> tensor<?x?x328xf32>
   return %0 : tensor<?x?x328xf32>
 }
@@ -738,7 +738,7 @@ func.func @linear_w4a16_zero_group_size(%x: tensor<?x?x128xf32>, %w: tensor<64x6
 // linear_w4a16: K must be even to pack into bytes: an input of 127 channels
 // does not match a weight of 64 bytes (128 values).
 func.func @linear_w4a16_odd_k(%x: tensor<?x?x127xf32>, %w: tensor<64x64xi8>, %gs: tensor<64x2xf32>) -> tensor<?x?x64xf32> {
-  // expected-error @+1 {{'mamba.linear_w4a16' op 'weight' dimension 1 (in_features) is 128, but 'input' has in_features = 127}}
+  // expected-error @+1 {{'mamba.linear_w4a16' op 'weight' dimension 1 (64 bytes, two 4-bit values each) (in_features) is 128, but 'input' has in_features = 127}}
   %0 = mamba.linear_w4a16 %x, %w group_scales(%gs) {group_size = 64 : i64} : (tensor<?x?x127xf32>, tensor<64x64xi8>, tensor<64x2xf32>) -> tensor<?x?x64xf32>
   return %0 : tensor<?x?x64xf32>
 }
@@ -748,7 +748,7 @@ func.func @linear_w4a16_odd_k(%x: tensor<?x?x127xf32>, %w: tensor<64x64xi8>, %gs
 // linear_w4a16: group_scales has K / group_size columns, K from the input
 // when the weight's byte count is dynamic.
 func.func @linear_w4a16_group_scales_columns(%x: tensor<?x?x128xf32>, %w: tensor<64x?xi8>, %gs: tensor<64x4xf32>) -> tensor<?x?x64xf32> {
-  // expected-error @+1 {{'mamba.linear_w4a16' op 'group_scales' dimension 1 (groups) is 4, but in_features / group_size = 128 / 64}}
+  // expected-error @+1 {{'mamba.linear_w4a16' op 'group_scales' dimension 1 (groups) is 4, but in_features / group_size = 128 / 64 = 2}}
   %0 = mamba.linear_w4a16 %x, %w group_scales(%gs) {group_size = 64 : i64} : (tensor<?x?x128xf32>, tensor<64x?xi8>, tensor<64x4xf32>) -> tensor<?x?x64xf32>
   return %0 : tensor<?x?x64xf32>
 }
@@ -816,7 +816,7 @@ func.func @quantized_embedding_scales_rank(%table: tensor<256x64xi8>, %scales: t
 // quantized_embedding: one row scale per vocabulary entry (the mismatch is
 // reported on the table, the scales having bound V first).
 func.func @quantized_embedding_row_scales(%table: tensor<256x64xi8>, %scales: tensor<255xf32>, %tokens: tensor<?x?xi32>) -> tensor<?x?x64xf32> {
-  // expected-error @+1 {{'mamba.quantized_embedding' op 'table' dimension 0 (V) is 256, but 'scales' has V = 255}}
+  // expected-error @+1 {{'mamba.quantized_embedding' op 'scales' dimension 0 (V) is 255, but 'table' has V = 256}}
   %0 = mamba.quantized_embedding %table scales(%scales) [%tokens] {bits = 8 : i64} : (tensor<256x64xi8>, tensor<255xf32>, tensor<?x?xi32>) -> tensor<?x?x64xf32>
   return %0 : tensor<?x?x64xf32>
 }
@@ -835,7 +835,7 @@ func.func @quantized_embedding_int8_width(%table: tensor<256x32xi8>, %scales: te
 // quantized_embedding: with bits = 4 the table is [V, D / 2] bytes, so an
 // unpacked [V, D] table gives twice the result's width.
 func.func @quantized_embedding_int4_unpacked(%table: tensor<256x64xi8>, %scales: tensor<256xf32>, %tokens: tensor<?x?xi32>) -> tensor<?x?x64xf32> {
-  // expected-error @+1 {{'mamba.quantized_embedding' op 'table' dimension 1 (D) is 128, but 'result' has D = 64}}
+  // expected-error @+1 {{'mamba.quantized_embedding' op 'table' dimension 1 (64 bytes, two 4-bit values each) (D) is 128, but 'result' has D = 64}}
   %0 = mamba.quantized_embedding %table scales(%scales) [%tokens] {bits = 4 : i64} : (tensor<256x64xi8>, tensor<256xf32>, tensor<?x?xi32>) -> tensor<?x?x64xf32>
   return %0 : tensor<?x?x64xf32>
 }
