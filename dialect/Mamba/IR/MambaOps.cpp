@@ -487,22 +487,30 @@ static LogicalResult verifyQuantizedLinear(Operation *op, ShapeContract &c,
   return success();
 }
 
+/// Binds `unpacked` to twice the byte count `packed` of a 4-bit operand's
+/// last dimension (two values per byte).
+static LogicalResult bindUnpackedInt4(ShapeContract &c, StringRef operand,
+                                      StringRef packed, StringRef unpacked) {
+  std::optional<int64_t> bytes = c.lookup(packed);
+  if (!bytes)
+    return success();
+  return c.bind(unpacked, 2 * *bytes,
+                ("'" + operand + "' dimension 1 (" + llvm::Twine(*bytes) +
+                 " bytes, two 4-bit values each)")
+                    .str(),
+                ("'" + operand + "' packs two 4-bit values per byte in " +
+                 llvm::Twine(*bytes) + " bytes")
+                    .str());
+}
+
 /// 4-bit weights: [N, K/2] bytes, group scales [N, K/group_size].
 static LogicalResult verifyInt4Weight(Operation *op, ShapeContract &c,
                                       Value groupScales, int64_t groupSize) {
   if (groupSize <= 0 || groupSize % 2 != 0)
     return op->emitOpError() << "group_size must be positive and even, got "
                              << groupSize;
-  if (std::optional<int64_t> packed = c.lookup("packed_in")) {
-    if (failed(c.bind("in_features", 2 * *packed,
-                      ("'weight' dimension 1 (" + llvm::Twine(*packed) +
-                       " bytes, two 4-bit values each)")
-                          .str(),
-                      ("'weight' packs two 4-bit values per byte in " +
-                       llvm::Twine(*packed) + " bytes")
-                          .str())))
-      return failure();
-  }
+  if (failed(bindUnpackedInt4(c, "weight", "packed_in", "in_features")))
+    return failure();
   if (std::optional<int64_t> in = c.lookup("in_features")) {
     if (*in % groupSize != 0)
       return op->emitOpError() << "in_features " << *in
@@ -576,15 +584,8 @@ LogicalResult QuantizedEmbeddingOp::verify() {
   } else {
     if (failed(c.match("table", getTable(), {"V", "packed_D"})))
       return failure();
-    if (std::optional<int64_t> packed = c.lookup("packed_D"))
-      if (failed(c.bind("D", 2 * *packed,
-                        ("'table' dimension 1 (" + llvm::Twine(*packed) +
-                         " bytes, two 4-bit values each)")
-                            .str(),
-                        ("the 4-bit 'table' packs two values per byte in " +
-                         llvm::Twine(*packed) + " bytes")
-                            .str())))
-        return failure();
+    if (failed(bindUnpackedInt4(c, "table", "packed_D", "D")))
+      return failure();
   }
   return c.match("scales", getScales(), {"V"});
 }
