@@ -2,7 +2,7 @@
 # Accuracy of every quantization mode on one checkpoint: bits/byte on
 # held-out text, calibrating on another text (CPU interpreter).
 #   scripts/accuracy.sh CKPT [OPTIONS]
-#     --calib FILE     calibration text   (default models/sotu-calibration.txt)
+#     --calib FILE     calibration text   (default models/calibration-mix.txt)
 #     --eval FILE      evaluation text    (default models/austen-heldout.txt)
 #     --samples N --seqlen L              (default 16 x 512)
 #     --group-size G                      (default 128)
@@ -15,7 +15,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BIN:-$root/build/bin}
 ckpt=$1; shift
-calib=$root/models/sotu-calibration.txt
+calib=$root/models/calibration-mix.txt
 eval_text=$root/models/austen-heldout.txt
 samples=16 seqlen=512 group=128 only=""
 while [ $# -gt 0 ]; do
