@@ -185,9 +185,10 @@ def QuambaSortCluster : Pass<"quamba-sort-cluster", "ModuleOp"> {
   let description = [{
     Quamba2's sort-and-cluster (reference/quamba2.md §4). Mamba2 only: a
     Mamba1 model (`mamba.selective_scan`) is left unchanged, as in the
-    reference, which has no grouping for Mamba1 (on our Mamba1 W8A8 costs
-    only +0.11 % bits/byte over fp32, the most any grouping could win back;
-    BENCHMARKS.md); a module with neither scan is an error. Requires the
+    reference, which has no grouping for Mamba1: we measured the finest
+    grouping there is, one scale per SSM-input channel, and it lost to the
+    per-tensor percentile scale (BENCHMARKS.md); a module with neither scan
+    is an error. Requires the
     `mamba.calibration` statistics of `quamba-calibrate` on every
     `mamba.ssd_scan` (`x`: `channel_mean_abs`, `channel_absmax`); without
     them the scan gets an error "run quamba-calibrate first". Must run before
