@@ -13,6 +13,7 @@
 // are compared against that fp32 original.
 //
 //===----------------------------------------------------------------------===//
+#include "VectorCompare.h"
 #include "dialect/Mamba/IR/MambaOps.h"
 #include "dialect/Mamba/Import/CheckpointImporter.h"
 #include "passes/Interpreter/Interpreter.h"
@@ -32,6 +33,8 @@
 #include <iterator>
 
 using namespace mlir;
+using ::quamba::test::maxAbs;
+using ::quamba::test::maxAbsDiff;
 using namespace mlir::quamba;
 
 namespace {
@@ -67,21 +70,6 @@ std::vector<int32_t> textTokens() {
     for (int64_t t = 0; t < kLength; ++t)
       ids.push_back(static_cast<unsigned char>(text[500 * b + t]));
   return ids;
-}
-
-float maxAbs(const std::vector<float> &v) {
-  float m = 0.0f;
-  for (float x : v)
-    m = std::max(m, std::fabs(x));
-  return m;
-}
-
-float maxAbsDiff(const std::vector<float> &a, const std::vector<float> &b) {
-  EXPECT_EQ(a.size(), b.size());
-  float m = 0.0f;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i)
-    m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
 }
 
 class ExactRewritesTest : public ::testing::TestWithParam<const char *> {

@@ -6,6 +6,7 @@
 // nothing beyond rounding).
 //
 //===----------------------------------------------------------------------===//
+#include "VectorCompare.h"
 #include "dialect/Mamba/IR/MambaOps.h"
 #include "dialect/Mamba/Import/CheckpointImporter.h"
 #include "passes/Interpreter/Interpreter.h"
@@ -20,6 +21,8 @@
 #include <filesystem>
 
 using namespace mlir;
+using ::quamba::test::maxAbs;
+using ::quamba::test::maxAbsDiff;
 using namespace mlir::quamba;
 namespace st = ::quamba::safetensors;
 
@@ -80,21 +83,6 @@ protected:
   OwningOpRef<ModuleOp> module;
   Reference reference;
 };
-
-float maxAbsDiff(const std::vector<float> &a, const std::vector<float> &b) {
-  EXPECT_EQ(a.size(), b.size());
-  float worst = 0.0f;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i)
-    worst = std::max(worst, std::fabs(a[i] - b[i]));
-  return worst;
-}
-
-float maxAbs(const std::vector<float> &a) {
-  float worst = 0.0f;
-  for (float v : a)
-    worst = std::max(worst, std::fabs(v));
-  return worst;
-}
 
 TEST_P(ModelTest, PrefillReproducesReferenceLogits) {
   Interpreter interp(*module);

@@ -17,6 +17,7 @@
 //   the same bytecode.
 //
 //===----------------------------------------------------------------------===//
+#include "VectorCompare.h"
 #include "dialect/Mamba/IR/MambaOps.h"
 #include "dialect/Mamba/Import/CheckpointImporter.h"
 #include "passes/Interpreter/Interpreter.h"
@@ -48,6 +49,8 @@
 #endif
 
 using namespace mlir;
+using ::quamba::test::maxAbs;
+using ::quamba::test::maxAbsDiff;
 using namespace mlir::quamba;
 
 namespace {
@@ -168,21 +171,6 @@ std::vector<float> lastPositionLogits(const HostTensor &logits) {
     last.insert(last.end(), row, row + vocab);
   }
   return last;
-}
-
-float maxAbs(const std::vector<float> &v) {
-  float m = 0.0f;
-  for (float x : v)
-    m = std::max(m, std::fabs(x));
-  return m;
-}
-
-float maxAbsDiff(const std::vector<float> &a, const std::vector<float> &b) {
-  EXPECT_EQ(a.size(), b.size());
-  float m = 0.0f;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i)
-    m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
 }
 
 /// Indices (into @prefill's results) of the SSM states: results produced by

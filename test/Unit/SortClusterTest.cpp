@@ -8,6 +8,7 @@
 // and determinism. Plus Ward / ordered KMeans on hand examples.
 //
 //===----------------------------------------------------------------------===//
+#include "VectorCompare.h"
 #include "dialect/Mamba/IR/MambaOps.h"
 #include "dialect/Mamba/Import/CheckpointImporter.h"
 #include "passes/Interpreter/Interpreter.h"
@@ -32,6 +33,8 @@
 #include <iterator>
 
 using namespace mlir;
+using ::quamba::test::maxAbs;
+using ::quamba::test::maxAbsDiff;
 using namespace mlir::quamba;
 
 namespace {
@@ -63,21 +66,6 @@ std::string readText() {
   std::ifstream in(std::string(QUAMBA_SOURCE_DIR) + "/models/austen-heldout.txt",
                    std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-float maxAbs(const std::vector<float> &v) {
-  float m = 0.0f;
-  for (float x : v)
-    m = std::max(m, std::fabs(x));
-  return m;
-}
-
-float maxAbsDiff(const std::vector<float> &a, const std::vector<float> &b) {
-  EXPECT_EQ(a.size(), b.size());
-  float m = 0.0f;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i)
-    m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
 }
 
 std::vector<float> floats(DenseElementsAttr attr) {
