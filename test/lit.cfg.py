@@ -29,6 +29,11 @@ else:
 if config.sanitize:
     # ASan reserves terabytes of address space: tests that cap it can't run.
     config.available_features.add("asan")
+import shutil
+if shutil.which("ptxas"):
+    # The CUDA toolkit's assembler: codegen tests check that it accepts
+    # every kernel (no GPU needed).
+    config.available_features.add("ptxas")
 if config.enable_cuda:
     config.available_features.add("cuda")
 

@@ -151,6 +151,10 @@ llvm::Expected<HostTensor> constantValues(arith::ConstantOp op) {
 
 } // namespace
 
+llvm::Expected<HostTensor> mlir::quamba::evaluateConstant(arith::ConstantOp op) {
+  return constantValues(op);
+}
+
 //===----------------------------------------------------------------------===//
 // One function activation
 //===----------------------------------------------------------------------===//

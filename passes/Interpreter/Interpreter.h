@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
@@ -38,6 +39,10 @@ struct HostTensor {
   static HostTensor int8s(std::vector<int64_t> shape);
   int64_t numel() const;
 };
+
+/// The value of a float or i8 constant (dense_resource or inline dense),
+/// floats widened to fp32; an error names the op and the weight.
+llvm::Expected<HostTensor> evaluateConstant(arith::ConstantOp op);
 
 class Interpreter {
 public:

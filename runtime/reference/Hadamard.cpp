@@ -161,6 +161,14 @@ Error unsupportedSize(int64_t n) {
 
 bool isHadamardSize(int64_t n) { return oddFactor(n) != 0; }
 
+const float *hadamardFactor(int64_t n, int64_t *m) {
+  static const float one = 1.0f;
+  *m = oddFactor(n);
+  if (*m == 0)
+    return nullptr;
+  return *m == 1 ? &one : smallHadamard<float>(*m).data();
+}
+
 Status hadamard(float *x, int64_t rows, int64_t n) {
   int64_t m = oddFactor(n);
   if (m == 0)

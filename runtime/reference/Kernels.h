@@ -126,6 +126,11 @@ bool isHadamardSize(int64_t n);
 /// the transpose. Returns an error for an unsupported n.
 Status hadamard(float *x, int64_t rows, int64_t n);
 
+/// The m x m factor of H_n (m = the odd part of n: 1, 12 or 40), row-major,
+/// entries +-1; nullptr for an unsupported n. GPU kernels take it as an
+/// operand rather than rebuilding the Paley constructions.
+const float *hadamardFactor(int64_t n, int64_t *m);
+
 /// The same transform without the 1 / sqrt(n) scale, in double, on one
 /// vector of n values: for offline weight rotations (quamba-rotate), which
 /// apply the sign sums exactly and the scale once per element.

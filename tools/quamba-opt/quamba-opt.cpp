@@ -7,6 +7,8 @@
 //       cubin-features=+ptx80 cubin-format=isa"
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/NvptxTarget.h"
+#include "codegen/Passes.h"
 #include "dialect/Mamba/IR/MambaDialect.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
@@ -23,6 +25,8 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::quamba::registerQuambaPasses();
   mlir::quamba::registerQuambaPipelines();
+  mlir::quamba::codegen::registerQuambaCodegenPasses();
+  mlir::quamba::codegen::registerQuambaCodegenPipelines();
 
   mlir::DialectRegistry registry;
   registry.insert<mlir::mamba::MambaDialect>();

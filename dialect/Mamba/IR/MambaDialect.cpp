@@ -225,6 +225,13 @@ LogicalResult MambaDialect::verifyOperationAttribute(Operation *op,
                              << "' belongs on a mamba dialect op";
     return success();
   }
+  if (attr.getName() == "mamba.launch_plan") {
+    // quamba-convert-mamba-to-gpu's launch plan (JSON), on the module.
+    if (!isa<StringAttr>(attr.getValue()) || !isa<ModuleOp>(op))
+      return op->emitError()
+             << "'mamba.launch_plan' must be a string attribute on a module";
+    return success();
+  }
   if (attr.getName() == "mamba.gptq_scales") {
     // quamba-gptq's 4-bit group scales of a linear weight.
     if (!isa<ElementsAttr>(attr.getValue()) ||

@@ -1,0 +1,148 @@
+//===- KernelBuilder.cpp - build a Triton-ABI gpu.func --------------------===//
+#include "codegen/KernelBuilder.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+namespace mlir::quamba::codegen {
+
+const char *tritonSignature(ArgKind kind) {
+  switch (kind) {
+  case ArgKind::PtrF32: return "*fp32";
+  case ArgKind::PtrI8: return "*i8";
+  case ArgKind::PtrU8: return "*u8";
+  case ArgKind::PtrI32: return "*i32";
+  case ArgKind::I32: return "i32";
+  }
+  return "?";
+}
+
+static ImplicitLocOpBuilder atEnd(ModuleOp container) {
+  ImplicitLocOpBuilder builder(container.getLoc(), container.getContext());
+  builder.setInsertionPointToEnd(container.getBody());
+  return builder;
+}
+
+KernelBuilder::KernelBuilder(ModuleOp container, StringRef name,
+                             ArrayRef<ArgKind> args, int numWarps)
+    : builder(atEnd(container)), warps(numWarps) {
+  MLIRContext *context = container.getContext();
+  container->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                     UnitAttr::get(context));
+  auto module = gpu::GPUModuleOp::create(builder, name);
+  builder.setInsertionPointToStart(module.getBody());
+
+  Type globalPtr = LLVM::LLVMPointerType::get(context, /*addressSpace=*/1);
+  SmallVector<Type> types;
+  for (ArgKind kind : args)
+    types.push_back(kind == ArgKind::I32 ? builder.getI32Type() : globalPtr);
+  // Triton's hidden trailing arguments: global_scratch, profile_scratch.
+  types.append({globalPtr, globalPtr});
+  kernel = gpu::GPUFuncOp::create(builder, name,
+                                  builder.getFunctionType(types, {}));
+  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                  UnitAttr::get(context));
+  kernel.setKnownBlockSizeAttr(
+      builder.getDenseI32ArrayAttr({blockSize(), 1, 1}));
+  builder.setInsertionPointToStart(&kernel.getBody().front());
+}
+
+Value KernelBuilder::argIndex(unsigned i) {
+  return arith::IndexCastOp::create(builder, builder.getIndexType(), arg(i));
+}
+
+Value KernelBuilder::threadIdx() {
+  return gpu::ThreadIdOp::create(builder, gpu::Dimension::x);
+}
+
+Value KernelBuilder::blockIdx(gpu::Dimension dim) {
+  return gpu::BlockIdOp::create(builder, dim);
+}
+
+Value KernelBuilder::globalIdx() {
+  Value base = arith::MulIOp::create(builder, blockIdx(), idx(blockSize()));
+  return arith::AddIOp::create(builder, base, threadIdx());
+}
+
+Value KernelBuilder::idx(int64_t value) {
+  return arith::ConstantIndexOp::create(builder, value);
+}
+
+Value KernelBuilder::i32(int64_t value) {
+  return arith::ConstantIntOp::create(builder, value, 32);
+}
+
+Value KernelBuilder::f32(float value) {
+  return arith::ConstantFloatOp::create(builder, builder.getF32Type(),
+                                        APFloat(value));
+}
+
+static Value elementAddress(ImplicitLocOpBuilder &builder, Type element,
+                            Value ptr, Value index) {
+  Value offset =
+      arith::IndexCastOp::create(builder, builder.getI64Type(), index);
+  return LLVM::GEPOp::create(builder, ptr.getType(), element, ptr,
+                             ValueRange{offset});
+}
+
+Value KernelBuilder::load(Type element, Value ptr, Value index) {
+  return LLVM::LoadOp::create(builder, element,
+                              elementAddress(builder, element, ptr, index));
+}
+
+void KernelBuilder::store(Value value, Value ptr, Value index) {
+  LLVM::StoreOp::create(
+      builder, value, elementAddress(builder, value.getType(), ptr, index));
+}
+
+void KernelBuilder::forLoop(Value lb, Value ub, Value step,
+                            const std::function<void(Value)> &body) {
+  scf::ForOp::create(builder, lb, ub, step, ValueRange{},
+                     [&](OpBuilder &nested, Location loc, Value iv,
+                         ValueRange) {
+                       OpBuilder::InsertionGuard guard(builder);
+                       builder.setInsertionPoint(nested.getInsertionBlock(),
+                                                 nested.getInsertionPoint());
+                       body(iv);
+                       scf::YieldOp::create(builder);
+                     });
+}
+
+SmallVector<Value> KernelBuilder::forLoop(
+    Value lb, Value ub, Value step, ValueRange init,
+    const std::function<SmallVector<Value>(Value, ValueRange)> &body) {
+  auto loop = scf::ForOp::create(
+      builder, lb, ub, step, init,
+      [&](OpBuilder &nested, Location loc, Value iv, ValueRange iter) {
+        OpBuilder::InsertionGuard guard(builder);
+        builder.setInsertionPoint(nested.getInsertionBlock(),
+                                  nested.getInsertionPoint());
+        SmallVector<Value> next = body(iv, iter);
+        scf::YieldOp::create(builder, next);
+      });
+  return SmallVector<Value>(loop.getResults());
+}
+
+void KernelBuilder::ifThen(Value cond, const std::function<void()> &body) {
+  auto op = scf::IfOp::create(builder, cond, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(&op.getThenRegion().front());
+  body();
+}
+
+Value KernelBuilder::select(Value cond, Type type,
+                            const std::function<Value()> &then,
+                            const std::function<Value()> &otherwise) {
+  auto op = scf::IfOp::create(builder, TypeRange{type}, cond,
+                              /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(&op.getThenRegion().front());
+  scf::YieldOp::create(builder, then());
+  builder.setInsertionPointToStart(&op.getElseRegion().front());
+  scf::YieldOp::create(builder, otherwise());
+  return op.getResult(0);
+}
+
+void KernelBuilder::finish() { gpu::ReturnOp::create(builder); }
+
+} // namespace mlir::quamba::codegen

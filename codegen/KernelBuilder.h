@@ -1,0 +1,85 @@
+//===- KernelBuilder.h - build a Triton-ABI gpu.func -----------*- C++ -*-===//
+//
+// Every generated kernel is one `gpu.module @<name>` holding one
+// `gpu.func @<name> kernel` with Triton's NVIDIA kernel ABI (DESIGN.md §5,
+// reference/mlir-gpu.md B.3): the visible arguments (global pointers, then
+// i32 scalars), then the two hidden scratch pointers (global_scratch,
+// profile_scratch) that Triton's launcher appends; one-dimensional blocks of
+// 32 * num_warps threads. Pointers are `!llvm.ptr<1>` (global address
+// space), so the PTX parameters are `.u64 .ptr .global` exactly as Triton's.
+//
+// KernelBuilder gives kernel authors the handful of constructs the
+// kernels need (thread indices, typed loads and stores, loops, branches)
+// on top of an ImplicitLocOpBuilder; anything else is plain MLIR.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace mlir::quamba::codegen {
+
+/// The kind of one visible kernel argument, with its Triton signature name.
+enum class ArgKind { PtrF32, PtrI8, PtrU8, PtrI32, I32 };
+const char *tritonSignature(ArgKind kind);
+
+class KernelBuilder {
+public:
+  /// Creates `gpu.module @name { gpu.func @name(...) kernel }` at the end of
+  /// `container` (which becomes a gpu.container_module) and positions the
+  /// builder in the function's body. `numWarps` fixes the block size
+  /// (known_block_size = 32 * numWarps).
+  KernelBuilder(ModuleOp container, StringRef name, ArrayRef<ArgKind> args,
+                int numWarps);
+
+  ImplicitLocOpBuilder &b() { return builder; }
+  gpu::GPUFuncOp func() { return kernel; }
+  int blockSize() const { return 32 * warps; }
+
+  /// Visible argument `i` (a pointer or an i32).
+  Value arg(unsigned i) { return kernel.getArgument(i); }
+  /// Scalar argument `i` as an index.
+  Value argIndex(unsigned i);
+
+  Value threadIdx();
+  Value blockIdx(gpu::Dimension dim = gpu::Dimension::x);
+  /// blockIdx.x * blockSize + threadIdx.x.
+  Value globalIdx();
+
+  Value idx(int64_t value);
+  Value i32(int64_t value);
+  Value f32(float value);
+
+  /// ptr[index] of `element` type (an index value, elements not bytes).
+  Value load(Type element, Value ptr, Value index);
+  void store(Value value, Value ptr, Value index);
+
+  /// for (iv = lb; iv < ub; iv += step) body(iv).
+  void forLoop(Value lb, Value ub, Value step,
+               const std::function<void(Value)> &body);
+  /// A loop carrying values: body(iv, iter) returns the next iter values.
+  SmallVector<Value>
+  forLoop(Value lb, Value ub, Value step, ValueRange init,
+          const std::function<SmallVector<Value>(Value, ValueRange)> &body);
+  void ifThen(Value cond, const std::function<void()> &body);
+  /// if (cond) then() else otherwise(), each yielding one value of `type`.
+  Value select(Value cond, Type type, const std::function<Value()> &then,
+               const std::function<Value()> &otherwise);
+
+  /// Ends the body with gpu.return.
+  void finish();
+
+private:
+  ImplicitLocOpBuilder builder;
+  gpu::GPUFuncOp kernel;
+  int warps;
+};
+
+} // namespace mlir::quamba::codegen

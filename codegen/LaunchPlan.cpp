@@ -1,0 +1,500 @@
+//===- LaunchPlan.cpp - mamba IR to kernels and a launch plan -------------===//
+#include "codegen/LaunchPlan.h"
+
+#include "codegen/kernels/Kernels.h"
+#include "dialect/Mamba/IR/MambaOps.h"
+#include "passes/Interpreter/Interpreter.h"
+#include "runtime/reference/Kernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace mlir::quamba::codegen {
+
+using plan::Buffer;
+using plan::BufferKind;
+using plan::DType;
+using plan::ShapeExpr;
+namespace ref = ::quamba::ref;
+
+namespace {
+
+class PlanBuilder {
+public:
+  PlanBuilder(ModuleOp kernels, StringRef target) : kernels(kernels) {
+    result.plan.target = target.str();
+  }
+
+  LogicalResult buildEntry(func::FuncOp func);
+  LaunchPlanResult take() { return std::move(result); }
+
+private:
+  // --- buffers ------------------------------------------------------------
+  static FailureOr<DType> dtypeOf(Type element, Operation *diagOp) {
+    if (element.isF32() || isa<FloatType>(element))
+      return DType::F32;
+    if (element.isInteger(8))
+      return DType::I8;
+    if (element.isInteger(32))
+      return DType::I32;
+    diagOp->emitError() << "no plan dtype for element type " << element;
+    return failure();
+  }
+
+  /// Dynamic dimensions are the batch (dim 0) and the sequence (dim 1),
+  /// the IR's convention for activations and states.
+  static std::vector<ShapeExpr> shapeOf(RankedTensorType type) {
+    std::vector<ShapeExpr> shape;
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      if (!type.isDynamicDim(d))
+        shape.emplace_back(type.getDimSize(d));
+      else
+        shape.push_back(*ShapeExpr::parse(d == 0 ? "B" : "L"));
+    }
+    return shape;
+  }
+
+  int addBuffer(Buffer buffer) {
+    result.plan.buffers.push_back(std::move(buffer));
+    return static_cast<int>(result.plan.buffers.size()) - 1;
+  }
+
+  FailureOr<int> activation(Value value, Operation *diagOp) {
+    auto type = cast<RankedTensorType>(value.getType());
+    FailureOr<DType> dtype = dtypeOf(type.getElementType(), diagOp);
+    if (failed(dtype))
+      return failure();
+    for (int64_t d = 2; d < type.getRank(); ++d)
+      if (type.isDynamicDim(d))
+        return diagOp->emitError()
+               << "dimension " << d << " of " << type
+               << " is dynamic; only the batch and sequence may be";
+    Buffer buffer;
+    buffer.name = entryName + "." + std::to_string(result.plan.buffers.size());
+    buffer.dtype = *dtype;
+    buffer.shape = shapeOf(type);
+    int index = addBuffer(std::move(buffer));
+    buffers[value] = index;
+    return index;
+  }
+
+  int weight(std::string name, DType dtype, std::vector<int64_t> shape,
+             std::vector<char> bytes) {
+    Buffer buffer;
+    buffer.name = std::move(name);
+    buffer.dtype = dtype;
+    buffer.kind = BufferKind::Weight;
+    for (int64_t d : shape)
+      buffer.shape.emplace_back(d);
+    int index = addBuffer(std::move(buffer));
+    result.weights.push_back({index, std::move(bytes)});
+    return index;
+  }
+
+  static std::vector<char> floatBytes(const std::vector<float> &values) {
+    std::vector<char> bytes(values.size() * sizeof(float));
+    std::memcpy(bytes.data(), values.data(), bytes.size());
+    return bytes;
+  }
+
+  /// The plan buffer of `value`: an activation already produced, or a
+  /// constant (materialised as a weight once per distinct attribute).
+  FailureOr<int> operand(Value value, Operation *user) {
+    auto it = buffers.find(value);
+    if (it != buffers.end())
+      return it->second;
+    auto constant = value.getDefiningOp<arith::ConstantOp>();
+    if (!constant)
+      return user->emitError("operand is neither a constant nor produced "
+                             "by an op the plan lowers");
+    Attribute key = constant.getValue();
+    auto cached = constantBuffers.find(key);
+    if (cached != constantBuffers.end())
+      return buffers[value] = cached->second;
+    llvm::Expected<HostTensor> tensor = evaluateConstant(constant);
+    if (!tensor) {
+      constant.emitError(llvm::toString(tensor.takeError()));
+      return failure();
+    }
+    std::string name = "codegen.w" + std::to_string(result.weights.size());
+    if (auto resource = dyn_cast<DenseResourceElementsAttr>(key))
+      name = resource.getRawHandle().getKey().str();
+    int index;
+    if (tensor->isInt8) {
+      std::vector<char> bytes(tensor->bytes.begin(), tensor->bytes.end());
+      index = weight(name, DType::I8, tensor->shape, std::move(bytes));
+    } else {
+      index = weight(name, DType::F32, tensor->shape, floatBytes(tensor->values));
+    }
+    constantBuffers[key] = index;
+    return buffers[value] = index;
+  }
+
+  /// A weight of n zeros (the bias of an op without one).
+  int zeros(int64_t n) {
+    auto it = zeroBuffers.find(n);
+    if (it != zeroBuffers.end())
+      return it->second;
+    int index = weight("codegen.zeros_" + std::to_string(n), DType::F32, {n},
+                       floatBytes(std::vector<float>(n, 0.0f)));
+    return zeroBuffers[n] = index;
+  }
+
+  // --- launches -------------------------------------------------------------
+  /// Appends a launch of `op` over `inputs` (values) and `outputs` (the
+  /// op's results to allocate), plus extra weight operands spliced at
+  /// `extras` positions by the caller through `operands`.
+  LogicalResult launch(Operation *irOp, StringRef opName,
+                       SmallVector<int> operands, ValueRange outputs,
+                       std::map<std::string, std::vector<double>> attrs) {
+    for (Value out : outputs) {
+      FailureOr<int> index = activation(out, irOp);
+      if (failed(index))
+        return failure();
+      operands.push_back(*index);
+    }
+    plan::Launch launch;
+    launch.op = opName.str();
+    launch.operands = operands.size() ? std::vector<int>(operands.begin(), operands.end())
+                                      : std::vector<int>{};
+    launch.attrs = std::move(attrs);
+    KernelContext ctx(kernels, result.plan, launch);
+    if (failed(emitKernel(ctx, irOp->getLoc())))
+      return failure();
+    current->launches.push_back(std::move(launch));
+    return success();
+  }
+
+  LogicalResult inputs(Operation *irOp, ValueRange values,
+                       SmallVector<int> &operands) {
+    for (Value v : values) {
+      FailureOr<int> index = operand(v, irOp);
+      if (failed(index))
+        return failure();
+      operands.push_back(*index);
+    }
+    return success();
+  }
+
+  /// A launch whose buffer operands are exactly `values` then `outputs`.
+  LogicalResult simple(Operation *irOp, StringRef opName, ValueRange values,
+                       ValueRange outputs,
+                       std::map<std::string, std::vector<double>> attrs = {}) {
+    SmallVector<int> operands;
+    if (failed(inputs(irOp, values, operands)))
+      return failure();
+    return launch(irOp, opName, operands, outputs, std::move(attrs));
+  }
+
+  /// `bias` if present, else a zero buffer of `n` (kernels then need no
+  /// variant without a bias); records has_bias for the CPU backend.
+  LogicalResult biasOperand(Operation *irOp, Value bias, int64_t n,
+                            SmallVector<int> &operands,
+                            std::map<std::string, std::vector<double>> &attrs) {
+    attrs["has_bias"] = {bias ? 1.0 : 0.0};
+    if (!bias) {
+      operands.push_back(zeros(n));
+      return success();
+    }
+    return inputs(irOp, bias, operands);
+  }
+
+  LogicalResult lowerOp(Operation *op);
+  LogicalResult lowerScaled(Operation *op, Value input, Value scales,
+                            Value output, StringRef opName);
+  LogicalResult lowerHadamard(mamba::HadamardOp op);
+
+  ModuleOp kernels;
+  LaunchPlanResult result;
+  plan::EntryPoint *current = nullptr;
+  std::string entryName;
+  llvm::DenseMap<Value, int> buffers;
+  llvm::DenseMap<Attribute, int> constantBuffers;
+  std::map<int64_t, int> zeroBuffers;
+  std::map<std::vector<float>, int> expandedScales;
+};
+
+static double f64(const APFloat &value) { return value.convertToDouble(); }
+
+LogicalResult PlanBuilder::lowerScaled(Operation *op, Value input, Value scales,
+                                       Value output, StringRef opName) {
+  auto inputType = cast<RankedTensorType>(input.getType());
+  auto scaleType = cast<RankedTensorType>(scales.getType());
+  int64_t rank = scaleType.getRank();
+  if (rank > inputType.getRank())
+    return op->emitError("scales have more dimensions than the tensor");
+  // The trailing block of the input the scales cover; it must be static.
+  std::vector<int64_t> block(inputType.getShape().end() - rank,
+                             inputType.getShape().end());
+  int64_t inner = 1;
+  for (int64_t d : block) {
+    if (ShapedType::isDynamic(d))
+      return op->emitError("scales broadcast over a dynamic dimension");
+    inner *= d;
+  }
+  auto constant = scales.getDefiningOp<arith::ConstantOp>();
+  if (!constant)
+    return op->emitError("scales must be constants to lower to a kernel");
+  llvm::Expected<HostTensor> values = evaluateConstant(constant);
+  if (!values) {
+    op->emitError(llvm::toString(values.takeError()));
+    return failure();
+  }
+  std::vector<float> expanded(static_cast<size_t>(inner));
+  for (int64_t i = 0; i < inner; ++i) {
+    int64_t rest = i, index = 0, stride = 1;
+    for (int64_t d = rank; d-- > 0;) {
+      int64_t coordinate = rest % block[d];
+      rest /= block[d];
+      if (scaleType.getDimSize(d) != 1)
+        index += coordinate * stride;
+      stride *= scaleType.getDimSize(d);
+    }
+    float scale = values->values[index];
+    if (!(scale > 0.0f) || !std::isfinite(scale))
+      return op->emitError() << "scale " << index << " is " << scale
+                             << "; scales must be positive and finite";
+    expanded[i] = scale;
+  }
+  int scaleBuffer;
+  auto it = expandedScales.find(expanded);
+  if (it != expandedScales.end()) {
+    scaleBuffer = it->second;
+  } else {
+    scaleBuffer = weight("codegen.scales" + std::to_string(expandedScales.size()),
+                         DType::F32, {inner}, floatBytes(expanded));
+    expandedScales[expanded] = scaleBuffer;
+  }
+  SmallVector<int> operands;
+  if (failed(inputs(op, input, operands)))
+    return failure();
+  operands.push_back(scaleBuffer);
+  return launch(op, opName, operands, output,
+                {{"inner", {static_cast<double>(inner)}}});
+}
+
+LogicalResult PlanBuilder::lowerHadamard(mamba::HadamardOp op) {
+  auto type = cast<RankedTensorType>(op.getInput().getType());
+  int64_t n = type.getShape().back();
+  int64_t m = 0;
+  const float *factor = ref::hadamardFactor(n, &m);
+  if (!factor)
+    return op.emitError() << "hadamard size " << n
+                          << " is not 2^k, 12 * 2^k or 40 * 2^k";
+  SmallVector<int> operands;
+  if (failed(inputs(op, op.getInput(), operands)))
+    return failure();
+  std::string name = "codegen.hadamard_factor_" + std::to_string(m);
+  int index = -1;
+  for (const WeightData &w : result.weights)
+    if (result.plan.buffers[w.buffer].name == name)
+      index = w.buffer;
+  if (index < 0)
+    index = weight(name, DType::F32, {m, m},
+                   floatBytes(std::vector<float>(factor, factor + m * m)));
+  operands.push_back(index);
+  return launch(op, "hadamard", operands, op.getResult(), {});
+}
+
+LogicalResult PlanBuilder::lowerOp(Operation *op) {
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case([&](arith::ConstantOp) { return success(); })
+      .Case([&](mamba::EmbeddingOp o) {
+        return simple(o, "embedding", {o.getTable(), o.getTokens()}, o.getResult());
+      })
+      .Case([&](mamba::QuantizedEmbeddingOp o) {
+        return simple(o, "quantized_embedding",
+                      {o.getTable(), o.getScales(), o.getTokens()}, o.getResult(),
+                      {{"bits", {static_cast<double>(o.getBits())}}});
+      })
+      .Case([&](mamba::RMSNormOp o) {
+        std::map<std::string, std::vector<double>> attrs = {{"eps", {f64(o.getEps())}}};
+        if (!o.getResidual())
+          return simple(o, "rms_norm", {o.getInput(), o.getWeight()}, o.getOutput(), attrs);
+        return simple(o, "add_rms_norm", {o.getInput(), o.getResidual(), o.getWeight()},
+                      {o.getOutput(), o.getResidualOut()}, attrs);
+      })
+      .Case([&](mamba::LinearOp o) {
+        if (o.getBias())
+          return simple(o, "linear_bias", {o.getInput(), o.getWeight(), o.getBias()},
+                        o.getResult());
+        return simple(o, "linear", {o.getInput(), o.getWeight()}, o.getResult());
+      })
+      .Case([&](mamba::LMHeadOp o) {
+        return simple(o, "linear", {o.getInput(), o.getWeight()}, o.getLogits());
+      })
+      .Case([&](mamba::SplitOp o) {
+        std::vector<double> sizes(o.getSizes().begin(), o.getSizes().end());
+        return simple(o, "split", o.getInput(), o.getResults(), {{"sizes", sizes}});
+      })
+      .Case([&](mamba::CausalConv1dOp o) {
+        SmallVector<int> operands;
+        std::map<std::string, std::vector<double>> attrs = {{"silu", {o.getSilu() ? 1.0 : 0.0}}};
+        int64_t channels = cast<RankedTensorType>(o.getWeight().getType()).getDimSize(0);
+        if (failed(inputs(o, {o.getX(), o.getWeight()}, operands)) ||
+            failed(biasOperand(o, o.getBias(), channels, operands, attrs)))
+          return failure();
+        return launch(o, "causal_conv1d", operands, {o.getY(), o.getState()}, attrs);
+      })
+      .Case([&](mamba::CausalConv1dStepOp o) {
+        SmallVector<int> operands;
+        std::map<std::string, std::vector<double>> attrs = {{"silu", {o.getSilu() ? 1.0 : 0.0}}};
+        int64_t channels = cast<RankedTensorType>(o.getWeight().getType()).getDimSize(0);
+        if (failed(inputs(o, {o.getX(), o.getState(), o.getWeight()}, operands)) ||
+            failed(biasOperand(o, o.getBias(), channels, operands, attrs)))
+          return failure();
+        return launch(o, "causal_conv1d_step", operands, {o.getY(), o.getNewState()}, attrs);
+      })
+      .Case([&](mamba::SSDScanOp o) {
+        double dtMax = o.getDtMax() ? f64(*o.getDtMax()) : INFINITY;
+        bool dHasHdim = cast<RankedTensorType>(o.getD().getType()).getDimSize(0) ==
+                        cast<RankedTensorType>(o.getX().getType()).getShape().back();
+        return simple(o, "ssd_scan",
+                      {o.getX(), o.getDt(), o.getB(), o.getC(), o.getALog(), o.getD(),
+                       o.getDtBias()},
+                      {o.getY(), o.getState()},
+                      {{"headdim", {static_cast<double>(o.getHeaddim())}},
+                       {"ngroups", {static_cast<double>(o.getNgroups())}},
+                       {"chunk_size", {static_cast<double>(o.getChunkSize())}},
+                       {"dt_min", {f64(o.getDtMin())}},
+                       {"dt_max", {dtMax}},
+                       {"d_has_hdim", {dHasHdim ? 1.0 : 0.0}}});
+      })
+      .Case([&](mamba::SSDStepOp o) {
+        bool dHasHdim = cast<RankedTensorType>(o.getD().getType()).getDimSize(0) ==
+                        cast<RankedTensorType>(o.getX().getType()).getShape().back();
+        return simple(o, "ssd_step",
+                      {o.getX(), o.getDt(), o.getB(), o.getC(), o.getALog(), o.getD(),
+                       o.getDtBias(), o.getState()},
+                      {o.getY(), o.getNewState()},
+                      {{"headdim", {static_cast<double>(o.getHeaddim())}},
+                       {"ngroups", {static_cast<double>(o.getNgroups())}},
+                       {"d_has_hdim", {dHasHdim ? 1.0 : 0.0}}});
+      })
+      .Case([&](mamba::SelectiveScanOp o) {
+        return simple(o, "selective_scan",
+                      {o.getX(), o.getDt(), o.getB(), o.getC(), o.getZ(), o.getALog(),
+                       o.getD(), o.getDtBias()},
+                      {o.getY(), o.getState()});
+      })
+      .Case([&](mamba::SelectiveStepOp o) {
+        return simple(o, "selective_step",
+                      {o.getX(), o.getDt(), o.getB(), o.getC(), o.getZ(), o.getALog(),
+                       o.getD(), o.getDtBias(), o.getState()},
+                      {o.getY(), o.getNewState()});
+      })
+      .Case([&](mamba::GatedRMSNormOp o) {
+        return simple(o, "gated_rms_norm", {o.getY(), o.getZ(), o.getWeight()}, o.getOutput(),
+                      {{"group_size", {static_cast<double>(o.getGroupSize())}},
+                       {"eps", {f64(o.getEps())}}});
+      })
+      .Case([&](mamba::HadamardOp o) { return lowerHadamard(o); })
+      .Case([&](mamba::QuantizeOp o) {
+        return lowerScaled(o, o.getInput(), o.getScales(), o.getResult(), "quantize");
+      })
+      .Case([&](mamba::DequantizeOp o) {
+        return lowerScaled(o, o.getInput(), o.getScales(), o.getResult(), "dequantize");
+      })
+      .Case([&](mamba::LinearW8A8Op o) {
+        SmallVector<int> operands;
+        std::map<std::string, std::vector<double>> attrs;
+        int64_t n = cast<RankedTensorType>(o.getWeight().getType()).getDimSize(0);
+        if (failed(inputs(o, {o.getInput(), o.getInputScale(), o.getWeight(),
+                              o.getWeightScales()}, operands)) ||
+            failed(biasOperand(o, o.getBias(), n, operands, attrs)))
+          return failure();
+        return launch(o, "linear_w8a8", operands, o.getResult(), attrs);
+      })
+      .Case([&](mamba::LinearW4A8Op o) {
+        SmallVector<int> operands;
+        std::map<std::string, std::vector<double>> attrs = {
+            {"group_size", {static_cast<double>(o.getGroupSize())}}};
+        int64_t n = cast<RankedTensorType>(o.getWeight().getType()).getDimSize(0);
+        if (failed(inputs(o, {o.getInput(), o.getInputScale(), o.getWeight(),
+                              o.getGroupScales(), o.getChannelScales()}, operands)) ||
+            failed(biasOperand(o, o.getBias(), n, operands, attrs)))
+          return failure();
+        return launch(o, "linear_w4a8", operands, o.getResult(), attrs);
+      })
+      .Case([&](mamba::LinearW4A16Op o) {
+        SmallVector<int> operands;
+        std::map<std::string, std::vector<double>> attrs = {
+            {"group_size", {static_cast<double>(o.getGroupSize())}}};
+        int64_t n = cast<RankedTensorType>(o.getWeight().getType()).getDimSize(0);
+        if (failed(inputs(o, {o.getInput(), o.getWeight(), o.getGroupScales()}, operands)) ||
+            failed(biasOperand(o, o.getBias(), n, operands, attrs)))
+          return failure();
+        return launch(o, "linear_w4a16", operands, o.getResult(), attrs);
+      })
+      .Default([&](Operation *op) {
+        return op->emitError("codegen: no launch for this op");
+      });
+}
+
+LogicalResult PlanBuilder::buildEntry(func::FuncOp func) {
+  result.plan.entries.emplace_back();
+  current = &result.plan.entries.back();
+  current->name = func.getSymName().str();
+  entryName = current->name;
+  for (BlockArgument arg : func.getArguments()) {
+    FailureOr<int> index = activation(arg, func);
+    if (failed(index))
+      return failure();
+    current->inputs.push_back(*index);
+  }
+  if (auto tokens = dyn_cast<RankedTensorType>(func.getArgumentTypes()[0]))
+    current->singleToken = tokens.getRank() == 2 && tokens.getDimSize(1) == 1;
+  for (Operation &op : func.getBody().front()) {
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      for (Value v : ret.getOperands()) {
+        FailureOr<int> index = operand(v, ret);
+        if (failed(index))
+          return failure();
+        current->outputs.push_back(*index);
+      }
+      continue;
+    }
+    if (failed(lowerOp(&op)))
+      return failure();
+  }
+  return success();
+}
+
+} // namespace
+
+FailureOr<LaunchPlanResult> buildLaunchPlan(ModuleOp model, ModuleOp kernels,
+                                            StringRef target) {
+  PlanBuilder builder(kernels, target);
+  for (StringRef name : {"prefill", "decode"}) {
+    auto func = model.lookupSymbol<func::FuncOp>(name);
+    if (!func || func.isExternal())
+      return model.emitError() << "codegen: the model has no @" << name;
+    if (failed(builder.buildEntry(func)))
+      return failure();
+  }
+  LaunchPlanResult result = builder.take();
+  // The kernel list of the plan: every gpu.module codegen built, with its
+  // Triton signature (visible arguments) and warps.
+  for (auto module : kernels.getOps<gpu::GPUModuleOp>()) {
+    plan::KernelInfo info;
+    info.name = module.getName().str();
+    for (auto func : module.getOps<gpu::GPUFuncOp>()) {
+      if (auto block = func.getKnownBlockSizeAttr())
+        info.numWarps = block[0] / 32;
+      if (auto signature = func->getAttrOfType<ArrayAttr>("quamba.signature"))
+        for (auto entry : signature.getAsValueRange<StringAttr>())
+          info.signature.push_back(entry.str());
+    }
+    result.plan.kernels.push_back(std::move(info));
+  }
+  return result;
+}
+
+} // namespace mlir::quamba::codegen

@@ -1,0 +1,42 @@
+//===- Passes.td - codegen passes --------------------------*- tablegen -*-===//
+#ifndef QUAMBA_CODEGEN_PASSES_TD
+#define QUAMBA_CODEGEN_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def QuambaConvertMambaToGpu : Pass<"quamba-convert-mamba-to-gpu", "ModuleOp"> {
+  let summary = "Lower @prefill/@decode to Triton-ABI gpu.func kernels and a launch plan";
+  let description = [{
+    Builds the launch plan (runtime/plan/Plan.h) of the model: one launch per
+    mamba op of `@prefill` and `@decode`, in program order, each naming a
+    kernel specialised on the op's static shapes and attributes. Every
+    distinct kernel is appended to the module as `gpu.module @<kernel>`
+    holding one `gpu.func @<kernel> kernel` with Triton's ABI (visible
+    pointer and i32 arguments, then two hidden scratch pointers; 32·num_warps
+    threads per block, recorded as `known_block_size`). The plan's JSON is
+    attached as the module attribute `mamba.launch_plan`; the functions are
+    left in place.
+
+    Guarantee: each launch computes exactly the function its op's reference
+    kernel defines (runtime/plan/LaunchOps.h): bit-exact for quantize,
+    dequantize and the integer accumulations, within fp32 rounding of a
+    different summation order for floating-point reductions. The pass does
+    not fuse ops (that is quamba-fuse's job); it needs every scale of
+    quantize/dequantize to be a constant and every dynamic dimension to be
+    the batch (dim 0) or the sequence (dim 1).
+
+    Lower the result to PTX with
+    `gpu.module(convert-scf-to-cf, convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),
+    gpu-module-to-binary{format=isa}` after attaching an `#nvvm.target`
+    (quamba-compile does this with Triton's settings, codegen/NvptxTarget.h).
+  }];
+  let options = [
+    Option<"target", "target", "std::string", "\"sm_90a\"",
+           "GPU architecture recorded in the plan (sm_80 or sm_90a)">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::LLVM::LLVMDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::math::MathDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+#endif // QUAMBA_CODEGEN_PASSES_TD

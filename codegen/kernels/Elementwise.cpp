@@ -1,0 +1,59 @@
+//===- Elementwise.cpp - quantize and dequantize kernels ------------------===//
+//
+// One thread per element. quantize follows ref::quantizeInt8Value exactly:
+// one IEEE division (div.rn.f32), round half to even (cvt.rni), NaN -> 0,
+// saturation to [-128, 127]; dequantize is one multiply. Bit-exact.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/kernels/Kernels.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+
+namespace mlir::quamba::codegen {
+
+LogicalResult emitElementwise(KernelContext &ctx, Location loc) {
+  plan::Launch &launch = ctx.getLaunch();
+  const bool quantize = launch.op == "quantize";
+  const int64_t inner = static_cast<int64_t>(launch.attr("inner"));
+  if (inner <= 0)
+    return emitError(loc) << launch.op << " launch without a positive 'inner'";
+  const int numWarps = 4;
+  plan::ShapeExpr count = ctx.numel(0);
+  launch.scalars = {count};
+  ctx.gridFor(count, numWarps);
+  std::string name = launch.op + "_inner" + std::to_string(inner);
+  ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
+    auto &b = k.b();
+    Type f32 = b.getF32Type(), i8 = b.getI8Type();
+    Value i = k.globalIdx();
+    Value inBounds =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, k.argIndex(3));
+    k.ifThen(inBounds, [&] {
+      Value channel = arith::RemUIOp::create(b, i, k.idx(inner));
+      Value scale = k.load(f32, k.arg(1), channel);
+      if (!quantize) {
+        Value q = k.load(i8, k.arg(0), i);
+        Value x = arith::SIToFPOp::create(b, f32, q);
+        k.store(arith::MulFOp::create(b, x, scale), k.arg(2), i);
+        return;
+      }
+      Value x = k.load(f32, k.arg(0), i);
+      Value t = arith::DivFOp::create(b, x, scale);
+      Value r = math::RoundEvenOp::create(b, t);
+      // minimumf/maximumf would propagate NaN; clamp with ordered compares
+      // and map NaN to 0 explicitly, as the reference does.
+      Value lo = k.f32(-128.0f), hi = k.f32(127.0f);
+      Value below = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, r, lo);
+      r = arith::SelectOp::create(b, below, lo, r);
+      Value above = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, r, hi);
+      r = arith::SelectOp::create(b, above, hi, r);
+      Value isNan = arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, t, t);
+      r = arith::SelectOp::create(b, isNan, k.f32(0.0f), r);
+      Value q = arith::FPToSIOp::create(b, i8, r);
+      k.store(q, k.arg(2), i);
+    });
+  });
+  return success();
+}
+
+} // namespace mlir::quamba::codegen

@@ -1,0 +1,119 @@
+//===- Kernels.cpp - kernel naming, dedupe and dispatch -------------------===//
+#include "codegen/kernels/Kernels.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Diagnostics.h"
+
+namespace mlir::quamba::codegen {
+
+using plan::ShapeExpr;
+
+ShapeExpr mulExpr(const ShapeExpr &a, const ShapeExpr &b) {
+  if (a.isConstant() && b.isConstant())
+    return ShapeExpr(a.evaluate(0, 0) * b.evaluate(0, 0));
+  if (a.isConstant() && a.evaluate(0, 0) == 1)
+    return b;
+  if (b.isConstant() && b.evaluate(0, 0) == 1)
+    return a;
+  // Every expression codegen builds is a product or a cdiv(...) call, so
+  // juxtaposing with '*' needs no parentheses.
+  return *ShapeExpr::parse(a.text() + "*" + b.text());
+}
+
+int64_t KernelContext::dim(unsigned i, int axis) const {
+  const plan::Buffer &buffer = operand(i);
+  int rank = static_cast<int>(buffer.shape.size());
+  int index = axis < 0 ? rank + axis : axis;
+  assert(index >= 0 && index < rank && "axis out of range");
+  assert(buffer.shape[index].isConstant() && "dimension is not static");
+  return buffer.shape[index].evaluate(0, 0);
+}
+
+ShapeExpr KernelContext::rows(unsigned i) const {
+  const plan::Buffer &buffer = operand(i);
+  ShapeExpr out(1);
+  for (size_t d = 0; d + 1 < buffer.shape.size(); ++d)
+    out = mulExpr(out, buffer.shape[d]);
+  return out;
+}
+
+ShapeExpr KernelContext::numel(unsigned i) const {
+  const plan::Buffer &buffer = operand(i);
+  ShapeExpr out(1);
+  for (const ShapeExpr &d : buffer.shape)
+    out = mulExpr(out, d);
+  return out;
+}
+
+ArgKind KernelContext::pointerKind(unsigned i) const {
+  switch (operand(i).dtype) {
+  case plan::DType::F32: return ArgKind::PtrF32;
+  case plan::DType::I8: return ArgKind::PtrI8;
+  case plan::DType::U8: return ArgKind::PtrU8;
+  case plan::DType::I32: return ArgKind::PtrI32;
+  }
+  return ArgKind::PtrF32;
+}
+
+SmallVector<ArgKind> KernelContext::operandArgs(unsigned scalarCount) const {
+  SmallVector<ArgKind> args;
+  for (unsigned i = 0; i < launch.operands.size(); ++i)
+    args.push_back(pointerKind(i));
+  args.append(scalarCount, ArgKind::I32);
+  return args;
+}
+
+void KernelContext::useKernel(const std::string &name, ArrayRef<ArgKind> args,
+                              int numWarps,
+                              const std::function<void(KernelBuilder &)> &body) {
+  launch.kernel = name;
+  launch.block = {32 * numWarps, 1, 1};
+  if (container.lookupSymbol<gpu::GPUModuleOp>(name))
+    return;
+  KernelBuilder builder(container, name, args, numWarps);
+  body(builder);
+  builder.finish();
+  // Triton's signature of the visible arguments, for the plan's kernel list
+  // and the metadata sidecar.
+  SmallVector<StringRef> signature;
+  for (ArgKind kind : args)
+    signature.push_back(tritonSignature(kind));
+  builder.func()->setAttr("quamba.signature",
+                          builder.b().getStrArrayAttr(signature));
+}
+
+void KernelContext::gridFor(const ShapeExpr &work, int numWarps) {
+  int threads = 32 * numWarps;
+  if (work.isConstant())
+    launch.grid[0] = ShapeExpr((work.evaluate(0, 0) + threads - 1) / threads);
+  else
+    launch.grid[0] = *ShapeExpr::parse("cdiv(" + work.text() + "," +
+                                       std::to_string(threads) + ")");
+  launch.grid[1] = ShapeExpr(1);
+  launch.grid[2] = ShapeExpr(1);
+}
+
+LogicalResult emitKernel(KernelContext &ctx, Location loc) {
+  const std::string &op = ctx.getLaunch().op;
+  if (op == "quantize" || op == "dequantize")
+    return emitElementwise(ctx, loc);
+  if (op == "rms_norm" || op == "add_rms_norm" || op == "gated_rms_norm")
+    return emitNorm(ctx, loc);
+  if (op == "linear" || op == "linear_bias" || op == "linear_w8a8" ||
+      op == "linear_w4a8" || op == "linear_w4a16")
+    return emitLinear(ctx, loc);
+  if (op == "embedding" || op == "quantized_embedding")
+    return emitEmbedding(ctx, loc);
+  if (op == "split")
+    return emitSplit(ctx, loc);
+  if (op == "causal_conv1d" || op == "causal_conv1d_step")
+    return emitConv(ctx, loc);
+  if (op == "ssd_scan" || op == "ssd_step" || op == "selective_scan" ||
+      op == "selective_step")
+    return emitScan(ctx, loc);
+  if (op == "hadamard")
+    return emitHadamard(ctx, loc);
+  return emitError(loc) << "no GPU kernel for launch op '" << op << "'";
+}
+
+} // namespace mlir::quamba::codegen

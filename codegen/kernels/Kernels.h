@@ -1,0 +1,79 @@
+//===- Kernels.h - the GPU kernel of every launch op -----------*- C++ -*-===//
+//
+// One emitter per LaunchOps.h op (runtime/plan/LaunchOps.h is the contract:
+// operand order, scalars, attrs). An emitter sees the launch with its
+// operands' shapes (static trailing dims, B and L symbolic), builds a kernel
+// specialised on the static dims and attrs, and fills in the launch's
+// kernel name, i32 scalars, grid and block. Kernels are named by their op
+// and every parameter they are specialised on, so equal launches share one.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "codegen/KernelBuilder.h"
+#include "runtime/plan/Plan.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LogicalResult.h"
+
+#include <string>
+
+namespace mlir::quamba::codegen {
+
+namespace plan = ::quamba::plan;
+
+class KernelContext {
+public:
+  KernelContext(ModuleOp container, const plan::Plan &plan,
+                plan::Launch &launch)
+      : container(container), plan(plan), launch(launch) {}
+
+  plan::Launch &getLaunch() { return launch; }
+  const plan::Buffer &operand(unsigned i) const {
+    return plan.buffers[launch.operands[i]];
+  }
+  /// Dimension `axis` of operand `i` (negative counts from the end); must
+  /// be static (known at compile time).
+  int64_t dim(unsigned i, int axis) const;
+  /// The product of operand i's dims before the last, as an expression.
+  plan::ShapeExpr rows(unsigned i) const;
+  /// The product of all of operand i's dims, as an expression.
+  plan::ShapeExpr numel(unsigned i) const;
+  /// The kernel argument kind of operand i (its dtype, as a pointer).
+  ArgKind pointerKind(unsigned i) const;
+  /// Pointer kinds of all operands, in order, followed by `scalarCount` i32.
+  SmallVector<ArgKind> operandArgs(unsigned scalarCount) const;
+
+  /// Uses kernel `name` for this launch, building it with `body` unless an
+  /// earlier launch already did. Sets launch.kernel, block = 32 * numWarps.
+  void useKernel(const std::string &name, ArrayRef<ArgKind> args,
+                 int numWarps,
+                 const std::function<void(KernelBuilder &)> &body);
+  /// A one-dimensional grid covering `work` items with blocks of
+  /// 32 * numWarps threads.
+  void gridFor(const plan::ShapeExpr &work, int numWarps);
+
+private:
+  ModuleOp container;
+  const plan::Plan &plan;
+  plan::Launch &launch;
+};
+
+/// An expression for a * b (folding constants).
+plan::ShapeExpr mulExpr(const plan::ShapeExpr &a, const plan::ShapeExpr &b);
+
+/// Builds the kernel for ctx's launch; fails with a diagnostic at `loc` for
+/// an op or a shape no emitter handles.
+LogicalResult emitKernel(KernelContext &ctx, Location loc);
+
+// The emitters, one per family (kernels/*.cpp).
+LogicalResult emitElementwise(KernelContext &ctx, Location loc); // quantize, dequantize
+LogicalResult emitNorm(KernelContext &ctx, Location loc);      // rms_norm, add_rms_norm, gated_rms_norm
+LogicalResult emitLinear(KernelContext &ctx, Location loc);    // linear, linear_bias, linear_w8a8/w4a8/w4a16
+LogicalResult emitEmbedding(KernelContext &ctx, Location loc); // embedding, quantized_embedding
+LogicalResult emitSplit(KernelContext &ctx, Location loc);
+LogicalResult emitConv(KernelContext &ctx, Location loc);      // causal_conv1d(_step)
+LogicalResult emitScan(KernelContext &ctx, Location loc);      // ssd_scan/step, selective_scan/step
+LogicalResult emitHadamard(KernelContext &ctx, Location loc);
+
+} // namespace mlir::quamba::codegen

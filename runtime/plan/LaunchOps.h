@@ -1,0 +1,63 @@
+//===- LaunchOps.h - what each launch of a plan computes --------*- C++ -*-===//
+//
+// The contract between codegen and the backends. A launch names an op; its
+// buffer operands come in the order listed here (inputs, then outputs), then
+// its i32 scalar arguments, then (GPU only) Triton's two hidden scratch
+// pointers. The CPU backend runs the op with the reference kernel named in
+// the comment (runtime/reference/); every generated GPU kernel for the op
+// computes the same function (DESIGN.md §2: the reference kernels are the one
+// source of truth). Shapes come from the plan's buffer shapes; "rows" is the
+// number of elements of the first operand over its last dimension.
+//
+// Outputs never alias inputs: in-place IR updates (SSM and conv states) read
+// one buffer and write another.
+//
+// op                   operands                                  scalars  attrs
+// -------------------  ----------------------------------------  -------  -----------------------
+// embedding            table[V,D] f32, tokens[B,L] i32, out[B,L,D]  count    -
+//                        (ref::embedding; tokens are checked on the host)
+// quantized_embedding  table[V,D or D/2] i8, scales[V], tokens, out  count   bits (8|4)
+// rms_norm             x, weight[D], out                           rows     eps
+// add_rms_norm         x, residual, weight[D], out, residual_out   rows     eps  (ref::addRmsNorm)
+// linear               x[rows,K], weight[N,K], out[rows,N]         rows     -
+// linear_bias          x, weight, bias[N], out                     rows     -
+// split                x[rows,W], out_0[rows,s_0], out_1, ...      rows     sizes
+// causal_conv1d        x[B,L,C], weight[C,K], bias[C], y, state[B,C,K]  batch, seqlen  silu, has_bias
+//                        (bias is a zero buffer when has_bias = 0)
+// causal_conv1d_step   x[B,C], state_in[B,C,K], weight, bias, y, state_out  batch  silu, has_bias
+// ssd_scan             x, dt, B, C, A_log, D, dt_bias, y, state    batch, seqlen  headdim, ngroups,
+//                                                                   chunk_size, dt_min, dt_max, d_has_hdim
+// ssd_step             x, dt, B, C, A_log, D, dt_bias, state_in, y, state_out  batch  headdim, ngroups, d_has_hdim
+// selective_scan       x, dt, B, C, z, A_log, D, dt_bias, y, state  batch, seqlen  -
+// selective_step       x, dt, B, C, z, A_log, D, dt_bias, state_in, y, state_out  batch  -
+// gated_rms_norm       y, z, weight[D], out                        rows     group_size, eps
+// hadamard             x[rows,n], factor[m,m], out[rows,n]         rows     -   (ref::hadamard;
+//                        factor = ref::hadamardFactor(m), n = m * 2^k, for the GPU kernel)
+// quantize             x f32, scales[inner], out i8                count    inner
+//                        (scales expanded over the trailing block at compile time;
+//                         element i uses scales[i % inner]; RNE, saturating)
+// dequantize           q i8, scales[inner], out f32                count    inner
+// linear_w8a8          x i8, x_scale[1], w i8[N,K], w_scales[N], bias[N], out  rows  has_bias
+// linear_w4a8          x i8, x_scale[1], w u8[N,K/2], group_scales[N,K/g],
+//                        channel_scales[N], bias[N], out          rows     group_size, has_bias
+// linear_w4a16         x f32, w u8[N,K/2], group_scales[N,K/g], bias[N], out  rows  group_size, has_bias
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <string_view>
+
+namespace quamba::plan {
+
+/// Every op name a plan may use (the table above).
+inline constexpr std::string_view kLaunchOps[] = {
+    "embedding",      "quantized_embedding", "rms_norm",
+    "add_rms_norm",   "linear",              "linear_bias",
+    "split",          "causal_conv1d",       "causal_conv1d_step",
+    "ssd_scan",       "ssd_step",            "selective_scan",
+    "selective_step", "gated_rms_norm",      "hadamard",
+    "quantize",       "dequantize",          "linear_w8a8",
+    "linear_w4a8",    "linear_w4a16",
+};
+
+} // namespace quamba::plan

@@ -1,0 +1,272 @@
+//===- Plan.cpp - the launch plan and its JSON form -----------------------===//
+#include "runtime/plan/Plan.h"
+
+#include "runtime/plan/LaunchOps.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <optional>
+
+namespace quamba::plan {
+
+using json = nlohmann::ordered_json;
+
+const char *dtypeName(DType dtype) {
+  switch (dtype) {
+  case DType::F32: return "f32";
+  case DType::I8: return "i8";
+  case DType::U8: return "u8";
+  case DType::I32: return "i32";
+  }
+  return "?";
+}
+
+size_t dtypeSize(DType dtype) {
+  return dtype == DType::F32 || dtype == DType::I32 ? 4 : 1;
+}
+
+std::vector<int64_t> Buffer::dims(int64_t batch, int64_t seqlen) const {
+  std::vector<int64_t> out;
+  for (const ShapeExpr &d : shape)
+    out.push_back(d.evaluate(batch, seqlen));
+  return out;
+}
+
+int64_t Buffer::numel(int64_t batch, int64_t seqlen) const {
+  int64_t n = 1;
+  for (int64_t d : dims(batch, seqlen))
+    n *= d;
+  return n;
+}
+
+double Launch::attr(const std::string &name) const {
+  auto it = attrs.find(name);
+  return it == attrs.end() || it->second.empty() ? 0.0 : it->second.front();
+}
+
+const EntryPoint *Plan::entry(const std::string &name) const {
+  for (const EntryPoint &e : entries)
+    if (e.name == name)
+      return &e;
+  return nullptr;
+}
+
+const KernelInfo *Plan::kernel(const std::string &name) const {
+  for (const KernelInfo &k : kernels)
+    if (k.name == name)
+      return &k;
+  return nullptr;
+}
+
+int expectedOperandCount(const Launch &launch) {
+  static const std::map<std::string, int, std::less<>> counts = {
+      {"embedding", 3},      {"quantized_embedding", 4},
+      {"rms_norm", 3},       {"add_rms_norm", 5},
+      {"linear", 3},         {"linear_bias", 4},
+      {"causal_conv1d", 5},  {"causal_conv1d_step", 6},
+      {"ssd_scan", 9},       {"ssd_step", 10},
+      {"selective_scan", 10}, {"selective_step", 11},
+      {"gated_rms_norm", 4}, {"hadamard", 3},
+      {"quantize", 3},       {"dequantize", 3},
+      {"linear_w8a8", 6},    {"linear_w4a8", 7},
+      {"linear_w4a16", 5},
+  };
+  if (launch.op == "split") {
+    auto it = launch.attrs.find("sizes");
+    return 1 + (it == launch.attrs.end() ? 0 : static_cast<int>(it->second.size()));
+  }
+  auto it = counts.find(launch.op);
+  return it == counts.end() ? -1 : it->second;
+}
+
+namespace {
+
+json exprsToJson(const std::vector<ShapeExpr> &exprs) {
+  json out = json::array();
+  for (const ShapeExpr &e : exprs) {
+    if (e.isConstant())
+      out.push_back(e.evaluate(0, 0));
+    else
+      out.push_back(e.text());
+  }
+  return out;
+}
+
+Result<ShapeExpr> exprFromJson(const json &value) {
+  if (value.is_number_integer())
+    return ShapeExpr(value.get<int64_t>());
+  if (value.is_string())
+    return ShapeExpr::parse(value.get<std::string>());
+  return makeError("expected an integer or an expression string, got " +
+                   value.dump());
+}
+
+std::optional<DType> parseDType(const std::string &name) {
+  for (DType d : {DType::F32, DType::I8, DType::U8, DType::I32})
+    if (name == dtypeName(d))
+      return d;
+  return std::nullopt;
+}
+
+} // namespace
+
+std::string Plan::toJson() const {
+  json root;
+  root["format"] = "quamba-plan";
+  root["version"] = version;
+  root["target"] = target;
+  json buffers = json::array();
+  for (const Buffer &b : this->buffers)
+    buffers.push_back({{"name", b.name},
+                       {"dtype", dtypeName(b.dtype)},
+                       {"kind", b.kind == BufferKind::Weight ? "weight" : "activation"},
+                       {"shape", exprsToJson(b.shape)}});
+  root["buffers"] = std::move(buffers);
+  json kernelList = json::array();
+  for (const KernelInfo &k : kernels)
+    kernelList.push_back({{"name", k.name},
+                          {"num_warps", k.numWarps},
+                          {"shared", k.sharedBytes},
+                          {"signature", k.signature}});
+  root["kernels"] = std::move(kernelList);
+  json entryList = json::array();
+  for (const EntryPoint &e : entries) {
+    json launches = json::array();
+    for (const Launch &l : e.launches) {
+      json attrs = json::object();
+      for (const auto &[key, values] : l.attrs)
+        attrs[key] = values;
+      launches.push_back({{"op", l.op},
+                          {"kernel", l.kernel},
+                          {"operands", l.operands},
+                          {"scalars", exprsToJson(l.scalars)},
+                          {"attrs", std::move(attrs)},
+                          {"grid", exprsToJson({l.grid.begin(), l.grid.end()})},
+                          {"block", l.block},
+                          {"shared", l.sharedBytes}});
+    }
+    entryList.push_back({{"name", e.name},
+                         {"single_token", e.singleToken},
+                         {"inputs", e.inputs},
+                         {"outputs", e.outputs},
+                         {"launches", std::move(launches)}});
+  }
+  root["entries"] = std::move(entryList);
+  return root.dump();
+}
+
+Result<Plan> Plan::fromJson(const std::string &text, const std::string &origin) {
+  auto fail = [&](const std::string &what) {
+    return makeError(origin + ": launch plan: " + what);
+  };
+  try {
+    json root = json::parse(text);
+    if (root.value("format", "") != "quamba-plan")
+      return fail("not a quamba plan (no \"format\": \"quamba-plan\")");
+    Plan plan;
+    plan.version = root.at("version").get<int>();
+    if (plan.version != kPlanVersion)
+      return fail("version " + std::to_string(plan.version) +
+                  ", this runtime reads version " + std::to_string(kPlanVersion) +
+                  "; recompile the model with this quamba-compile");
+    plan.target = root.at("target").get<std::string>();
+    for (const json &b : root.at("buffers")) {
+      Buffer buffer;
+      buffer.name = b.at("name").get<std::string>();
+      std::optional<DType> dtype = parseDType(b.at("dtype").get<std::string>());
+      if (!dtype)
+        return fail("buffer '" + buffer.name + "' has unknown dtype " + b.at("dtype").dump());
+      buffer.dtype = *dtype;
+      std::string kind = b.at("kind").get<std::string>();
+      if (kind != "weight" && kind != "activation")
+        return fail("buffer '" + buffer.name + "' has unknown kind '" + kind + "'");
+      buffer.kind = kind == "weight" ? BufferKind::Weight : BufferKind::Activation;
+      for (const json &d : b.at("shape")) {
+        Result<ShapeExpr> e = exprFromJson(d);
+        if (!e)
+          return fail("buffer '" + buffer.name + "': " + e.error());
+        if (buffer.kind == BufferKind::Weight && !e->isConstant())
+          return fail("weight '" + buffer.name + "' has a shape that depends on B or L");
+        buffer.shape.push_back(e.take());
+      }
+      plan.buffers.push_back(std::move(buffer));
+    }
+    for (const json &k : root.at("kernels")) {
+      KernelInfo info;
+      info.name = k.at("name").get<std::string>();
+      info.numWarps = k.at("num_warps").get<int>();
+      info.sharedBytes = k.at("shared").get<int>();
+      info.signature = k.at("signature").get<std::vector<std::string>>();
+      plan.kernels.push_back(std::move(info));
+    }
+    const int bufferCount = static_cast<int>(plan.buffers.size());
+    auto checkIndices = [&](const std::vector<int> &indices,
+                            const std::string &where) -> Status {
+      for (int i : indices)
+        if (i < 0 || i >= bufferCount)
+          return fail(where + " names buffer " + std::to_string(i) + " of " +
+                      std::to_string(bufferCount));
+      return Status::success();
+    };
+    for (const json &e : root.at("entries")) {
+      EntryPoint entry;
+      entry.name = e.at("name").get<std::string>();
+      entry.singleToken = e.at("single_token").get<bool>();
+      entry.inputs = e.at("inputs").get<std::vector<int>>();
+      entry.outputs = e.at("outputs").get<std::vector<int>>();
+      if (Status s = checkIndices(entry.inputs, "@" + entry.name + " inputs"); !s)
+        return makeError(s.error());
+      if (Status s = checkIndices(entry.outputs, "@" + entry.name + " outputs"); !s)
+        return makeError(s.error());
+      for (const json &l : e.at("launches")) {
+        Launch launch;
+        launch.op = l.at("op").get<std::string>();
+        launch.kernel = l.at("kernel").get<std::string>();
+        launch.operands = l.at("operands").get<std::vector<int>>();
+        std::string where = "@" + entry.name + " launch " +
+                            std::to_string(entry.launches.size()) + " (" + launch.op + ")";
+        for (const json &s : l.at("scalars")) {
+          Result<ShapeExpr> expr = exprFromJson(s);
+          if (!expr)
+            return fail(where + ": " + expr.error());
+          launch.scalars.push_back(expr.take());
+        }
+        for (const auto &[key, values] : l.at("attrs").items())
+          launch.attrs[key] = values.get<std::vector<double>>();
+        const json &grid = l.at("grid");
+        if (!grid.is_array() || grid.size() != 3)
+          return fail(where + ": grid must have 3 dimensions");
+        for (int d = 0; d < 3; ++d) {
+          Result<ShapeExpr> expr = exprFromJson(grid[d]);
+          if (!expr)
+            return fail(where + ": " + expr.error());
+          launch.grid[d] = expr.take();
+        }
+        launch.block = l.at("block").get<std::array<int, 3>>();
+        launch.sharedBytes = l.at("shared").get<int>();
+        int expected = expectedOperandCount(launch);
+        if (expected < 0)
+          return fail(where + ": unknown op '" + launch.op + "'");
+        if (expected != static_cast<int>(launch.operands.size()))
+          return fail(where + ": takes " + std::to_string(expected) +
+                      " buffer operands, the plan gives " +
+                      std::to_string(launch.operands.size()));
+        if (Status s = checkIndices(launch.operands, where); !s)
+          return makeError(s.error());
+        if (!plan.kernel(launch.kernel))
+          return fail(where + ": kernel '" + launch.kernel + "' is not in the kernel list");
+        entry.launches.push_back(std::move(launch));
+      }
+      plan.entries.push_back(std::move(entry));
+    }
+    for (const char *name : {"prefill", "decode"})
+      if (!plan.entry(name))
+        return fail(std::string("no entry point '") + name + "'");
+    return plan;
+  } catch (const json::exception &e) {
+    return fail(std::string("malformed JSON: ") + e.what());
+  }
+}
+
+} // namespace quamba::plan

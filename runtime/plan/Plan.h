@@ -1,0 +1,124 @@
+//===- Plan.h - the launch plan of a compiled model -------------*- C++ -*-===//
+//
+// What codegen writes and the backends execute (DESIGN.md §5): buffers whose
+// shapes are expressions of the batch B and the sequence length L, and per
+// entry point (prefill, decode) the ordered launches. The plan travels as
+// JSON in model.qmb's metadata. The meaning of every launch is in
+// LaunchOps.h.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/Status.h"
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace quamba::plan {
+
+/// The version of the plan format; readers reject any other.
+inline constexpr int kPlanVersion = 1;
+
+/// An integer expression over the symbols B (batch) and L (sequence
+/// length): integers, B, L, + - * /, parentheses and cdiv(a, b). Division
+/// truncates; cdiv rounds up.
+class ShapeExpr {
+public:
+  ShapeExpr() = default;
+  /// A constant.
+  ShapeExpr(int64_t value);
+  /// Parses `text`; an error names the text and the position.
+  static Result<ShapeExpr> parse(const std::string &text);
+
+  int64_t evaluate(int64_t batch, int64_t seqlen) const;
+  /// The expression as written (a parse of it gives the same value).
+  const std::string &text() const { return text_; }
+  bool isConstant() const;
+
+  struct Node;
+
+private:
+  std::string text_ = "0";
+  std::shared_ptr<const Node> root_;
+};
+
+enum class DType { F32, I8, U8, I32 };
+const char *dtypeName(DType dtype);
+size_t dtypeSize(DType dtype);
+
+enum class BufferKind {
+  Weight,     ///< bytes stored in the artifact as tensor "weights/<name>"
+  Activation, ///< allocated per session, sized by B and L
+};
+
+struct Buffer {
+  std::string name;
+  DType dtype = DType::F32;
+  BufferKind kind = BufferKind::Activation;
+  std::vector<ShapeExpr> shape;
+
+  int64_t numel(int64_t batch, int64_t seqlen) const;
+  std::vector<int64_t> dims(int64_t batch, int64_t seqlen) const;
+};
+
+struct Launch {
+  std::string op;     ///< a LaunchOps.h op
+  std::string kernel; ///< the kernel in the artifact ("kernels/<kernel>.ptx")
+  std::vector<int> operands;      ///< buffer indices, LaunchOps.h order
+  std::vector<ShapeExpr> scalars; ///< i32 kernel arguments after them
+  std::map<std::string, std::vector<double>> attrs;
+  std::array<ShapeExpr, 3> grid = {ShapeExpr(1), ShapeExpr(1), ShapeExpr(1)};
+  std::array<int, 3> block = {1, 1, 1};
+  int sharedBytes = 0;
+
+  /// The one value of attribute `name` (0 when absent).
+  double attr(const std::string &name) const;
+  /// Whether an attribute is present and nonzero.
+  bool flag(const std::string &name) const { return attr(name) != 0.0; }
+};
+
+struct EntryPoint {
+  std::string name;         ///< "prefill" or "decode"
+  std::vector<int> inputs;  ///< the function's arguments, in order
+  std::vector<int> outputs; ///< its results, in order
+  std::vector<Launch> launches;
+  /// Whether this entry point's L is fixed at 1 (decode).
+  bool singleToken = false;
+};
+
+/// One compiled kernel: its Triton-style metadata (DESIGN.md §5).
+struct KernelInfo {
+  std::string name;
+  int numWarps = 4;
+  int sharedBytes = 0;
+  /// The Triton signature of the visible arguments ("*fp32", "i32", ...).
+  std::vector<std::string> signature;
+};
+
+struct Plan {
+  int version = kPlanVersion;
+  std::string target; ///< "sm_90a", "sm_80"
+  std::vector<Buffer> buffers;
+  std::vector<EntryPoint> entries;
+  std::vector<KernelInfo> kernels;
+
+  const EntryPoint *entry(const std::string &name) const;
+  const KernelInfo *kernel(const std::string &name) const;
+
+  std::string toJson() const;
+  /// Parses and checks a plan: version, every buffer index in range, every
+  /// op known with the operand count its LaunchOps.h row needs, every
+  /// kernel named in kernels. `origin` names the file in messages.
+  static Result<Plan> fromJson(const std::string &json,
+                               const std::string &origin);
+};
+
+/// The number of buffer operands an op takes (LaunchOps.h), given its attrs
+/// (split's count depends on its sizes); -1 for an unknown op.
+int expectedOperandCount(const Launch &launch);
+
+} // namespace quamba::plan
