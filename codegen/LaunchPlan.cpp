@@ -353,19 +353,21 @@ LogicalResult PlanBuilder::lowerOp(Operation *op) {
         return launch(o, "causal_conv1d_step", operands, {o.getY(), o.getNewState()}, attrs);
       })
       .Case([&](mamba::SSDScanOp o) {
-        double dtMax = o.getDtMax() ? f64(*o.getDtMax()) : INFINITY;
+        // JSON has no infinity: an unbounded dt_max is left out (LaunchOps.h).
         bool dHasHdim = cast<RankedTensorType>(o.getD().getType()).getDimSize(0) ==
                         cast<RankedTensorType>(o.getX().getType()).getShape().back();
-        return simple(o, "ssd_scan",
-                      {o.getX(), o.getDt(), o.getB(), o.getC(), o.getALog(), o.getD(),
-                       o.getDtBias()},
-                      {o.getY(), o.getState()},
-                      {{"headdim", {static_cast<double>(o.getHeaddim())}},
+        std::map<std::string, std::vector<double>> attrs = {
+                      {"headdim", {static_cast<double>(o.getHeaddim())}},
                        {"ngroups", {static_cast<double>(o.getNgroups())}},
                        {"chunk_size", {static_cast<double>(o.getChunkSize())}},
                        {"dt_min", {f64(o.getDtMin())}},
-                       {"dt_max", {dtMax}},
-                       {"d_has_hdim", {dHasHdim ? 1.0 : 0.0}}});
+                       {"d_has_hdim", {dHasHdim ? 1.0 : 0.0}}};
+        if (o.getDtMax() && std::isfinite(f64(*o.getDtMax())))
+          attrs["dt_max"] = {f64(*o.getDtMax())};
+        return simple(o, "ssd_scan",
+                      {o.getX(), o.getDt(), o.getB(), o.getC(), o.getALog(), o.getD(),
+                       o.getDtBias()},
+                      {o.getY(), o.getState()}, attrs);
       })
       .Case([&](mamba::SSDStepOp o) {
         bool dHasHdim = cast<RankedTensorType>(o.getD().getType()).getDimSize(0) ==

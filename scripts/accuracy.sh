@@ -59,7 +59,7 @@ for entry in "${rows[@]}"; do
     "$bin/quamba-opt" "$work/model.mlirbc" --pass-pipeline="builtin.module($pipeline)" \
       --emit-bytecode -o "$model"
   fi
-  "$bin/quamba-run" "$model" --ppl "$eval_text" --json |
+  "$bin/quamba-interpret" "$model" --ppl "$eval_text" --json |
     python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"model":sys.argv[1],"row":sys.argv[2],"bits_per_byte":round(r["bits_per_byte"],5),"tokens":r["tokens"],"tokens_per_s":round(r["tokens_per_s"])}))' "$name" "$row"
   rm -f "$work/$row.mlirbc"
 done

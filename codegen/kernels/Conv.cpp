@@ -1,10 +1,183 @@
-//===- Conv.cpp - placeholder ---------------------------------------------===//
+//===- Conv.cpp - depthwise causal conv1d kernels, prefill and step -------===//
+//
+// causal_conv1d: one thread per output element (b, t, c). It sums the bias,
+// then the taps k = 0..K-1 (oldest input first, x before the start = 0), as
+// ref::causalConv1d does, and applies SiLU when asked. The thread of the
+// last token (t = L-1) of each (b, c) also writes the final conv state
+// state[b, c, :] = the last K inputs, zero-padded on the left.
+//
+// causal_conv1d_step: one thread per (b, c). It reads the window
+// state_in[b, c, 1..K-1] followed by x[b, c], writes it to state_out (the
+// rolled state) and computes y[b, c] from it in the same order as
+// ref::causalConv1dStep.
+//
+// Kernels are specialised on C, K, silu and has_bias; B and L are i32
+// scalars (LaunchOps.h).
+//
+//===----------------------------------------------------------------------===//
 #include "codegen/kernels/Kernels.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
 
 namespace mlir::quamba::codegen {
 
+namespace {
+
+/// v / (1 + exp(-v)), as ref::silu.
+Value silu(KernelBuilder &k, Value v) {
+  auto &b = k.b();
+  Value neg = arith::NegFOp::create(b, v);
+  Value e = math::ExpOp::create(b, neg);
+  Value den = arith::AddFOp::create(b, k.f32(1.0f), e);
+  return arith::DivFOp::create(b, v, den);
+}
+
+Value mulAdd(KernelBuilder &k, Value acc, Value a, Value c) {
+  auto &b = k.b();
+  return arith::AddFOp::create(b, acc, arith::MulFOp::create(b, a, c));
+}
+
+std::string convName(const std::string &op, int64_t channels, int64_t kernel,
+                     bool useSilu, bool hasBias) {
+  return op + "_c" + std::to_string(channels) + "_k" + std::to_string(kernel) +
+         "_silu" + (useSilu ? "1" : "0") + "_bias" + (hasBias ? "1" : "0");
+}
+
+} // namespace
+
 LogicalResult emitConv(KernelContext &ctx, Location loc) {
-  return emitError(loc) << "no GPU kernel yet for '" << ctx.getLaunch().op << "'";
+  plan::Launch &launch = ctx.getLaunch();
+  const bool step = launch.op == "causal_conv1d_step";
+  const bool useSilu = launch.flag("silu");
+  const bool hasBias = launch.flag("has_bias");
+  const unsigned weightOperand = step ? 2 : 1;
+  const plan::Buffer &x = ctx.operand(0);
+  const plan::Buffer &weight = ctx.operand(weightOperand);
+  if (x.shape.size() < 2 || weight.shape.size() != 2 ||
+      !x.shape.back().isConstant() || !weight.shape[0].isConstant() ||
+      !weight.shape[1].isConstant())
+    return emitError(loc) << launch.op
+                          << ": expected x [B, L, C] and weight [C, K] with "
+                             "static C and K";
+  const int64_t channels = ctx.dim(0, -1);
+  const int64_t kernel = ctx.dim(weightOperand, 1);
+  if (ctx.dim(weightOperand, 0) != channels || kernel <= 0)
+    return emitError(loc) << launch.op << ": weight is not [" << channels
+                          << ", K]";
+  const int numWarps = 4;
+  std::string name = convName(launch.op, channels, kernel, useSilu, hasBias);
+
+  if (step) {
+    // x[B, 1, C] is the same memory as [B, C].
+    plan::ShapeExpr batch = x.shape[0];
+    launch.scalars = {batch};
+    ctx.gridFor(mulExpr(batch, plan::ShapeExpr(channels)), numWarps);
+    // Operands: x, state_in, weight, bias, y, state_out; scalar batch.
+    ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
+      auto &b = k.b();
+      Type f32 = b.getF32Type();
+      Value i = k.globalIdx(); // b * C + c
+      Value total = arith::MulIOp::create(b, k.argIndex(6), k.idx(channels));
+      Value inBounds =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, total);
+      k.ifThen(inBounds, [&] {
+        Value c = arith::RemUIOp::create(b, i, k.idx(channels));
+        Value stateBase = arith::MulIOp::create(b, i, k.idx(kernel));
+        Value wBase = arith::MulIOp::create(b, c, k.idx(kernel));
+        Value acc = hasBias ? k.load(f32, k.arg(3), c) : k.f32(0.0f);
+        for (int64_t tap = 0; tap < kernel; ++tap) {
+          Value v;
+          if (tap + 1 < kernel) {
+            Value src = arith::AddIOp::create(b, stateBase, k.idx(tap + 1));
+            v = k.load(f32, k.arg(1), src);
+          } else {
+            v = k.load(f32, k.arg(0), i);
+          }
+          Value dst = arith::AddIOp::create(b, stateBase, k.idx(tap));
+          k.store(v, k.arg(5), dst);
+          Value w = k.load(f32, k.arg(2),
+                           arith::AddIOp::create(b, wBase, k.idx(tap)));
+          acc = mulAdd(k, acc, w, v);
+        }
+        if (useSilu)
+          acc = silu(k, acc);
+        k.store(acc, k.arg(4), i);
+      });
+    });
+    return success();
+  }
+
+  if (x.shape.size() != 3)
+    return emitError(loc) << "causal_conv1d: expected x [B, L, C]";
+  plan::ShapeExpr batch = x.shape[0], seqlen = x.shape[1];
+  launch.scalars = {batch, seqlen};
+  ctx.gridFor(mulExpr(mulExpr(batch, seqlen), plan::ShapeExpr(channels)),
+              numWarps);
+  // Operands: x, weight, bias, y, state; scalars batch, seqlen.
+  ctx.useKernel(name, ctx.operandArgs(2), numWarps, [&](KernelBuilder &k) {
+    auto &b = k.b();
+    Type f32 = b.getF32Type();
+    Value i = k.globalIdx(); // (b * L + t) * C + c
+    Value L = k.argIndex(6);
+    Value rowsTotal = arith::MulIOp::create(b, k.argIndex(5), L);
+    Value total = arith::MulIOp::create(b, rowsTotal, k.idx(channels));
+    Value inBounds =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, total);
+    k.ifThen(inBounds, [&] {
+      Value c = arith::RemUIOp::create(b, i, k.idx(channels));
+      Value row = arith::DivUIOp::create(b, i, k.idx(channels));
+      Value t = arith::RemUIOp::create(b, row, L);
+      Value wBase = arith::MulIOp::create(b, c, k.idx(kernel));
+      Value acc = hasBias ? k.load(f32, k.arg(2), c) : k.f32(0.0f);
+      for (int64_t tap = 0; tap < kernel; ++tap) {
+        // source token t - (K-1-tap); present when t >= K-1-tap.
+        int64_t back = kernel - 1 - tap;
+        Value w = k.load(f32, k.arg(1),
+                         arith::AddIOp::create(b, wBase, k.idx(tap)));
+        if (back == 0) {
+          acc = mulAdd(k, acc, w, k.load(f32, k.arg(0), i));
+          continue;
+        }
+        Value present = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, t,
+                                              k.idx(back));
+        acc = k.select(present, f32, [&] {
+          Value src = arith::SubIOp::create(b, i, k.idx(back * channels));
+          return mulAdd(k, acc, w, k.load(f32, k.arg(0), src));
+        }, [&] { return acc; });
+      }
+      if (useSilu)
+        acc = silu(k, acc);
+      k.store(acc, k.arg(3), i);
+
+      // The last token of (b, c) writes state[b, c, :] = x[b, L-K..L-1, c].
+      Value last = arith::CmpIOp::create(
+          b, arith::CmpIPredicate::eq, t,
+          arith::SubIOp::create(b, L, k.idx(1)));
+      k.ifThen(last, [&] {
+        Value bIdx = arith::DivUIOp::create(b, row, L);
+        Value bc = arith::AddIOp::create(
+            b, arith::MulIOp::create(b, bIdx, k.idx(channels)), c);
+        Value stateBase = arith::MulIOp::create(b, bc, k.idx(kernel));
+        for (int64_t tap = 0; tap < kernel; ++tap) {
+          int64_t back = kernel - 1 - tap; // source = L-1-back
+          Value v;
+          if (back == 0) {
+            v = k.load(f32, k.arg(0), i);
+          } else {
+            Value present = arith::CmpIOp::create(
+                b, arith::CmpIPredicate::uge, t, k.idx(back));
+            v = k.select(present, f32, [&] {
+              Value src = arith::SubIOp::create(b, i, k.idx(back * channels));
+              return k.load(f32, k.arg(0), src);
+            }, [&] { return k.f32(0.0f); });
+          }
+          k.store(v, k.arg(4),
+                  arith::AddIOp::create(b, stateBase, k.idx(tap)));
+        }
+      });
+    });
+  });
+  return success();
 }
 
 } // namespace mlir::quamba::codegen

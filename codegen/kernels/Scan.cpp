@@ -1,10 +1,327 @@
-//===- Scan.cpp - placeholder ---------------------------------------------===//
+//===- Scan.cpp - SSM scan kernels: Mamba2 SSD and Mamba1 selective -------===//
+//
+// First correct, then fast: every kernel runs the plain sequential
+// recurrence (formats.md §4.2 / §4.3), which ref::ssdScan's chunked form
+// equals up to rounding:
+//   h_t = exp(dt_t A) h_{t-1} + dt_t B_t x_t,   y_t = C_t . h_t + D x_t
+// with dt_t = softplus(dt_raw + dt_bias) (ssd_scan also clamps it to
+// [dt_min, dt_max]; ssd_step does not, as ref::ssdStep) and A = -exp(A_log).
+//
+// ssd_scan / ssd_step: one thread per (b, h, p); the thread owns the state
+// row h[b, h, p, 0..N) in the output state buffer (global memory), which the
+// scan zeroes first and the step fills from state_in. Head h reads group
+// h / (H / G) of B and C; D is [H] or [H * P] (d_has_hdim).
+//
+// selective_scan / selective_step: one thread per (b, e) owning h[b, e, :];
+// A[e, n] = -exp(A_log[e, n]), y = (C . h + D x) * silu(z).
+//
+// Kernels are specialised on the static dims and attrs; B and L are i32
+// scalars (LaunchOps.h).
+//
+//===----------------------------------------------------------------------===//
 #include "codegen/kernels/Kernels.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <limits>
 
 namespace mlir::quamba::codegen {
 
+namespace {
+
+/// softplus with torch's threshold: v > 20 ? v : log1p(exp(v)).
+Value softplus(KernelBuilder &k, Value v) {
+  auto &b = k.b();
+  Value e = math::ExpOp::create(b, v);
+  Value soft = math::Log1pOp::create(b, e);
+  Value big =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, v, k.f32(20.0f));
+  return arith::SelectOp::create(b, big, v, soft);
+}
+
+/// v / (1 + exp(-v)), as ref::silu.
+Value silu(KernelBuilder &k, Value v) {
+  auto &b = k.b();
+  Value e = math::ExpOp::create(b, arith::NegFOp::create(b, v));
+  return arith::DivFOp::create(b, v,
+                               arith::AddFOp::create(b, k.f32(1.0f), e));
+}
+
+Value add(KernelBuilder &k, Value a, Value c) {
+  return arith::AddIOp::create(k.b(), a, c);
+}
+Value mul(KernelBuilder &k, Value a, Value c) {
+  return arith::MulIOp::create(k.b(), a, c);
+}
+Value mulC(KernelBuilder &k, Value a, int64_t c) { return mul(k, a, k.idx(c)); }
+Value fmul(KernelBuilder &k, Value a, Value c) {
+  return arith::MulFOp::create(k.b(), a, c);
+}
+Value fadd(KernelBuilder &k, Value a, Value c) {
+  return arith::AddFOp::create(k.b(), a, c);
+}
+
+/// The bits of an f32, for kernel names.
+std::string floatBits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  char text[16];
+  std::snprintf(text, sizeof(text), "%08x", bits);
+  return text;
+}
+
+bool staticTrailing(const plan::Buffer &buffer) {
+  return !buffer.shape.empty() && buffer.shape.back().isConstant();
+}
+
+//===----------------------------------------------------------------------===//
+// Mamba2 SSD
+//===----------------------------------------------------------------------===//
+
+LogicalResult emitSSD(KernelContext &ctx, Location loc) {
+  plan::Launch &launch = ctx.getLaunch();
+  const bool step = launch.op == "ssd_step";
+  const int64_t headdim = static_cast<int64_t>(launch.attr("headdim"));
+  const int64_t ngroups = static_cast<int64_t>(launch.attr("ngroups"));
+  const bool dHasHdim = launch.flag("d_has_hdim");
+  for (unsigned i = 0; i < 4; ++i)
+    if (!staticTrailing(ctx.operand(i)))
+      return emitError(loc) << launch.op
+                            << ": x, dt, B and C need a static last dimension";
+  const plan::Buffer &x = ctx.operand(0);
+  if (headdim <= 0 || ngroups <= 0 || ctx.dim(0, -1) % headdim != 0)
+    return emitError(loc) << launch.op << ": bad headdim " << headdim
+                          << " or ngroups " << ngroups;
+  const int64_t nheads = ctx.dim(0, -1) / headdim;
+  if (ctx.dim(1, -1) != nheads || nheads % ngroups != 0 ||
+      ctx.dim(2, -1) % ngroups != 0 || ctx.dim(3, -1) != ctx.dim(2, -1))
+    return emitError(loc) << launch.op << ": inconsistent head/group shapes";
+  const int64_t dstate = ctx.dim(2, -1) / ngroups;
+  const int64_t headsPerGroup = nheads / ngroups;
+  const int64_t P = headdim, H = nheads, G = ngroups, N = dstate;
+
+  float dtMin = 0.0f, dtMax = std::numeric_limits<float>::infinity();
+  if (!step) {
+    dtMin = static_cast<float>(launch.attr("dt_min"));
+    if (launch.attrs.count("dt_max"))
+      dtMax = static_cast<float>(launch.attr("dt_max"));
+  }
+
+  std::string name = launch.op + "_h" + std::to_string(H) + "_p" +
+                     std::to_string(P) + "_g" + std::to_string(G) + "_n" +
+                     std::to_string(N) + "_dh" + (dHasHdim ? "1" : "0");
+  if (!step)
+    name += "_dtmin" + floatBits(dtMin) + "_dtmax" + floatBits(dtMax);
+
+  const int numWarps = 4;
+  plan::ShapeExpr batch = x.shape[0];
+  plan::ShapeExpr seqlen(1);
+  if (step) {
+    launch.scalars = {batch};
+  } else {
+    if (x.shape.size() != 3)
+      return emitError(loc) << "ssd_scan: expected x [B, L, H*P]";
+    seqlen = x.shape[1];
+    launch.scalars = {batch, seqlen};
+  }
+  ctx.gridFor(mulExpr(batch, plan::ShapeExpr(H * P)), numWarps);
+
+  // ssd_scan: x, dt, B, C, A_log, D, dt_bias, y, state; batch, seqlen.
+  // ssd_step: x, dt, B, C, A_log, D, dt_bias, state_in, y, state_out; batch.
+  const unsigned yArg = step ? 8 : 7, stateArg = step ? 9 : 8;
+  const unsigned batchArg = step ? 10 : 9;
+  ctx.useKernel(name, ctx.operandArgs(step ? 1 : 2), numWarps,
+                [&](KernelBuilder &k) {
+    auto &b = k.b();
+    Type f32 = b.getF32Type();
+    Value i = k.globalIdx(); // (b * H + h) * P + p
+    Value total = mulC(k, k.argIndex(batchArg), H * P);
+    Value inBounds =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, total);
+    k.ifThen(inBounds, [&] {
+      Value p = arith::RemUIOp::create(b, i, k.idx(P));
+      Value bh = arith::DivUIOp::create(b, i, k.idx(P));
+      Value h = arith::RemUIOp::create(b, bh, k.idx(H));
+      Value bIdx = arith::DivUIOp::create(b, bh, k.idx(H));
+      Value g = arith::DivUIOp::create(b, h, k.idx(headsPerGroup));
+      Value A = arith::NegFOp::create(
+          b, math::ExpOp::create(b, k.load(f32, k.arg(4), h)));
+      Value dtBias = k.load(f32, k.arg(6), h);
+      Value dIndex = dHasHdim ? add(k, mulC(k, h, P), p) : h;
+      Value D = k.load(f32, k.arg(5), dIndex);
+      Value stateBase = mulC(k, i, N); // state[b, h, p, :]
+      Value hp = add(k, mulC(k, h, P), p);
+      Value gn = mulC(k, g, N);
+
+      // One token of the recurrence at sequence row `row` (= b * L + t),
+      // reading the state from `stateIn` and writing it to the state output.
+      auto token = [&](Value row, Value stateIn, bool clamp) {
+        Value xv = k.load(f32, k.arg(0), add(k, mulC(k, row, H * P), hp));
+        Value dtRaw = k.load(f32, k.arg(1), add(k, mulC(k, row, H), h));
+        Value dtv = softplus(k, arith::AddFOp::create(b, dtRaw, dtBias));
+        if (clamp) {
+          // std::min(std::max(v, dtMin), dtMax), as ref::ssdScan's headDt.
+          Value lo = k.f32(dtMin);
+          Value below =
+              arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, dtv, lo);
+          dtv = arith::SelectOp::create(b, below, lo, dtv);
+          if (std::isfinite(dtMax)) {
+            Value hi = k.f32(dtMax);
+            Value above =
+                arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, hi, dtv);
+            dtv = arith::SelectOp::create(b, above, hi, dtv);
+          }
+        }
+        Value decay = math::ExpOp::create(b, fmul(k, dtv, A));
+        Value bcBase = add(k, mulC(k, row, G * N), gn);
+        SmallVector<Value> acc = k.forLoop(
+            k.idx(0), k.idx(N), k.idx(1), ValueRange{k.f32(0.0f)},
+            [&](Value n, ValueRange iter) -> SmallVector<Value> {
+              Value s = add(k, stateBase, n);
+              Value bc = add(k, bcBase, n);
+              Value old = k.load(f32, stateIn, s);
+              Value Bn = k.load(f32, k.arg(2), bc);
+              Value Cn = k.load(f32, k.arg(3), bc);
+              // row[n] * decay + B * dt * x, as ref::ssdStep.
+              Value hn = fadd(k, fmul(k, old, decay),
+                              fmul(k, fmul(k, Bn, dtv), xv));
+              k.store(hn, k.arg(stateArg), s);
+              return {fadd(k, iter[0], fmul(k, Cn, hn))};
+            });
+        Value y = fadd(k, acc[0], fmul(k, D, xv));
+        k.store(y, k.arg(yArg), add(k, mulC(k, row, H * P), hp));
+      };
+
+      if (step) {
+        token(bIdx, k.arg(7), /*clamp=*/false);
+        return;
+      }
+      // The scan starts from a zero state, kept in the state output.
+      k.forLoop(k.idx(0), k.idx(N), k.idx(1), [&](Value n) {
+        k.store(k.f32(0.0f), k.arg(stateArg), add(k, stateBase, n));
+      });
+      Value L = k.argIndex(10);
+      Value rowBase = mul(k, bIdx, L);
+      k.forLoop(k.idx(0), L, k.idx(1), [&](Value t) {
+        token(add(k, rowBase, t), k.arg(stateArg), /*clamp=*/true);
+      });
+    });
+  });
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Mamba1 selective scan
+//===----------------------------------------------------------------------===//
+
+LogicalResult emitSelective(KernelContext &ctx, Location loc) {
+  plan::Launch &launch = ctx.getLaunch();
+  const bool step = launch.op == "selective_step";
+  const plan::Buffer &x = ctx.operand(0);
+  const plan::Buffer &aLog = ctx.operand(5);
+  if (!staticTrailing(x) || !staticTrailing(ctx.operand(2)) ||
+      aLog.shape.size() != 2 || !aLog.shape[0].isConstant() ||
+      !aLog.shape[1].isConstant())
+    return emitError(loc) << launch.op
+                          << ": expected static E and N (x [.., E], A_log [E, N])";
+  const int64_t E = ctx.dim(5, 0), N = ctx.dim(5, 1);
+  if (ctx.dim(0, -1) != E || ctx.dim(2, -1) != N || ctx.dim(3, -1) != N)
+    return emitError(loc) << launch.op << ": inconsistent shapes";
+  std::string name = launch.op + "_e" + std::to_string(E) + "_n" +
+                     std::to_string(N);
+
+  const int numWarps = 4;
+  plan::ShapeExpr batch = x.shape[0];
+  if (step) {
+    launch.scalars = {batch};
+  } else {
+    if (x.shape.size() != 3)
+      return emitError(loc) << "selective_scan: expected x [B, L, E]";
+    launch.scalars = {batch, x.shape[1]};
+  }
+  ctx.gridFor(mulExpr(batch, plan::ShapeExpr(E)), numWarps);
+
+  // selective_scan: x, dt, B, C, z, A_log, D, dt_bias, y, state; batch, seqlen.
+  // selective_step: x, dt, B, C, z, A_log, D, dt_bias, state_in, y,
+  //                 state_out; batch.
+  const unsigned yArg = step ? 9 : 8, stateArg = step ? 10 : 9;
+  const unsigned batchArg = step ? 11 : 10;
+  ctx.useKernel(name, ctx.operandArgs(step ? 1 : 2), numWarps,
+                [&](KernelBuilder &k) {
+    auto &b = k.b();
+    Type f32 = b.getF32Type();
+    Value i = k.globalIdx(); // b * E + e
+    Value total = mulC(k, k.argIndex(batchArg), E);
+    Value inBounds =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, total);
+    k.ifThen(inBounds, [&] {
+      Value e = arith::RemUIOp::create(b, i, k.idx(E));
+      Value bIdx = arith::DivUIOp::create(b, i, k.idx(E));
+      Value dtBias = k.load(f32, k.arg(7), e);
+      Value D = k.load(f32, k.arg(6), e);
+      Value stateBase = mulC(k, i, N); // state[b, e, :]
+      Value aBase = mulC(k, e, N);
+
+      // One token at sequence row `row` (= b * L + t).
+      auto token = [&](Value row, Value stateIn) {
+        Value xi = add(k, mulC(k, row, E), e);
+        Value xv = k.load(f32, k.arg(0), xi);
+        Value dtv = softplus(
+            k, arith::AddFOp::create(b, k.load(f32, k.arg(1), xi), dtBias));
+        Value bcBase = mulC(k, row, N);
+        SmallVector<Value> acc = k.forLoop(
+            k.idx(0), k.idx(N), k.idx(1), ValueRange{k.f32(0.0f)},
+            [&](Value n, ValueRange iter) -> SmallVector<Value> {
+              Value A = arith::NegFOp::create(
+                  b, math::ExpOp::create(
+                         b, k.load(f32, k.arg(5), add(k, aBase, n))));
+              Value decay = math::ExpOp::create(b, fmul(k, dtv, A));
+              Value s = add(k, stateBase, n);
+              Value bc = add(k, bcBase, n);
+              Value old = k.load(f32, stateIn, s);
+              Value Bn = k.load(f32, k.arg(2), bc);
+              Value Cn = k.load(f32, k.arg(3), bc);
+              // decay * h + dt * B * x, as ref::updateChannel.
+              Value hn = fadd(k, fmul(k, decay, old),
+                              fmul(k, fmul(k, dtv, Bn), xv));
+              k.store(hn, k.arg(stateArg), s);
+              return {fadd(k, iter[0], fmul(k, hn, Cn))};
+            });
+        Value z = k.load(f32, k.arg(4), xi);
+        Value y = fmul(k, fadd(k, acc[0], fmul(k, D, xv)), silu(k, z));
+        k.store(y, k.arg(yArg), xi);
+      };
+
+      if (step) {
+        token(bIdx, k.arg(8));
+        return;
+      }
+      k.forLoop(k.idx(0), k.idx(N), k.idx(1), [&](Value n) {
+        k.store(k.f32(0.0f), k.arg(stateArg), add(k, stateBase, n));
+      });
+      Value L = k.argIndex(11);
+      Value rowBase = mul(k, bIdx, L);
+      k.forLoop(k.idx(0), L, k.idx(1), [&](Value t) {
+        token(add(k, rowBase, t), k.arg(stateArg));
+      });
+    });
+  });
+  return success();
+}
+
+} // namespace
+
 LogicalResult emitScan(KernelContext &ctx, Location loc) {
-  return emitError(loc) << "no GPU kernel yet for '" << ctx.getLaunch().op << "'";
+  const std::string &op = ctx.getLaunch().op;
+  if (op == "ssd_scan" || op == "ssd_step")
+    return emitSSD(ctx, loc);
+  if (op == "selective_scan" || op == "selective_step")
+    return emitSelective(ctx, loc);
+  return emitError(loc) << "no scan kernel for '" << op << "'";
 }
 
 } // namespace mlir::quamba::codegen

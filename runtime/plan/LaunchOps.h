@@ -27,6 +27,7 @@
 // causal_conv1d_step   x[B,C], state_in[B,C,K], weight, bias, y, state_out  batch  silu, has_bias
 // ssd_scan             x, dt, B, C, A_log, D, dt_bias, y, state    batch, seqlen  headdim, ngroups,
 //                                                                   chunk_size, dt_min, dt_max, d_has_hdim
+//                        (dt_max absent = +infinity: JSON has no infinity)
 // ssd_step             x, dt, B, C, A_log, D, dt_bias, state_in, y, state_out  batch  headdim, ngroups, d_has_hdim
 // selective_scan       x, dt, B, C, z, A_log, D, dt_bias, y, state  batch, seqlen  -
 // selective_step       x, dt, B, C, z, A_log, D, dt_bias, state_in, y, state_out  batch  -

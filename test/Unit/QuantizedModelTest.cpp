@@ -194,7 +194,7 @@ std::vector<size_t> ssmStateResults(ModuleOp module) {
 
 /// Mean negative log-likelihood in bits per byte of `text` (byte tokens),
 /// scored in consecutive windows of `window` bytes, one @prefill each; the
-/// first byte of each window has no context and is not scored (as quamba-run
+/// first byte of each window has no context and is not scored (as quamba-interpret
 /// --ppl). One token is one byte, so bytes = scored tokens.
 double bitsPerByte(ModuleOp module, const std::string &text, int64_t window) {
   std::vector<int32_t> ids = byteTokens(text);
@@ -570,7 +570,7 @@ class QuantizedAccuracy : public ::testing::TestWithParam<const char *> {
 protected:
   static void SetUpTestSuite() {
 #ifdef __GLIBC__
-    // As quamba-run does: the interpreter allocates activations of megabytes
+    // As quamba-interpret does: the interpreter allocates activations of megabytes
     // per op, and glibc would map, fault in and unmap each one (a third of
     // the time of these runs). Keep freed memory for reuse instead.
     mallopt(M_MMAP_THRESHOLD, 1 << 30);

@@ -1,14 +1,21 @@
 //===- quamba-compile.cpp - checkpoint -> quantized model -----------------===//
 //
+//   quamba-compile CKPT --mode w4a8 --calib calib.txt -o model.qmb [--target sm_90a]
 //   quamba-compile CKPT --mode w4a8 --calib calib.txt -o model.mlirbc
 //
 // Imports a checkpoint (or reads imported IR), runs the named Quamba2
-// pipeline of the mode (passes/Pipelines.h) and writes the quantized IR as
-// bytecode. The output is written to a temporary file and renamed into place:
+// pipeline of the mode (passes/Pipelines.h; --mode fp32 quantizes nothing)
+// and writes either the compiled model (an output ending in .qmb: launch
+// plan, PTX/cubin kernels and weights, codegen/ArtifactWriter.h) or the
+// quantized IR as bytecode (any other name). The output is written to a temporary file and renamed into place:
 // a failed or interrupted compile never leaves a partial file. The same
 // inputs and options give a byte-identical output.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/ArtifactWriter.h"
+#include "codegen/LaunchPlan.h"
+#include "codegen/NvptxTarget.h"
+#include "dialect/Mamba/IR/MambaOps.h"
 #include "dialect/Mamba/Import/CheckpointImporter.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
@@ -23,7 +30,10 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
@@ -32,6 +42,7 @@
 #include <chrono>
 
 namespace cl = llvm::cl;
+namespace codegen = mlir::quamba::codegen;
 using namespace mlir;
 
 static cl::OptionCategory category("quamba-compile options");
@@ -43,8 +54,11 @@ static cl::opt<std::string> outputPath("o", cl::Required,
                                        cl::desc("Output quantized IR (bytecode)"),
                                        cl::value_desc("path"), cl::cat(category));
 static cl::opt<std::string> mode("mode", cl::Required,
-                                 cl::desc("w8a8, w4a8, w4a16 or w4ax"),
+                                 cl::desc("fp32 (no quantization), w8a8, w4a8, w4a16 or w4ax"),
                                  cl::cat(category));
+static cl::opt<std::string> targetChip("target", cl::init("sm_90a"),
+                                       cl::desc("GPU architecture of model.qmb: sm_90a (default) or sm_80"),
+                                       cl::cat(category));
 static cl::opt<std::string> calib("calib",
                                   cl::desc("Calibration text (required except "
                                            "for w4a16 with --no-gptq)"),
@@ -109,6 +123,60 @@ struct StageLog : PassInstrumentation {
   }
 };
 
+/// Codegen: the launch plan and kernels of `module`, PTX (and cubin when
+/// ptxas is present) for --target, written as one model.qmb.
+void writeCompiledModel(MLIRContext &context, ModuleOp module, const std::string &tokenizer) {
+  auto start = std::chrono::steady_clock::now();
+  llvm::errs() << "[codegen] kernels and launch plan for " << targetChip << "\n";
+  OwningOpRef<ModuleOp> kernels = ModuleOp::create(UnknownLoc::get(&context));
+  FailureOr<codegen::LaunchPlanResult> plan =
+      codegen::buildLaunchPlan(module, *kernels, targetChip);
+  if (failed(plan))
+    die("codegen failed (see the errors above)");
+  codegen::NvptxOptions nvptx;
+  nvptx.chip = targetChip;
+  FailureOr<std::vector<codegen::CompiledKernel>> compiled =
+      codegen::compileKernels(*kernels, nvptx);
+  if (failed(compiled))
+    die("kernel compilation failed (see the errors above)");
+  size_t cubins = 0;
+  for (const codegen::CompiledKernel &k : *compiled)
+    cubins += !k.cubin.empty();
+
+  codegen::ArtifactInfo info;
+  auto config = module->getAttrOfType<mamba::ModelConfigAttr>(
+      mamba::MambaDialect::getConfigAttrName());
+  if (!config)
+    die(input + ": not a mamba model (no mamba.config attribute)");
+  info.vocabSize = config.getVocabSize();
+  std::string configText;
+  llvm::raw_string_ostream(configText) << config;
+  info.modelConfigJson = llvm::formatv("{{\"mlir\": {0}}", llvm::json::Value(configText)).str();
+  if (!tokenizer.empty()) {
+    auto text = llvm::MemoryBuffer::getFile(tokenizer);
+    if (!text)
+      die(tokenizer + ": " + text.getError().message());
+    info.tokenizerJson = (*text)->getBuffer().str();
+  }
+  llvm::json::Object compileOptions{{"mode", mode.getValue()},
+                                    {"target", targetChip.getValue()},
+                                    {"calib", llvm::sys::path::filename(calib).str()},
+                                    {"samples", samples.getValue()},
+                                    {"seqlen", seqlen.getValue()},
+                                    {"group_size", groupSize.getValue()},
+                                    {"gptq", !noGptq}};
+  llvm::raw_string_ostream(info.compileOptionsJson = "")
+      << llvm::json::Value(std::move(compileOptions));
+  if (::quamba::Status s = codegen::writeArtifact(outputPath, *plan, *compiled, info); !s)
+    die(s.error());
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  llvm::errs() << "      " << compiled->size() << " kernels (" << cubins << " cubins), "
+               << plan->plan.entry("prefill")->launches.size() << " prefill + "
+               << plan->plan.entry("decode")->launches.size() << " decode launches in "
+               << llvm::format("%.1f", seconds) << " s -> " << outputPath << "\n";
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -119,28 +187,33 @@ int main(int argc, char **argv) {
       "quamba-compile: quantize a Mamba checkpoint with Quamba2 (W8A8, W4A8, "
       "W4A16, W4AX)\n");
 
-  quamba::QuantMode quantMode;
-  if (mode == "w8a8")
-    quantMode = quamba::QuantMode::W8A8;
+  if (!codegen::isSupportedChip(targetChip))
+    die("--target must be sm_90a or sm_80, got '" + targetChip + "'");
+  const bool floatOnly = mode == "fp32";
+  mlir::quamba::QuantMode quantMode = mlir::quamba::QuantMode::W8A8;
+  if (floatOnly)
+    ;
+  else if (mode == "w8a8")
+    quantMode = mlir::quamba::QuantMode::W8A8;
   else if (mode == "w4a8")
-    quantMode = quamba::QuantMode::W4A8;
+    quantMode = mlir::quamba::QuantMode::W4A8;
   else if (mode == "w4a16")
-    quantMode = quamba::QuantMode::W4A16;
+    quantMode = mlir::quamba::QuantMode::W4A16;
   else if (mode == "w4ax")
-    quantMode = quamba::QuantMode::W4AX;
+    quantMode = mlir::quamba::QuantMode::W4AX;
   else
-    die("--mode must be w8a8, w4a8, w4a16 or w4ax, got '" + mode + "'");
+    die("--mode must be fp32, w8a8, w4a8, w4a16 or w4ax, got '" + mode + "'");
   bool layerList = !a16Layers.empty() || !layersConfig.empty();
-  if (quantMode != quamba::QuantMode::W4AX &&
+  if (quantMode != mlir::quamba::QuantMode::W4AX &&
       (layerList || autoSelect || budget != -1))
     die("--a16-layers, --layers-config, --auto and --a16-budget apply to "
         "--mode w4ax only");
   if (autoSelect && layerList)
     die("--auto chooses the layers: drop --a16-layers / --layers-config");
-  bool needsData = quantMode != quamba::QuantMode::W4A16 || !noGptq;
+  bool needsData = !floatOnly && (quantMode != mlir::quamba::QuantMode::W4A16 || !noGptq);
   if (needsData && calib.empty())
     die("--calib <text file> is required for --mode " + mode +
-        (quantMode == quamba::QuantMode::W4A16 ? " with GPTQ" : ""));
+        (quantMode == mlir::quamba::QuantMode::W4A16 ? " with GPTQ" : ""));
   if (!calib.empty() && !llvm::sys::fs::exists(calib))
     die("--calib '" + calib + "': no such file");
 
@@ -169,7 +242,7 @@ int main(int argc, char **argv) {
       die(input + ": cannot parse the model IR");
   }
 
-  quamba::QuambaPipelineOptions options;
+  mlir::quamba::QuambaPipelineOptions options;
   options.data = calib;
   options.tokenizer = tokenizer;
   options.samples = samples;
@@ -181,10 +254,16 @@ int main(int argc, char **argv) {
   options.budget = budget;
 
   PassManager pm(&context);
-  quamba::buildQuambaPipeline(pm, quantMode, options);
+  if (!floatOnly)
+    mlir::quamba::buildQuambaPipeline(pm, quantMode, options);
   pm.addInstrumentation(std::make_unique<StageLog>(pm.size()));
   if (failed(pm.run(*module)))
     die("the " + mode + " pipeline failed (see the errors above)");
+
+  if (llvm::StringRef(outputPath).ends_with(".qmb")) {
+    writeCompiledModel(context, *module, tokenizer);
+    return 0;
+  }
 
   llvm::Error written = llvm::writeToOutput(
       outputPath, [&](llvm::raw_ostream &os) -> llvm::Error {

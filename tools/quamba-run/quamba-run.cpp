@@ -1,254 +1,268 @@
-//===- quamba-run.cpp - generate text and measure perplexity --------------===//
+//===- quamba-run.cpp - run a compiled model (model.qmb) ------------------===//
 //
-//   quamba-run MODEL --prompt "The whale" [--max-tokens N] [--temperature T
-//              --top-k K --top-p P --seed S]
-//   quamba-run MODEL --ppl text.txt [--window W --stride S] [--json]
+//   quamba-run model.qmb --prompt "The whale" [--max-tokens N] [--temperature T
+//              --top-k K --top-p P --seed S] [--json]
+//   quamba-run model.qmb --ppl text.txt [--window W --stride S] [--json]
+//   quamba-run model.qmb --check-kernels [--batch B --seqlen L --seed S]
+//   quamba-run model.qmb --compare-devices [--prompt TEXT --max-tokens N]
+//   common: --device auto|cuda|cpu (auto: CUDA when a GPU is present)
 //
-// MODEL is a checkpoint directory or mamba IR (.mlir / .mlirbc). It runs on
-// the CPU through the IR interpreter (the reference kernels); the model.qmb
-// runtime with its CUDA backend replaces this path when it lands.
+// MLIR-free: links the runtime only. --check-kernels runs every launch of
+// the plan on the GPU and on the CPU reference kernels with fresh random
+// inputs; --compare-devices compares whole-model logits and greedy tokens.
 //
 //===----------------------------------------------------------------------===//
-#include "dialect/Mamba/IR/MambaOps.h"
-#include "dialect/Mamba/Import/CheckpointImporter.h"
-#include "passes/Interpreter/Interpreter.h"
-#include "runtime/Logits.h"
-#include "runtime/Progress.h"
-#include "runtime/tokenizer/Tokenizer.h"
-#include "runtime/tokenizer/Unicode.h"
+#include "runtime/Generation.h"
+#include "runtime/exec/BackendCheck.h"
+#include "runtime/exec/Session.h"
+#include "runtime/tokenizer/BpeTokenizer.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
-#include "llvm/Support/CommandLine.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/JSON.h"
-#include "llvm/Support/Format.h"
-#include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/WithColor.h"
-#include "llvm/Support/raw_ostream.h"
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
 
-#include <chrono>
-#include <malloc.h>
-#include <cmath>
-#include <optional>
-
-using namespace mlir;
-namespace cl = llvm::cl;
-
-static cl::OptionCategory category("quamba-run options");
-static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
-                                      cl::desc("<checkpoint dir | model.mlir | model.mlirbc>"), cl::cat(category));
-static cl::opt<std::string> prompt("prompt", cl::desc("Generate a continuation of this text"), cl::cat(category));
-static cl::opt<int64_t> maxTokens("max-tokens", cl::init(64),
-                                  cl::desc("Tokens to generate (default 64)"), cl::cat(category));
-static cl::opt<float> temperature("temperature", cl::init(0.0f),
-                                  cl::desc("Sampling temperature; 0 = greedy (default)"), cl::cat(category));
-static cl::opt<int64_t> topK("top-k", cl::init(0), cl::desc("Keep the k most likely tokens (0 = all)"), cl::cat(category));
-static cl::opt<float> topP("top-p", cl::init(1.0f), cl::desc("Nucleus sampling mass (1 = off)"), cl::cat(category));
-static cl::opt<uint64_t> seed("seed", cl::init(0), cl::desc("Sampling seed"), cl::cat(category));
-static cl::opt<std::string> pplFile("ppl", cl::desc("Report perplexity and bits per byte of this text file"), cl::cat(category));
-static cl::opt<int64_t> window("window", cl::init(1024),
-                               cl::desc("--ppl: tokens per window (default 1024)"), cl::cat(category));
-static cl::opt<int64_t> stride("stride", cl::init(0),
-                               cl::desc("--ppl: window stride (default: the window, no overlap)"), cl::cat(category));
-static cl::opt<std::string> tokenizerPath(
-    "tokenizer", cl::desc("tokenizer.json to use (default: the checkpoint's; byte-level for a 256-entry vocabulary)"), cl::cat(category));
-static cl::opt<bool> jsonOutput("json", cl::desc("Print one JSON object on stdout"), cl::cat(category));
+using namespace quamba;
 
 namespace {
 
-[[noreturn]] void die(const llvm::Twine &message) {
-  llvm::WithColor::error(llvm::errs(), "quamba-run") << message << "\n";
+[[noreturn]] void die(const std::string &message) {
+  std::fprintf(stderr, "quamba-run: error: %s\n", message.c_str());
   std::exit(1);
 }
 
-template <typename T> T orDie(llvm::Expected<T> value) {
-  if (!value)
-    die(llvm::toString(value.takeError()));
-  return std::move(*value);
-}
-
-template <typename T> T orDie(::quamba::Result<T> value) {
+template <typename T> T orDie(Result<T> value) {
   if (!value)
     die(value.error());
   return value.take();
 }
 
-OwningOpRef<ModuleOp> loadModel(MLIRContext &context) {
-  if (llvm::sys::fs::is_directory(modelPath))
-    return orDie(mamba::importCheckpoint(context, modelPath));
-  context.loadDialect<mamba::MambaDialect, func::FuncDialect, arith::ArithDialect>();
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(modelPath, &context);
-  if (!module)
-    die(modelPath + ": cannot parse the model IR");
-  return module;
+const char *kUsage =
+    "usage: quamba-run MODEL.qmb [--device auto|cuda|cpu] MODE\n"
+    "modes:\n"
+    "  --prompt TEXT [--max-tokens N=64] [--temperature T=0] [--top-k K=0] [--top-p P=1]\n"
+    "                [--seed S=0]        generate a continuation (greedy by default)\n"
+    "  --ppl FILE [--window W=1024] [--stride S]\n"
+    "                                    perplexity and bits per byte of a text file\n"
+    "  --check-kernels [--batch B=2] [--seqlen L=37] [--seed S]\n"
+    "                                    every launch on CUDA vs the CPU reference kernels\n"
+    "  --compare-devices [--prompt TEXT] [--max-tokens N=64]\n"
+    "                                    logits and greedy tokens, CUDA vs CPU\n"
+    "  --json                            print one JSON object\n"
+    "  --tokenizer tokenizer.json        override the artifact's tokenizer\n";
+
+struct Options {
+  std::string model, device = "auto", prompt, ppl, tokenizer;
+  bool hasPrompt = false, json = false, checkKernels = false, compareDevices = false;
+  int64_t maxTokens = 64, window = 1024, stride = 0, topK = 0, batch = 2, seqlen = 37;
+  float temperature = 0.0f, topP = 1.0f;
+  uint64_t seed = 0;
+};
+
+template <typename Fn> auto parseNumber(const std::string &option, const std::string &text, Fn fn) {
+  try {
+    size_t used = 0;
+    auto value = fn(text, &used);
+    if (used == text.size())
+      return value;
+  } catch (...) {
+  }
+  die(option + ": '" + text + "' is not a number");
 }
 
-std::unique_ptr<::quamba::Tokenizer> loadTokenizer(int64_t modelVocab) {
-  if (!tokenizerPath.empty())
-    return orDie(::quamba::loadTokenizerJson(tokenizerPath));
-  std::string dir = llvm::sys::fs::is_directory(modelPath) ? modelPath.getValue() : "";
-  if (dir.empty() && modelVocab != 256)
-    die(modelPath + ": a model with a " + std::to_string(modelVocab) +
-        "-entry vocabulary needs --tokenizer tokenizer.json");
-  return orDie(::quamba::loadTokenizer(dir, modelVocab));
+Options parse(int argc, char **argv) {
+  Options o;
+  std::map<std::string, std::string *> strings = {
+      {"--device", &o.device}, {"--prompt", &o.prompt}, {"--ppl", &o.ppl},
+      {"--tokenizer", &o.tokenizer}};
+  std::map<std::string, int64_t *> ints = {
+      {"--max-tokens", &o.maxTokens}, {"--window", &o.window}, {"--stride", &o.stride},
+      {"--top-k", &o.topK},           {"--batch", &o.batch},   {"--seqlen", &o.seqlen}};
+  auto toInt = [](const std::string &s, size_t *u) { return std::stoll(s, u); };
+  auto toFloat = [](const std::string &s, size_t *u) { return std::stof(s, u); };
+  auto toUnsigned = [](const std::string &s, size_t *u) { return std::stoull(s, u); };
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc)
+        die(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (strings.count(arg)) {
+      *strings[arg] = value();
+      o.hasPrompt |= arg == "--prompt";
+    } else if (ints.count(arg)) {
+      *ints[arg] = parseNumber(arg, value(), toInt);
+    } else if (arg == "--temperature") {
+      o.temperature = parseNumber(arg, value(), toFloat);
+    } else if (arg == "--top-p") {
+      o.topP = parseNumber(arg, value(), toFloat);
+    } else if (arg == "--seed") {
+      o.seed = parseNumber(arg, value(), toUnsigned);
+    } else if (arg == "--json") {
+      o.json = true;
+    } else if (arg == "--check-kernels") {
+      o.checkKernels = true;
+    } else if (arg == "--compare-devices") {
+      o.compareDevices = true;
+    } else if (!arg.empty() && arg[0] == '-') {
+      die("unknown option " + arg + "\n" + kUsage);
+    } else if (o.model.empty()) {
+      o.model = arg;
+    } else {
+      die("more than one model given ('" + o.model + "', '" + arg + "')");
+    }
+  }
+  if (o.model.empty())
+    die(std::string("no model given\n") + kUsage);
+  if (!o.hasPrompt && o.ppl.empty() && !o.checkKernels && !o.compareDevices)
+    die("nothing to do: pass --prompt TEXT, --ppl FILE, --check-kernels or --compare-devices");
+  if (o.maxTokens < 0)
+    die("--max-tokens must be >= 0");
+  if (o.device != "auto" && o.device != "cuda" && o.device != "cpu")
+    die("--device must be auto, cuda or cpu, got '" + o.device + "'");
+  if (o.batch < 1 || o.seqlen < 1)
+    die("--batch and --seqlen must be >= 1");
+  return o;
 }
 
-double secondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+std::unique_ptr<Tokenizer> loadTokenizer(const Options &o, const plan::Artifact &artifact) {
+  if (!o.tokenizer.empty())
+    return orDie(loadTokenizerJson(o.tokenizer));
+  if (!artifact.tokenizerJson().empty()) {
+    auto bpe = BpeTokenizer::fromJson(artifact.tokenizerJson(), o.model + " (tokenizer)");
+    if (!bpe)
+      die(bpe.error());
+    return std::unique_ptr<Tokenizer>(bpe.take());
+  }
+  if (artifact.vocabSize() != 256)
+    die(o.model + ": a model with a " + std::to_string(artifact.vocabSize()) +
+        "-entry vocabulary and no embedded tokenizer needs --tokenizer tokenizer.json");
+  return std::make_unique<ByteTokenizer>();
 }
 
-mlir::quamba::HostTensor tokensTensor(const std::vector<int32_t> &ids,
-                                      int64_t batch, int64_t len) {
-  return mlir::quamba::HostTensor::tokens({batch, len}, ids);
+std::unique_ptr<exec::Session> openSession(std::shared_ptr<const plan::Artifact> artifact,
+                                           const std::string &device) {
+  std::unique_ptr<exec::Backend> backend;
+  if (device != "cpu") {
+    Result<std::unique_ptr<exec::Backend>> cuda = exec::createCudaBackend(0);
+    if (cuda)
+      backend = cuda.take();
+    else if (device == "cuda")
+      die("--device cuda: " + cuda.error());
+  }
+  if (!backend)
+    backend = exec::createCpuBackend();
+  return orDie(exec::Session::create(std::move(artifact), std::move(backend)));
 }
 
-int generate(mlir::quamba::Interpreter &interp, ::quamba::Tokenizer &tokenizer,
-             int64_t vocab) {
+/// A session as a batch-1 LanguageModel.
+class CompiledModel final : public LanguageModel {
+public:
+  explicit CompiledModel(exec::Session &session) : session(session) {}
+  int64_t vocabSize() const override { return session.vocabSize(); }
+  Result<std::vector<float>> prefill(const std::vector<int32_t> &tokens) override {
+    return session.prefill(tokens, 1, static_cast<int64_t>(tokens.size()));
+  }
+  Result<std::vector<float>> decode(int32_t token) override { return session.decode({token}); }
+
+private:
+  exec::Session &session;
+};
+
+int checkKernels(const Options &o, std::shared_ptr<const plan::Artifact> artifact) {
+  auto gpu = openSession(artifact, "cuda");
+  auto cpu = openSession(artifact, "cpu");
+  std::vector<exec::LaunchCheck> checks =
+      exec::checkLaunches(*gpu, *cpu, o.batch, o.seqlen, o.seed);
+  size_t failed = 0;
+  std::printf("%-8s %4s  %-20s %-48s %-6s %10s %6s %6s  %s\n", "entry", "#", "op", "kernel",
+              "check", "rel.err", "diff", "unwrt", "result");
+  for (const exec::LaunchCheck &c : checks) {
+    failed += !c.passed;
+    std::printf("%-8s %4zu  %-20s %-48s %-6s %10.2e %6lld %6lld  %s %s\n", c.entry.c_str(),
+                c.index, c.op.c_str(), c.kernel.c_str(), c.exact ? "exact" : "1e-3", c.relError,
+                static_cast<long long>(c.mismatches), static_cast<long long>(c.unwritten),
+                c.passed ? "ok" : "FAIL", c.error.c_str());
+  }
+  std::printf("%s: %zu launches (batch %lld, seqlen %lld) on %s vs cpu: %zu passed, %zu failed\n",
+              o.model.c_str(), checks.size(), static_cast<long long>(o.batch),
+              static_cast<long long>(o.seqlen), gpu->backend().name().c_str(),
+              checks.size() - failed, failed);
+  return failed ? 1 : 0;
+}
+
+int compareDevices(const Options &o, std::shared_ptr<const plan::Artifact> artifact,
+                   const Tokenizer &tokenizer) {
+  auto gpu = openSession(artifact, "cuda");
+  auto cpu = openSession(artifact, "cpu");
+  std::string prompt = o.hasPrompt ? o.prompt : "It is a truth universally acknowledged, that";
   std::vector<int32_t> ids = tokenizer.encode(prompt);
   if (ids.empty())
-    die("--prompt is empty: give the model at least one token to continue");
-  int64_t allowed = std::min<int64_t>(vocab, tokenizer.vocabSize());
-  ::quamba::Sampler sampler({temperature, topK, topP, seed}, allowed);
-
-  auto start = std::chrono::steady_clock::now();
-  auto results = orDie(interp.run("prefill", {tokensTensor(ids, 1, ids.size())}));
-  double prefillSeconds = secondsSince(start);
-  std::vector<float> last(results[0].values.end() - vocab, results[0].values.end());
-
-  if (!jsonOutput) {
-    llvm::outs() << prompt;
-    llvm::outs().flush();
-  }
-  std::vector<int32_t> generated;
-  std::string pending;
-  start = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < maxTokens; ++i) {
-    int32_t next = sampler.sample(last.data(), vocab);
-    generated.push_back(next);
-    if (!jsonOutput) {
-      tokenizer.appendBytes(next, pending);
-      size_t ready = ::quamba::unicode::completeUtf8Prefix(pending);
-      llvm::outs() << pending.substr(0, ready);
-      llvm::outs().flush();
-      pending.erase(0, ready);
-    }
-    if (i + 1 == maxTokens)
-      break;
-    std::vector<mlir::quamba::HostTensor> args = {tokensTensor({next}, 1, 1)};
-    args.insert(args.end(), std::make_move_iterator(results.begin() + 1),
-                std::make_move_iterator(results.end()));
-    results = orDie(interp.run("decode", std::move(args)));
-    last.assign(results[0].values.end() - vocab, results[0].values.end());
-  }
-  double decodeSeconds = secondsSince(start);
-  double prefillRate = ids.size() / prefillSeconds;
-  double decodeRate = generated.size() > 1 ? (generated.size() - 1) / decodeSeconds : 0.0;
-  if (jsonOutput) {
-    llvm::json::Object out{{"prompt_tokens", static_cast<int64_t>(ids.size())},
-                           {"generated_tokens", static_cast<int64_t>(generated.size())},
-                           {"text", tokenizer.decode(generated)},
-                           {"prefill_tokens_per_s", prefillRate},
-                           {"decode_tokens_per_s", decodeRate}};
-    llvm::outs() << llvm::json::Value(std::move(out)) << "\n";
-  } else {
-    llvm::outs() << pending << "\n";
-    llvm::errs() << llvm::format("[prefill %zu tokens: %.1f tok/s; decode %zu tokens: %.1f tok/s]\n",
-                                 ids.size(), prefillRate, generated.size(), decodeRate);
-  }
-  return 0;
-}
-
-int perplexity(mlir::quamba::Interpreter &interp, ::quamba::Tokenizer &tokenizer,
-               int64_t vocab) {
-  auto buffer = llvm::MemoryBuffer::getFile(pplFile);
-  if (!buffer)
-    die(pplFile + ": " + buffer.getError().message());
-  std::vector<int32_t> ids = tokenizer.encode((*buffer)->getBuffer());
-  const int64_t n = ids.size();
-  if (n < 2)
-    die(pplFile + ": needs at least 2 tokens to measure perplexity, has " + std::to_string(n));
-  if (window < 2)
-    die("--window must be at least 2");
-  const int64_t step = stride > 0 ? stride.getValue() : window.getValue();
-  if (step > window)
-    die("--stride must not exceed --window");
-  int64_t allowed = std::min<int64_t>(vocab, tokenizer.vocabSize());
-
-  // Window k covers [k*step, k*step + window); it scores the tokens no
-  // earlier window scored, each given at least one token of context.
-  double nll = 0.0;
-  int64_t scored = 0, bytes = 0, nextTarget = 1;
-  ::quamba::ProgressBar progress("ppl", n - 1, "tok");
-  auto start = std::chrono::steady_clock::now();
-  for (int64_t begin = 0; nextTarget < n; begin += step) {
-    int64_t end = std::min(begin + window.getValue(), n);
-    std::vector<int32_t> chunk(ids.begin() + begin, ids.begin() + end);
-    auto results = orDie(interp.run("prefill", {tokensTensor(chunk, 1, chunk.size())}));
-    const std::vector<float> &logits = results[0].values;
-    for (int64_t t = std::max(nextTarget, begin + 1); t < end; ++t) {
-      nll += ::quamba::negativeLogLikelihood(&logits[(t - 1 - begin) * vocab], allowed, ids[t]);
-      std::string piece;
-      tokenizer.appendBytes(ids[t], piece);
-      bytes += piece.size();
-      ++scored;
-    }
-    nextTarget = std::max(nextTarget, end);
-    progress.update(nextTarget - 1);
-    if (end == n)
-      break;
-  }
-  progress.finish();
-  double seconds = secondsSince(start);
-  double perToken = nll / scored;
-  double bitsPerByte = nll / std::log(2.0) / bytes;
-  if (jsonOutput) {
-    llvm::json::Object out{{"tokens", scored},
-                           {"bytes", bytes},
-                           {"nll_per_token", perToken},
-                           {"perplexity", std::exp(perToken)},
-                           {"bits_per_byte", bitsPerByte},
-                           {"window", window.getValue()},
-                           {"stride", step},
-                           {"tokens_per_s", scored / seconds}};
-    llvm::outs() << llvm::json::Value(std::move(out)) << "\n";
-  } else {
-    llvm::outs() << llvm::format("tokens %lld  nll/token %.4f  perplexity %.3f  bits/byte %.4f\n",
-                                 static_cast<long long>(scored), perToken, std::exp(perToken),
-                                 bitsPerByte);
-  }
-  return 0;
+    die("--prompt is empty");
+  exec::ModelComparison cmp = orDie(exec::compareModels(*gpu, *cpu, ids, o.maxTokens));
+  size_t agree = 0;
+  while (agree < cmp.candidateTokens.size() &&
+         cmp.candidateTokens[agree] == cmp.referenceTokens[agree])
+    ++agree;
+  std::printf("{\"model\": \"%s\", \"device\": \"%s\", \"prompt_tokens\": %zu, "
+              "\"prefill_max_abs\": %.3e, \"decode_max_abs\": %.3e, \"greedy_tokens\": %zu, "
+              "\"tokens_agree\": %zu, \"same_tokens\": %s}\n",
+              o.model.c_str(), gpu->backend().name().c_str(), ids.size(), cmp.prefillMaxAbs,
+              cmp.decodeMaxAbs, cmp.candidateTokens.size(), agree,
+              cmp.sameTokens() ? "true" : "false");
+  return cmp.sameTokens() ? 0 : 1;
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
-  llvm::InitLLVM init(argc, argv);
-  // The interpreter allocates activations of megabytes per op; glibc would
-  // mmap and unmap each one, and the page faults cost as much as the math.
-  // Keep freed memory for reuse instead.
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(argc, argv, "quamba-run: run a Mamba model (CPU interpreter)\n");
-  if (prompt.getNumOccurrences() == 0 && pplFile.empty())
-    die("nothing to do: pass --prompt TEXT or --ppl FILE");
-  if (maxTokens < 0)
-    die("--max-tokens must be >= 0");
+  Options o = parse(argc, argv);
+  std::shared_ptr<const plan::Artifact> artifact = orDie(plan::Artifact::open(o.model));
+  if (o.checkKernels)
+    return checkKernels(o, artifact);
+  std::unique_ptr<Tokenizer> tokenizer = loadTokenizer(o, *artifact);
+  if (o.compareDevices)
+    return compareDevices(o, artifact, *tokenizer);
 
-  MLIRContext context;
-  OwningOpRef<ModuleOp> module = loadModel(context);
-  auto config = dyn_cast_or_null<mamba::ModelConfigAttr>(
-      (*module)->getAttr(mamba::MambaDialect::getConfigAttrName()));
-  if (!config)
-    die(modelPath + ": not a mamba model (no mamba.config attribute)");
-  int64_t vocab = config.getVocabSize();
-  std::unique_ptr<::quamba::Tokenizer> tokenizer = loadTokenizer(vocab);
-  mlir::quamba::Interpreter interp(*module);
-  if (!pplFile.empty())
-    return perplexity(interp, *tokenizer, vocab);
-  return generate(interp, *tokenizer, vocab);
+  std::unique_ptr<exec::Session> session = openSession(artifact, o.device);
+  std::fprintf(stderr, "[quamba-run: %s on %s]\n", o.model.c_str(),
+               session->backend().name().c_str());
+  CompiledModel model(*session);
+  if (!o.ppl.empty()) {
+    std::ifstream in(o.ppl, std::ios::binary);
+    if (!in)
+      die(o.ppl + ": cannot open");
+    std::stringstream text;
+    text << in.rdbuf();
+    PerplexityReport report =
+        orDie(perplexity(model, *tokenizer, text.str(), o.ppl, {o.window, o.stride}));
+    std::printf("%s\n", (o.json ? report.toJson() : report.toText()).c_str());
+    return 0;
+  }
+  GenerateOptions options{o.prompt, o.maxTokens, {o.temperature, o.topK, o.topP, o.seed}};
+  if (!o.json) {
+    std::fputs(o.prompt.c_str(), stdout);
+    std::fflush(stdout);
+  }
+  std::function<void(const std::string &)> stream;
+  if (!o.json)
+    stream = [](const std::string &text) {
+      std::fputs(text.c_str(), stdout);
+      std::fflush(stdout);
+    };
+  GenerateReport report = orDie(generate(model, *tokenizer, options, stream));
+  if (o.json) {
+    std::printf("%s\n", report.toJson().c_str());
+  } else {
+    std::printf("\n");
+    std::fprintf(stderr, "[prefill %lld tokens: %.1f tok/s; decode %zu tokens: %.1f tok/s]\n",
+                 static_cast<long long>(report.promptTokens), report.prefillTokensPerSecond,
+                 report.tokens.size(), report.decodeTokensPerSecond);
+  }
+  return 0;
 }

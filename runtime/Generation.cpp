@@ -1,0 +1,149 @@
+//===- Generation.cpp - text generation and perplexity loops --------------===//
+#include "runtime/Generation.h"
+
+#include "runtime/Progress.h"
+#include "runtime/tokenizer/Unicode.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+namespace quamba {
+
+namespace {
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+} // namespace
+
+std::string GenerateReport::toJson() const {
+  nlohmann::json out{{"prompt_tokens", promptTokens},
+                             {"generated_tokens", static_cast<int64_t>(tokens.size())},
+                             {"text", text},
+                             {"tokens", tokens},
+                             {"prefill_tokens_per_s", prefillTokensPerSecond},
+                             {"decode_tokens_per_s", decodeTokensPerSecond}};
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<GenerateReport> generate(LanguageModel &model, const Tokenizer &tokenizer,
+                                const GenerateOptions &options,
+                                const std::function<void(const std::string &)> &onText) {
+  std::vector<int32_t> ids = tokenizer.encode(options.prompt);
+  if (ids.empty())
+    return makeError("--prompt is empty: give the model at least one token to continue");
+  const int64_t vocab = model.vocabSize();
+  int64_t allowed = std::min<int64_t>(vocab, tokenizer.vocabSize());
+  Sampler sampler(options.sampling, allowed);
+
+  GenerateReport report;
+  report.promptTokens = static_cast<int64_t>(ids.size());
+  auto start = std::chrono::steady_clock::now();
+  Result<std::vector<float>> logits = model.prefill(ids);
+  if (!logits)
+    return makeError(logits.error());
+  double prefillSeconds = secondsSince(start);
+  std::vector<float> last(logits->end() - vocab, logits->end());
+
+  std::string pending;
+  start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < options.maxTokens; ++i) {
+    int32_t next = sampler.sample(last.data(), vocab);
+    report.tokens.push_back(next);
+    if (onText) {
+      tokenizer.appendBytes(next, pending);
+      size_t ready = unicode::completeUtf8Prefix(pending);
+      onText(pending.substr(0, ready));
+      pending.erase(0, ready);
+    }
+    if (i + 1 == options.maxTokens)
+      break;
+    Result<std::vector<float>> step = model.decode(next);
+    if (!step)
+      return makeError(step.error());
+    last.assign(step->end() - vocab, step->end());
+  }
+  if (onText && !pending.empty())
+    onText(pending);
+  double decodeSeconds = secondsSince(start);
+  report.text = tokenizer.decode(report.tokens);
+  report.prefillTokensPerSecond = ids.size() / prefillSeconds;
+  report.decodeTokensPerSecond =
+      report.tokens.size() > 1 ? (report.tokens.size() - 1) / decodeSeconds : 0.0;
+  return report;
+}
+
+std::string PerplexityReport::toJson() const {
+  nlohmann::json out{{"tokens", tokens},
+                             {"bytes", bytes},
+                             {"nll_per_token", nllPerToken},
+                             {"perplexity", perplexity},
+                             {"bits_per_byte", bitsPerByte},
+                             {"window", window},
+                             {"stride", stride},
+                             {"tokens_per_s", tokensPerSecond}};
+  return out.dump();
+}
+
+std::string PerplexityReport::toText() const {
+  char line[160];
+  std::snprintf(line, sizeof(line),
+                "tokens %lld  nll/token %.4f  perplexity %.3f  bits/byte %.4f",
+                static_cast<long long>(tokens), nllPerToken, perplexity, bitsPerByte);
+  return line;
+}
+
+Result<PerplexityReport> perplexity(LanguageModel &model, const Tokenizer &tokenizer,
+                                    const std::string &text, const std::string &source,
+                                    const PerplexityOptions &options) {
+  std::vector<int32_t> ids = tokenizer.encode(text);
+  const int64_t n = static_cast<int64_t>(ids.size());
+  if (n < 2)
+    return makeError(source + ": needs at least 2 tokens to measure perplexity, has " +
+                     std::to_string(n));
+  if (options.window < 2)
+    return makeError("--window must be at least 2");
+  const int64_t step = options.stride > 0 ? options.stride : options.window;
+  if (step > options.window)
+    return makeError("--stride must not exceed --window");
+  const int64_t vocab = model.vocabSize();
+  int64_t allowed = std::min<int64_t>(vocab, tokenizer.vocabSize());
+
+  double nll = 0.0;
+  int64_t scored = 0, bytes = 0, nextTarget = 1;
+  ProgressBar progress("ppl", n - 1, "tok");
+  auto start = std::chrono::steady_clock::now();
+  for (int64_t begin = 0; nextTarget < n; begin += step) {
+    int64_t end = std::min(begin + options.window, n);
+    std::vector<int32_t> chunk(ids.begin() + begin, ids.begin() + end);
+    Result<std::vector<float>> logits = model.prefill(chunk);
+    if (!logits)
+      return makeError(logits.error());
+    for (int64_t t = std::max(nextTarget, begin + 1); t < end; ++t) {
+      nll += negativeLogLikelihood(&(*logits)[(t - 1 - begin) * vocab], allowed, ids[t]);
+      std::string piece;
+      tokenizer.appendBytes(ids[t], piece);
+      bytes += static_cast<int64_t>(piece.size());
+      ++scored;
+    }
+    nextTarget = std::max(nextTarget, end);
+    progress.update(nextTarget - 1);
+    if (end == n)
+      break;
+  }
+  progress.finish();
+  PerplexityReport report;
+  report.tokens = scored;
+  report.bytes = bytes;
+  report.window = options.window;
+  report.stride = step;
+  report.nllPerToken = nll / scored;
+  report.perplexity = std::exp(report.nllPerToken);
+  report.bitsPerByte = nll / std::log(2.0) / bytes;
+  report.tokensPerSecond = scored / secondsSince(start);
+  return report;
+}
+
+} // namespace quamba

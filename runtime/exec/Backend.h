@@ -1,0 +1,58 @@
+//===- Backend.h - where a plan's launches run -----------------*- C++ -*-===//
+//
+// A backend owns device memory and runs one launch at a time. The CPU
+// backend runs each launch's op with the reference kernels; the CUDA backend
+// launches the artifact's kernel. Session (Session.h) drives either through
+// this interface, so both execute the same plan the same way.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/Status.h"
+#include "runtime/plan/Artifact.h"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace quamba::exec {
+
+/// One launch with its operands bound: device pointers and their dims, the
+/// evaluated i32 scalars and grid.
+struct BoundLaunch {
+  const plan::Launch *launch = nullptr;
+  std::vector<void *> operands;
+  std::vector<std::vector<int64_t>> dims;
+  std::vector<int32_t> scalars;
+  std::array<uint32_t, 3> grid = {1, 1, 1};
+};
+
+class Backend {
+public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  /// Loads what the artifact's launches need (kernels); checks that the
+  /// artifact can run here.
+  virtual Status prepare(const plan::Artifact &artifact) = 0;
+  virtual Result<void *> allocate(size_t bytes) = 0;
+  virtual void release(void *ptr) = 0;
+  virtual Status upload(void *dst, const void *src, size_t bytes) = 0;
+  virtual Status download(void *dst, const void *src, size_t bytes) = 0;
+  virtual Status copy(void *dst, const void *src, size_t bytes) = 0;
+  /// Fills `bytes` bytes with `value` (used to poison outputs in checks).
+  virtual Status fill(void *dst, uint8_t value, size_t bytes) = 0;
+  virtual Status run(const BoundLaunch &launch) = 0;
+  virtual Status synchronize() = 0;
+};
+
+/// The reference-kernel backend (always available).
+std::unique_ptr<Backend> createCpuBackend();
+
+/// The CUDA backend over the driver API, or an error saying why there is
+/// none (no libcuda, no GPU, built without the CUDA headers).
+Result<std::unique_ptr<Backend>> createCudaBackend(int device = 0);
+
+} // namespace quamba::exec

@@ -1,0 +1,194 @@
+//===- BackendCheck.cpp - one backend against another, launch by launch ---===//
+#include "runtime/exec/BackendCheck.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+
+namespace quamba::exec {
+
+bool isExactOp(const std::string &op) {
+  static const char *exact[] = {"embedding",  "quantized_embedding", "split",
+                                "quantize",   "dequantize",          "linear_w8a8",
+                                "linear_w4a8"};
+  return std::find_if(std::begin(exact), std::end(exact),
+                      [&](const char *name) { return op == name; }) != std::end(exact);
+}
+
+int outputCount(const plan::Launch &launch) {
+  const std::string &op = launch.op;
+  if (op == "split")
+    return static_cast<int>(launch.operands.size()) - 1;
+  if (op == "add_rms_norm" || op == "causal_conv1d" || op == "causal_conv1d_step" ||
+      op == "ssd_scan" || op == "ssd_step" || op == "selective_scan" || op == "selective_step")
+    return 2;
+  return 1;
+}
+
+namespace {
+
+size_t bufferBytes(const plan::Buffer &b, int64_t batch, int64_t seqlen) {
+  return static_cast<size_t>(b.numel(batch, seqlen)) * plan::dtypeSize(b.dtype);
+}
+
+/// Random bytes valid for a buffer's dtype: floats in [-2, 2), any int8,
+/// token ids in [0, vocab).
+std::vector<uint8_t> randomBytes(const plan::Buffer &b, size_t bytes, int64_t vocab,
+                                 std::mt19937_64 &rng) {
+  std::vector<uint8_t> out(bytes);
+  if (b.dtype == plan::DType::F32) {
+    std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+    for (size_t i = 0; i + 4 <= bytes; i += 4) {
+      float v = dist(rng);
+      std::memcpy(&out[i], &v, 4);
+    }
+  } else if (b.dtype == plan::DType::I32) {
+    std::uniform_int_distribution<int32_t> dist(0, static_cast<int32_t>(vocab - 1));
+    for (size_t i = 0; i + 4 <= bytes; i += 4) {
+      int32_t v = dist(rng);
+      std::memcpy(&out[i], &v, 4);
+    }
+  } else {
+    std::uniform_int_distribution<int> dist(0, 255);
+    for (uint8_t &v : out)
+      v = static_cast<uint8_t>(dist(rng));
+  }
+  return out;
+}
+
+LaunchCheck checkOne(Session &candidate, Session &reference, const std::string &entryName,
+                     size_t index, int64_t batch, int64_t seqlen, std::mt19937_64 &rng,
+                     double tolerance) {
+  const plan::Plan &p = reference.artifact().plan();
+  const plan::Launch &launch = p.entry(entryName)->launches[index];
+  LaunchCheck check;
+  check.entry = entryName;
+  check.index = index;
+  check.op = launch.op;
+  check.kernel = launch.kernel;
+  check.exact = isExactOp(launch.op);
+  const int outputs = outputCount(launch);
+  const size_t first = launch.operands.size() - outputs;
+  auto fail = [&](const std::string &error) {
+    check.error = error;
+    return check;
+  };
+  for (size_t i = 0; i < launch.operands.size(); ++i) {
+    int buffer = launch.operands[i];
+    const plan::Buffer &b = p.buffers[buffer];
+    if (b.kind == plan::BufferKind::Weight)
+      continue;
+    size_t bytes = bufferBytes(b, batch, seqlen);
+    Result<void *> c = candidate.buffer(buffer, batch, seqlen);
+    Result<void *> r = reference.buffer(buffer, batch, seqlen);
+    if (!c || !r)
+      return fail(!c ? c.error() : r.error());
+    if (i < first) {
+      std::vector<uint8_t> data = randomBytes(b, bytes, reference.vocabSize(), rng);
+      if (Status s = candidate.backend().upload(*c, data.data(), bytes); !s)
+        return fail(s.error());
+      if (Status s = reference.backend().upload(*r, data.data(), bytes); !s)
+        return fail(s.error());
+    } else {
+      // Poison: 0xFF bytes are NaN floats and -1 int8s.
+      if (Status s = candidate.backend().fill(*c, 0xFF, bytes); !s)
+        return fail(s.error());
+    }
+  }
+  if (Status s = candidate.runLaunch(entryName, index, batch, seqlen); !s)
+    return fail(s.error());
+  if (Status s = reference.runLaunch(entryName, index, batch, seqlen); !s)
+    return fail("reference: " + s.error());
+
+  double diff2 = 0, ref2 = 0;
+  for (size_t i = first; i < launch.operands.size(); ++i) {
+    const plan::Buffer &b = p.buffers[launch.operands[i]];
+    size_t bytes = bufferBytes(b, batch, seqlen);
+    std::vector<uint8_t> got(bytes), want(bytes);
+    if (Status s = candidate.backend().download(got.data(), *candidate.buffer(launch.operands[i], batch, seqlen), bytes); !s)
+      return fail(s.error());
+    if (Status s = reference.backend().download(want.data(), *reference.buffer(launch.operands[i], batch, seqlen), bytes); !s)
+      return fail(s.error());
+    if (b.dtype != plan::DType::F32) {
+      for (size_t k = 0; k < bytes; ++k)
+        check.mismatches += got[k] != want[k];
+      continue;
+    }
+    for (size_t k = 0; k + 4 <= bytes; k += 4) {
+      float g, w;
+      std::memcpy(&g, &got[k], 4);
+      std::memcpy(&w, &want[k], 4);
+      uint32_t gBits;
+      std::memcpy(&gBits, &got[k], 4);
+      if (gBits == 0xFFFFFFFFu && !std::isnan(w))
+        ++check.unwritten;
+      if (check.exact) {
+        check.mismatches += std::memcmp(&got[k], &want[k], 4) != 0 && !(std::isnan(g) && std::isnan(w));
+      } else if (std::isfinite(w) && !std::isfinite(g)) {
+        ++check.mismatches;
+      }
+      if (std::isfinite(g) && std::isfinite(w)) {
+        diff2 += static_cast<double>(g - w) * (g - w);
+        ref2 += static_cast<double>(w) * w;
+      }
+    }
+  }
+  check.relError = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
+  check.passed = check.error.empty() && check.mismatches == 0 && check.unwritten == 0 &&
+                 (check.exact || check.relError <= tolerance);
+  return check;
+}
+
+} // namespace
+
+std::vector<LaunchCheck> checkLaunches(Session &candidate, Session &reference, int64_t batch,
+                                       int64_t seqlen, uint64_t seed, double tolerance) {
+  std::mt19937_64 rng(seed);
+  std::vector<LaunchCheck> out;
+  const plan::Plan &p = reference.artifact().plan();
+  for (const plan::EntryPoint &entry : p.entries) {
+    int64_t len = entry.singleToken ? 1 : seqlen;
+    for (size_t i = 0; i < entry.launches.size(); ++i)
+      out.push_back(checkOne(candidate, reference, entry.name, i, batch, len, rng, tolerance));
+  }
+  return out;
+}
+
+static size_t argmax(const float *v, int64_t n) {
+  return static_cast<size_t>(std::max_element(v, v + n) - v);
+}
+
+Result<ModelComparison> compareModels(Session &candidate, Session &reference,
+                                      const std::vector<int32_t> &prompt, int64_t steps) {
+  ModelComparison out;
+  const int64_t vocab = reference.vocabSize();
+  const int64_t len = static_cast<int64_t>(prompt.size());
+  Result<std::vector<float>> c = candidate.prefill(prompt, 1, len);
+  Result<std::vector<float>> r = reference.prefill(prompt, 1, len);
+  if (!c || !r)
+    return makeError(!c ? c.error() : "reference: " + r.error());
+  for (size_t i = 0; i < c->size(); ++i)
+    out.prefillMaxAbs = std::max(out.prefillMaxAbs, static_cast<double>(std::fabs((*c)[i] - (*r)[i])));
+  std::vector<float> cLast(c->end() - vocab, c->end()), rLast(r->end() - vocab, r->end());
+  for (int64_t s = 0; s < steps; ++s) {
+    int32_t cNext = static_cast<int32_t>(argmax(cLast.data(), vocab));
+    int32_t rNext = static_cast<int32_t>(argmax(rLast.data(), vocab));
+    out.candidateTokens.push_back(cNext);
+    out.referenceTokens.push_back(rNext);
+    if (s + 1 == steps)
+      break;
+    Result<std::vector<float>> cs = candidate.decode({cNext});
+    Result<std::vector<float>> rs = reference.decode({rNext});
+    if (!cs || !rs)
+      return makeError(!cs ? cs.error() : "reference: " + rs.error());
+    if (cNext == rNext)
+      for (int64_t i = 0; i < vocab; ++i)
+        out.decodeMaxAbs = std::max(out.decodeMaxAbs, static_cast<double>(std::fabs((*cs)[i] - (*rs)[i])));
+    cLast = cs.take();
+    rLast = rs.take();
+  }
+  return out;
+}
+
+} // namespace quamba::exec

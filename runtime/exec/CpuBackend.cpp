@@ -1,0 +1,241 @@
+//===- CpuBackend.cpp - run a plan with the reference kernels -------------===//
+//
+// Each launch calls the reference kernel its op names (runtime/plan/
+// LaunchOps.h): the CPU backend is the plan's semantics made executable, and
+// the oracle every GPU kernel is checked against.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/exec/Backend.h"
+
+#include "runtime/reference/Kernels.h"
+#include "runtime/reference/QuantizedKernels.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <map>
+
+namespace quamba::exec {
+
+namespace {
+
+int64_t product(const std::vector<int64_t> &dims, size_t from = 0,
+                size_t to = SIZE_MAX) {
+  int64_t n = 1;
+  for (size_t i = from; i < dims.size() && i < to; ++i)
+    n *= dims[i];
+  return n;
+}
+
+class CpuBackend final : public Backend {
+public:
+  std::string name() const override { return "cpu"; }
+  Status prepare(const plan::Artifact &) override { return Status::success(); }
+
+  Result<void *> allocate(size_t bytes) override {
+    void *ptr = std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+    if (!ptr)
+      return makeError("cpu: out of memory allocating " + std::to_string(bytes) + " bytes");
+    return ptr;
+  }
+  void release(void *ptr) override { std::free(ptr); }
+  Status upload(void *dst, const void *src, size_t bytes) override {
+    std::memcpy(dst, src, bytes);
+    return Status::success();
+  }
+  Status download(void *dst, const void *src, size_t bytes) override {
+    std::memcpy(dst, src, bytes);
+    return Status::success();
+  }
+  Status copy(void *dst, const void *src, size_t bytes) override {
+    std::memmove(dst, src, bytes);
+    return Status::success();
+  }
+  Status fill(void *dst, uint8_t value, size_t bytes) override {
+    std::memset(dst, value, bytes);
+    return Status::success();
+  }
+  Status synchronize() override { return Status::success(); }
+  Status run(const BoundLaunch &bound) override;
+};
+
+template <typename T> T *as(void *p) { return static_cast<T *>(p); }
+
+Status CpuBackend::run(const BoundLaunch &bound) {
+  const plan::Launch &l = *bound.launch;
+  const std::string &op = l.op;
+  const auto &d = bound.dims;
+  void *const *p = bound.operands.data();
+  auto fail = [&](const std::string &what) {
+    return makeError("cpu backend: " + op + ": " + what);
+  };
+  auto check = [&](Status s) { return s ? s : fail(s.error()); };
+  const float *bias = nullptr;
+
+  if (op == "embedding") {
+    return check(ref::embedding(as<float>(p[0]), d[0][0], d[0][1], as<int32_t>(p[1]),
+                                product(d[1]), as<float>(p[2])));
+  }
+  if (op == "quantized_embedding") {
+    int64_t vocab = d[0][0], dim = d[3].back(), count = product(d[2]);
+    const int8_t *table = as<int8_t>(p[0]);
+    const float *scales = as<float>(p[1]);
+    const int32_t *tokens = as<int32_t>(p[2]);
+    float *out = as<float>(p[3]);
+    std::vector<int8_t> row(static_cast<size_t>(dim));
+    for (int64_t t = 0; t < count; ++t) {
+      int32_t id = tokens[t];
+      if (id < 0 || id >= vocab)
+        return fail("token id " + std::to_string(id) + " is outside the vocabulary [0, " +
+                    std::to_string(vocab) + ")");
+      const int8_t *stored = table + id * d[0][1];
+      if (l.attr("bits") == 4)
+        ref::unpackInt4(reinterpret_cast<const uint8_t *>(stored), dim, row.data());
+      else
+        std::memcpy(row.data(), stored, dim);
+      ref::dequantizeInt8(row.data(), scales[id], out + t * dim, dim);
+    }
+    return Status::success();
+  }
+  if (op == "rms_norm") {
+    int64_t dim = d[0].back();
+    ref::rmsNorm(as<float>(p[0]), as<float>(p[1]), as<float>(p[2]), product(d[0]) / dim, dim,
+                 static_cast<float>(l.attr("eps")));
+    return Status::success();
+  }
+  if (op == "add_rms_norm") {
+    int64_t dim = d[0].back();
+    ref::addRmsNorm(as<float>(p[0]), as<float>(p[1]), as<float>(p[2]), as<float>(p[3]),
+                    as<float>(p[4]), product(d[0]) / dim, dim, static_cast<float>(l.attr("eps")));
+    return Status::success();
+  }
+  if (op == "linear" || op == "linear_bias") {
+    int64_t k = d[0].back(), n = d[1][0];
+    bool hasBias = op == "linear_bias";
+    ref::linear(as<float>(p[0]), as<float>(p[1]), hasBias ? as<float>(p[2]) : nullptr,
+                as<float>(p[hasBias ? 3 : 2]), product(d[0]) / k, k, n);
+    return Status::success();
+  }
+  if (op == "split") {
+    int64_t width = d[0].back(), rows = product(d[0]) / width, offset = 0;
+    const float *x = as<float>(p[0]);
+    for (size_t i = 1; i < bound.operands.size(); ++i) {
+      int64_t size = d[i].back();
+      float *out = as<float>(p[i]);
+      for (int64_t r = 0; r < rows; ++r)
+        std::memcpy(out + r * size, x + r * width + offset, size * sizeof(float));
+      offset += size;
+    }
+    return Status::success();
+  }
+  if (op == "causal_conv1d") {
+    bias = l.flag("has_bias") ? as<float>(p[2]) : nullptr;
+    ref::causalConv1d(as<float>(p[0]), as<float>(p[1]), bias, as<float>(p[3]), as<float>(p[4]),
+                      d[0][0], d[0][1], d[0][2], d[1][1], l.flag("silu"));
+    return Status::success();
+  }
+  if (op == "causal_conv1d_step") {
+    bias = l.flag("has_bias") ? as<float>(p[3]) : nullptr;
+    int64_t batch = d[0][0], channels = d[0].back(), kernel = d[2][1];
+    std::memcpy(p[5], p[1], batch * channels * kernel * sizeof(float));
+    ref::causalConv1dStep(as<float>(p[0]), as<float>(p[5]), as<float>(p[2]), bias,
+                          as<float>(p[4]), batch, channels, kernel, l.flag("silu"));
+    return Status::success();
+  }
+  if (op == "ssd_scan" || op == "ssd_step") {
+    ref::SSDShape shape;
+    shape.batch = d[0][0];
+    shape.seqlen = op == "ssd_scan" ? d[0][1] : 1;
+    shape.headdim = static_cast<int64_t>(l.attr("headdim"));
+    shape.nheads = d[0].back() / shape.headdim;
+    shape.ngroups = static_cast<int64_t>(l.attr("ngroups"));
+    shape.dstate = d[2].back() / shape.ngroups;
+    shape.dHasHdim = l.flag("d_has_hdim");
+    const float *x = as<float>(p[0]), *dt = as<float>(p[1]), *B = as<float>(p[2]),
+                *C = as<float>(p[3]), *aLog = as<float>(p[4]), *D = as<float>(p[5]),
+                *dtBias = as<float>(p[6]);
+    if (op == "ssd_scan") {
+      ref::ssdScan(shape, static_cast<int64_t>(l.attr("chunk_size")),
+                   static_cast<float>(l.attr("dt_min")),
+                   l.attrs.count("dt_max") ? static_cast<float>(l.attr("dt_max"))
+                                           : std::numeric_limits<float>::infinity(),
+                   x, dt, B, C, aLog, D, dtBias, as<float>(p[7]), as<float>(p[8]));
+    } else {
+      std::memcpy(p[9], p[7], product(d[7]) * sizeof(float));
+      ref::ssdStep(shape, x, dt, B, C, aLog, D, dtBias, as<float>(p[9]), as<float>(p[8]));
+    }
+    return Status::success();
+  }
+  if (op == "selective_scan" || op == "selective_step") {
+    ref::SelectiveShape shape;
+    shape.batch = d[0][0];
+    shape.seqlen = op == "selective_scan" ? d[0][1] : 1;
+    shape.dinner = d[5][0];
+    shape.dstate = d[5][1];
+    const float *args[8];
+    for (int i = 0; i < 8; ++i)
+      args[i] = as<float>(p[i]);
+    if (op == "selective_scan") {
+      ref::selectiveScan(shape, args[0], args[1], args[2], args[3], args[4], args[5], args[6],
+                         args[7], as<float>(p[8]), as<float>(p[9]));
+    } else {
+      std::memcpy(p[10], p[8], product(d[8]) * sizeof(float));
+      ref::selectiveStep(shape, args[0], args[1], args[2], args[3], args[4], args[5], args[6],
+                         args[7], as<float>(p[10]), as<float>(p[9]));
+    }
+    return Status::success();
+  }
+  if (op == "gated_rms_norm") {
+    int64_t dim = d[0].back();
+    ref::gatedRmsNorm(as<float>(p[0]), as<float>(p[1]), as<float>(p[2]), as<float>(p[3]),
+                      product(d[0]) / dim, dim, static_cast<int64_t>(l.attr("group_size")),
+                      static_cast<float>(l.attr("eps")));
+    return Status::success();
+  }
+  if (op == "hadamard") {
+    int64_t n = d[0].back(), count = product(d[0]);
+    std::memcpy(p[2], p[0], count * sizeof(float));
+    return check(ref::hadamard(as<float>(p[2]), count / n, n));
+  }
+  if (op == "quantize" || op == "dequantize") {
+    int64_t inner = static_cast<int64_t>(l.attr("inner")), count = product(d[0]);
+    if (inner <= 0 || count % inner != 0)
+      return fail("scale block " + std::to_string(inner) + " does not tile " +
+                  std::to_string(count) + " elements");
+    if (op == "quantize")
+      ref::quantizeInt8PerChannel(as<float>(p[0]), as<float>(p[1]), as<int8_t>(p[2]),
+                                  count / inner, inner);
+    else
+      ref::dequantizeInt8PerChannel(as<int8_t>(p[0]), as<float>(p[1]), as<float>(p[2]),
+                                    count / inner, inner);
+    return Status::success();
+  }
+  if (op == "linear_w8a8") {
+    int64_t k = d[0].back(), n = d[2][0];
+    bias = l.flag("has_bias") ? as<float>(p[4]) : nullptr;
+    return check(ref::linearW8A8(as<int8_t>(p[0]), *as<float>(p[1]), as<int8_t>(p[2]),
+                                 as<float>(p[3]), bias, as<float>(p[5]), product(d[0]) / k, k, n));
+  }
+  if (op == "linear_w4a8") {
+    int64_t k = d[0].back(), n = d[2][0];
+    bias = l.flag("has_bias") ? as<float>(p[5]) : nullptr;
+    return check(ref::linearW4A8(as<int8_t>(p[0]), *as<float>(p[1]), as<uint8_t>(p[2]),
+                                 as<float>(p[3]), as<float>(p[4]), bias, as<float>(p[6]),
+                                 product(d[0]) / k, k, n,
+                                 static_cast<int64_t>(l.attr("group_size"))));
+  }
+  if (op == "linear_w4a16") {
+    int64_t k = d[0].back(), n = d[1][0];
+    bias = l.flag("has_bias") ? as<float>(p[3]) : nullptr;
+    return check(ref::linearW4A16(as<float>(p[0]), as<uint8_t>(p[1]), as<float>(p[2]), bias,
+                                  as<float>(p[4]), product(d[0]) / k, k, n,
+                                  static_cast<int64_t>(l.attr("group_size"))));
+  }
+  return fail("no reference kernel for this op");
+}
+
+} // namespace
+
+std::unique_ptr<Backend> createCpuBackend() { return std::make_unique<CpuBackend>(); }
+
+} // namespace quamba::exec

@@ -1,0 +1,245 @@
+//===- CudaBackend.cpp - run a plan's kernels through the driver API ------===//
+//
+// libcuda is opened at run time (dlopen "libcuda.so.1"), not linked: the same
+// quamba-run binary then starts on machines without a GPU driver and falls
+// back to the CPU backend, and it builds anywhere the toolkit's cuda.h is
+// (the header alone; no stub library needed at link time).
+//
+// Kernels are loaded from the artifact's cubin when the GPU's architecture
+// matches the target (cuModuleLoadData), else from its PTX (JIT by the
+// driver). Launches follow Triton's ABI: the visible arguments, then two
+// null hidden scratch pointers; block = 32 * num_warps; dynamic shared
+// memory from the plan.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/exec/Backend.h"
+
+#if QUAMBA_HAVE_CUDA_HEADERS
+#include <cuda.h>
+#include <dlfcn.h>
+#endif
+
+#include <map>
+
+namespace quamba::exec {
+
+#if !QUAMBA_HAVE_CUDA_HEADERS
+
+Result<std::unique_ptr<Backend>> createCudaBackend(int) {
+  return makeError("this runtime was built without the CUDA headers (cuda.h)");
+}
+
+#else
+
+namespace {
+
+/// The driver entry points the backend uses, resolved by name (the _v2
+/// names are what cuda.h's macros select).
+struct Driver {
+  void *handle = nullptr;
+#define QUAMBA_CU_FN(type, name) type name = nullptr;
+  QUAMBA_CU_FN(decltype(&::cuInit), init)
+  QUAMBA_CU_FN(decltype(&::cuDeviceGetCount), deviceGetCount)
+  QUAMBA_CU_FN(decltype(&::cuDeviceGet), deviceGet)
+  QUAMBA_CU_FN(decltype(&::cuDeviceGetAttribute), deviceGetAttribute)
+  QUAMBA_CU_FN(decltype(&::cuDeviceGetName), deviceGetName)
+  QUAMBA_CU_FN(decltype(&::cuDevicePrimaryCtxRetain), primaryCtxRetain)
+  QUAMBA_CU_FN(decltype(&::cuCtxSetCurrent), ctxSetCurrent)
+  QUAMBA_CU_FN(decltype(&::cuCtxSynchronize), ctxSynchronize)
+  QUAMBA_CU_FN(decltype(&::cuModuleLoadData), moduleLoadData)
+  QUAMBA_CU_FN(decltype(&::cuModuleGetFunction), moduleGetFunction)
+  QUAMBA_CU_FN(decltype(&::cuFuncSetAttribute), funcSetAttribute)
+  QUAMBA_CU_FN(decltype(&::cuMemAlloc), memAlloc)
+  QUAMBA_CU_FN(decltype(&::cuMemFree), memFree)
+  QUAMBA_CU_FN(decltype(&::cuMemcpyHtoD), memcpyHtoD)
+  QUAMBA_CU_FN(decltype(&::cuMemcpyDtoH), memcpyDtoH)
+  QUAMBA_CU_FN(decltype(&::cuMemcpyDtoD), memcpyDtoD)
+  QUAMBA_CU_FN(decltype(&::cuMemsetD8), memsetD8)
+  QUAMBA_CU_FN(decltype(&::cuLaunchKernel), launchKernel)
+  QUAMBA_CU_FN(decltype(&::cuGetErrorString), getErrorString)
+#undef QUAMBA_CU_FN
+
+  Status load() {
+    handle = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!handle)
+      return makeError("no CUDA driver (libcuda.so.1 not found)");
+    struct Entry {
+      void **slot;
+      const char *symbol;
+    } entries[] = {
+        {reinterpret_cast<void **>(&init), "cuInit"},
+        {reinterpret_cast<void **>(&deviceGetCount), "cuDeviceGetCount"},
+        {reinterpret_cast<void **>(&deviceGet), "cuDeviceGet"},
+        {reinterpret_cast<void **>(&deviceGetAttribute), "cuDeviceGetAttribute"},
+        {reinterpret_cast<void **>(&deviceGetName), "cuDeviceGetName"},
+        {reinterpret_cast<void **>(&primaryCtxRetain), "cuDevicePrimaryCtxRetain"},
+        {reinterpret_cast<void **>(&ctxSetCurrent), "cuCtxSetCurrent"},
+        {reinterpret_cast<void **>(&ctxSynchronize), "cuCtxSynchronize"},
+        {reinterpret_cast<void **>(&moduleLoadData), "cuModuleLoadData"},
+        {reinterpret_cast<void **>(&moduleGetFunction), "cuModuleGetFunction"},
+        {reinterpret_cast<void **>(&funcSetAttribute), "cuFuncSetAttribute"},
+        {reinterpret_cast<void **>(&memAlloc), "cuMemAlloc_v2"},
+        {reinterpret_cast<void **>(&memFree), "cuMemFree_v2"},
+        {reinterpret_cast<void **>(&memcpyHtoD), "cuMemcpyHtoD_v2"},
+        {reinterpret_cast<void **>(&memcpyDtoH), "cuMemcpyDtoH_v2"},
+        {reinterpret_cast<void **>(&memcpyDtoD), "cuMemcpyDtoD_v2"},
+        {reinterpret_cast<void **>(&memsetD8), "cuMemsetD8_v2"},
+        {reinterpret_cast<void **>(&launchKernel), "cuLaunchKernel"},
+        {reinterpret_cast<void **>(&getErrorString), "cuGetErrorString"},
+    };
+    for (const Entry &e : entries) {
+      *e.slot = dlsym(handle, e.symbol);
+      if (!*e.slot)
+        return makeError(std::string("libcuda.so.1 lacks ") + e.symbol);
+    }
+    return Status::success();
+  }
+
+  std::string message(CUresult rc) const {
+    const char *text = nullptr;
+    if (getErrorString)
+      getErrorString(rc, &text);
+    return text ? text : "CUDA error " + std::to_string(static_cast<int>(rc));
+  }
+};
+
+class CudaBackend final : public Backend {
+public:
+  Status open(int ordinal) {
+    if (Status s = driver.load(); !s)
+      return s;
+    if (CUresult rc = driver.init(0); rc != CUDA_SUCCESS)
+      return makeError("cuInit: " + driver.message(rc));
+    int count = 0;
+    if (CUresult rc = driver.deviceGetCount(&count); rc != CUDA_SUCCESS || count == 0)
+      return makeError("no CUDA device");
+    if (ordinal < 0 || ordinal >= count)
+      return makeError("no CUDA device " + std::to_string(ordinal) + " (there are " +
+                       std::to_string(count) + ")");
+    if (CUresult rc = driver.deviceGet(&device, ordinal); rc != CUDA_SUCCESS)
+      return makeError("cuDeviceGet: " + driver.message(rc));
+    driver.deviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device);
+    driver.deviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
+    char name[256] = {0};
+    driver.deviceGetName(name, sizeof(name) - 1, device);
+    deviceName = name;
+    if (CUresult rc = driver.primaryCtxRetain(&context, device); rc != CUDA_SUCCESS)
+      return makeError("cuDevicePrimaryCtxRetain: " + driver.message(rc));
+    return call(driver.ctxSetCurrent(context), "cuCtxSetCurrent");
+  }
+
+  std::string name() const override {
+    return "cuda (" + deviceName + ", sm_" + std::to_string(major) + std::to_string(minor) + ")";
+  }
+
+  Status prepare(const plan::Artifact &artifact) override {
+    if (Status s = artifact.checkDevice(major, minor); !s)
+      return s;
+    bool cubinFits = (artifact.plan().target == "sm_90a" && major == 9 && minor == 0) ||
+                     (artifact.plan().target == "sm_80" && major == 8);
+    for (const plan::KernelInfo &kernel : artifact.plan().kernels) {
+      CUmodule module = nullptr;
+      std::string_view cubin = artifact.cubin(kernel.name);
+      CUresult rc = CUDA_ERROR_INVALID_IMAGE;
+      if (cubinFits && !cubin.empty())
+        rc = driver.moduleLoadData(&module, cubin.data());
+      if (rc != CUDA_SUCCESS) {
+        // PTX must be NUL-terminated for the JIT.
+        std::string ptx(artifact.ptx(kernel.name));
+        rc = driver.moduleLoadData(&module, ptx.c_str());
+      }
+      if (rc != CUDA_SUCCESS)
+        return makeError("kernel '" + kernel.name + "': cuModuleLoadData: " + driver.message(rc));
+      CUfunction function = nullptr;
+      if (CUresult frc = driver.moduleGetFunction(&function, module, kernel.name.c_str());
+          frc != CUDA_SUCCESS)
+        return makeError("kernel '" + kernel.name + "': cuModuleGetFunction: " +
+                         driver.message(frc));
+      if (kernel.sharedBytes > 48 * 1024)
+        if (Status s = call(driver.funcSetAttribute(
+                                function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                kernel.sharedBytes),
+                            "cuFuncSetAttribute");
+            !s)
+          return s;
+      functions[kernel.name] = function;
+    }
+    return Status::success();
+  }
+
+  Result<void *> allocate(size_t bytes) override {
+    CUdeviceptr ptr = 0;
+    if (CUresult rc = driver.memAlloc(&ptr, std::max<size_t>(bytes, 1)); rc != CUDA_SUCCESS)
+      return makeError("cuMemAlloc of " + std::to_string(bytes) + " bytes: " + driver.message(rc));
+    return reinterpret_cast<void *>(ptr);
+  }
+  void release(void *ptr) override { driver.memFree(reinterpret_cast<CUdeviceptr>(ptr)); }
+  Status upload(void *dst, const void *src, size_t bytes) override {
+    return call(driver.memcpyHtoD(reinterpret_cast<CUdeviceptr>(dst), src, bytes), "cuMemcpyHtoD");
+  }
+  Status download(void *dst, const void *src, size_t bytes) override {
+    return call(driver.memcpyDtoH(dst, reinterpret_cast<CUdeviceptr>(src), bytes), "cuMemcpyDtoH");
+  }
+  Status copy(void *dst, const void *src, size_t bytes) override {
+    return call(driver.memcpyDtoD(reinterpret_cast<CUdeviceptr>(dst),
+                                  reinterpret_cast<CUdeviceptr>(src), bytes),
+                "cuMemcpyDtoD");
+  }
+  Status fill(void *dst, uint8_t value, size_t bytes) override {
+    return call(driver.memsetD8(reinterpret_cast<CUdeviceptr>(dst), value, bytes), "cuMemsetD8");
+  }
+  Status synchronize() override { return call(driver.ctxSynchronize(), "cuCtxSynchronize"); }
+
+  Status run(const BoundLaunch &bound) override {
+    const plan::Launch &l = *bound.launch;
+    auto it = functions.find(l.kernel);
+    if (it == functions.end())
+      return makeError("kernel '" + l.kernel + "' was not loaded");
+    // Triton's ABI: visible pointers, visible i32 scalars, two hidden
+    // scratch pointers (null: our kernels use no scratch).
+    std::vector<CUdeviceptr> pointers;
+    for (void *p : bound.operands)
+      pointers.push_back(reinterpret_cast<CUdeviceptr>(p));
+    CUdeviceptr hidden[2] = {0, 0};
+    std::vector<int32_t> scalars = bound.scalars;
+    std::vector<void *> params;
+    for (CUdeviceptr &p : pointers)
+      params.push_back(&p);
+    for (int32_t &s : scalars)
+      params.push_back(&s);
+    params.push_back(&hidden[0]);
+    params.push_back(&hidden[1]);
+    CUresult rc = driver.launchKernel(
+        it->second, bound.grid[0], bound.grid[1], bound.grid[2], l.block[0], l.block[1],
+        l.block[2], static_cast<unsigned>(l.sharedBytes), /*stream=*/nullptr, params.data(),
+        nullptr);
+    return call(rc, "cuLaunchKernel " + l.kernel);
+  }
+
+private:
+  Status call(CUresult rc, const std::string &what) {
+    if (rc == CUDA_SUCCESS)
+      return Status::success();
+    return makeError(what + ": " + driver.message(rc));
+  }
+
+  Driver driver;
+  CUdevice device = 0;
+  CUcontext context = nullptr;
+  int major = 0, minor = 0;
+  std::string deviceName;
+  std::map<std::string, CUfunction> functions;
+};
+
+} // namespace
+
+Result<std::unique_ptr<Backend>> createCudaBackend(int ordinal) {
+  auto backend = std::make_unique<CudaBackend>();
+  if (Status s = backend->open(ordinal); !s)
+    return makeError(s.error());
+  return std::unique_ptr<Backend>(std::move(backend));
+}
+
+#endif
+
+} // namespace quamba::exec

@@ -1,0 +1,212 @@
+//===- Session.cpp - run a compiled model on a backend --------------------===//
+#include "runtime/exec/Session.h"
+
+namespace quamba::exec {
+
+using plan::Buffer;
+using plan::BufferKind;
+
+Session::~Session() {
+  if (!backend_)
+    return;
+  for (Allocation &a : buffers_)
+    if (a.ptr)
+      backend_->release(a.ptr);
+}
+
+Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const plan::Artifact> artifact,
+                                                 std::unique_ptr<Backend> backend) {
+  std::unique_ptr<Session> session(new Session());
+  session->artifact_ = std::move(artifact);
+  session->backend_ = std::move(backend);
+  if (Status s = session->backend_->prepare(*session->artifact_); !s)
+    return makeError(s.error());
+  const plan::Plan &p = session->artifact_->plan();
+  session->buffers_.resize(p.buffers.size());
+  for (size_t i = 0; i < p.buffers.size(); ++i) {
+    const Buffer &b = p.buffers[i];
+    if (b.kind != BufferKind::Weight)
+      continue;
+    size_t bytes = static_cast<size_t>(b.numel(1, 1)) * plan::dtypeSize(b.dtype);
+    Result<void *> ptr = session->backend_->allocate(bytes);
+    if (!ptr)
+      return makeError("weight '" + b.name + "': " + ptr.error());
+    session->buffers_[i] = {*ptr, bytes};
+    if (Status s = session->backend_->upload(*ptr, session->artifact_->weightData(i), bytes); !s)
+      return makeError("weight '" + b.name + "': " + s.error());
+  }
+  return session;
+}
+
+Result<void *> Session::buffer(int index, int64_t batch, int64_t seqlen) {
+  const Buffer &b = artifact_->plan().buffers[index];
+  Allocation &a = buffers_[index];
+  if (b.kind == BufferKind::Weight)
+    return a.ptr;
+  int64_t numel = b.numel(batch, seqlen);
+  if (numel < 0)
+    return makeError("buffer '" + b.name + "' has a negative size");
+  size_t bytes = static_cast<size_t>(numel) * plan::dtypeSize(b.dtype);
+  if (a.ptr && a.bytes >= bytes)
+    return a.ptr;
+  if (a.ptr)
+    backend_->release(a.ptr);
+  a = {};
+  Result<void *> ptr = backend_->allocate(std::max<size_t>(bytes, 1));
+  if (!ptr)
+    return makeError("buffer '" + b.name + "': " + ptr.error());
+  a = {*ptr, bytes};
+  return a.ptr;
+}
+
+Result<BoundLaunch> Session::bind(const plan::Launch &launch, int64_t batch, int64_t seqlen) {
+  BoundLaunch bound;
+  bound.launch = &launch;
+  for (int index : launch.operands) {
+    Result<void *> ptr = buffer(index, batch, seqlen);
+    if (!ptr)
+      return makeError(ptr.error());
+    bound.operands.push_back(*ptr);
+    bound.dims.push_back(artifact_->plan().buffers[index].dims(batch, seqlen));
+  }
+  for (const plan::ShapeExpr &s : launch.scalars) {
+    int64_t v = s.evaluate(batch, seqlen);
+    if (v < 0 || v > INT32_MAX)
+      return makeError(launch.op + ": scalar " + s.text() + " = " + std::to_string(v) +
+                       " does not fit the kernel's i32 argument");
+    bound.scalars.push_back(static_cast<int32_t>(v));
+  }
+  for (int d = 0; d < 3; ++d) {
+    int64_t v = launch.grid[d].evaluate(batch, seqlen);
+    if (v < 0 || v > INT32_MAX)
+      return makeError(launch.op + ": grid " + launch.grid[d].text() + " = " + std::to_string(v));
+    bound.grid[d] = static_cast<uint32_t>(v);
+  }
+  return bound;
+}
+
+Status Session::runEntry(const plan::EntryPoint &entry, int64_t batch, int64_t seqlen) {
+  for (const plan::Launch &launch : entry.launches) {
+    Result<BoundLaunch> bound = bind(launch, batch, seqlen);
+    if (!bound)
+      return makeError(bound.error());
+    // An empty grid (zero tokens) launches nothing.
+    if (bound->grid[0] == 0 || bound->grid[1] == 0 || bound->grid[2] == 0)
+      continue;
+    if (Status s = backend_->run(*bound); !s)
+      return makeError("@" + entry.name + " " + launch.op + " (" + launch.kernel + "): " + s.error());
+  }
+  return backend_->synchronize();
+}
+
+Status Session::runLaunch(const std::string &entryName, size_t index, int64_t batch,
+                          int64_t seqlen) {
+  const plan::EntryPoint *entry = artifact_->plan().entry(entryName);
+  if (!entry || index >= entry->launches.size())
+    return makeError("no launch " + std::to_string(index) + " in @" + entryName);
+  Result<BoundLaunch> bound = bind(entry->launches[index], batch, seqlen);
+  if (!bound)
+    return makeError(bound.error());
+  if (Status s = backend_->run(*bound); !s)
+    return s;
+  return backend_->synchronize();
+}
+
+Status Session::checkTokens(const std::vector<int32_t> &tokens) const {
+  int64_t vocab = artifact_->vocabSize();
+  for (size_t i = 0; i < tokens.size(); ++i)
+    if (tokens[i] < 0 || tokens[i] >= vocab)
+      return makeError("token " + std::to_string(tokens[i]) + " at position " + std::to_string(i) +
+                       " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+  return Status::success();
+}
+
+/// Copies the state outputs of `from` into the state inputs of `to`
+/// (outputs 1.. and inputs 1.. correspond, DESIGN.md §2).
+static Status carryStates(Session &session, Backend &backend, const plan::Plan &p,
+                          const plan::EntryPoint &from, const plan::EntryPoint &to,
+                          int64_t batch, int64_t fromLen) {
+  if (from.outputs.size() != to.inputs.size())
+    return makeError("@" + from.name + " returns " + std::to_string(from.outputs.size() - 1) +
+                     " states, @" + to.name + " takes " + std::to_string(to.inputs.size() - 1));
+  for (size_t i = 1; i < from.outputs.size(); ++i) {
+    const Buffer &src = p.buffers[from.outputs[i]];
+    const Buffer &dst = p.buffers[to.inputs[i]];
+    size_t bytes = static_cast<size_t>(src.numel(batch, fromLen)) * plan::dtypeSize(src.dtype);
+    size_t want = static_cast<size_t>(dst.numel(batch, 1)) * plan::dtypeSize(dst.dtype);
+    if (bytes != want)
+      return makeError("state " + std::to_string(i) + ": @" + from.name + " gives " +
+                       std::to_string(bytes) + " bytes, @" + to.name + " takes " +
+                       std::to_string(want));
+    Result<void *> s = session.buffer(from.outputs[i], batch, fromLen);
+    Result<void *> d = session.buffer(to.inputs[i], batch, 1);
+    if (!s || !d)
+      return makeError(!s ? s.error() : d.error());
+    if (*s != *d)
+      if (Status st = backend.copy(*d, *s, bytes); !st)
+        return st;
+  }
+  return Status::success();
+}
+
+static Result<std::vector<float>> readLogits(Session &session, Backend &backend,
+                                             const plan::Plan &p, const plan::EntryPoint &entry,
+                                             int64_t batch, int64_t seqlen) {
+  const Buffer &logits = p.buffers[entry.outputs[0]];
+  if (logits.dtype != plan::DType::F32)
+    return makeError("@" + entry.name + " result 0 is not f32 logits");
+  std::vector<float> out(static_cast<size_t>(logits.numel(batch, seqlen)));
+  Result<void *> ptr = session.buffer(entry.outputs[0], batch, seqlen);
+  if (!ptr)
+    return makeError(ptr.error());
+  if (Status s = backend.download(out.data(), *ptr, out.size() * sizeof(float)); !s)
+    return makeError(s.error());
+  return out;
+}
+
+Result<std::vector<float>> Session::prefill(const std::vector<int32_t> &tokens, int64_t batch,
+                                            int64_t seqlen) {
+  const plan::Plan &p = artifact_->plan();
+  const plan::EntryPoint *entry = p.entry("prefill");
+  if (batch <= 0 || seqlen <= 0 || static_cast<int64_t>(tokens.size()) != batch * seqlen)
+    return makeError("prefill: " + std::to_string(tokens.size()) + " tokens do not form a [" +
+                     std::to_string(batch) + ", " + std::to_string(seqlen) + "] batch");
+  if (Status s = checkTokens(tokens); !s)
+    return makeError("prefill: " + s.error());
+  Result<void *> in = buffer(entry->inputs[0], batch, seqlen);
+  if (!in)
+    return makeError(in.error());
+  if (Status s = backend_->upload(*in, tokens.data(), tokens.size() * sizeof(int32_t)); !s)
+    return makeError(s.error());
+  if (Status s = runEntry(*entry, batch, seqlen); !s)
+    return makeError(s.error());
+  if (Status s = carryStates(*this, *backend_, p, *entry, *p.entry("decode"), batch, seqlen); !s)
+    return makeError(s.error());
+  stateBatch_ = batch;
+  return readLogits(*this, *backend_, p, *entry, batch, seqlen);
+}
+
+Result<std::vector<float>> Session::decode(const std::vector<int32_t> &tokens) {
+  const plan::Plan &p = artifact_->plan();
+  const plan::EntryPoint *entry = p.entry("decode");
+  int64_t batch = static_cast<int64_t>(tokens.size());
+  if (stateBatch_ == 0)
+    return makeError("decode: no state; run prefill first");
+  if (batch != stateBatch_)
+    return makeError("decode: " + std::to_string(batch) + " tokens for a batch of " +
+                     std::to_string(stateBatch_));
+  if (Status s = checkTokens(tokens); !s)
+    return makeError("decode: " + s.error());
+  Result<void *> in = buffer(entry->inputs[0], batch, 1);
+  if (!in)
+    return makeError(in.error());
+  if (Status s = backend_->upload(*in, tokens.data(), tokens.size() * sizeof(int32_t)); !s)
+    return makeError(s.error());
+  if (Status s = runEntry(*entry, batch, 1); !s)
+    return makeError(s.error());
+  if (Status s = carryStates(*this, *backend_, p, *entry, *entry, batch, 1); !s)
+    return makeError(s.error());
+  return readLogits(*this, *backend_, p, *entry, batch, 1);
+}
+
+} // namespace quamba::exec

@@ -1,0 +1,58 @@
+//===- Session.h - run a compiled model on a backend -----------*- C++ -*-===//
+//
+// A session owns the weights (uploaded once), the activation buffers
+// (allocated for the largest batch x length seen), and the recurrent states
+// between calls: prefill(tokens) fills them, decode(token) continues from
+// them. Both backends execute the plan through this one class.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/exec/Backend.h"
+
+#include <map>
+
+namespace quamba::exec {
+
+class Session {
+public:
+  static Result<std::unique_ptr<Session>>
+  create(std::shared_ptr<const plan::Artifact> artifact, std::unique_ptr<Backend> backend);
+  ~Session();
+
+  Backend &backend() { return *backend_; }
+  const plan::Artifact &artifact() const { return *artifact_; }
+  int64_t vocabSize() const { return artifact_->vocabSize(); }
+
+  /// Runs @prefill on tokens [batch, seqlen] (row-major) and returns the
+  /// logits [batch, seqlen, vocab]; the final states are kept for decode.
+  Result<std::vector<float>> prefill(const std::vector<int32_t> &tokens, int64_t batch,
+                                     int64_t seqlen);
+  /// Runs @decode on one token per sequence (the batch of the last prefill)
+  /// and returns the logits [batch, vocab]; the states advance.
+  Result<std::vector<float>> decode(const std::vector<int32_t> &tokens);
+
+  /// Runs one launch of `entry` alone on the current buffers (used by the
+  /// kernel checks); buffers of (batch, seqlen) are allocated as needed.
+  Status runLaunch(const std::string &entry, size_t index, int64_t batch, int64_t seqlen);
+  /// The device pointer of a buffer for (batch, seqlen) of an entry point,
+  /// allocating it if needed.
+  Result<void *> buffer(int index, int64_t batch, int64_t seqlen);
+
+private:
+  Session() = default;
+  Status runEntry(const plan::EntryPoint &entry, int64_t batch, int64_t seqlen);
+  Result<BoundLaunch> bind(const plan::Launch &launch, int64_t batch, int64_t seqlen);
+  Status checkTokens(const std::vector<int32_t> &tokens) const;
+
+  std::shared_ptr<const plan::Artifact> artifact_;
+  std::unique_ptr<Backend> backend_;
+  struct Allocation {
+    void *ptr = nullptr;
+    size_t bytes = 0;
+  };
+  std::vector<Allocation> buffers_; // by plan buffer index
+  int64_t stateBatch_ = 0;          // batch of the states held (0: none)
+};
+
+} // namespace quamba::exec

@@ -1,0 +1,144 @@
+// quamba-convert-mamba-to-gpu: the SSM scans run the sequential recurrence,
+// one thread per (b, h, p) (Mamba2 SSD) or per (b, e) (Mamba1 selective),
+// the state row living in the output state buffer. Kernels are specialised
+// on the static dims and attrs; batch (and seqlen for scans) are i32 scalars.
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu | FileCheck %s
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx \
+// RUN:   | FileCheck %s --check-prefix=PTX
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx=chip=sm_80 \
+// RUN:   | FileCheck %s --check-prefix=PTX
+
+// ssd_scan, no dt limit (dt_min 0, dt_max +inf): x, dt, B, C, A_log, D,
+// dt_bias, y, state, then batch, seqlen; H = 8, P = 16, G = 2, N = 16.
+// CHECK-LABEL: mamba.launch_plan
+// CHECK-SAME: \22kernel\22:\22ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22,\22L\22],{{.*}}\22grid\22:[\22cdiv(B*128,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-LABEL: gpu.module @ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000
+// CHECK: gpu.func @ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32", "i32"]
+// CHECK: scf.for
+// CHECK: math.log1p
+// CHECK: math.exp
+// CHECK: scf.for
+// PTX-LABEL: .visible .entry ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000(
+// PTX: ld.global
+// PTX: ex2.approx
+// PTX: st.global
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>, %dt: tensor<?x?x8xf32>, %B: tensor<?x?x32xf32>, %C: tensor<?x?x32xf32>) -> (tensor<?x?x128xf32>, tensor<?x8x16x16xf32>) {
+    %A_log = arith.constant dense<0.5> : tensor<8xf32>
+    %D = arith.constant dense<1.0> : tensor<8xf32>
+    %dt_bias = arith.constant dense<0.1> : tensor<8xf32>
+    %y, %s = mamba.ssd_scan %x, %dt, %B, %C, A_log(%A_log), D(%D), dt_bias(%dt_bias) {headdim = 16 : i64, ngroups = 2 : i64, chunk_size = 16 : i64} : (tensor<?x?x128xf32>, tensor<?x?x8xf32>, tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<?x?x128xf32>, tensor<?x8x16x16xf32>)
+    return %y, %s : tensor<?x?x128xf32>, tensor<?x8x16x16xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x128xf32>) -> tensor<?x1x128xf32> {
+    return %x : tensor<?x1x128xf32>
+  }
+}
+
+// -----
+
+// ssd_scan with the dt limit and D per channel ([H*P]): the limit's bits are
+// in the name, the clamp is two compare-and-selects.
+// CHECK-LABEL: mamba.launch_plan
+// CHECK-SAME: \22kernel\22:\22ssd_scan_h8_p16_g2_n16_dh1_dtmin3a83126f_dtmax3dcccccd\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22,\22L\22],{{.*}}\22grid\22:[\22cdiv(B*128,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-LABEL: gpu.module @ssd_scan_h8_p16_g2_n16_dh1_dtmin3a83126f_dtmax3dcccccd
+// CHECK: math.log1p
+// CHECK: arith.cmpf olt
+// CHECK: arith.select
+// CHECK: arith.cmpf olt
+// CHECK: arith.select
+// CHECK: math.exp
+// PTX-LABEL: .visible .entry ssd_scan_h8_p16_g2_n16_dh1_dtmin3a83126f_dtmax3dcccccd(
+// PTX: ex2.approx
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>, %dt: tensor<?x?x8xf32>, %B: tensor<?x?x32xf32>, %C: tensor<?x?x32xf32>) -> (tensor<?x?x128xf32>, tensor<?x8x16x16xf32>) {
+    %A_log = arith.constant dense<0.5> : tensor<8xf32>
+    %D = arith.constant dense<1.0> : tensor<128xf32>
+    %dt_bias = arith.constant dense<0.1> : tensor<8xf32>
+    %y, %s = mamba.ssd_scan %x, %dt, %B, %C, A_log(%A_log), D(%D), dt_bias(%dt_bias) {headdim = 16 : i64, ngroups = 2 : i64, chunk_size = 8 : i64, dt_min = 1.0e-3 : f64, dt_max = 0.1 : f64} : (tensor<?x?x128xf32>, tensor<?x?x8xf32>, tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<8xf32>, tensor<128xf32>, tensor<8xf32>) -> (tensor<?x?x128xf32>, tensor<?x8x16x16xf32>)
+    return %y, %s : tensor<?x?x128xf32>, tensor<?x8x16x16xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x128xf32>) -> tensor<?x1x128xf32> {
+    return %x : tensor<?x1x128xf32>
+  }
+}
+
+// -----
+
+// ssd_step: state_in in, state_out out, batch only; no dt clamp.
+// CHECK-LABEL: mamba.launch_plan
+// CHECK-SAME: \22kernel\22:\22ssd_step_h8_p16_g2_n16_dh0\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22],{{.*}}\22grid\22:[\22cdiv(B*128,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-LABEL: gpu.module @ssd_step_h8_p16_g2_n16_dh0
+// CHECK: gpu.func @ssd_step_h8_p16_g2_n16_dh0(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32"]
+// CHECK-NOT: arith.cmpf olt
+// CHECK: gpu.return
+// PTX-LABEL: .visible .entry ssd_step_h8_p16_g2_n16_dh0(
+// PTX: ld.global
+// PTX: ex2.approx
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>) -> tensor<?x?x128xf32> {
+    return %x : tensor<?x?x128xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x128xf32>, %dt: tensor<?x1x8xf32>, %B: tensor<?x1x32xf32>, %C: tensor<?x1x32xf32>, %state: tensor<?x8x16x16xf32>) -> (tensor<?x1x128xf32>, tensor<?x8x16x16xf32>) {
+    %A_log = arith.constant dense<0.5> : tensor<8xf32>
+    %D = arith.constant dense<1.0> : tensor<8xf32>
+    %dt_bias = arith.constant dense<0.1> : tensor<8xf32>
+    %y, %s = mamba.ssd_step %x, %dt, %B, %C, A_log(%A_log), D(%D), dt_bias(%dt_bias), state(%state) {headdim = 16 : i64, ngroups = 2 : i64} : (tensor<?x1x128xf32>, tensor<?x1x8xf32>, tensor<?x1x32xf32>, tensor<?x1x32xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<?x8x16x16xf32>) -> (tensor<?x1x128xf32>, tensor<?x8x16x16xf32>)
+    return %y, %s : tensor<?x1x128xf32>, tensor<?x8x16x16xf32>
+  }
+}
+
+// -----
+
+// selective_scan (Mamba1): x, dt, B, C, z, A_log, D, dt_bias, y, state, then
+// batch, seqlen; one thread per (b, e), E = 128, N = 16.
+// CHECK-LABEL: mamba.launch_plan
+// CHECK-SAME: \22kernel\22:\22selective_scan_e128_n16\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22,\22L\22],{{.*}}\22grid\22:[\22cdiv(B*128,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-LABEL: gpu.module @selective_scan_e128_n16
+// CHECK: gpu.func @selective_scan_e128_n16(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32", "i32"]
+// CHECK: math.log1p
+// CHECK: arith.divf
+// PTX-LABEL: .visible .entry selective_scan_e128_n16(
+// PTX: ld.global
+// PTX: ex2.approx
+// PTX: st.global
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>, %dt: tensor<?x?x128xf32>, %B: tensor<?x?x16xf32>, %C: tensor<?x?x16xf32>, %z: tensor<?x?x128xf32>) -> (tensor<?x?x128xf32>, tensor<?x128x16xf32>) {
+    %A_log = arith.constant dense<0.5> : tensor<128x16xf32>
+    %D = arith.constant dense<1.0> : tensor<128xf32>
+    %dt_bias = arith.constant dense<0.1> : tensor<128xf32>
+    %y, %s = mamba.selective_scan %x, %dt, %B, %C, z(%z), A_log(%A_log), D(%D), dt_bias(%dt_bias) : (tensor<?x?x128xf32>, tensor<?x?x128xf32>, tensor<?x?x16xf32>, tensor<?x?x16xf32>, tensor<?x?x128xf32>, tensor<128x16xf32>, tensor<128xf32>, tensor<128xf32>) -> (tensor<?x?x128xf32>, tensor<?x128x16xf32>)
+    return %y, %s : tensor<?x?x128xf32>, tensor<?x128x16xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x128xf32>) -> tensor<?x1x128xf32> {
+    return %x : tensor<?x1x128xf32>
+  }
+}
+
+// -----
+
+// selective_step: state_in, y, state_out, then batch.
+// CHECK-LABEL: mamba.launch_plan
+// CHECK-SAME: \22kernel\22:\22selective_step_e128_n16\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22],{{.*}}\22grid\22:[\22cdiv(B*128,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-LABEL: gpu.module @selective_step_e128_n16
+// CHECK: gpu.func @selective_step_e128_n16(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32"]
+// PTX-LABEL: .visible .entry selective_step_e128_n16(
+// PTX: ld.global
+// PTX: ex2.approx
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>) -> tensor<?x?x128xf32> {
+    return %x : tensor<?x?x128xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x128xf32>, %dt: tensor<?x1x128xf32>, %B: tensor<?x1x16xf32>, %C: tensor<?x1x16xf32>, %z: tensor<?x1x128xf32>, %state: tensor<?x128x16xf32>) -> (tensor<?x1x128xf32>, tensor<?x128x16xf32>) {
+    %A_log = arith.constant dense<0.5> : tensor<128x16xf32>
+    %D = arith.constant dense<1.0> : tensor<128xf32>
+    %dt_bias = arith.constant dense<0.1> : tensor<128xf32>
+    %y, %s = mamba.selective_step %x, %dt, %B, %C, z(%z), A_log(%A_log), D(%D), dt_bias(%dt_bias), state(%state) : (tensor<?x1x128xf32>, tensor<?x1x128xf32>, tensor<?x1x16xf32>, tensor<?x1x16xf32>, tensor<?x1x128xf32>, tensor<128x16xf32>, tensor<128xf32>, tensor<128xf32>, tensor<?x128x16xf32>) -> (tensor<?x1x128xf32>, tensor<?x128x16xf32>)
+    return %y, %s : tensor<?x1x128xf32>, tensor<?x128x16xf32>
+  }
+}
