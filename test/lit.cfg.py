@@ -13,7 +13,7 @@ config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.quamba_obj_root, "test")
-config.excludes = ["Inputs", "fixtures", "Unit", "CMakeLists.txt", "lit.cfg.py",
+config.excludes = ["Inputs", "fixtures", "Unit", "GPU", "CMakeLists.txt", "lit.cfg.py",
                    "lit.site.cfg.py"]
 
 llvm_config.use_default_substitutions()

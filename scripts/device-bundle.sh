@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds, on this machine, what scripts/gpu-check.sh needs on the GPU machine
+# (which has no MLIR and no OpenBLAS) into .device/ (git-ignored; carry it):
+#   .device/bin/quamba-run   MLIR-free, OpenBLAS and libstdc++ linked statically
+#   .device/lit/             lit, for the GPU lit suite (test/GPU)
+#   .device/models/*.qmb     the bundled models compiled in every mode
+#   .device/MANIFEST         what was built, from which commit, for which target
+# Usage: scripts/device-bundle.sh [--target sm_90a|sm_80] [--quick]
+#   --quick: the tiny test fixtures only (seconds), not the bundled models.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+target=sm_90a
+quick=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --target) target=$2; shift 2 ;;
+    --quick) quick=1; shift ;;
+    *) echo "device-bundle.sh: unknown option '$1'" >&2; exit 2 ;;
+  esac
+done
+
+"$root/scripts/build.sh" >/dev/null
+cmake -G Ninja -S "$root" -B "$root/build-device" -DCMAKE_BUILD_TYPE=Release \
+  -DQUAMBA_STATIC_RUNTIME=ON >/dev/null
+ninja -C "$root/build-device" quamba-run >/dev/null
+
+out="$root/.device"
+rm -rf "$out.tmp" && mkdir -p "$out.tmp/bin" "$out.tmp/models"
+cp "$root/build-device/bin/quamba-run" "$out.tmp/bin/" && strip "$out.tmp/bin/quamba-run"
+cp -r /usr/lib/llvm-22/utils/lit "$out.tmp/lit"
+find "$out.tmp/lit" -name '__pycache__' -prune -exec rm -rf {} +
+
+compile="$root/build/bin/quamba-compile"
+calib="$root/models/calibration-mix.txt"
+# name, checkpoint, group size (Mamba1-3m's in_proj needs 64)
+models=("tiny2 $root/test/fixtures/tiny_mamba2_g2_hf 64" "tiny1 $root/test/fixtures/tiny_mamba1_hf 64")
+[ "$quick" = 1 ] || models+=("mamba2-6m $root/models/mamba2-bytes-6m 128"
+                            "mamba1-3m $root/models/mamba1-bytes-3m 64")
+for entry in "${models[@]}"; do
+  read -r name ckpt group <<<"$entry"
+  for mode in fp32 w8a8 w4a8 w4a16 w4ax; do
+    echo "== $name $mode ($target)" >&2
+    "$compile" "$ckpt" --mode "$mode" --calib "$calib" --samples 8 --seqlen 256 \
+      --group-size "$group" --target "$target" -o "$out.tmp/models/$name-$mode.qmb" \
+      2> "$out.tmp/models/$name-$mode.log" || { cat "$out.tmp/models/$name-$mode.log" >&2; exit 1; }
+  done
+done
+{
+  echo "commit $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo -dirty)"
+  echo "target $target"
+  echo "built $(date -u +%FT%TZ)"
+} > "$out.tmp/MANIFEST"
+rm -rf "$out" && mv "$out.tmp" "$out"
+du -sh "$out"

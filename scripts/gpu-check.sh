@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The GPU acceptance checks, run on the GPU machine with what
+# scripts/device-bundle.sh built here and carried in .device/ (that machine
+# has no MLIR): 
+#   1. the GPU lit suite (test/GPU, lit feature `cuda`);
+#   2. every launch of every carried model on CUDA vs the CPU reference
+#      kernels, fresh random inputs (quamba-run --check-kernels);
+#   3. end to end, every model: logits and 64 greedy tokens, CUDA vs CPU
+#      (quamba-run --compare-devices);
+#   4. compute-sanitizer memcheck and racecheck over a prefill and decodes.
+# Prints a summary table last; logs go to $OUT (or .device/logs).
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bundle="$root/.device"
+run="$bundle/bin/quamba-run"
+logs="${OUT:-$bundle/logs}"
+mkdir -p "$logs"
+[ -x "$run" ] || { echo "gpu-check: $run missing; run scripts/device-bundle.sh here first and carry .device" >&2; exit 2; }
+
+card=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)
+echo "card: ${card:-unknown}; date: $(date -u +%F); bundle: $(tr '\n' ' ' < "$bundle/MANIFEST")"
+summary=()
+status=0
+row() { summary+=("$(printf '%-34s %-8s %s' "$1" "$2" "$3")"); [ "$2" = ok ] || status=1; }
+
+# 1. GPU lit suite.
+if QUAMBA_RUN="$run" QUAMBA_MODELS="$bundle/models" python3 "$bundle/lit/lit.py" -sv \
+    "$root/test/GPU" > "$logs/lit.log" 2>&1; then
+  row "lit test/GPU" ok "$(grep -E 'Passed|Failed' "$logs/lit.log" | tr -s ' ' | tr '\n' ' ')"
+else
+  row "lit test/GPU" FAIL "see lit.log: $(grep -E 'Passed|Failed' "$logs/lit.log" | tr -s ' ' | tr '\n' ' ')"
+fi
+
+# 2 and 3, per model.
+for qmb in "$bundle"/models/*.qmb; do
+  name=$(basename "$qmb" .qmb)
+  if "$run" "$qmb" --check-kernels --batch 2 --seqlen 37 --seed "$RANDOM" > "$logs/$name.kernels.log" 2>&1; then
+    row "$name kernels" ok "$(tail -1 "$logs/$name.kernels.log" | sed 's/.*launches/launches/')"
+  else
+    row "$name kernels" FAIL "$(tail -1 "$logs/$name.kernels.log")"
+  fi
+  if "$run" "$qmb" --compare-devices --max-tokens 64 > "$logs/$name.e2e.json" 2>&1; then
+    verdict=ok
+  else
+    verdict=FAIL
+  fi
+  detail=$(python3 -c 'import json,sys
+try:
+  r=json.load(open(sys.argv[1]))
+  print("prefill max|dlogit| %.2e, decode %.2e, greedy %d/%d same" % (r["prefill_max_abs"], r["decode_max_abs"], r["tokens_agree"], r["greedy_tokens"]))
+except Exception as e: print(open(sys.argv[1]).read().strip()[-200:])' "$logs/$name.e2e.json")
+  row "$name end-to-end" "$verdict" "$detail"
+done
+
+# 4. compute-sanitizer over a prefill and 8 decodes of one quantized model.
+sanitized="$bundle/models/tiny2-w4a8.qmb"
+[ -f "$bundle/models/mamba2-6m-w8a8.qmb" ] && sanitized="$bundle/models/mamba2-6m-w8a8.qmb"
+if command -v compute-sanitizer >/dev/null; then
+  for tool in memcheck racecheck; do
+    compute-sanitizer --tool "$tool" --error-exitcode 9 "$run" "$sanitized" --device cuda \
+      --prompt "The whale" --max-tokens 8 > "$logs/sanitizer-$tool.log" 2>&1
+    rc=$?
+    errors=$(grep -oE 'ERROR SUMMARY: [0-9]+ error' "$logs/sanitizer-$tool.log" | tail -1)
+    [ $rc = 0 ] && row "compute-sanitizer $tool" ok "$(basename "$sanitized"): ${errors:-no summary}" \
+                || row "compute-sanitizer $tool" FAIL "$(basename "$sanitized"): rc $rc ${errors}"
+  done
+else
+  row "compute-sanitizer" FAIL "not on PATH"
+fi
+
+echo
+echo "== gpu-check summary (${card:-unknown}, $(date -u +%F))"
+printf '%s\n' "${summary[@]}"
+exit $status

@@ -1,0 +1,169 @@
+//===- PlanTest.cpp - launch plans, shape expressions, model.qmb checks ---===//
+#include "runtime/Safetensors.h"
+#include "runtime/plan/Artifact.h"
+#include "runtime/plan/Plan.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <unistd.h>
+
+using namespace quamba;
+using namespace quamba::plan;
+
+namespace {
+
+TEST(ShapeExpr, EvaluatesProductsAndCeilDivision) {
+  auto e = ShapeExpr::parse("cdiv(B*L*64, 128)");
+  ASSERT_TRUE(e.ok()) << e.error();
+  EXPECT_EQ(e->evaluate(3, 5), (3 * 5 * 64 + 127) / 128);
+  EXPECT_EQ(ShapeExpr::parse("B*(L+2)-1")->evaluate(2, 3), 9);
+  EXPECT_EQ(ShapeExpr::parse("L/2")->evaluate(1, 7), 3);
+  EXPECT_FALSE(ShapeExpr::parse("B*L")->isConstant());
+  EXPECT_TRUE(ShapeExpr::parse("4*(3+1)")->isConstant());
+}
+
+TEST(ShapeExpr, RejectsMalformedTextNamingIt) {
+  for (const char *bad : {"", "B*", "cdiv(B", "X", "(L", "B L", "99999999999999999999"}) {
+    auto e = ShapeExpr::parse(bad);
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_NE(e.error().find("shape expression '" + std::string(bad) + "'"), std::string::npos)
+        << e.error();
+  }
+}
+
+Plan tinyPlan() {
+  Plan p;
+  p.target = "sm_90a";
+  Buffer tokens{"t", DType::I32, BufferKind::Activation, {*ShapeExpr::parse("B"), *ShapeExpr::parse("L")}};
+  Buffer x{"x", DType::F32, BufferKind::Activation, {*ShapeExpr::parse("B"), *ShapeExpr::parse("L"), 4}};
+  Buffer s{"s", DType::F32, BufferKind::Weight, {4}};
+  Buffer q{"q", DType::I8, BufferKind::Activation, {*ShapeExpr::parse("B"), *ShapeExpr::parse("L"), 4}};
+  p.buffers = {tokens, x, s, q};
+  p.kernels = {{"quantize_inner4", 4, 0, {"*fp32", "*fp32", "*i8", "i32"}}};
+  Launch l;
+  l.op = "quantize";
+  l.kernel = "quantize_inner4";
+  l.operands = {1, 2, 3};
+  l.scalars = {*ShapeExpr::parse("B*L*4")};
+  l.attrs["inner"] = {4};
+  for (const char *name : {"prefill", "decode"}) {
+    EntryPoint e;
+    e.name = name;
+    e.inputs = {0, 1};
+    e.outputs = {3};
+    e.launches = {l};
+    p.entries.push_back(e);
+  }
+  return p;
+}
+
+TEST(Plan, JsonRoundTripKeepsEverything) {
+  Plan p = tinyPlan();
+  auto back = Plan::fromJson(p.toJson(), "test");
+  ASSERT_TRUE(back.ok()) << back.error();
+  EXPECT_EQ(back->toJson(), p.toJson());
+  EXPECT_EQ(back->entry("decode")->launches[0].scalars[0].evaluate(2, 3), 24);
+}
+
+TEST(Plan, RejectsWrongVersionUnknownOpsAndBadIndices) {
+  std::string json = tinyPlan().toJson();
+  auto replaced = [&](const std::string &from, const std::string &to) {
+    std::string s = json;
+    s.replace(s.find(from), from.size(), to);
+    return Plan::fromJson(s, "m.qmb");
+  };
+  auto version = replaced("\"version\":1", "\"version\":7");
+  ASSERT_FALSE(version.ok());
+  EXPECT_NE(version.error().find("version 7, this runtime reads version 1"), std::string::npos);
+  auto op = replaced("\"op\":\"quantize\"", "\"op\":\"frobnicate\"");
+  ASSERT_FALSE(op.ok());
+  EXPECT_NE(op.error().find("unknown op 'frobnicate'"), std::string::npos) << op.error();
+  auto index = replaced("\"operands\":[1,2,3]", "\"operands\":[1,2,9]");
+  ASSERT_FALSE(index.ok());
+  EXPECT_NE(index.error().find("names buffer 9 of 4"), std::string::npos) << index.error();
+  auto count = replaced("\"operands\":[1,2,3]", "\"operands\":[1,2]");
+  ASSERT_FALSE(count.ok());
+  EXPECT_NE(count.error().find("takes 3 buffer operands"), std::string::npos) << count.error();
+  auto kernel = replaced("\"kernel\":\"quantize_inner4\"", "\"kernel\":\"nope\"");
+  ASSERT_FALSE(kernel.ok());
+  EXPECT_NE(kernel.error().find("kernel 'nope' is not in the kernel list"), std::string::npos);
+  auto garbage = Plan::fromJson("{\"format\": \"quamba-plan\", \"version\": ", "m.qmb");
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_NE(garbage.error().find("m.qmb: launch plan: malformed JSON"), std::string::npos);
+}
+
+/// A model.qmb holding tinyPlan with `target`.
+std::string writeArtifact(const std::string &target, const std::string &version = "1") {
+  Plan p = tinyPlan();
+  p.target = target;
+  safetensors::Writer w;
+  float scales[4] = {1, 2, 3, 4};
+  EXPECT_TRUE(w.add("weights/s", safetensors::DType::F32, {4}, scales, sizeof(scales)).ok());
+  std::string ptx = ".version 9.0";
+  EXPECT_TRUE(w.add("kernels/quantize_inner4.ptx", safetensors::DType::U8, {ptx.size()},
+                    ptx.data(), ptx.size())
+                  .ok());
+  w.setMetadata("format", "quamba-qmb");
+  w.setMetadata("qmb_version", version);
+  w.setMetadata("target", target);
+  w.setMetadata("plan", p.toJson());
+  w.setMetadata("vocab_size", "256");
+  std::string path = (std::filesystem::temp_directory_path() /
+                      ("quamba-plan-test-" + std::to_string(::getpid()) + "-" + target + version + ".qmb"))
+                         .string();
+  EXPECT_TRUE(w.write(path).ok());
+  return path;
+}
+
+TEST(Artifact, OpensAValidArtifact) {
+  std::string path = writeArtifact("sm_90a");
+  auto a = Artifact::open(path);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(a.ok()) << a.error();
+  EXPECT_EQ((*a)->vocabSize(), 256);
+  EXPECT_EQ((*a)->ptx("quantize_inner4"), ".version 9.0");
+  EXPECT_TRUE((*a)->cubin("quantize_inner4").empty());
+}
+
+TEST(Artifact, RejectsAnotherArchitectureNamingBoth) {
+  std::string hopper = writeArtifact("sm_90a"), ampere = writeArtifact("sm_80");
+  auto h = Artifact::open(hopper);
+  auto a = Artifact::open(ampere);
+  std::filesystem::remove(hopper);
+  std::filesystem::remove(ampere);
+  ASSERT_TRUE(h.ok() && a.ok());
+  EXPECT_TRUE((*h)->checkDevice(9, 0).ok());
+  Status onAmpere = (*h)->checkDevice(8, 6);
+  ASSERT_FALSE(onAmpere.ok());
+  EXPECT_NE(onAmpere.error().find("built for sm_90a (Hopper, compute capability 9.0), this GPU is 8.6"),
+            std::string::npos)
+      << onAmpere.error();
+  EXPECT_TRUE((*a)->checkDevice(8, 0).ok());
+  EXPECT_TRUE((*a)->checkDevice(9, 0).ok()); // PTX JIT on newer GPUs
+  EXPECT_FALSE((*a)->checkDevice(7, 5).ok());
+}
+
+TEST(Artifact, RejectsWrongVersionAndPlainSafetensors) {
+  std::string path = writeArtifact("sm_90a", "2");
+  auto a = Artifact::open(path);
+  std::filesystem::remove(path);
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.error().find("model.qmb version 2, this runtime reads version 1"), std::string::npos)
+      << a.error();
+  auto fixture = Artifact::open(std::string(QUAMBA_TEST_FIXTURES_DIR) +
+                                "/tiny_mamba1_hf/model.safetensors");
+  ASSERT_FALSE(fixture.ok());
+  EXPECT_NE(fixture.error().find("not a quamba model.qmb"), std::string::npos) << fixture.error();
+}
+
+TEST(Artifact, RejectsATruncatedFile) {
+  std::string path = writeArtifact("sm_90a");
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) - 3);
+  auto a = Artifact::open(path);
+  std::filesystem::remove(path);
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.error().find(path), std::string::npos) << a.error();
+}
+
+} // namespace
