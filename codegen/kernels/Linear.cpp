@@ -1,10 +1,470 @@
-//===- Linear.cpp - placeholder ---------------------------------------------===//
+//===- Linear.cpp - dense and quantized linear layers ---------------------===//
+//
+// linear, linear_bias, linear_w8a8, linear_w4a8 and linear_w4a16 (LaunchOps.h):
+// out[r, n] = sum_k x[r, k] * w[n, k] (+ bias[n]), weights in the PyTorch
+// layout [N, K] (int4: [N, K/2] bytes, element 2i in the low nibble of byte
+// i, 2i+1 in the high one; group scales [N, K/g]).
+//
+// Two kernels, specialised on (op, K, N, group size, has_bias):
+//
+//  * "warp": one warp per output element (r, n). Each lane walks the
+//    reduction in chunks of 16 weight bytes (16-byte vector loads of x and w
+//    rows, which are 16-byte aligned when the chunk divides K: every plan
+//    buffer is its own allocation), accumulates its share, and the warp sums
+//    the 32 partial results with xor shuffles; lane 0 runs the epilogue.
+//    Block = 4 warps = 4 outputs; grid = cdiv(rows * N, 4).
+//  * "thread": one thread per output element, a plain loop over k in
+//    ascending order. Used when K does not split into whole chunks.
+//    Block = 128 threads; grid = cdiv(rows * N, 128).
+//
+// Both take the i32 scalar `rows`.
+//
+// Exactness (runtime/reference/QuantizedKernels.h): the integer paths
+// (w8a8, w4a8) accumulate exact int32 sums, so the order does not matter and
+// the result is bit-exact; the epilogue is t = xScale * wScale[n];
+// y = float(acc) * t; y = y + bias[n] (only when has_bias), three separately
+// rounded fp32 operations (arith.mulf / arith.addf without fastmath flags:
+// never contracted to fma). The W4A8 weight decode is
+// w8 = sat8(RNE(float(code - 8) * s~)) with NaN -> 0, as ref::saturateToInt8.
+// The float paths (linear, w4a16) sum in another order than the reference
+// and may contract to fma: equal to fp32 accumulation rounding only.
+//
+//===----------------------------------------------------------------------===//
 #include "codegen/kernels/Kernels.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 
 namespace mlir::quamba::codegen {
 
+namespace {
+
+enum class Kind { F32, W8A8, W4A8, W4A16 };
+
+/// Largest K for which an int8 dot product fits in int32
+/// (ref::kMaxInt8DotLength).
+constexpr int64_t kMaxInt8DotLength = 131071;
+
+struct LinearSpec {
+  Kind kind = Kind::F32;
+  int64_t K = 0, N = 0, group = 0;
+  bool hasBias = false;
+  // Operand indices (-1: absent).
+  int x = 0, xScale = -1, w = 1, groupScales = -1, wScales = -1, bias = -1,
+      out = 2;
+  unsigned operands = 3;
+
+  bool int4() const { return kind == Kind::W4A8 || kind == Kind::W4A16; }
+  bool integer() const { return kind == Kind::W8A8 || kind == Kind::W4A8; }
+  /// Elements of K per 16-byte weight chunk.
+  int64_t chunk() const { return kind == Kind::F32 ? 4 : int4() ? 32 : 16; }
+};
+
+/// Emits the kernel body pieces shared by both variants.
+class LinearEmitter {
+public:
+  LinearEmitter(KernelBuilder &k, const LinearSpec &spec)
+      : k(k), b(k.b()), s(spec) {
+    i8 = b.getI8Type();
+    i32 = b.getI32Type();
+    f32 = b.getF32Type();
+  }
+
+  /// The arithmetic identity of the accumulator.
+  Value zero() { return s.integer() ? k.i32(0) : k.f32(0.0f); }
+
+  Value add(Value a, Value c) {
+    if (s.integer())
+      return arith::AddIOp::create(b, a, c);
+    return arith::AddFOp::create(b, a, c, contract());
+  }
+
+  /// acc + x * w for one element; x and w are i32 (integer paths) or f32.
+  Value mac(Value acc, Value x, Value w) {
+    if (s.integer())
+      return arith::AddIOp::create(b, acc, arith::MulIOp::create(b, x, w));
+    Value p = arith::MulFOp::create(b, x, w, contract());
+    return arith::AddFOp::create(b, acc, p, contract());
+  }
+
+  /// An int8 x element as i32, or an f32 x element as is.
+  Value xElement(Value raw) {
+    if (s.integer())
+      return arith::ExtSIOp::create(b, i32, raw);
+    return raw;
+  }
+
+  /// The two weights of one packed int4 byte (element 2i, 2i+1), given the
+  /// group scale of each: i32 for w4a8 (the int8 weight), f32 for w4a16.
+  std::pair<Value, Value> decodeByte(Value byte, Value scaleLo,
+                                     Value scaleHi) {
+    Value wide = arith::ExtUIOp::create(b, i32, byte);
+    Value lo = arith::AndIOp::create(b, wide, k.i32(15));
+    Value hi = arith::ShRUIOp::create(b, wide, k.i32(4));
+    return {decodeCode(lo, scaleLo), decodeCode(hi, scaleHi)};
+  }
+
+  /// The int8 weight element as i32 (w8a8).
+  Value w8Element(Value raw) { return arith::ExtSIOp::create(b, i32, raw); }
+
+  /// The epilogue of output (n): the value to store.
+  Value epilogue(Value acc, Value n) {
+    Value y = acc;
+    if (s.integer()) {
+      Value wScale = k.load(f32, k.arg(s.wScales), n);
+      Value t = arith::MulFOp::create(b, xScaleValue, wScale);
+      Value accF = arith::SIToFPOp::create(b, f32, acc);
+      y = arith::MulFOp::create(b, accF, t);
+    }
+    if (s.hasBias) {
+      Value bias = k.load(f32, k.arg(s.bias), n);
+      y = arith::AddFOp::create(b, y, bias);
+    }
+    return y;
+  }
+
+  /// Loads x_scale[0] (integer paths), once per thread.
+  void loadXScale() {
+    if (s.integer())
+      xScaleValue = k.load(f32, k.arg(s.xScale), k.idx(0));
+  }
+
+  /// The scale of group `g` (an index) of output row n.
+  Value groupScale(Value n, Value g) {
+    Value groups = k.idx(s.K / s.group);
+    Value at = arith::AddIOp::create(
+        b, arith::MulIOp::create(b, n, groups), g);
+    return k.load(f32, k.arg(s.groupScales), at);
+  }
+
+  /// 16 bytes at byte offset `offset` of pointer `ptr`, as `type`
+  /// (a 16-byte vector), with alignment 16.
+  Value loadVector(Type type, Value ptr, Value offset) {
+    Value off = arith::IndexCastOp::create(b, b.getI64Type(), offset);
+    Value addr = LLVM::GEPOp::create(b, ptr.getType(), i8, ptr,
+                                     ValueRange{off});
+    return LLVM::LoadOp::create(b, type, addr, /*alignment=*/16);
+  }
+
+  Value extract(Value vector, int64_t i) {
+    return LLVM::ExtractElementOp::create(b, vector, k.i32(i));
+  }
+
+  KernelBuilder &k;
+  ImplicitLocOpBuilder &b;
+  const LinearSpec &s;
+  Type i8, i32, f32;
+  Value xScaleValue;
+
+private:
+  arith::FastMathFlagsAttr contract() {
+    return arith::FastMathFlagsAttr::get(b.getContext(),
+                                         arith::FastMathFlags::contract);
+  }
+
+  Value decodeCode(Value code, Value scale) {
+    Value v = arith::SubIOp::create(b, code, k.i32(8));
+    Value vf = arith::SIToFPOp::create(b, f32, v);
+    // Exact product (4 x 11 significant bits); w4a16: the fp32 weight.
+    Value p = arith::MulFOp::create(b, vf, scale);
+    if (s.kind == Kind::W4A16)
+      return p;
+    // w8 = sat8(RNE(p)), NaN -> 0 (ref::saturateToInt8).
+    Value r = math::RoundEvenOp::create(b, p);
+    Value lo = k.f32(-128.0f), hi = k.f32(127.0f);
+    Value below = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, r, lo);
+    r = arith::SelectOp::create(b, below, lo, r);
+    Value above = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, r, hi);
+    r = arith::SelectOp::create(b, above, hi, r);
+    Value isNan = arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, r, r);
+    r = arith::SelectOp::create(b, isNan, k.f32(0.0f), r);
+    return arith::FPToSIOp::create(b, i32, r);
+  }
+};
+
+/// One thread per output element; k ascending.
+void buildThreadKernel(KernelBuilder &k, const LinearSpec &s) {
+  LinearEmitter e(k, s);
+  auto &b = k.b();
+  Value i = k.globalIdx();
+  Value rows = k.argIndex(s.operands);
+  Value total = arith::MulIOp::create(b, rows, k.idx(s.N));
+  Value inBounds =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, total);
+  k.ifThen(inBounds, [&] {
+    e.loadXScale();
+    Value r = arith::DivUIOp::create(b, i, k.idx(s.N));
+    Value n = arith::RemUIOp::create(b, i, k.idx(s.N));
+    Value xRow = arith::MulIOp::create(b, r, k.idx(s.K));
+    Value acc;
+    if (!s.int4()) {
+      Value wRow = arith::MulIOp::create(b, n, k.idx(s.K));
+      Type elem = s.kind == Kind::F32 ? e.f32 : e.i8;
+      acc = k.forLoop(
+          k.idx(0), k.idx(s.K), k.idx(1), ValueRange{e.zero()},
+          [&](Value kk, ValueRange iter) -> SmallVector<Value> {
+            Value xv = k.load(elem, k.arg(s.x),
+                              arith::AddIOp::create(b, xRow, kk));
+            Value wv = k.load(elem, k.arg(s.w),
+                              arith::AddIOp::create(b, wRow, kk));
+            if (s.kind == Kind::W8A8) {
+              xv = e.xElement(xv);
+              wv = e.w8Element(wv);
+            }
+            return {e.mac(iter[0], xv, wv)};
+          })[0];
+    } else {
+      // One packed byte (two elements) per iteration.
+      Type xElem = s.kind == Kind::W4A8 ? e.i8 : e.f32;
+      Value wRow = arith::MulIOp::create(b, n, k.idx(s.K / 2));
+      acc = k.forLoop(
+          k.idx(0), k.idx(s.K / 2), k.idx(1), ValueRange{e.zero()},
+          [&](Value j, ValueRange iter) -> SmallVector<Value> {
+            Value k0 = arith::MulIOp::create(b, j, k.idx(2));
+            Value k1 = arith::AddIOp::create(b, k0, k.idx(1));
+            Value sLo = e.groupScale(
+                n, arith::DivUIOp::create(b, k0, k.idx(s.group)));
+            Value sHi = s.group % 2 == 0
+                            ? sLo
+                            : e.groupScale(n, arith::DivUIOp::create(
+                                                  b, k1, k.idx(s.group)));
+            Value byte = k.load(e.i8, k.arg(s.w),
+                                arith::AddIOp::create(b, wRow, j));
+            auto [wLo, wHi] = e.decodeByte(byte, sLo, sHi);
+            Value x0 = e.xElement(k.load(xElem, k.arg(s.x),
+                                         arith::AddIOp::create(b, xRow, k0)));
+            Value x1 = e.xElement(k.load(xElem, k.arg(s.x),
+                                         arith::AddIOp::create(b, xRow, k1)));
+            Value acc = e.mac(iter[0], x0, wLo);
+            return {e.mac(acc, x1, wHi)};
+          })[0];
+    }
+    k.store(e.epilogue(acc, n), k.arg(s.out), i);
+  });
+}
+
+/// One warp per output element, 16-byte chunks of the weight row per lane,
+/// xor-shuffle reduction. Requires K % chunk == 0 (and for int4, a group
+/// size that is a multiple of the chunk).
+void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
+  LinearEmitter e(k, s);
+  auto &b = k.b();
+  Value tid = k.threadIdx();
+  Value warp = arith::DivUIOp::create(b, tid, k.idx(32));
+  Value lane = arith::RemUIOp::create(b, tid, k.idx(32));
+  Value o = arith::AddIOp::create(
+      b, arith::MulIOp::create(b, k.blockIdx(), k.idx(numWarps)), warp);
+  Value rows = k.argIndex(s.operands);
+  Value total = arith::MulIOp::create(b, rows, k.idx(s.N));
+  Value inBounds =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ult, o, total);
+  // The whole warp takes the same branch (o is warp-uniform).
+  k.ifThen(inBounds, [&] {
+    e.loadXScale();
+    Value r = arith::DivUIOp::create(b, o, k.idx(s.N));
+    Value n = arith::RemUIOp::create(b, o, k.idx(s.N));
+    const int64_t chunk = s.chunk();
+    const int64_t chunks = s.K / chunk;
+    // Byte offsets of the rows.
+    int64_t xElemBytes = (s.kind == Kind::F32 || s.kind == Kind::W4A16) ? 4 : 1;
+    int64_t wRowBytes = s.int4() ? s.K / 2 : s.K * (s.kind == Kind::F32 ? 4 : 1);
+    Value xRow = arith::MulIOp::create(b, r, k.idx(s.K * xElemBytes));
+    Value wRow = arith::MulIOp::create(b, n, k.idx(wRowBytes));
+    Type v16i8 = VectorType::get({16}, e.i8);
+    Type v4f32 = VectorType::get({4}, e.f32);
+    Value acc = k.forLoop(
+        lane, k.idx(chunks), k.idx(32), ValueRange{e.zero()},
+        [&](Value c, ValueRange iter) -> SmallVector<Value> {
+          Value acc = iter[0];
+          // 16 weight bytes.
+          Value wOff = arith::AddIOp::create(
+              b, wRow, arith::MulIOp::create(b, c, k.idx(16)));
+          // x bytes of this chunk: chunk * xElemBytes, in 16-byte vectors.
+          Value xBase = arith::AddIOp::create(
+              b, xRow, arith::MulIOp::create(b, c, k.idx(chunk * xElemBytes)));
+          int64_t xVectors = chunk * xElemBytes / 16;
+          Type xVecType = xElemBytes == 4 ? v4f32 : v16i8;
+          int64_t perVector = xElemBytes == 4 ? 4 : 16;
+          SmallVector<Value> xv;
+          for (int64_t v = 0; v < xVectors; ++v)
+            xv.push_back(e.loadVector(
+                xVecType, k.arg(s.x),
+                arith::AddIOp::create(b, xBase, k.idx(16 * v))));
+          auto xAt = [&](int64_t i) {
+            return e.xElement(e.extract(xv[i / perVector], i % perVector));
+          };
+          switch (s.kind) {
+          case Kind::F32: {
+            Value wv = e.loadVector(v4f32, k.arg(s.w), wOff);
+            for (int64_t i = 0; i < 4; ++i)
+              acc = e.mac(acc, xAt(i), e.extract(wv, i));
+            break;
+          }
+          case Kind::W8A8: {
+            Value wv = e.loadVector(v16i8, k.arg(s.w), wOff);
+            // Exact int32 sums: the order does not change the result.
+            for (int64_t i = 0; i < 16; ++i)
+              acc = e.mac(acc, xAt(i), e.w8Element(e.extract(wv, i)));
+            break;
+          }
+          case Kind::W4A8:
+          case Kind::W4A16: {
+            Value wv = e.loadVector(v16i8, k.arg(s.w), wOff);
+            // The chunk (32 elements) lies in one group.
+            Value g = arith::DivUIOp::create(
+                b, arith::MulIOp::create(b, c, k.idx(chunk)),
+                k.idx(s.group));
+            Value scale = e.groupScale(n, g);
+            for (int64_t i = 0; i < 16; ++i) {
+              auto [wLo, wHi] = e.decodeByte(e.extract(wv, i), scale, scale);
+              acc = e.mac(acc, xAt(2 * i), wLo);
+              acc = e.mac(acc, xAt(2 * i + 1), wHi);
+            }
+            break;
+          }
+          }
+          return {acc};
+        })[0];
+    // Butterfly reduction over the warp: every lane ends with the total.
+    Value width = k.i32(32);
+    for (int offset = 16; offset >= 1; offset /= 2) {
+      auto shuffle = gpu::ShuffleOp::create(b, acc, k.i32(offset), width,
+                                            gpu::ShuffleMode::XOR);
+      acc = e.add(acc, shuffle.getShuffleResult());
+    }
+    Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane,
+                                        k.idx(0));
+    k.ifThen(first, [&] {
+      Value at = arith::AddIOp::create(
+          b, arith::MulIOp::create(b, r, k.idx(s.N)), n);
+      k.store(e.epilogue(acc, n), k.arg(s.out), at);
+    });
+  });
+}
+
+/// Static dimension `axis` of operand i, or -1 when it is dynamic.
+int64_t staticDim(KernelContext &ctx, unsigned i, int axis) {
+  const plan::Buffer &buffer = ctx.operand(i);
+  int rank = static_cast<int>(buffer.shape.size());
+  int index = axis < 0 ? rank + axis : axis;
+  if (index < 0 || index >= rank || !buffer.shape[index].isConstant())
+    return -1;
+  return buffer.shape[index].evaluate(0, 0);
+}
+
+} // namespace
+
 LogicalResult emitLinear(KernelContext &ctx, Location loc) {
-  return emitError(loc) << "no GPU kernel yet for '" << ctx.getLaunch().op << "'";
+  plan::Launch &launch = ctx.getLaunch();
+  const std::string &op = launch.op;
+  LinearSpec s;
+  if (op == "linear") {
+    s = LinearSpec{};
+  } else if (op == "linear_bias") {
+    s.hasBias = true;
+    s.bias = 2;
+    s.out = 3;
+    s.operands = 4;
+  } else if (op == "linear_w8a8") {
+    s.kind = Kind::W8A8;
+    s.xScale = 1, s.w = 2, s.wScales = 3, s.bias = 4, s.out = 5;
+    s.operands = 6;
+    s.hasBias = launch.flag("has_bias");
+  } else if (op == "linear_w4a8") {
+    s.kind = Kind::W4A8;
+    s.xScale = 1, s.w = 2, s.groupScales = 3, s.wScales = 4, s.bias = 5;
+    s.out = 6;
+    s.operands = 7;
+    s.hasBias = launch.flag("has_bias");
+  } else if (op == "linear_w4a16") {
+    s.kind = Kind::W4A16;
+    s.w = 1, s.groupScales = 2, s.bias = 3, s.out = 4;
+    s.operands = 5;
+    s.hasBias = launch.flag("has_bias");
+  } else {
+    return emitError(loc) << "no linear kernel for '" << op << "'";
+  }
+  if (launch.operands.size() != s.operands)
+    return emitError(loc) << op << " launch with " << launch.operands.size()
+                          << " operands, expected " << s.operands;
+
+  // Operand dtypes.
+  auto expect = [&](int i, ArgKind kind, StringRef what) -> LogicalResult {
+    if (i < 0 || ctx.pointerKind(i) == kind)
+      return success();
+    // int4 weights may be declared i8 or u8: both are bytes.
+    if (kind == ArgKind::PtrU8 && ctx.pointerKind(i) == ArgKind::PtrI8)
+      return success();
+    return emitError(loc) << op << ": unexpected element type of the "
+                          << what << " operand";
+  };
+  bool f32x = s.kind == Kind::F32 || s.kind == Kind::W4A16;
+  if (failed(expect(s.x, f32x ? ArgKind::PtrF32 : ArgKind::PtrI8, "input")) ||
+      failed(expect(s.w,
+                    s.kind == Kind::F32    ? ArgKind::PtrF32
+                    : s.kind == Kind::W8A8 ? ArgKind::PtrI8
+                                           : ArgKind::PtrU8,
+                    "weight")) ||
+      failed(expect(s.xScale, ArgKind::PtrF32, "input scale")) ||
+      failed(expect(s.wScales, ArgKind::PtrF32, "weight scales")) ||
+      failed(expect(s.groupScales, ArgKind::PtrF32, "group scales")) ||
+      failed(expect(s.bias, ArgKind::PtrF32, "bias")) ||
+      failed(expect(s.out, ArgKind::PtrF32, "output")))
+    return failure();
+
+  // Shapes: w [N, K] (int4: [N, K/2]); x [..., K]; out [..., N].
+  s.N = staticDim(ctx, s.w, 0);
+  int64_t wCols = staticDim(ctx, s.w, 1);
+  if (ctx.operand(s.w).shape.size() != 2 || s.N <= 0 || wCols <= 0)
+    return emitError(loc) << op << ": the weight must be a static, non-empty "
+                             "[N, K] matrix";
+  s.K = s.int4() ? 2 * wCols : wCols;
+  int64_t xK = staticDim(ctx, s.x, -1);
+  if (xK >= 0 && xK != s.K)
+    return emitError(loc) << op << ": input has " << xK
+                          << " features, the weight " << s.K;
+  if (staticDim(ctx, s.out, -1) != s.N)
+    return emitError(loc) << op << ": output's last dimension is not " << s.N;
+  if (s.integer() && s.K > kMaxInt8DotLength)
+    return emitError(loc) << op << ": K = " << s.K << " exceeds "
+                          << kMaxInt8DotLength
+                          << ", beyond which the int32 accumulator overflows";
+  if (s.int4()) {
+    s.group = static_cast<int64_t>(launch.attr("group_size"));
+    if (s.group <= 0 || s.K % s.group != 0)
+      return emitError(loc) << op << ": group_size " << s.group
+                            << " must be positive and divide K = " << s.K;
+    if (staticDim(ctx, s.groupScales, 0) != s.N ||
+        staticDim(ctx, s.groupScales, 1) != s.K / s.group)
+      return emitError(loc) << op << ": group scales must be [" << s.N << ", "
+                            << s.K / s.group << "]";
+  }
+
+  const int numWarps = 4;
+  const bool warpKernel =
+      s.K % s.chunk() == 0 && (!s.int4() || s.group % s.chunk() == 0);
+  plan::ShapeExpr rows = ctx.rows(s.x);
+  launch.scalars = {rows};
+  plan::ShapeExpr outputs = mulExpr(rows, plan::ShapeExpr(s.N));
+  if (warpKernel)
+    ctx.gridFor(mulExpr(rows, plan::ShapeExpr(s.N * 32)), numWarps);
+  else
+    ctx.gridFor(outputs, numWarps);
+
+  std::string name = op + "_k" + std::to_string(s.K) + "_n" +
+                     std::to_string(s.N);
+  if (s.int4())
+    name += "_g" + std::to_string(s.group);
+  if (op != "linear" && op != "linear_bias")
+    name += s.hasBias ? "_bias" : "_nobias";
+  name += warpKernel ? "_warp" : "_thread";
+  ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
+    if (warpKernel)
+      buildWarpKernel(k, s, numWarps);
+    else
+      buildThreadKernel(k, s);
+  });
+  return success();
 }
 
 } // namespace mlir::quamba::codegen

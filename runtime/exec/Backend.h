@@ -48,6 +48,18 @@ public:
   virtual Status synchronize() = 0;
 };
 
+/// One kernel image (cubin or PTX) loaded on its own, launched with
+/// Triton's ABI (visible arguments, two null hidden scratch pointers; block
+/// = 32 * numWarps): how a Triton-compiled kernel runs through our loader.
+class CudaKernel {
+public:
+  virtual ~CudaKernel() = default;
+  static Result<std::unique_ptr<CudaKernel>> load(const void *image, const std::string &name);
+  /// `args` point at the visible argument values; synchronizes.
+  virtual Status launch(const std::array<uint32_t, 3> &grid, int numWarps, int sharedBytes,
+                        void *const *args, size_t count) = 0;
+};
+
 /// The reference-kernel backend (always available).
 std::unique_ptr<Backend> createCpuBackend();
 

@@ -29,6 +29,10 @@ Result<std::unique_ptr<Backend>> createCudaBackend(int) {
   return makeError("this runtime was built without the CUDA headers (cuda.h)");
 }
 
+Result<std::unique_ptr<CudaKernel>> CudaKernel::load(const void *, const std::string &) {
+  return makeError("this runtime was built without the CUDA headers (cuda.h)");
+}
+
 #else
 
 namespace {
@@ -103,29 +107,67 @@ struct Driver {
   }
 };
 
-class CudaBackend final : public Backend {
-public:
-  Status open(int ordinal) {
+/// The process's driver table, loaded and cuInit-ed once.
+Result<Driver *> sharedDriver() {
+  static Driver driver;
+  static Status status = [] {
     if (Status s = driver.load(); !s)
       return s;
     if (CUresult rc = driver.init(0); rc != CUDA_SUCCESS)
-      return makeError("cuInit: " + driver.message(rc));
-    int count = 0;
-    if (CUresult rc = driver.deviceGetCount(&count); rc != CUDA_SUCCESS || count == 0)
-      return makeError("no CUDA device");
-    if (ordinal < 0 || ordinal >= count)
-      return makeError("no CUDA device " + std::to_string(ordinal) + " (there are " +
-                       std::to_string(count) + ")");
-    if (CUresult rc = driver.deviceGet(&device, ordinal); rc != CUDA_SUCCESS)
-      return makeError("cuDeviceGet: " + driver.message(rc));
+      return Status(makeError("cuInit: " + driver.message(rc)));
+    return Status::success();
+  }();
+  if (!status)
+    return makeError(status.error());
+  return &driver;
+}
+
+/// Makes device `ordinal`'s primary context current.
+Status useDevice(Driver &driver, int ordinal, CUdevice &device, CUcontext &context) {
+  int count = 0;
+  if (CUresult rc = driver.deviceGetCount(&count); rc != CUDA_SUCCESS || count == 0)
+    return makeError("no CUDA device");
+  if (ordinal < 0 || ordinal >= count)
+    return makeError("no CUDA device " + std::to_string(ordinal) + " (there are " +
+                     std::to_string(count) + ")");
+  if (CUresult rc = driver.deviceGet(&device, ordinal); rc != CUDA_SUCCESS)
+    return makeError("cuDeviceGet: " + driver.message(rc));
+  if (CUresult rc = driver.primaryCtxRetain(&context, device); rc != CUDA_SUCCESS)
+    return makeError("cuDevicePrimaryCtxRetain: " + driver.message(rc));
+  if (CUresult rc = driver.ctxSetCurrent(context); rc != CUDA_SUCCESS)
+    return makeError("cuCtxSetCurrent: " + driver.message(rc));
+  return Status::success();
+}
+
+/// Launches `function` with Triton's ABI: `args` (pointers to the visible
+/// argument values), then two null hidden scratch pointers.
+CUresult launchTriton(Driver &driver, CUfunction function, const std::array<uint32_t, 3> &grid,
+                      const std::array<int, 3> &block, int shared, void *const *args,
+                      size_t count) {
+  CUdeviceptr hidden[2] = {0, 0};
+  std::vector<void *> params(args, args + count);
+  params.push_back(&hidden[0]);
+  params.push_back(&hidden[1]);
+  return driver.launchKernel(function, grid[0], grid[1], grid[2], block[0], block[1], block[2],
+                             static_cast<unsigned>(shared), /*stream=*/nullptr, params.data(),
+                             nullptr);
+}
+
+class CudaBackend final : public Backend {
+public:
+  Status open(int ordinal) {
+    Result<Driver *> loaded = sharedDriver();
+    if (!loaded)
+      return makeError(loaded.error());
+    driver = **loaded;
+    if (Status s = useDevice(driver, ordinal, device, context); !s)
+      return s;
     driver.deviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device);
     driver.deviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
     char name[256] = {0};
     driver.deviceGetName(name, sizeof(name) - 1, device);
     deviceName = name;
-    if (CUresult rc = driver.primaryCtxRetain(&context, device); rc != CUDA_SUCCESS)
-      return makeError("cuDevicePrimaryCtxRetain: " + driver.message(rc));
-    return call(driver.ctxSetCurrent(context), "cuCtxSetCurrent");
+    return Status::success();
   }
 
   std::string name() const override {
@@ -195,24 +237,19 @@ public:
     auto it = functions.find(l.kernel);
     if (it == functions.end())
       return makeError("kernel '" + l.kernel + "' was not loaded");
-    // Triton's ABI: visible pointers, visible i32 scalars, two hidden
-    // scratch pointers (null: our kernels use no scratch).
+    // Triton's ABI: visible pointers, visible i32 scalars, then the two
+    // hidden scratch pointers (null: our kernels use no scratch).
     std::vector<CUdeviceptr> pointers;
     for (void *p : bound.operands)
       pointers.push_back(reinterpret_cast<CUdeviceptr>(p));
-    CUdeviceptr hidden[2] = {0, 0};
     std::vector<int32_t> scalars = bound.scalars;
     std::vector<void *> params;
     for (CUdeviceptr &p : pointers)
       params.push_back(&p);
     for (int32_t &s : scalars)
       params.push_back(&s);
-    params.push_back(&hidden[0]);
-    params.push_back(&hidden[1]);
-    CUresult rc = driver.launchKernel(
-        it->second, bound.grid[0], bound.grid[1], bound.grid[2], l.block[0], l.block[1],
-        l.block[2], static_cast<unsigned>(l.sharedBytes), /*stream=*/nullptr, params.data(),
-        nullptr);
+    CUresult rc = launchTriton(driver, it->second, bound.grid, l.block, l.sharedBytes,
+                               params.data(), params.size());
     return call(rc, "cuLaunchKernel " + l.kernel);
   }
 
@@ -231,7 +268,42 @@ private:
   std::map<std::string, CUfunction> functions;
 };
 
+class LoadedCudaKernel final : public CudaKernel {
+public:
+  Driver *driver = nullptr;
+  CUfunction function = nullptr;
+  Status launch(const std::array<uint32_t, 3> &grid, int numWarps, int sharedBytes,
+                void *const *args, size_t count) override {
+    CUresult rc = launchTriton(*driver, function, grid, {32 * numWarps, 1, 1}, sharedBytes,
+                               args, count);
+    if (rc == CUDA_SUCCESS)
+      rc = driver->ctxSynchronize();
+    if (rc != CUDA_SUCCESS)
+      return makeError("launch: " + driver->message(rc));
+    return Status::success();
+  }
+};
+
 } // namespace
+
+Result<std::unique_ptr<CudaKernel>> CudaKernel::load(const void *image, const std::string &name) {
+  Result<Driver *> driver = sharedDriver();
+  if (!driver)
+    return makeError(driver.error());
+  CUdevice device;
+  CUcontext context;
+  if (Status s = useDevice(**driver, 0, device, context); !s)
+    return makeError(s.error());
+  CUmodule module = nullptr;
+  if (CUresult rc = (*driver)->moduleLoadData(&module, image); rc != CUDA_SUCCESS)
+    return makeError("cuModuleLoadData: " + (*driver)->message(rc));
+  auto kernel = std::make_unique<LoadedCudaKernel>();
+  kernel->driver = *driver;
+  if (CUresult rc = (*driver)->moduleGetFunction(&kernel->function, module, name.c_str());
+      rc != CUDA_SUCCESS)
+    return makeError("kernel '" + name + "': " + (*driver)->message(rc));
+  return std::unique_ptr<CudaKernel>(std::move(kernel));
+}
 
 Result<std::unique_ptr<Backend>> createCudaBackend(int ordinal) {
   auto backend = std::make_unique<CudaBackend>();

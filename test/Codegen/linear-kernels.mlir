@@ -1,0 +1,317 @@
+// quamba-convert-mamba-to-gpu: linear, linear_bias and the quantized linear
+// layers (w8a8, w4a8, w4a16). A weight row that splits into 16-byte chunks
+// (and, for int4, groups of whole chunks) gets the "warp" kernel: one warp
+// per output element, 16-byte vector loads, an xor-shuffle reduction, grid
+// cdiv(rows * N * 32, 128); any other shape the "thread" kernel: one thread
+// per output element, grid cdiv(rows * N, 128). Kernels are named by op, K,
+// N, group size and has_bias. The integer paths accumulate in int32 and end
+// with the reference's unfused fp32 epilogue: t = xs * ws[n] (mul.rn),
+// float(acc) (cvt.rn.f32.s32), y = acc * t (mul.rn), y + bias[n] (add.rn,
+// only with a bias), with no fma.
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu | FileCheck %s
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx \
+// RUN:   | FileCheck %s --check-prefix=PTX
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx=chip=sm_80 \
+// RUN:   | FileCheck %s --check-prefix=PTX80
+
+// fp32 linear, K = 64: warp kernel, 16-byte loads, shuffle reduction.
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_k64_n32_warp\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}]
+// CHECK-SAME: \22kernel\22:\22linear_k64_n32_warp\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(B*L*1024,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-SAME: \22kernel\22:\22linear_k64_n32_warp\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*1024,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK: gpu.module @linear_k64_n32_warp {
+// CHECK: gpu.func @linear_k64_n32_warp(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xf32>
+// CHECK: gpu.shuffle  xor
+// PTX-LABEL: .visible .entry linear_k64_n32_warp(
+// PTX80-LABEL: .visible .entry linear_k64_n32_warp(
+// PTX: ld.global.v4.b32
+// PTX: shfl.sync.bfly.b32
+// PTX80: ld.global.v4.b32
+// PTX80: shfl.sync.bfly.b32
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xf32>, %w: tensor<32x64xf32>) -> tensor<?x?x32xf32> {
+    %y = mamba.linear %x, %w : (tensor<?x?x64xf32>, tensor<32x64xf32>) -> tensor<?x?x32xf32>
+    return %y : tensor<?x?x32xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x64xf32>, %w: tensor<32x64xf32>) -> tensor<?x1x32xf32> {
+    %y = mamba.linear %x, %w : (tensor<?x1x64xf32>, tensor<32x64xf32>) -> tensor<?x1x32xf32>
+    return %y : tensor<?x1x32xf32>
+  }
+}
+
+// -----
+
+// fp32 linear with a bias, K = 6 (not a whole chunk): thread kernel.
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_bias_k6_n8_thread\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}]
+// CHECK-SAME: \22kernel\22:\22linear_bias_k6_n8_thread\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(B*L*8,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-SAME: \22kernel\22:\22linear_bias_k6_n8_thread\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*8,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK: gpu.module @linear_bias_k6_n8_thread {
+// CHECK: gpu.func @linear_bias_k6_n8_thread(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK: scf.for
+// CHECK: arith.addf
+// PTX-LABEL: .visible .entry linear_bias_k6_n8_thread(
+// PTX80-LABEL: .visible .entry linear_bias_k6_n8_thread(
+// PTX: ld.global.b32
+// PTX: add.rn.f32
+// PTX: st.global.b32
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x6xf32>, %w: tensor<8x6xf32>, %b: tensor<8xf32>) -> tensor<?x?x8xf32> {
+    %y = mamba.linear %x, %w bias(%b) : (tensor<?x?x6xf32>, tensor<8x6xf32>, tensor<8xf32>) -> tensor<?x?x8xf32>
+    return %y : tensor<?x?x8xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x6xf32>, %w: tensor<8x6xf32>, %b: tensor<8xf32>) -> tensor<?x1x8xf32> {
+    %y = mamba.linear %x, %w bias(%b) : (tensor<?x1x6xf32>, tensor<8x6xf32>, tensor<8xf32>) -> tensor<?x1x8xf32>
+    return %y : tensor<?x1x8xf32>
+  }
+}
+
+// -----
+
+// w8a8 with a bias, K = 128: warp kernel; int32 accumulation, then the
+// unfused epilogue t = xs * ws (mul.rn), y = float(acc) * t, y + bias.
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w8a8_k128_n64_bias_warp\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}]
+// CHECK-SAME: \22kernel\22:\22linear_w8a8_k128_n64_bias_warp\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(B*L*2048,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-SAME: \22kernel\22:\22linear_w8a8_k128_n64_bias_warp\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*2048,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK: gpu.module @linear_w8a8_k128_n64_bias_warp {
+// CHECK: gpu.func @linear_w8a8_k128_n64_bias_warp(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<16xi8>
+// CHECK: arith.extsi %{{.*}} : i8 to i32
+// CHECK: arith.muli %{{.*}} : i32
+// CHECK: gpu.shuffle  xor %{{.*}} : i32
+// CHECK: arith.sitofp %{{.*}} : i32 to f32
+// CHECK: arith.mulf
+// CHECK-NOT: fastmath
+// CHECK: arith.addf
+// PTX-LABEL: .visible .entry linear_w8a8_k128_n64_bias_warp(
+// PTX80-LABEL: .visible .entry linear_w8a8_k128_n64_bias_warp(
+// PTX: ld.global.v4.b32
+// PTX: shfl.sync.bfly.b32
+// PTX: mul.rn.f32 \09[[TPTX:%r[0-9]+]], %r{{[0-9]+}}, %r{{[0-9]+}};
+// PTX-NOT: fma
+// PTX: cvt.rn.f32.s32 \09[[APTX:%r[0-9]+]], %r{{[0-9]+}};
+// PTX-NOT: fma
+// PTX: mul.rn.f32 \09[[YPTX:%r[0-9]+]], [[TPTX]], [[APTX]];
+// PTX-NOT: fma
+// PTX: add.rn.f32 \09[[OPTX:%r[0-9]+]], %r{{[0-9]+}}, [[YPTX]];
+// PTX-NOT: fma
+// PTX: st.global.b32 \09[%rd{{[0-9]+}}], [[OPTX]];
+// PTX80: ld.global.v4.b32
+// PTX80: shfl.sync.bfly.b32
+// PTX80: mul.rn.f32 \09[[TPTX80:%r[0-9]+]], %r{{[0-9]+}}, %r{{[0-9]+}};
+// PTX80-NOT: fma
+// PTX80: cvt.rn.f32.s32 \09[[APTX80:%r[0-9]+]], %r{{[0-9]+}};
+// PTX80-NOT: fma
+// PTX80: mul.rn.f32 \09[[YPTX80:%r[0-9]+]], [[TPTX80]], [[APTX80]];
+// PTX80-NOT: fma
+// PTX80: add.rn.f32 \09[[OPTX80:%r[0-9]+]], %r{{[0-9]+}}, [[YPTX80]];
+// PTX80-NOT: fma
+// PTX80: st.global.b32 \09[%rd{{[0-9]+}}], [[OPTX80]];
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xi8>, %xs: tensor<1xf32>, %w: tensor<64x128xi8>, %ws: tensor<64xf32>, %b: tensor<64xf32>) -> tensor<?x?x64xf32> {
+    %y = mamba.linear_w8a8 %x scale(%xs), %w scales(%ws) bias(%b) : (tensor<?x?x128xi8>, tensor<1xf32>, tensor<64x128xi8>, tensor<64xf32>, tensor<64xf32>) -> tensor<?x?x64xf32>
+    return %y : tensor<?x?x64xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x128xi8>, %xs: tensor<1xf32>, %w: tensor<64x128xi8>, %ws: tensor<64xf32>, %b: tensor<64xf32>) -> tensor<?x1x64xf32> {
+    %y = mamba.linear_w8a8 %x scale(%xs), %w scales(%ws) bias(%b) : (tensor<?x1x128xi8>, tensor<1xf32>, tensor<64x128xi8>, tensor<64xf32>, tensor<64xf32>) -> tensor<?x1x64xf32>
+    return %y : tensor<?x1x64xf32>
+  }
+}
+
+// -----
+
+// w8a8 without a bias, K = 24: thread kernel; the epilogue has no add.
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w8a8_k24_n16_nobias_thread\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}]
+// CHECK-SAME: \22kernel\22:\22linear_w8a8_k24_n16_nobias_thread\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(B*L*16,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-SAME: \22kernel\22:\22linear_w8a8_k24_n16_nobias_thread\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*16,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK: gpu.module @linear_w8a8_k24_n16_nobias_thread {
+// CHECK: gpu.func @linear_w8a8_k24_n16_nobias_thread(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK: scf.for
+// CHECK: arith.muli %{{.*}} : i32
+// CHECK: arith.addi %{{.*}} : i32
+// CHECK: arith.sitofp
+// CHECK-NOT: arith.addf
+// CHECK: gpu.return
+// PTX-LABEL: .visible .entry linear_w8a8_k24_n16_nobias_thread(
+// PTX80-LABEL: .visible .entry linear_w8a8_k24_n16_nobias_thread(
+// PTX: ld.global.s8
+// PTX: mul.wide.s16
+// PTX: add.s32
+// PTX: mul.rn.f32 \09[[TPTX:%r[0-9]+]],
+// PTX: cvt.rn.f32.s32 \09[[APTX:%r[0-9]+]],
+// PTX: mul.rn.f32 \09[[YPTX:%r[0-9]+]], [[TPTX]], [[APTX]];
+// PTX-NOT: add.rn.f32
+// PTX: st.global.b32 \09[%rd{{[0-9]+}}], [[YPTX]];
+// PTX80: ld.global.s8
+// PTX80: mul.wide.s16
+// PTX80: add.s32
+// PTX80: mul.rn.f32 \09[[TPTX80:%r[0-9]+]],
+// PTX80: cvt.rn.f32.s32 \09[[APTX80:%r[0-9]+]],
+// PTX80: mul.rn.f32 \09[[YPTX80:%r[0-9]+]], [[TPTX80]], [[APTX80]];
+// PTX80-NOT: add.rn.f32
+// PTX80: st.global.b32 \09[%rd{{[0-9]+}}], [[YPTX80]];
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x24xi8>, %xs: tensor<1xf32>, %w: tensor<16x24xi8>, %ws: tensor<16xf32>) -> tensor<?x?x16xf32> {
+    %y = mamba.linear_w8a8 %x scale(%xs), %w scales(%ws) : (tensor<?x?x24xi8>, tensor<1xf32>, tensor<16x24xi8>, tensor<16xf32>) -> tensor<?x?x16xf32>
+    return %y : tensor<?x?x16xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x24xi8>, %xs: tensor<1xf32>, %w: tensor<16x24xi8>, %ws: tensor<16xf32>) -> tensor<?x1x16xf32> {
+    %y = mamba.linear_w8a8 %x scale(%xs), %w scales(%ws) : (tensor<?x1x24xi8>, tensor<1xf32>, tensor<16x24xi8>, tensor<16xf32>) -> tensor<?x1x16xf32>
+    return %y : tensor<?x1x16xf32>
+  }
+}
+
+// -----
+
+// w4a8, K = 64, group 32: warp kernel; w8 = sat8(RNE(float(code - 8) * s~))
+// (cvt.rni, clamps, NaN -> 0), then int32 mad.
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g32_nobias_warp\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}]
+// CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g32_nobias_warp\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(B*L*512,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g32_nobias_warp\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*512,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK: gpu.module @linear_w4a8_k64_n16_g32_nobias_warp {
+// CHECK: gpu.func @linear_w4a8_k64_n16_g32_nobias_warp(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK: arith.andi %{{.*}} : i32
+// CHECK: arith.shrui %{{.*}} : i32
+// CHECK: arith.subi
+// CHECK: arith.sitofp
+// CHECK: arith.mulf
+// CHECK: math.roundeven
+// CHECK: arith.cmpf olt
+// CHECK: arith.cmpf ogt
+// CHECK: arith.cmpf uno
+// CHECK: arith.fptosi %{{.*}} : f32 to i32
+// PTX-LABEL: .visible .entry linear_w4a8_k64_n16_g32_nobias_warp(
+// PTX80-LABEL: .visible .entry linear_w4a8_k64_n16_g32_nobias_warp(
+// PTX: ld.global.v4.b32
+// PTX: bfe.u32
+// PTX: cvt.rni.f32.f32
+// PTX: cvt.rzi.s32.f32
+// PTX: mad.lo.s32
+// PTX: shfl.sync.bfly.b32
+// PTX: cvt.rn.f32.s32
+// PTX-NOT: add.rn.f32
+// PTX: st.global.b32
+// PTX80: ld.global.v4.b32
+// PTX80: bfe.u32
+// PTX80: cvt.rni.f32.f32
+// PTX80: cvt.rzi.s32.f32
+// PTX80: mad.lo.s32
+// PTX80: shfl.sync.bfly.b32
+// PTX80: cvt.rn.f32.s32
+// PTX80-NOT: add.rn.f32
+// PTX80: st.global.b32
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xi8>, %xs: tensor<1xf32>, %w: tensor<16x32xi8>, %gs: tensor<16x2xf32>, %cs: tensor<16xf32>) -> tensor<?x?x16xf32> {
+    %y = mamba.linear_w4a8 %x scale(%xs), %w group_scales(%gs) channel_scales(%cs) {group_size = 32 : i64} : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<16x32xi8>, tensor<16x2xf32>, tensor<16xf32>) -> tensor<?x?x16xf32>
+    return %y : tensor<?x?x16xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x64xi8>, %xs: tensor<1xf32>, %w: tensor<16x32xi8>, %gs: tensor<16x2xf32>, %cs: tensor<16xf32>) -> tensor<?x1x16xf32> {
+    %y = mamba.linear_w4a8 %x scale(%xs), %w group_scales(%gs) channel_scales(%cs) {group_size = 32 : i64} : (tensor<?x1x64xi8>, tensor<1xf32>, tensor<16x32xi8>, tensor<16x2xf32>, tensor<16xf32>) -> tensor<?x1x16xf32>
+    return %y : tensor<?x1x16xf32>
+  }
+}
+
+// -----
+
+// w4a8 with a bias, group 16 (not a whole chunk): thread kernel.
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g16_bias_thread\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}]
+// CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g16_bias_thread\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(B*L*16,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g16_bias_thread\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*16,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK: gpu.module @linear_w4a8_k64_n16_g16_bias_thread {
+// CHECK: gpu.func @linear_w4a8_k64_n16_g16_bias_thread(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK: scf.for
+// CHECK: math.roundeven
+// CHECK: arith.muli %{{.*}} : i32
+// PTX-LABEL: .visible .entry linear_w4a8_k64_n16_g16_bias_thread(
+// PTX80-LABEL: .visible .entry linear_w4a8_k64_n16_g16_bias_thread(
+// PTX: cvt.rni.f32.f32
+// PTX: cvt.rzi.s32.f32
+// PTX: mad.lo.s32
+// PTX: cvt.rn.f32.s32
+// PTX: mul.rn.f32
+// PTX-NOT: fma
+// PTX: add.rn.f32
+// PTX: st.global.b32
+// PTX80: cvt.rni.f32.f32
+// PTX80: cvt.rzi.s32.f32
+// PTX80: mad.lo.s32
+// PTX80: cvt.rn.f32.s32
+// PTX80: mul.rn.f32
+// PTX80-NOT: fma
+// PTX80: add.rn.f32
+// PTX80: st.global.b32
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xi8>, %xs: tensor<1xf32>, %w: tensor<16x32xi8>, %gs: tensor<16x4xf32>, %cs: tensor<16xf32>, %b: tensor<16xf32>) -> tensor<?x?x16xf32> {
+    %y = mamba.linear_w4a8 %x scale(%xs), %w group_scales(%gs) channel_scales(%cs) bias(%b) {group_size = 16 : i64} : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<16x32xi8>, tensor<16x4xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<?x?x16xf32>
+    return %y : tensor<?x?x16xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x64xi8>, %xs: tensor<1xf32>, %w: tensor<16x32xi8>, %gs: tensor<16x4xf32>, %cs: tensor<16xf32>, %b: tensor<16xf32>) -> tensor<?x1x16xf32> {
+    %y = mamba.linear_w4a8 %x scale(%xs), %w group_scales(%gs) channel_scales(%cs) bias(%b) {group_size = 16 : i64} : (tensor<?x1x64xi8>, tensor<1xf32>, tensor<16x32xi8>, tensor<16x4xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<?x1x16xf32>
+    return %y : tensor<?x1x16xf32>
+  }
+}
+
+// -----
+
+// w4a16 with a bias, K = 128, group 64: warp kernel, fp32 weights
+// float(code - 8) * s_g.
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a16_k128_n64_g64_bias_warp\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}]
+// CHECK-SAME: \22kernel\22:\22linear_w4a16_k128_n64_g64_bias_warp\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(B*L*2048,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-SAME: \22kernel\22:\22linear_w4a16_k128_n64_g64_bias_warp\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*2048,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK: gpu.module @linear_w4a16_k128_n64_g64_bias_warp {
+// CHECK: gpu.func @linear_w4a16_k128_n64_g64_bias_warp(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK: vector<16xi8>
+// CHECK: arith.sitofp
+// CHECK-NOT: math.roundeven
+// CHECK: gpu.shuffle  xor %{{.*}} : f32
+// PTX-LABEL: .visible .entry linear_w4a16_k128_n64_g64_bias_warp(
+// PTX80-LABEL: .visible .entry linear_w4a16_k128_n64_g64_bias_warp(
+// PTX: ld.global.v4.b32
+// PTX: cvt.rn.f32.s32
+// PTX: shfl.sync.bfly.b32
+// PTX: add.rn.f32
+// PTX80: shfl.sync.bfly.b32
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>, %w: tensor<64x64xi8>, %gs: tensor<64x2xf32>, %b: tensor<64xf32>) -> tensor<?x?x64xf32> {
+    %y = mamba.linear_w4a16 %x, %w group_scales(%gs) bias(%b) {group_size = 64 : i64} : (tensor<?x?x128xf32>, tensor<64x64xi8>, tensor<64x2xf32>, tensor<64xf32>) -> tensor<?x?x64xf32>
+    return %y : tensor<?x?x64xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x128xf32>, %w: tensor<64x64xi8>, %gs: tensor<64x2xf32>, %b: tensor<64xf32>) -> tensor<?x1x64xf32> {
+    %y = mamba.linear_w4a16 %x, %w group_scales(%gs) bias(%b) {group_size = 64 : i64} : (tensor<?x1x128xf32>, tensor<64x64xi8>, tensor<64x2xf32>, tensor<64xf32>) -> tensor<?x1x64xf32>
+    return %y : tensor<?x1x64xf32>
+  }
+}
+
+// -----
+
+// w4a16 without a bias, K = 48, group 16: thread kernel.
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a16_k48_n8_g16_nobias_thread\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}]
+// CHECK-SAME: \22kernel\22:\22linear_w4a16_k48_n8_g16_nobias_thread\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(B*L*8,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-SAME: \22kernel\22:\22linear_w4a16_k48_n8_g16_nobias_thread\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*8,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK: gpu.module @linear_w4a16_k48_n8_g16_nobias_thread {
+// CHECK: gpu.func @linear_w4a16_k48_n8_g16_nobias_thread(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK: scf.for
+// CHECK: arith.sitofp
+// PTX-LABEL: .visible .entry linear_w4a16_k48_n8_g16_nobias_thread(
+// PTX80-LABEL: .visible .entry linear_w4a16_k48_n8_g16_nobias_thread(
+// PTX: ld.global.b8
+// PTX: cvt.rn.f32.s32
+// PTX-NOT: add.rn.f32
+// PTX: st.global.b32
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x48xf32>, %w: tensor<8x24xi8>, %gs: tensor<8x3xf32>) -> tensor<?x?x8xf32> {
+    %y = mamba.linear_w4a16 %x, %w group_scales(%gs) {group_size = 16 : i64} : (tensor<?x?x48xf32>, tensor<8x24xi8>, tensor<8x3xf32>) -> tensor<?x?x8xf32>
+    return %y : tensor<?x?x8xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x48xf32>, %w: tensor<8x24xi8>, %gs: tensor<8x3xf32>) -> tensor<?x1x8xf32> {
+    %y = mamba.linear_w4a16 %x, %w group_scales(%gs) {group_size = 16 : i64} : (tensor<?x1x48xf32>, tensor<8x24xi8>, tensor<8x3xf32>) -> tensor<?x1x8xf32>
+    return %y : tensor<?x1x8xf32>
+  }
+}
