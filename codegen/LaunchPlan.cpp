@@ -1,6 +1,7 @@
 //===- LaunchPlan.cpp - mamba IR to kernels and a launch plan -------------===//
 #include "codegen/LaunchPlan.h"
 
+#include "codegen/NvptxTarget.h"
 #include "codegen/kernels/Kernels.h"
 #include "dialect/Mamba/IR/MambaOps.h"
 #include "passes/Interpreter/Interpreter.h"
@@ -473,6 +474,12 @@ LogicalResult PlanBuilder::buildEntry(func::FuncOp func) {
 
 FailureOr<LaunchPlanResult> buildLaunchPlan(ModuleOp model, ModuleOp kernels,
                                             StringRef target) {
+  {
+    DialectRegistry registry;
+    registerCodegenDialects(registry);
+    kernels.getContext()->appendDialectRegistry(registry);
+    kernels.getContext()->loadAllAvailableDialects();
+  }
   PlanBuilder builder(kernels, target);
   for (StringRef name : {"prefill", "decode"}) {
     auto func = model.lookupSymbol<func::FuncOp>(name);

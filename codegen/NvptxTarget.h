@@ -48,6 +48,10 @@ void buildKernelsToPtxPipeline(OpPassManager &pm, StringRef chip);
 /// Registers `quamba-kernels-to-ptx{chip=sm_90a}`, that pipeline.
 void registerQuambaCodegenPipelines();
 
+/// Everything codegen and the PTX pipeline need in a context: the kernel
+/// dialects, their LLVM IR translations, the NVVM target's serializer.
+void registerCodegenDialects(DialectRegistry &registry);
+
 /// Whether `chip` is a target quamba compiles for ("sm_80", "sm_90a").
 bool isSupportedChip(StringRef chip);
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The demo: sets up, builds, imports the bundled byte-level Mamba2 into the
-# mamba dialect, prints its summary, generates from a prompt on the CPU and
-# measures bits per byte on the bundled held-out text. (Quantization and the
-# GPU binary join the demo as they land; see the README.)
+# The demo: sets up, builds, compiles the bundled byte-level Mamba2 with
+# Quamba2 W8A8 into one GPU binary (model.qmb), and runs it: generation from
+# a prompt and bits per byte on held-out text. quamba-run uses the GPU when
+# there is one and the CPU reference backend otherwise.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh" >/dev/null
@@ -13,19 +13,22 @@ bin="$build/bin"
 ckpt="$root/models/mamba2-bytes-6m"
 text="$root/models/austen-heldout.txt"
 mkdir -p "$build/demo"
-model="$build/demo/mamba2-bytes-6m.mlirbc"
+model="$build/demo/mamba2-bytes-6m-w8a8.qmb"
 
-echo "== quamba-import models/mamba2-bytes-6m -o $model"
-"$bin/quamba-import" "$ckpt" -o "$model"
-
-echo
-echo "== quamba-opt --quamba-print-model-summary"
-"$bin/quamba-opt" "$model" --quamba-print-model-summary -o /dev/null 2>&1
+echo "== quamba-opt --quamba-print-model-summary (the imported model)"
+"$bin/quamba-import" "$ckpt" -o "$build/demo/mamba2-bytes-6m.mlirbc"
+"$bin/quamba-opt" "$build/demo/mamba2-bytes-6m.mlirbc" --quamba-print-model-summary -o /dev/null 2>&1
 
 echo
-echo "== quamba-run --prompt (CPU, greedy)"
+echo "== quamba-compile models/mamba2-bytes-6m --mode w8a8 -o $model"
+"$bin/quamba-compile" "$ckpt" --mode w8a8 --calib "$root/models/calibration-mix.txt" \
+  --samples 8 --seqlen 256 -o "$model"
+
+echo
+echo "== quamba-run model.qmb --prompt (greedy)"
 "$bin/quamba-run" "$model" --prompt "It is a truth universally acknowledged, that" --max-tokens 160
 
 echo
-echo "== quamba-run --ppl models/austen-heldout.txt (CPU; text the model never saw)"
-"$bin/quamba-run" "$model" --ppl "$text"
+echo "== quamba-run model.qmb --ppl models/austen-heldout.txt (text the model never saw)"
+head -c 20000 "$text" > "$build/demo/austen-20k.txt"
+"$bin/quamba-run" "$model" --ppl "$build/demo/austen-20k.txt"

@@ -1,0 +1,85 @@
+// quamba-convert-mamba-to-gpu: hadamard becomes one block (128 threads) per
+// row, grid = rows: the m-point factor (a factor buffer [m, m] of +-1) from
+// x into out, log2(p) butterfly passes in place in out with a barrier after
+// each, then the 1/sqrt(n) scale. Specialised on n.
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu | FileCheck %s
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx \
+// RUN:   | FileCheck %s --check-prefix=PTX
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx=chip=sm_80 \
+// RUN:   | FileCheck %s --check-prefix=PTX
+
+// n = 64 = 2^6 (m = 1): a copy, six butterfly passes, the scale 1/8.
+// CHECK: mamba.launch_plan
+// CHECK-SAME: codegen.hadamard_factor_1
+// CHECK-SAME: \22op\22:\22hadamard\22,\22kernel\22:\22hadamard_n64\22
+// CHECK-SAME: \22scalars\22:[\22B*L\22],\22attrs\22:{},\22grid\22:[\22B*L\22,1,1],\22block\22:[128,1,1]
+// CHECK-SAME: \22scalars\22:[\22B\22],\22attrs\22:{},\22grid\22:[\22B\22,1,1]
+// CHECK-LABEL: gpu.module @hadamard_n64
+// CHECK: gpu.func @hadamard_n64(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "i32"]
+// CHECK: gpu.barrier
+// CHECK-COUNT-6: arith.subf
+// CHECK: arith.constant 1.250000e-01 : f32
+// PTX-LABEL: .visible .entry hadamard_n64(
+// PTX: ld.global
+// PTX: bar.sync
+// PTX: sub.rn.f32
+// PTX: st.global
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xf32>) -> tensor<?x?x64xf32> {
+    %y = mamba.hadamard %x : tensor<?x?x64xf32>
+    return %y : tensor<?x?x64xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x64xf32>) -> tensor<?x1x64xf32> {
+    %y = mamba.hadamard %x : tensor<?x1x64xf32>
+    return %y : tensor<?x1x64xf32>
+  }
+}
+
+// -----
+
+// n = 160 = 40 * 4: the 40-point factor read from the factor operand
+// (a loop of 40 multiply-adds per output), two butterfly passes.
+// CHECK: mamba.launch_plan
+// CHECK-SAME: codegen.hadamard_factor_40
+// CHECK-SAME: [40,40]
+// CHECK-SAME: \22kernel\22:\22hadamard_n160\22
+// CHECK-LABEL: gpu.module @hadamard_n160
+// CHECK: scf.for
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: gpu.barrier
+// CHECK-COUNT-2: arith.subf
+// PTX-LABEL: .visible .entry hadamard_n160(
+// PTX: mul.rn.f32
+// PTX: add.rn.f32
+// PTX: bar.sync
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x160xf32>) -> tensor<?x?x160xf32> {
+    %y = mamba.hadamard %x : tensor<?x?x160xf32>
+    return %y : tensor<?x?x160xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x160xf32>) -> tensor<?x1x160xf32> {
+    return %x : tensor<?x1x160xf32>
+  }
+}
+
+// -----
+
+// n = 12: the factor alone, no butterfly pass.
+// CHECK-LABEL: gpu.module @hadamard_n12
+// CHECK-NOT: arith.subf
+// CHECK: gpu.return
+// PTX-LABEL: .visible .entry hadamard_n12(
+// PTX-NOT: sub.rn.f32
+// PTX: ret;
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x12xf32>) -> tensor<?x?x12xf32> {
+    %y = mamba.hadamard %x : tensor<?x?x12xf32>
+    return %y : tensor<?x?x12xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x12xf32>) -> tensor<?x1x12xf32> {
+    return %x : tensor<?x1x12xf32>
+  }
+}

@@ -1,0 +1,95 @@
+// quamba-convert-mamba-to-gpu: rms_norm, add_rms_norm and gated_rms_norm
+// become one-warp-per-row kernels (4 rows per block of 128 threads) with a
+// shfl.bfly reduction, specialised on D, group_size and eps (its f32 bits).
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu | FileCheck %s
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx \
+// RUN:   | FileCheck %s --check-prefix=PTX
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx=chip=sm_80 \
+// RUN:   | FileCheck %s --check-prefix=PTX
+
+// rms_norm: x, weight, out, then rows; eps = 1e-5 (0x3727c5ac).
+// CHECK: mamba.launch_plan
+// CHECK-SAME: \22op\22:\22rms_norm\22,\22kernel\22:\22rms_norm_d64_eps3727c5ac\22
+// CHECK-SAME: \22scalars\22:[\22B*L\22],\22attrs\22:{\22eps\22:[1e-05]},\22grid\22:[\22cdiv(B*L*32,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-SAME: \22scalars\22:[\22B\22],\22attrs\22:{\22eps\22:[1e-05]},\22grid\22:[\22cdiv(B*32,128)\22,1,1]
+// CHECK-LABEL: gpu.module @rms_norm_d64_eps3727c5ac
+// CHECK: gpu.func @rms_norm_d64_eps3727c5ac(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "i32"]
+// CHECK: gpu.shuffle xor
+// CHECK: math.sqrt
+// PTX-LABEL: .visible .entry rms_norm_d64_eps3727c5ac(
+// PTX: ld.global
+// PTX: shfl.sync.bfly.b32
+// PTX: rsqrt.approx.f32
+// PTX: st.global
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xf32>) -> tensor<?x?x64xf32> {
+    %w = arith.constant dense<0.5> : tensor<64xf32>
+    %y = mamba.rms_norm %x, %w : (tensor<?x?x64xf32>, tensor<64xf32>) -> tensor<?x?x64xf32>
+    return %y : tensor<?x?x64xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x64xf32>) -> tensor<?x1x64xf32> {
+    %w = arith.constant dense<0.5> : tensor<64xf32>
+    %y = mamba.rms_norm %x, %w : (tensor<?x1x64xf32>, tensor<64xf32>) -> tensor<?x1x64xf32>
+    return %y : tensor<?x1x64xf32>
+  }
+}
+
+// -----
+
+// add_rms_norm: x, residual, weight, out, residual_out, then rows; another
+// eps is another kernel (1e-6 = 0x358637bd).
+// CHECK: mamba.launch_plan
+// CHECK-SAME: \22op\22:\22add_rms_norm\22,\22kernel\22:\22add_rms_norm_d96_eps358637bd\22
+// CHECK-SAME: \22scalars\22:[\22B*L\22],\22attrs\22:{\22eps\22:[1e-06]},\22grid\22:[\22cdiv(B*L*32,128)\22,1,1]
+// CHECK-SAME: \22scalars\22:[\22B\22],\22attrs\22:{\22eps\22:[1e-06]},\22grid\22:[\22cdiv(B*32,128)\22,1,1]
+// CHECK-LABEL: gpu.module @add_rms_norm_d96_eps358637bd
+// CHECK: gpu.func @add_rms_norm_d96_eps358637bd(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32"]
+// CHECK: arith.addf
+// CHECK: gpu.shuffle xor
+// PTX-LABEL: .visible .entry add_rms_norm_d96_eps358637bd(
+// PTX: add.rn.f32
+// PTX: shfl.sync.bfly.b32
+// PTX: rsqrt.approx.f32
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x96xf32>, %r: tensor<?x?x96xf32>) -> (tensor<?x?x96xf32>, tensor<?x?x96xf32>) {
+    %w = arith.constant dense<0.5> : tensor<96xf32>
+    %n, %ro = mamba.rms_norm %x, %w residual(%r) {eps = 1.0e-06 : f64} : (tensor<?x?x96xf32>, tensor<96xf32>, tensor<?x?x96xf32>) -> (tensor<?x?x96xf32>, tensor<?x?x96xf32>)
+    return %n, %ro : tensor<?x?x96xf32>, tensor<?x?x96xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x96xf32>, %r: tensor<?x1x96xf32>) -> (tensor<?x1x96xf32>, tensor<?x1x96xf32>) {
+    %w = arith.constant dense<0.5> : tensor<96xf32>
+    %n, %ro = mamba.rms_norm %x, %w residual(%r) {eps = 1.0e-06 : f64} : (tensor<?x1x96xf32>, tensor<96xf32>, tensor<?x1x96xf32>) -> (tensor<?x1x96xf32>, tensor<?x1x96xf32>)
+    return %n, %ro : tensor<?x1x96xf32>, tensor<?x1x96xf32>
+  }
+}
+
+// -----
+
+// gated_rms_norm: y, z, weight, out, then rows; silu(z) = z / (1 + exp(-z)),
+// one reduction per group of 64.
+// CHECK: mamba.launch_plan
+// CHECK-SAME: \22op\22:\22gated_rms_norm\22,\22kernel\22:\22gated_rms_norm_d128_g64_eps3727c5ac\22
+// CHECK-SAME: \22scalars\22:[\22B*L\22],\22attrs\22:{\22eps\22:[1e-05],\22group_size\22:[64.0]},\22grid\22:[\22cdiv(B*L*32,128)\22,1,1]
+// CHECK-LABEL: gpu.module @gated_rms_norm_d128_g64_eps3727c5ac
+// CHECK: gpu.func @gated_rms_norm_d128_g64_eps3727c5ac(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "i32"]
+// CHECK: math.exp
+// CHECK: gpu.shuffle xor
+// CHECK: math.sqrt
+// PTX-LABEL: .visible .entry gated_rms_norm_d128_g64_eps3727c5ac(
+// PTX: ex2.approx
+// PTX: shfl.sync.bfly.b32
+// PTX: rsqrt.approx.f32
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %y: tensor<?x?x128xf32>, %z: tensor<?x?x128xf32>) -> tensor<?x?x128xf32> {
+    %w = arith.constant dense<0.5> : tensor<128xf32>
+    %g = mamba.gated_rms_norm %y, %z, %w {group_size = 64 : i64} : (tensor<?x?x128xf32>, tensor<?x?x128xf32>, tensor<128xf32>) -> tensor<?x?x128xf32>
+    return %g : tensor<?x?x128xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %y: tensor<?x1x128xf32>) -> tensor<?x1x128xf32> {
+    return %y : tensor<?x1x128xf32>
+  }
+}
