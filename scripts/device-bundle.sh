@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds, on this machine, what scripts/gpu-check.sh needs on the GPU machine
 # (which has no MLIR and no OpenBLAS) into .device/ (git-ignored; carry it):
-#   .device/bin/quamba-run   MLIR-free, OpenBLAS and libstdc++ linked statically
+#   .device/bin/quamba-run   MLIR-free, with lib/libquamba.so (OpenBLAS and
+#                            libstdc++ linked in statically) and the C example
 #   .device/lit/             lit, for the GPU lit suite (test/GPU)
 #   .device/models/*.qmb     the bundled models compiled in every mode
 #   .device/MANIFEST         what was built, from which commit, for which target
@@ -22,11 +23,13 @@ done
 "$root/scripts/build.sh" >/dev/null
 cmake -G Ninja -S "$root" -B "$root/build-device" -DCMAKE_BUILD_TYPE=Release \
   -DQUAMBA_STATIC_RUNTIME=ON >/dev/null
-ninja -C "$root/build-device" quamba-run >/dev/null
+ninja -C "$root/build-device" quamba-run quamba-c-example >/dev/null
 
 out="$root/.device"
-rm -rf "$out.tmp" && mkdir -p "$out.tmp/bin" "$out.tmp/models"
-cp "$root/build-device/bin/quamba-run" "$out.tmp/bin/" && strip "$out.tmp/bin/quamba-run"
+rm -rf "$out.tmp" && mkdir -p "$out.tmp/bin" "$out.tmp/lib" "$out.tmp/models"
+for f in bin/quamba-run bin/quamba-c-example lib/libquamba.so; do
+  cp "$root/build-device/$f" "$out.tmp/$f" && strip "$out.tmp/$f"
+done
 cp -r /usr/lib/llvm-22/utils/lit "$out.tmp/lit"
 find "$out.tmp/lit" -name '__pycache__' -prune -exec rm -rf {} +
 
@@ -45,6 +48,11 @@ for entry in "${models[@]}"; do
       2> "$out.tmp/models/$name-$mode.log" || { cat "$out.tmp/models/$name-$mode.log" >&2; exit 1; }
   done
 done
+# One artifact for the other architecture: on Hopper it runs from its PTX.
+other=sm_80; [ "$target" = sm_80 ] && other=sm_90a
+"$compile" "$root/test/fixtures/tiny_mamba2_g2_hf" --mode w8a8 --calib "$calib" --samples 8 \
+  --seqlen 256 --group-size 64 --target "$other" -o "$out.tmp/models/tiny2-w8a8-${other/_/}.qmb" \
+  2> "$out.tmp/models/tiny2-w8a8-$other.log"
 {
   echo "commit $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo -dirty)"
   echo "target $target"

@@ -24,7 +24,7 @@ status=0
 row() { summary+=("$(printf '%-34s %-8s %s' "$1" "$2" "$3")"); [ "$2" = ok ] || status=1; }
 
 # 1. GPU lit suite.
-if QUAMBA_RUN="$run" QUAMBA_MODELS="$bundle/models" python3 "$bundle/lit/lit.py" -sv \
+if QUAMBA_RUN="$run" QUAMBA_LIB="$bundle/lib/libquamba.so" QUAMBA_MODELS="$bundle/models" python3 "$bundle/lit/lit.py" -sv \
     "$root/test/GPU" > "$logs/lit.log" 2>&1; then
   row "lit test/GPU" ok "$(grep -E 'Passed|Failed' "$logs/lit.log" | tr -s ' ' | tr '\n' ' ')"
 else

@@ -15,6 +15,7 @@ import lit.formats
 config.name = "quamba-gpu"
 config.test_format = lit.formats.ShTest(True)
 config.suffixes = [".test"]
+config.excludes = ["triton_compat.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(os.environ.get("OUT", "/tmp"), "quamba-gpu-lit")
 
@@ -22,6 +23,8 @@ run = os.environ.get("QUAMBA_RUN", "")
 models = os.environ.get("QUAMBA_MODELS", "")
 config.substitutions.append(("%quamba-run", run))
 config.substitutions.append(("%models", models))
+config.substitutions.append(("%quamba-lib", os.environ.get("QUAMBA_LIB", "")))
+config.substitutions.append(("%quamba-c-example", os.path.join(os.path.dirname(run), "quamba-c-example")))
 config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%gpu", os.path.dirname(__file__)))
 for var in ("PATH", "LD_LIBRARY_PATH", "CUDA_VISIBLE_DEVICES", "HOME"):
