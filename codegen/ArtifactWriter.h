@@ -1,7 +1,8 @@
 //===- ArtifactWriter.h - write model.qmb ----------------------*- C++ -*-===//
 //
 // model.qmb (DESIGN.md §6) is one safetensors file:
-//   weights/<buffer>          every weight buffer of the plan (F32 or I8)
+//   weights/<buffer>          every weight buffer of the plan (F32 or I8; an F32
+//                             buffer may be stored BF16, widened on load)
 //   kernels/<name>.ptx        U8, the PTX of each kernel
 //   kernels/<name>.cubin      U8, when ptxas ran
 //   kernels/<name>.json       U8, the Triton-style metadata sidecar

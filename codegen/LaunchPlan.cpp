@@ -131,11 +131,29 @@ private:
     if (tensor->isInt8) {
       std::vector<char> bytes(tensor->bytes.begin(), tensor->bytes.end());
       index = weight(name, DType::I8, tensor->shape, std::move(bytes));
+    } else if (isBf16Resource(key)) {
+      // Keep a bf16 checkpoint's weights at their size; the runtime widens
+      // them to f32 exactly.
+      std::vector<char> bytes;
+      for (float v : tensor->values) {
+        uint32_t bits;
+        std::memcpy(&bits, &v, 4);
+        uint16_t half = static_cast<uint16_t>(bits >> 16);
+        bytes.push_back(static_cast<char>(half & 0xFF));
+        bytes.push_back(static_cast<char>(half >> 8));
+      }
+      index = weight(name, DType::F32, tensor->shape, std::move(bytes));
+      result.weights.back().bf16 = true;
     } else {
       index = weight(name, DType::F32, tensor->shape, floatBytes(tensor->values));
     }
     constantBuffers[key] = index;
     return buffers[value] = index;
+  }
+
+  static bool isBf16Resource(Attribute value) {
+    auto resource = dyn_cast<DenseResourceElementsAttr>(value);
+    return resource && resource.getType().getElementType().isBF16();
   }
 
   /// A weight of n zeros (the bias of an op without one).

@@ -27,6 +27,9 @@ namespace plan = ::quamba::plan;
 struct WeightData {
   int buffer = -1;
   std::vector<char> bytes;
+  /// The bytes are bf16 (an f32 buffer whose values are a bf16 checkpoint's,
+  /// stored at half the size and widened exactly when loaded).
+  bool bf16 = false;
 };
 
 struct LaunchPlanResult {

@@ -22,7 +22,7 @@ done
 
 "$root/scripts/build.sh" >/dev/null
 cmake -G Ninja -S "$root" -B "$root/build-device" -DCMAKE_BUILD_TYPE=Release \
-  -DQUAMBA_STATIC_RUNTIME=ON >/dev/null
+  -DQUAMBA_PORTABLE_RUNTIME=ON >/dev/null
 ninja -C "$root/build-device" quamba-run quamba-c-example >/dev/null
 
 out="$root/.device"

@@ -32,7 +32,16 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const plan::Art
     if (!ptr)
       return makeError("weight '" + b.name + "': " + ptr.error());
     session->buffers_[i] = {*ptr, bytes};
-    if (Status s = session->backend_->upload(*ptr, session->artifact_->weightData(i), bytes); !s)
+    const uint8_t *data = session->artifact_->weightData(static_cast<int>(i));
+    std::vector<uint32_t> widened;
+    if (session->artifact_->weightIsBf16(static_cast<int>(i))) {
+      // bf16 -> f32 is exact: the bf16 bits become the high half.
+      widened.resize(bytes / 4);
+      for (size_t k = 0; k < widened.size(); ++k)
+        widened[k] = static_cast<uint32_t>(data[2 * k] | (data[2 * k + 1] << 8)) << 16;
+      data = reinterpret_cast<const uint8_t *>(widened.data());
+    }
+    if (Status s = session->backend_->upload(*ptr, data, bytes); !s)
       return makeError("weight '" + b.name + "': " + s.error());
   }
   return session;

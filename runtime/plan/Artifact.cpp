@@ -20,6 +20,10 @@ const uint8_t *Artifact::weightData(int index) const {
   return file_->data(*weights_[index]);
 }
 
+bool Artifact::weightIsBf16(int index) const {
+  return weights_[index]->dtype == safetensors::DType::BF16;
+}
+
 std::string_view Artifact::ptx(const std::string &kernel) const {
   return bytes(kKernelPrefix + kernel + ".ptx");
 }
@@ -83,11 +87,14 @@ Result<std::shared_ptr<const Artifact>> Artifact::open(const std::string &path) 
       return fail("weight tensor '" + name + "' is missing");
     safetensors::DType want =
         buffer.dtype == DType::F32 ? safetensors::DType::F32 : safetensors::DType::I8;
-    if (info->dtype != want)
+    bool widened = buffer.dtype == DType::F32 && info->dtype == safetensors::DType::BF16;
+    if (info->dtype != want && !widened)
       return fail("weight tensor '" + name + "' has dtype " +
                   std::string(safetensors::dtypeName(info->dtype)) + ", the plan expects " +
-                  std::string(safetensors::dtypeName(want)));
-    uint64_t expected = static_cast<uint64_t>(buffer.numel(1, 1)) * dtypeSize(buffer.dtype);
+                  std::string(safetensors::dtypeName(want)) +
+                  (buffer.dtype == DType::F32 ? " (or BF16)" : ""));
+    uint64_t expected = static_cast<uint64_t>(buffer.numel(1, 1)) *
+                        (widened ? 2 : dtypeSize(buffer.dtype));
     if (info->byteSize() != expected)
       return fail("weight tensor '" + name + "' holds " + std::to_string(info->byteSize()) +
                   " bytes, the plan expects " + std::to_string(expected));

@@ -33,8 +33,10 @@ public:
   const std::string &tokenizerJson() const { return tokenizer_; }
   const std::string &metadata(const std::string &key) const;
 
-  /// The bytes of weight buffer `index` (a Weight buffer of the plan).
+  /// The stored bytes of weight buffer `index` (a Weight buffer of the
+  /// plan): its dtype's, or bf16 for an f32 buffer when weightIsBf16.
   const uint8_t *weightData(int index) const;
+  bool weightIsBf16(int index) const;
   /// A kernel's PTX / cubin (empty string_view when absent).
   std::string_view ptx(const std::string &kernel) const;
   std::string_view cubin(const std::string &kernel) const;

@@ -2,7 +2,9 @@
 
 #include "runtime/reference/Kernels.h"
 
+#if QUAMBA_HAVE_BLAS
 #include <cblas.h>
+#endif
 
 #include <cstring>
 
@@ -29,12 +31,24 @@ void linear(const float *x, const float *weight, const float *bias, float *out,
     return;
   }
   // out[rows, out] = x[rows, in] * weight[out, in]^T (PyTorch layout).
+#if QUAMBA_HAVE_BLAS
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
               static_cast<blasint>(rows), static_cast<blasint>(outFeatures),
               static_cast<blasint>(inFeatures), 1.0f, x,
               static_cast<blasint>(inFeatures), weight,
               static_cast<blasint>(inFeatures), beta, out,
               static_cast<blasint>(outFeatures));
+#else
+  // The portable runtime (no BLAS): the same sums, k ascending.
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t n = 0; n < outFeatures; ++n) {
+      const float *a = x + r * inFeatures, *w = weight + n * inFeatures;
+      float acc = 0.0f;
+      for (int64_t k = 0; k < inFeatures; ++k)
+        acc += a[k] * w[k];
+      out[r * outFeatures + n] = beta * out[r * outFeatures + n] + acc;
+    }
+#endif
 }
 
 } // namespace quamba::ref
