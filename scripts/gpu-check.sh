@@ -8,7 +8,8 @@
 #   3. end to end, every model: logits and 64 greedy tokens, CUDA vs CPU
 #      (quamba-run --compare-devices);
 #   4. compute-sanitizer memcheck and racecheck over a prefill and decodes.
-# Prints a summary table last; logs go to $OUT (or .device/logs).
+# Prints a summary table last; logs go to $OUT (or .device/logs). The models
+# are .device/models/<group>/*.qmb; carry the groups that fit one call.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bundle="$root/.device"
@@ -24,7 +25,7 @@ status=0
 row() { summary+=("$(printf '%-34s %-8s %s' "$1" "$2" "$3")"); [ "$2" = ok ] || status=1; }
 
 # 1. GPU lit suite.
-if QUAMBA_RUN="$run" QUAMBA_LIB="$bundle/lib/libquamba.so" QUAMBA_MODELS="$bundle/models" python3 "$bundle/lit/lit.py" -sv \
+if QUAMBA_RUN="$run" QUAMBA_LIB="$bundle/lib/libquamba.so" QUAMBA_MODELS="$bundle/models/tiny" python3 -c "import sys; sys.path.insert(0, '$bundle/lit'); from lit.main import main; main()" -sv \
     "$root/test/GPU" > "$logs/lit.log" 2>&1; then
   row "lit test/GPU" ok "$(grep -E 'Passed|Failed' "$logs/lit.log" | tr -s ' ' | tr '\n' ' ')"
 else
@@ -32,7 +33,7 @@ else
 fi
 
 # 2 and 3, per model.
-for qmb in "$bundle"/models/*.qmb; do
+for qmb in $(find "$bundle/models" -name "*.qmb" | sort); do
   name=$(basename "$qmb" .qmb)
   if "$run" "$qmb" --check-kernels --batch 2 --seqlen 37 --seed "$RANDOM" > "$logs/$name.kernels.log" 2>&1; then
     row "$name kernels" ok "$(tail -1 "$logs/$name.kernels.log" | sed 's/.*launches/launches/')"
@@ -53,8 +54,8 @@ except Exception as e: print(open(sys.argv[1]).read().strip()[-200:])' "$logs/$n
 done
 
 # 4. compute-sanitizer over a prefill and 8 decodes of one quantized model.
-sanitized="$bundle/models/tiny2-w4a8.qmb"
-[ -f "$bundle/models/mamba2-6m-w8a8.qmb" ] && sanitized="$bundle/models/mamba2-6m-w8a8.qmb"
+sanitized="$bundle/models/tiny/tiny2-w4a8.qmb"
+[ -f "$bundle/models/mamba2-6m/mamba2-6m-w8a8.qmb" ] && sanitized="$bundle/models/mamba2-6m/mamba2-6m-w8a8.qmb"
 if command -v compute-sanitizer >/dev/null; then
   for tool in memcheck racecheck; do
     compute-sanitizer --tool "$tool" --error-exitcode 9 "$run" "$sanitized" --device cuda \

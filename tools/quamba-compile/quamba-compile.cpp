@@ -56,6 +56,9 @@ static cl::opt<std::string> outputPath("o", cl::Required,
 static cl::opt<std::string> mode("mode", cl::Required,
                                  cl::desc("fp32 (no quantization), w8a8, w4a8, w4a16 or w4ax"),
                                  cl::cat(category));
+static cl::opt<bool> kernelReport("kernel-report",
+                                  cl::desc("Print each kernel's ptxas resource report (registers, spills)"),
+                                  cl::cat(category));
 static cl::opt<std::string> targetChip("target", cl::init("sm_90a"),
                                        cl::desc("GPU architecture of model.qmb: sm_90a (default) or sm_80"),
                                        cl::cat(category));
@@ -140,8 +143,11 @@ void writeCompiledModel(MLIRContext &context, ModuleOp module, const std::string
   if (failed(compiled))
     die("kernel compilation failed (see the errors above)");
   size_t cubins = 0;
-  for (const codegen::CompiledKernel &k : *compiled)
+  for (const codegen::CompiledKernel &k : *compiled) {
     cubins += !k.cubin.empty();
+    if (kernelReport)
+      llvm::errs() << "kernel " << k.name << ":\n" << k.ptxasReport;
+  }
 
   codegen::ArtifactInfo info;
   auto config = module->getAttrOfType<mamba::ModelConfigAttr>(
