@@ -4,7 +4,8 @@
 #   .device/bin/quamba-run   MLIR-free, with lib/libquamba.so (OpenBLAS and
 #                            libstdc++ linked in statically) and the C example
 #   .device/lit/             lit, for the GPU lit suite (test/GPU)
-#   .device/models/*.qmb     the bundled models compiled in every mode
+#   .device/models/<family>/*.qmb   the tiny fixtures and the bundled models
+#                            compiled in every mode
 #   .device/MANIFEST         what was built, from which commit, for which target
 # Usage: scripts/device-bundle.sh [--target sm_90a|sm_80] [--quick]
 #   --quick: the tiny test fixtures only (seconds), not the bundled models.
@@ -41,18 +42,22 @@ models=("tiny2 $root/test/fixtures/tiny_mamba2_g2_hf 64" "tiny1 $root/test/fixtu
                             "mamba1-3m $root/models/mamba1-bytes-3m 64")
 for entry in "${models[@]}"; do
   read -r name ckpt group <<<"$entry"
+  # One folder per model family (tiny, mamba2-6m, mamba1-3m): carry the
+  # folders that fit one device call (64 MiB with the repository).
+  dir=${name/tiny[12]/tiny}
+  mkdir -p "$out.tmp/models/$dir"
   for mode in fp32 w8a8 w4a8 w4a16 w4ax; do
     echo "== $name $mode ($target)" >&2
     "$compile" "$ckpt" --mode "$mode" --calib "$calib" --samples 8 --seqlen 256 \
-      --group-size "$group" --target "$target" -o "$out.tmp/models/$name-$mode.qmb" \
-      2> "$out.tmp/models/$name-$mode.log" || { cat "$out.tmp/models/$name-$mode.log" >&2; exit 1; }
+      --group-size "$group" --target "$target" -o "$out.tmp/models/$dir/$name-$mode.qmb" \
+      2> "$out.tmp/models/$dir/$name-$mode.log" || { cat "$out.tmp/models/$dir/$name-$mode.log" >&2; exit 1; }
   done
 done
 # One artifact for the other architecture: on Hopper it runs from its PTX.
 other=sm_80; [ "$target" = sm_80 ] && other=sm_90a
 "$compile" "$root/test/fixtures/tiny_mamba2_g2_hf" --mode w8a8 --calib "$calib" --samples 8 \
-  --seqlen 256 --group-size 64 --target "$other" -o "$out.tmp/models/tiny2-w8a8-${other/_/}.qmb" \
-  2> "$out.tmp/models/tiny2-w8a8-$other.log"
+  --seqlen 256 --group-size 64 --target "$other" -o "$out.tmp/models/tiny/tiny2-w8a8-${other/_/}.qmb" \
+  2> "$out.tmp/models/tiny/tiny2-w8a8-$other.log"
 {
   echo "commit $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo -dirty)"
   echo "target $target"
