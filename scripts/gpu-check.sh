@@ -63,7 +63,7 @@ if command -v compute-sanitizer >/dev/null; then
     compute-sanitizer --tool "$tool" --error-exitcode 9 "$run" "$sanitized" --device cuda \
       --prompt "The whale" --max-tokens 8 > "$logs/sanitizer-$tool.log" 2>&1
     rc=$?
-    errors=$(grep -oE 'ERROR SUMMARY: [0-9]+ error' "$logs/sanitizer-$tool.log" | tail -1)
+    errors=$(grep -oE '(ERROR|RACECHECK) SUMMARY: .*' "$logs/sanitizer-$tool.log" | tail -1)
     [ $rc = 0 ] && row "compute-sanitizer $tool" ok "$(basename "$sanitized"): ${errors:-no summary}" \
                 || row "compute-sanitizer $tool" FAIL "$(basename "$sanitized"): rc $rc ${errors}"
   done

@@ -46,7 +46,8 @@ void linear(const float *x, const float *weight, const float *bias, float *out,
       float acc = 0.0f;
       for (int64_t k = 0; k < inFeatures; ++k)
         acc += a[k] * w[k];
-      out[r * outFeatures + n] = beta * out[r * outFeatures + n] + acc;
+      // beta is 0 (out uninitialised: never read it) or 1 (out holds bias).
+      out[r * outFeatures + n] = beta == 0.0f ? acc : out[r * outFeatures + n] + acc;
     }
 #endif
 }

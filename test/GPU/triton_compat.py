@@ -71,7 +71,9 @@ def triton_kernel_through_quamba(lib):
     assert rc == 0, lib.quamba_last_error().decode()
     lib.quamba_kernel_unload(kernel)
     assert torch.equal(out, expected), (out - expected).abs().max()
-    assert torch.allclose(expected, 1.5 * x + y)
+    # Triton contracts a * x + y into one FMA: equal to torch's two roundings
+    # within an ulp of the operands (absolute, near cancellations).
+    assert torch.allclose(expected, 1.5 * x + y, rtol=1e-6, atol=1e-6)
     print(f"1. Triton kernel '{meta.name}' (cubin, {meta.num_warps} warps) through quamba's "
           f"loader: {n} outputs equal to Triton's own launch")
 
@@ -105,7 +107,9 @@ def quamba_kernel_through_triton(qmb):
     loaded = triton.runtime.driver.active.utils.load_binary(name, cubin, sidecar["shared"], device)
     launcher._init_handles()
     launcher.function = loaded[1]
-    launcher[grid](q, s, out, n)
+    # CompiledKernel's runner: a 3-d grid and every argument, constexprs too
+    # (Triton's launcher drops them: the kernel ABI has only q, s, out, n).
+    launcher[(grid[0], 1, 1)](q, s, out, n, inner, block)
     torch.cuda.synchronize()
     expected = q.float() * s.repeat(n // inner + 1)[:n]
     assert torch.equal(out, expected), (out - expected).abs().max()
