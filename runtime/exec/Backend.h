@@ -14,6 +14,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +47,17 @@ public:
   virtual Status fill(void *dst, uint8_t value, size_t bytes) = 0;
   virtual Status run(const BoundLaunch &launch) = 0;
   virtual Status synchronize() = 0;
+
+  /// Runs `body` (which calls run() for a fixed sequence of launches on
+  /// fixed buffers) as the graph `key`: the CUDA backend captures it into a
+  /// CUDA graph on first use and replays the graph afterwards; other
+  /// backends just call body.
+  virtual Status runGraph(const std::string &key, const std::function<Status()> &body) {
+    (void)key;
+    return body();
+  }
+  /// Forgets every captured graph (buffers they point at moved).
+  virtual void invalidateGraphs() {}
 };
 
 /// One kernel image (cubin or PTX) loaded on its own, launched with

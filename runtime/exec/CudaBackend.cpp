@@ -19,6 +19,7 @@
 #include <dlfcn.h>
 #endif
 
+#include <cstdlib>
 #include <map>
 
 namespace quamba::exec {
@@ -61,6 +62,14 @@ struct Driver {
   QUAMBA_CU_FN(decltype(&::cuMemsetD8), memsetD8)
   QUAMBA_CU_FN(decltype(&::cuLaunchKernel), launchKernel)
   QUAMBA_CU_FN(decltype(&::cuGetErrorString), getErrorString)
+  QUAMBA_CU_FN(decltype(&::cuStreamCreate), streamCreate)
+  QUAMBA_CU_FN(decltype(&::cuStreamSynchronize), streamSynchronize)
+  QUAMBA_CU_FN(decltype(&::cuStreamBeginCapture), streamBeginCapture)
+  QUAMBA_CU_FN(decltype(&::cuStreamEndCapture), streamEndCapture)
+  QUAMBA_CU_FN(decltype(&::cuGraphInstantiateWithFlags), graphInstantiate)
+  QUAMBA_CU_FN(decltype(&::cuGraphLaunch), graphLaunch)
+  QUAMBA_CU_FN(decltype(&::cuGraphExecDestroy), graphExecDestroy)
+  QUAMBA_CU_FN(decltype(&::cuGraphDestroy), graphDestroy)
 #undef QUAMBA_CU_FN
 
   Status load() {
@@ -90,6 +99,14 @@ struct Driver {
         {reinterpret_cast<void **>(&memsetD8), "cuMemsetD8_v2"},
         {reinterpret_cast<void **>(&launchKernel), "cuLaunchKernel"},
         {reinterpret_cast<void **>(&getErrorString), "cuGetErrorString"},
+        {reinterpret_cast<void **>(&streamCreate), "cuStreamCreate"},
+        {reinterpret_cast<void **>(&streamSynchronize), "cuStreamSynchronize"},
+        {reinterpret_cast<void **>(&streamBeginCapture), "cuStreamBeginCapture_v2"},
+        {reinterpret_cast<void **>(&streamEndCapture), "cuStreamEndCapture"},
+        {reinterpret_cast<void **>(&graphInstantiate), "cuGraphInstantiateWithFlags"},
+        {reinterpret_cast<void **>(&graphLaunch), "cuGraphLaunch"},
+        {reinterpret_cast<void **>(&graphExecDestroy), "cuGraphExecDestroy"},
+        {reinterpret_cast<void **>(&graphDestroy), "cuGraphDestroy"},
     };
     for (const Entry &e : entries) {
       *e.slot = dlsym(handle, e.symbol);
@@ -143,14 +160,13 @@ Status useDevice(Driver &driver, int ordinal, CUdevice &device, CUcontext &conte
 /// argument values), then two null hidden scratch pointers.
 CUresult launchTriton(Driver &driver, CUfunction function, const std::array<uint32_t, 3> &grid,
                       const std::array<int, 3> &block, int shared, void *const *args,
-                      size_t count) {
+                      size_t count, CUstream stream = nullptr) {
   CUdeviceptr hidden[2] = {0, 0};
   std::vector<void *> params(args, args + count);
   params.push_back(&hidden[0]);
   params.push_back(&hidden[1]);
   return driver.launchKernel(function, grid[0], grid[1], grid[2], block[0], block[1], block[2],
-                             static_cast<unsigned>(shared), /*stream=*/nullptr, params.data(),
-                             nullptr);
+                             static_cast<unsigned>(shared), stream, params.data(), nullptr);
 }
 
 class CudaBackend final : public Backend {
@@ -167,7 +183,49 @@ public:
     char name[256] = {0};
     driver.deviceGetName(name, sizeof(name) - 1, device);
     deviceName = name;
-    return Status::success();
+    // One blocking stream: the synchronous copies on the legacy stream
+    // order with it; graphs are captured on it. QUAMBA_CUDA_GRAPHS=0 turns
+    // graph capture off (for A/B measurements).
+    const char *graphsEnv = std::getenv("QUAMBA_CUDA_GRAPHS");
+    useGraphs = !graphsEnv || std::string(graphsEnv) != "0";
+    return call(driver.streamCreate(&stream, CU_STREAM_DEFAULT), "cuStreamCreate");
+  }
+
+  ~CudaBackend() override { invalidateGraphs(); }
+
+  Status runGraph(const std::string &key, const std::function<Status()> &body) override {
+    if (!useGraphs)
+      return body();
+    auto found = graphs.find(key);
+    if (found == graphs.end()) {
+      if (Status s = call(driver.streamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+                          "cuStreamBeginCapture");
+          !s)
+        return s;
+      Status recorded = body();
+      CUgraph graph = nullptr;
+      CUresult ended = driver.streamEndCapture(stream, &graph);
+      if (!recorded) {
+        if (graph)
+          driver.graphDestroy(graph);
+        return recorded;
+      }
+      if (ended != CUDA_SUCCESS)
+        return makeError("cuStreamEndCapture: " + driver.message(ended));
+      CUgraphExec exec = nullptr;
+      CUresult rc = driver.graphInstantiate(&exec, graph, 0);
+      driver.graphDestroy(graph);
+      if (rc != CUDA_SUCCESS)
+        return makeError("cuGraphInstantiate: " + driver.message(rc));
+      found = graphs.emplace(key, exec).first;
+    }
+    return call(driver.graphLaunch(found->second, stream), "cuGraphLaunch " + key);
+  }
+
+  void invalidateGraphs() override {
+    for (auto &[key, exec] : graphs)
+      driver.graphExecDestroy(exec);
+    graphs.clear();
   }
 
   std::string name() const override {
@@ -230,7 +288,9 @@ public:
   Status fill(void *dst, uint8_t value, size_t bytes) override {
     return call(driver.memsetD8(reinterpret_cast<CUdeviceptr>(dst), value, bytes), "cuMemsetD8");
   }
-  Status synchronize() override { return call(driver.ctxSynchronize(), "cuCtxSynchronize"); }
+  Status synchronize() override {
+    return call(driver.streamSynchronize(stream), "cuStreamSynchronize");
+  }
 
   Status run(const BoundLaunch &bound) override {
     const plan::Launch &l = *bound.launch;
@@ -249,7 +309,7 @@ public:
     for (int32_t &s : scalars)
       params.push_back(&s);
     CUresult rc = launchTriton(driver, it->second, bound.grid, l.block, l.sharedBytes,
-                               params.data(), params.size());
+                               params.data(), params.size(), stream);
     return call(rc, "cuLaunchKernel " + l.kernel);
   }
 
@@ -261,6 +321,9 @@ private:
   }
 
   Driver driver;
+  CUstream stream = nullptr;
+  bool useGraphs = true;
+  std::map<std::string, CUgraphExec> graphs;
   CUdevice device = 0;
   CUcontext context = nullptr;
   int major = 0, minor = 0;

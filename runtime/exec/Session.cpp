@@ -58,8 +58,11 @@ Result<void *> Session::buffer(int index, int64_t batch, int64_t seqlen) {
   size_t bytes = static_cast<size_t>(numel) * plan::dtypeSize(b.dtype);
   if (a.ptr && a.bytes >= bytes)
     return a.ptr;
-  if (a.ptr)
+  if (a.ptr) {
+    // Captured graphs may point at the old allocation.
+    backend_->invalidateGraphs();
     backend_->release(a.ptr);
+  }
   a = {};
   Result<void *> ptr = backend_->allocate(std::max<size_t>(bytes, 1));
   if (!ptr)
@@ -95,16 +98,32 @@ Result<BoundLaunch> Session::bind(const plan::Launch &launch, int64_t batch, int
 }
 
 Status Session::runEntry(const plan::EntryPoint &entry, int64_t batch, int64_t seqlen) {
+  // Bind (and allocate) everything first: a graph capture must see only
+  // launches, on buffers that stay where they are.
+  std::vector<BoundLaunch> bound;
   for (const plan::Launch &launch : entry.launches) {
-    Result<BoundLaunch> bound = bind(launch, batch, seqlen);
-    if (!bound)
-      return makeError(bound.error());
+    Result<BoundLaunch> b = bind(launch, batch, seqlen);
+    if (!b)
+      return makeError(b.error());
     // An empty grid (zero tokens) launches nothing.
-    if (bound->grid[0] == 0 || bound->grid[1] == 0 || bound->grid[2] == 0)
+    if (b->grid[0] == 0 || b->grid[1] == 0 || b->grid[2] == 0)
       continue;
-    if (Status s = backend_->run(*bound); !s)
-      return makeError("@" + entry.name + " " + launch.op + " (" + launch.kernel + "): " + s.error());
+    bound.push_back(b.take());
   }
+  auto launchAll = [&]() -> Status {
+    for (const BoundLaunch &b : bound)
+      if (Status s = backend_->run(b); !s)
+        return makeError("@" + entry.name + " " + b.launch->op + " (" + b.launch->kernel +
+                         "): " + s.error());
+    return Status::success();
+  };
+  // Decode runs the same launches on the same buffers every token: one
+  // graph per batch size (DESIGN.md §6). Prefill lengths vary: launched.
+  Status ran = entry.singleToken
+                   ? backend_->runGraph(entry.name + "/B=" + std::to_string(batch), launchAll)
+                   : launchAll();
+  if (!ran)
+    return ran;
   return backend_->synchronize();
 }
 
