@@ -7,7 +7,12 @@
 #include "mlir/Conversion/ConvertToLLVM/ToLLVMPass.h"
 #include "mlir/Conversion/GPUCommon/GPUToLLVM.h"
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"
 #include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVM.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -203,7 +208,9 @@ void buildKernelsToPtxPipeline(OpPassManager &pm, StringRef chip) {
     target.linkLibs.push_back(*libdevice);
   pm.addPass(createGpuNVVMAttachTarget(target));
   OpPassManager &kernel = pm.nest<gpu::GPUModuleOp>();
+  kernel.addPass(createConvertNVGPUToNVVMPass());
   kernel.addPass(createSCFToControlFlowPass());
+  kernel.addPass(createConvertVectorToLLVMPass());
   ConvertGpuOpsToNVVMOpsOptions toNvvm;
   toNvvm.useBarePtrCallConv = true;
   kernel.addPass(createConvertGpuOpsToNVVMOps(toNvvm));
@@ -235,7 +242,8 @@ void registerQuambaCodegenPipelines() {
 
 void registerCodegenDialects(DialectRegistry &registry) {
   registry.insert<arith::ArithDialect, gpu::GPUDialect, LLVM::LLVMDialect, math::MathDialect,
-                  scf::SCFDialect, cf::ControlFlowDialect, NVVM::NVVMDialect>();
+                  scf::SCFDialect, cf::ControlFlowDialect, NVVM::NVVMDialect,
+                  nvgpu::NVGPUDialect, vector::VectorDialect>();
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerGPUDialectTranslation(registry);
@@ -247,6 +255,7 @@ void registerCodegenDialects(DialectRegistry &registry) {
   registerConvertMathToLLVMInterface(registry);
   registerConvertNVVMToLLVMInterface(registry);
   gpu::registerConvertGpuToLLVMInterface(registry);
+  vector::registerConvertVectorToLLVMInterface(registry);
 }
 
 FailureOr<std::vector<CompiledKernel>>

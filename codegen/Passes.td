@@ -36,7 +36,8 @@ def QuambaConvertMambaToGpu : Pass<"quamba-convert-mamba-to-gpu", "ModuleOp"> {
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::LLVM::LLVMDialect",
                            "::mlir::scf::SCFDialect", "::mlir::math::MathDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::nvgpu::NVGPUDialect", "::mlir::vector::VectorDialect"];
 }
 
 #endif // QUAMBA_CODEGEN_PASSES_TD

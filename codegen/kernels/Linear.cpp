@@ -16,6 +16,14 @@
 //  * "thread": one thread per output element, a plain loop over k in
 //    ascending order. Used when K does not split into whole chunks.
 //    Block = 128 threads; grid = cdiv(rows * N, 128).
+//  * "mma" (linear_w8a8 in prefill, K % 32 == 0, N % 8 == 0): int8 tensor
+//    cores. One warp per 16 x 8 output tile issues nvgpu.mma.sync m16n8k32
+//    (PTX mma.sync.aligned.m16n8k32.row.col.satfinite.s32.s8.s8.s32) along
+//    K, its A and B fragments loaded straight from global memory in 4-byte
+//    words (A: x rows, "row"; B: weight rows, which are the "col" layout of
+//    W^T). Exact int32 sums (satfinite never triggers below
+//    kMaxInt8DotLength), then the same epilogue. Block = 4 warps; grid =
+//    cdiv(cdiv(rows, 16) * N / 8, 4).
 //
 // Both take the i32 scalar `rows`.
 //
@@ -34,6 +42,8 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 namespace mlir::quamba::codegen {
 
@@ -354,6 +364,104 @@ int64_t staticDim(KernelContext &ctx, unsigned i, int axis) {
 
 } // namespace
 
+/// The int8 tensor-core kernel (see the file comment). Fragment layouts
+/// of mma.m16n8k32 .s8 (PTX ISA, "Matrix fragments for mma.m16n8k32"),
+/// with g = lane / 4 and t = lane % 4:
+///   A (16 x 32, row):  a[i] = 4 bytes of row g + 8 * (i % 2), columns
+///                      4t + 16 * (i / 2) .. + 3
+///   B (32 x 8, col):   b[i] = 4 bytes of column g, rows 4t + 16 * i .. + 3
+///   C (16 x 8, s32):   c[i][j] at row g + 8 * i, column 2t + j
+void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
+  auto &b = k.b();
+  LinearEmitter e(k, s);
+  e.loadXScale();
+  Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
+  auto word = VectorType::get({4}, i8);
+  auto aType = VectorType::get({4, 4}, i8);
+  auto bType = VectorType::get({2, 4}, i8);
+  auto cType = VectorType::get({2, 2}, i32);
+  Type globalPtr = k.arg(s.x).getType();
+
+  // A 4-byte word of `ptr` at byte offset `offset` (4-aligned).
+  auto loadWord = [&](Value ptr, Value offset) -> Value {
+    Value off64 = arith::IndexCastOp::create(b, b.getI64Type(), offset);
+    Value address = LLVM::GEPOp::create(b, globalPtr, i8, ptr, ValueRange{off64});
+    return LLVM::LoadOp::create(b, word, address, /*alignment=*/4);
+  };
+  Value zeroWord = arith::ConstantOp::create(b, word, DenseElementsAttr::get(word, b.getI8IntegerAttr(0)));
+
+  Value rows = k.argIndex(s.operands);
+  Value tid = k.threadIdx();
+  Value lane = arith::RemUIOp::create(b, tid, k.idx(32));
+  Value warp = arith::DivUIOp::create(b, tid, k.idx(32));
+  Value tile = arith::AddIOp::create(
+      b, arith::MulIOp::create(b, k.blockIdx(), k.idx(numWarps)), warp);
+  const int64_t nTiles = s.N / 8;
+  Value mTiles = arith::CeilDivUIOp::create(b, rows, k.idx(16));
+  Value tiles = arith::MulIOp::create(b, mTiles, k.idx(nTiles));
+  // Warp-uniform: a whole warp takes or skips the tile (mma.sync needs all
+  // 32 lanes).
+  Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tile, tiles);
+  k.ifThen(active, [&] {
+    Value mt = arith::DivUIOp::create(b, tile, k.idx(nTiles));
+    Value nt = arith::RemUIOp::create(b, tile, k.idx(nTiles));
+    Value g = arith::DivUIOp::create(b, lane, k.idx(4));
+    Value t = arith::RemUIOp::create(b, lane, k.idx(4));
+    Value row0 = arith::AddIOp::create(b, arith::MulIOp::create(b, mt, k.idx(16)), g);
+    Value row1 = arith::AddIOp::create(b, row0, k.idx(8));
+    Value in0 = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row0, rows);
+    Value in1 = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row1, rows);
+    Value col = arith::AddIOp::create(b, arith::MulIOp::create(b, nt, k.idx(8)), g);
+    Value t4 = arith::MulIOp::create(b, t, k.idx(4));
+    Value xRow0 = arith::MulIOp::create(b, row0, k.idx(s.K));
+    Value xRow1 = arith::MulIOp::create(b, row1, k.idx(s.K));
+    Value wRow = arith::MulIOp::create(b, col, k.idx(s.K));
+    // Rows past the end read zeros (their results are not stored).
+    auto loadA = [&](Value inRange, Value rowBase, Value column) -> Value {
+      return k.select(inRange, word, [&] {
+        return loadWord(k.arg(s.x), arith::AddIOp::create(b, rowBase, column));
+      }, [&] { return zeroWord; });
+    };
+    Value zeroAcc = arith::ConstantOp::create(b, cType, DenseElementsAttr::get(cType, b.getI32IntegerAttr(0)));
+    Value zeroA = arith::ConstantOp::create(b, aType, DenseElementsAttr::get(aType, b.getI8IntegerAttr(0)));
+    Value zeroB = arith::ConstantOp::create(b, bType, DenseElementsAttr::get(bType, b.getI8IntegerAttr(0)));
+    SmallVector<Value> acc = k.forLoop(k.idx(0), k.idx(s.K), k.idx(32), ValueRange{zeroAcc},
+                                       [&](Value k0, ValueRange iter) -> SmallVector<Value> {
+      Value lo = arith::AddIOp::create(b, k0, t4);
+      Value hi = arith::AddIOp::create(b, lo, k.idx(16));
+      Value a = zeroA;
+      Value words[4] = {loadA(in0, xRow0, lo), loadA(in1, xRow1, lo), loadA(in0, xRow0, hi),
+                        loadA(in1, xRow1, hi)};
+      for (int64_t i = 0; i < 4; ++i)
+        a = vector::InsertOp::create(b, words[i], a, ArrayRef<int64_t>{i});
+      Value bFrag = vector::InsertOp::create(
+          b, loadWord(k.arg(s.w), arith::AddIOp::create(b, wRow, lo)), zeroB,
+          ArrayRef<int64_t>{0});
+      bFrag = vector::InsertOp::create(
+          b, loadWord(k.arg(s.w), arith::AddIOp::create(b, wRow, hi)), bFrag,
+          ArrayRef<int64_t>{1});
+      Value next = nvgpu::MmaSyncOp::create(b, a, bFrag, iter[0], b.getI64ArrayAttr({16, 8, 32}));
+      return {next};
+    });
+    // Epilogue: c[i][j] is (row g + 8i, column 2t + j) of the tile.
+    Value outCol0 = arith::AddIOp::create(b, arith::MulIOp::create(b, nt, k.idx(8)),
+                                          arith::MulIOp::create(b, t, k.idx(2)));
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t j = 0; j < 2; ++j) {
+        Value row = i ? row1 : row0;
+        Value inRange = i ? in1 : in0;
+        Value n = arith::AddIOp::create(b, outCol0, k.idx(j));
+        Value c = vector::ExtractOp::create(b, acc[0], ArrayRef<int64_t>{i, j});
+        k.ifThen(inRange, [&] {
+          Value y = e.epilogue(c, n);
+          Value at = arith::AddIOp::create(b, arith::MulIOp::create(b, row, k.idx(s.N)), n);
+          k.store(y, k.arg(s.out), at);
+        });
+      }
+    (void)f32;
+  });
+}
+
 LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   plan::Launch &launch = ctx.getLaunch();
   const std::string &op = launch.op;
@@ -441,12 +549,20 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   }
 
   const int numWarps = 4;
-  const bool warpKernel =
-      s.K % s.chunk() == 0 && (!s.int4() || s.group % s.chunk() == 0);
   plan::ShapeExpr rows = ctx.rows(s.x);
   launch.scalars = {rows};
+  // Tensor cores for prefill (rows = B * L: many tokens per weight read);
+  // decode (rows = B) stays on the memory-bound warp kernel.
+  const bool prefill = rows.text().find('L') != std::string::npos;
+  const bool mmaKernel = s.kind == Kind::W8A8 && prefill && s.K % 32 == 0 && s.N % 8 == 0;
+  const bool warpKernel =
+      !mmaKernel && s.K % s.chunk() == 0 && (!s.int4() || s.group % s.chunk() == 0);
   plan::ShapeExpr outputs = mulExpr(rows, plan::ShapeExpr(s.N));
-  if (warpKernel)
+  if (mmaKernel)
+    ctx.gridFor(mulExpr(*plan::ShapeExpr::parse("cdiv(" + rows.text() + ",16)"),
+                        plan::ShapeExpr(s.N / 8 * 32)),
+                numWarps);
+  else if (warpKernel)
     ctx.gridFor(mulExpr(rows, plan::ShapeExpr(s.N * 32)), numWarps);
   else
     ctx.gridFor(outputs, numWarps);
@@ -457,9 +573,11 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
     name += "_g" + std::to_string(s.group);
   if (op != "linear" && op != "linear_bias")
     name += s.hasBias ? "_bias" : "_nobias";
-  name += warpKernel ? "_warp" : "_thread";
+  name += mmaKernel ? "_mma" : warpKernel ? "_warp" : "_thread";
   ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
-    if (warpKernel)
+    if (mmaKernel)
+      buildMmaKernel(k, s, numWarps);
+    else if (warpKernel)
       buildWarpKernel(k, s, numWarps);
     else
       buildThreadKernel(k, s);
