@@ -6,6 +6,7 @@
 #include "dialect/Mamba/IR/MambaOps.h"
 #include "passes/Interpreter/Interpreter.h"
 #include "runtime/reference/Kernels.h"
+#include "runtime/reference/QuantizedKernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -266,22 +267,12 @@ LogicalResult PlanBuilder::lowerScaled(Operation *op, Value input, Value scales,
     op->emitError(llvm::toString(values.takeError()));
     return failure();
   }
-  std::vector<float> expanded(static_cast<size_t>(inner));
-  for (int64_t i = 0; i < inner; ++i) {
-    int64_t rest = i, index = 0, stride = 1;
-    for (int64_t d = rank; d-- > 0;) {
-      int64_t coordinate = rest % block[d];
-      rest /= block[d];
-      if (scaleType.getDimSize(d) != 1)
-        index += coordinate * stride;
-      stride *= scaleType.getDimSize(d);
-    }
-    float scale = values->values[index];
-    if (!(scale > 0.0f) || !std::isfinite(scale))
-      return op->emitError() << "scale " << index << " is " << scale
-                             << "; scales must be positive and finite";
-    expanded[i] = scale;
-  }
+  ::quamba::Result<std::vector<float>> broadcast = ref::broadcastScales(
+      values->values.data(),
+      std::vector<int64_t>(scaleType.getShape().begin(), scaleType.getShape().end()), block);
+  if (!broadcast)
+    return op->emitError(broadcast.error());
+  std::vector<float> expanded = broadcast.take();
   int scaleBuffer;
   auto it = expandedScales.find(expanded);
   if (it != expandedScales.end()) {

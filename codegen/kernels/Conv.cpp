@@ -16,21 +16,13 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernels/Kernels.h"
+#include "codegen/kernels/ScalarMath.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 
 namespace mlir::quamba::codegen {
 
 namespace {
-
-/// v / (1 + exp(-v)), as ref::silu.
-Value silu(KernelBuilder &k, Value v) {
-  auto &b = k.b();
-  Value neg = arith::NegFOp::create(b, v);
-  Value e = math::ExpOp::create(b, neg);
-  Value den = arith::AddFOp::create(b, k.f32(1.0f), e);
-  return arith::DivFOp::create(b, v, den);
-}
 
 Value mulAdd(KernelBuilder &k, Value acc, Value a, Value c) {
   auto &b = k.b();

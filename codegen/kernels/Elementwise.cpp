@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernels/Kernels.h"
+#include "codegen/kernels/ScalarMath.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 
@@ -39,17 +40,7 @@ LogicalResult emitElementwise(KernelContext &ctx, Location loc) {
       }
       Value x = k.load(f32, k.arg(0), i);
       Value t = arith::DivFOp::create(b, x, scale);
-      Value r = math::RoundEvenOp::create(b, t);
-      // minimumf/maximumf would propagate NaN; clamp with ordered compares
-      // and map NaN to 0 explicitly, as the reference does.
-      Value lo = k.f32(-128.0f), hi = k.f32(127.0f);
-      Value below = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, r, lo);
-      r = arith::SelectOp::create(b, below, lo, r);
-      Value above = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, r, hi);
-      r = arith::SelectOp::create(b, above, hi, r);
-      Value isNan = arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, t, t);
-      r = arith::SelectOp::create(b, isNan, k.f32(0.0f), r);
-      Value q = arith::FPToSIOp::create(b, i8, r);
+      Value q = roundToInt8Saturating(k, t, i8);
       k.store(q, k.arg(2), i);
     });
   });

@@ -39,6 +39,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernels/Kernels.h"
+#include "codegen/kernels/ScalarMath.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -180,15 +181,7 @@ private:
     if (s.kind == Kind::W4A16)
       return p;
     // w8 = sat8(RNE(p)), NaN -> 0 (ref::saturateToInt8).
-    Value r = math::RoundEvenOp::create(b, p);
-    Value lo = k.f32(-128.0f), hi = k.f32(127.0f);
-    Value below = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, r, lo);
-    r = arith::SelectOp::create(b, below, lo, r);
-    Value above = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, r, hi);
-    r = arith::SelectOp::create(b, above, hi, r);
-    Value isNan = arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, r, r);
-    r = arith::SelectOp::create(b, isNan, k.f32(0.0f), r);
-    return arith::FPToSIOp::create(b, i32, r);
+    return roundToInt8Saturating(k, p, i32);
   }
 };
 

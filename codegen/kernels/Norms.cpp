@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernels/Kernels.h"
+#include "codegen/kernels/ScalarMath.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 
@@ -26,13 +27,6 @@ namespace {
 constexpr int kNumWarps = 4;
 constexpr int kWarp = 32;
 
-std::string hexBits(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, sizeof(bits));
-  char text[16];
-  std::snprintf(text, sizeof(text), "%08x", bits);
-  return text;
-}
 
 /// The sum of `value` over the warp, in every lane (xor butterfly).
 Value warpSum(KernelBuilder &k, Value value) {
@@ -88,7 +82,7 @@ LogicalResult emitNorm(KernelContext &ctx, Location loc) {
   std::string name = op + "_d" + std::to_string(dim);
   if (gated)
     name += "_g" + std::to_string(groupSize);
-  name += "_eps" + hexBits(eps);
+  name += "_eps" + floatBits(eps);
 
   ctx.useKernel(name, ctx.operandArgs(1), kNumWarps, [&](KernelBuilder &k) {
     auto &b = k.b();
@@ -141,10 +135,7 @@ LogicalResult emitNorm(KernelContext &ctx, Location loc) {
             [&](Value i, ValueRange acc) -> SmallVector<Value> {
               Value y = k.load(f32, k.arg(0), at(i));
               Value z = k.load(f32, k.arg(1), at(i));
-              Value e = math::ExpOp::create(b, arith::NegFOp::create(b, z));
-              Value silu = arith::DivFOp::create(
-                  b, z, arith::AddFOp::create(b, k.f32(1.0f), e));
-              Value v = mulf(y, silu);
+              Value v = mulf(y, silu(k, z));
               k.store(v, out, at(i));
               return {arith::AddFOp::create(b, acc[0], mulf(v, v))};
             });

@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernels/Kernels.h"
+#include "codegen/kernels/ScalarMath.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 
@@ -33,24 +34,6 @@ namespace mlir::quamba::codegen {
 
 namespace {
 
-/// softplus with torch's threshold: v > 20 ? v : log1p(exp(v)).
-Value softplus(KernelBuilder &k, Value v) {
-  auto &b = k.b();
-  Value e = math::ExpOp::create(b, v);
-  Value soft = math::Log1pOp::create(b, e);
-  Value big =
-      arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, v, k.f32(20.0f));
-  return arith::SelectOp::create(b, big, v, soft);
-}
-
-/// v / (1 + exp(-v)), as ref::silu.
-Value silu(KernelBuilder &k, Value v) {
-  auto &b = k.b();
-  Value e = math::ExpOp::create(b, arith::NegFOp::create(b, v));
-  return arith::DivFOp::create(b, v,
-                               arith::AddFOp::create(b, k.f32(1.0f), e));
-}
-
 Value add(KernelBuilder &k, Value a, Value c) {
   return arith::AddIOp::create(k.b(), a, c);
 }
@@ -63,15 +46,6 @@ Value fmul(KernelBuilder &k, Value a, Value c) {
 }
 Value fadd(KernelBuilder &k, Value a, Value c) {
   return arith::AddFOp::create(k.b(), a, c);
-}
-
-/// The bits of an f32, for kernel names.
-std::string floatBits(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, sizeof(bits));
-  char text[16];
-  std::snprintf(text, sizeof(text), "%08x", bits);
-  return text;
 }
 
 bool staticTrailing(const plan::Buffer &buffer) {

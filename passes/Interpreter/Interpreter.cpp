@@ -481,29 +481,11 @@ private:
     if (rank > shape.size())
       return opError(op, "scales have more dimensions than the tensor");
     std::vector<int64_t> block(shape.end() - rank, shape.end());
-    int64_t inner = 1;
-    for (int64_t d : block)
-      inner *= d;
-    std::vector<float> expanded(static_cast<size_t>(inner));
-    for (int64_t i = 0; i < inner; ++i) {
-      // Row-major index into `block`, mapped into `scales` (size-1 dims
-      // broadcast).
-      int64_t rest = i, index = 0, stride = 1;
-      for (size_t d = rank; d-- > 0;) {
-        int64_t coordinate = rest % block[d];
-        rest /= block[d];
-        if (scales.shape[d] != 1)
-          index += coordinate * stride;
-        stride *= scales.shape[d];
-      }
-      float scale = scales.values[index];
-      if (!(scale > 0.0f) || !std::isfinite(scale))
-        return opError(op, "scale " + std::to_string(index) + " is " +
-                               std::to_string(scale) +
-                               "; scales must be positive and finite");
-      expanded[i] = scale;
-    }
-    return expanded;
+    ::quamba::Result<std::vector<float>> expanded =
+        ref::broadcastScales(scales.values.data(), scales.shape, block);
+    if (!expanded)
+      return opError(op, expanded.error());
+    return expanded.take();
   }
 
   llvm::Error quantize(mamba::QuantizeOp op) {

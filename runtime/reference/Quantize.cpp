@@ -279,4 +279,32 @@ Status dequantizeW4ToInt8(const uint8_t *packed, const float *groupScalesTilde,
   return Status::success();
 }
 
+Result<std::vector<float>> broadcastScales(const float *scales,
+                                           const std::vector<int64_t> &scaleShape,
+                                           const std::vector<int64_t> &block) {
+  const size_t rank = scaleShape.size();
+  int64_t inner = 1;
+  for (int64_t d : block)
+    inner *= d;
+  std::vector<float> expanded(static_cast<size_t>(inner));
+  for (int64_t i = 0; i < inner; ++i) {
+    // Row-major index into `block`, mapped into the scales (size-1 dims
+    // broadcast).
+    int64_t rest = i, index = 0, stride = 1;
+    for (size_t d = rank; d-- > 0;) {
+      int64_t coordinate = rest % block[d];
+      rest /= block[d];
+      if (scaleShape[d] != 1)
+        index += coordinate * stride;
+      stride *= scaleShape[d];
+    }
+    float scale = scales[index];
+    if (!(scale > 0.0f) || !std::isfinite(scale))
+      return makeError("scale " + std::to_string(index) + " is " + std::to_string(scale) +
+                       "; scales must be positive and finite");
+    expanded[i] = scale;
+  }
+  return expanded;
+}
+
 } // namespace quamba::ref

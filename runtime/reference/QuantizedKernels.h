@@ -42,6 +42,7 @@
 #include "runtime/Status.h"
 
 #include <cstdint>
+#include <vector>
 
 namespace quamba::ref {
 
@@ -87,6 +88,14 @@ Status quantizeInt8Grouped(const float *x, const float *scales,
 Status dequantizeInt8Grouped(const int8_t *q, const float *scales,
                              int64_t groupSize, float *out, int64_t rows,
                              int64_t dim);
+
+/// The scales of a quantize / dequantize op, one per element of the trailing
+/// `block` of the tensor they cover: `scales` has `scaleShape` (the block's
+/// rank; a size-1 dimension broadcasts). Every scale must be positive and
+/// finite (an error names the first that is not).
+Result<std::vector<float>> broadcastScales(const float *scales,
+                                           const std::vector<int64_t> &scaleShape,
+                                           const std::vector<int64_t> &block);
 
 /// int8 weight, one scale per output row: s[r] = absmax(w[r, :]) / 127
 /// (fp32), q = q8(w; s) RNE. An all-zero row gets s = 0 and codes 0.
