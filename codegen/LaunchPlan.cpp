@@ -227,6 +227,33 @@ private:
   }
 
   LogicalResult lowerOp(Operation *op);
+
+  /// The entry's greedy sampler: argmax over its logits (result 0) into a
+  /// [B] i32 buffer.
+  LogicalResult addSampler(Operation *at) {
+    if (current->outputs.empty())
+      return at->emitError("codegen: the entry returns no logits");
+    int logits = current->outputs[0];
+    // Only an entry whose result 0 is f32 logits [B, L, V] gets a sampler
+    // (tests build entry points that return other things).
+    const Buffer &result0 = result.plan.buffers[logits];
+    if (result0.dtype != DType::F32 || result0.shape.size() != 3 ||
+        !result0.shape[2].isConstant())
+      return success();
+    Buffer next;
+    next.name = entryName + ".next_token";
+    next.dtype = DType::I32;
+    next.shape = {result.plan.buffers[logits].shape[0]};
+    int out = addBuffer(std::move(next));
+    plan::Launch launch;
+    launch.op = "argmax";
+    launch.operands = {logits, out};
+    KernelContext ctx(kernels, result.plan, launch);
+    if (failed(emitKernel(ctx, at->getLoc())))
+      return failure();
+    current->sampler = std::move(launch);
+    return success();
+  }
   LogicalResult lowerScaled(Operation *op, Value input, Value scales,
                             Value output, StringRef opName);
   LogicalResult lowerHadamard(mamba::HadamardOp op);
@@ -471,6 +498,8 @@ LogicalResult PlanBuilder::buildEntry(func::FuncOp func) {
           return failure();
         current->outputs.push_back(*index);
       }
+      if (failed(addSampler(ret)))
+        return failure();
       continue;
     }
     if (failed(lowerOp(&op)))

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -28,6 +29,26 @@ std::string GenerateReport::toJson() const {
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+static int32_t firstMax(const std::vector<float> &logits, int64_t vocab, int64_t allowed) {
+  const float *row = logits.data() + logits.size() - vocab;
+  return static_cast<int32_t>(std::max_element(row, row + std::min(vocab, allowed)) - row);
+}
+
+Result<int32_t> LanguageModel::prefillGreedy(const std::vector<int32_t> &tokens,
+                                             int64_t allowed) {
+  Result<std::vector<float>> logits = prefill(tokens);
+  if (!logits)
+    return makeError(logits.error());
+  return firstMax(*logits, vocabSize(), allowed);
+}
+
+Result<int32_t> LanguageModel::decodeGreedy(int32_t token, int64_t allowed) {
+  Result<std::vector<float>> logits = decode(token);
+  if (!logits)
+    return makeError(logits.error());
+  return firstMax(*logits, vocabSize(), allowed);
+}
+
 Result<GenerateReport> generate(LanguageModel &model, const Tokenizer &tokenizer,
                                 const GenerateOptions &options,
                                 const std::function<void(const std::string &)> &onText) {
@@ -40,17 +61,29 @@ Result<GenerateReport> generate(LanguageModel &model, const Tokenizer &tokenizer
 
   GenerateReport report;
   report.promptTokens = static_cast<int64_t>(ids.size());
+  // Greedy decoding asks the model for token ids only (on a GPU the argmax
+  // runs there); sampling needs the logits.
+  const bool greedy = options.sampling.temperature <= 0.0f;
+  int32_t greedyNext = 0;
+  std::vector<float> last;
   auto start = std::chrono::steady_clock::now();
-  Result<std::vector<float>> logits = model.prefill(ids);
-  if (!logits)
-    return makeError(logits.error());
+  if (greedy) {
+    Result<int32_t> next = model.prefillGreedy(ids, allowed);
+    if (!next)
+      return makeError(next.error());
+    greedyNext = *next;
+  } else {
+    Result<std::vector<float>> logits = model.prefill(ids);
+    if (!logits)
+      return makeError(logits.error());
+    last.assign(logits->end() - vocab, logits->end());
+  }
   double prefillSeconds = secondsSince(start);
-  std::vector<float> last(logits->end() - vocab, logits->end());
 
   std::string pending;
   start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < options.maxTokens; ++i) {
-    int32_t next = sampler.sample(last.data(), vocab);
+    int32_t next = greedy ? greedyNext : sampler.sample(last.data(), vocab);
     report.tokens.push_back(next);
     if (onText) {
       tokenizer.appendBytes(next, pending);
@@ -60,6 +93,13 @@ Result<GenerateReport> generate(LanguageModel &model, const Tokenizer &tokenizer
     }
     if (i + 1 == options.maxTokens)
       break;
+    if (greedy) {
+      Result<int32_t> step = model.decodeGreedy(next, allowed);
+      if (!step)
+        return makeError(step.error());
+      greedyNext = *step;
+      continue;
+    }
     Result<std::vector<float>> step = model.decode(next);
     if (!step)
       return makeError(step.error());

@@ -29,6 +29,13 @@ public:
   virtual Result<std::vector<float>> prefill(const std::vector<int32_t> &tokens) = 0;
   /// One token from the kept state; returns logits [vocab].
   virtual Result<std::vector<float>> decode(int32_t token) = 0;
+
+  /// Greedy decoding's next token (the first maximum of the logits
+  /// [0, allowed)) after prefill / decode. The defaults take it from the
+  /// logits; a model that can pick it where the logits live (the GPU)
+  /// overrides them.
+  virtual Result<int32_t> prefillGreedy(const std::vector<int32_t> &tokens, int64_t allowed);
+  virtual Result<int32_t> decodeGreedy(int32_t token, int64_t allowed);
 };
 
 struct GenerateOptions {

@@ -113,6 +113,8 @@ LogicalResult emitKernel(KernelContext &ctx, Location loc) {
     return emitScan(ctx, loc);
   if (op == "hadamard")
     return emitHadamard(ctx, loc);
+  if (op == "argmax")
+    return emitArgmax(ctx, loc);
   return emitError(loc) << "no GPU kernel for launch op '" << op << "'";
 }
 

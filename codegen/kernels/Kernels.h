@@ -75,5 +75,6 @@ LogicalResult emitSplit(KernelContext &ctx, Location loc);
 LogicalResult emitConv(KernelContext &ctx, Location loc);      // causal_conv1d(_step)
 LogicalResult emitScan(KernelContext &ctx, Location loc);      // ssd_scan/step, selective_scan/step
 LogicalResult emitHadamard(KernelContext &ctx, Location loc);
+LogicalResult emitArgmax(KernelContext &ctx, Location loc);    // the greedy sampler
 
 } // namespace mlir::quamba::codegen

@@ -11,7 +11,7 @@ namespace quamba::exec {
 bool isExactOp(const std::string &op) {
   static const char *exact[] = {"embedding",  "quantized_embedding", "split",
                                 "quantize",   "dequantize",          "linear_w8a8",
-                                "linear_w4a8"};
+                                "linear_w4a8", "argmax"};
   return std::find_if(std::begin(exact), std::end(exact),
                       [&](const char *name) { return op == name; }) != std::end(exact);
 }
@@ -61,7 +61,10 @@ LaunchCheck checkOne(Session &candidate, Session &reference, const std::string &
                      size_t index, int64_t batch, int64_t seqlen, std::mt19937_64 &rng,
                      double tolerance) {
   const plan::Plan &p = reference.artifact().plan();
-  const plan::Launch &launch = p.entry(entryName)->launches[index];
+  const plan::EntryPoint &entry = *p.entry(entryName);
+  // Index launches.size() is the entry's sampler.
+  const bool sampler = index == entry.launches.size();
+  const plan::Launch &launch = sampler ? *entry.sampler : entry.launches[index];
   LaunchCheck check;
   check.entry = entryName;
   check.index = index;
@@ -96,9 +99,13 @@ LaunchCheck checkOne(Session &candidate, Session &reference, const std::string &
         return fail(s.error());
     }
   }
-  if (Status s = candidate.runLaunch(entryName, index, batch, seqlen); !s)
+  auto runOn = [&](Session &session) {
+    return sampler ? session.runSampler(entryName, batch, seqlen)
+                   : session.runLaunch(entryName, index, batch, seqlen);
+  };
+  if (Status s = runOn(candidate); !s)
     return fail(s.error());
-  if (Status s = reference.runLaunch(entryName, index, batch, seqlen); !s)
+  if (Status s = runOn(reference); !s)
     return fail("reference: " + s.error());
 
   double diff2 = 0, ref2 = 0;
@@ -149,7 +156,8 @@ std::vector<LaunchCheck> checkLaunches(Session &candidate, Session &reference, i
   const plan::Plan &p = reference.artifact().plan();
   for (const plan::EntryPoint &entry : p.entries) {
     int64_t len = entry.singleToken ? 1 : seqlen;
-    for (size_t i = 0; i < entry.launches.size(); ++i)
+    size_t count = entry.launches.size() + (entry.sampler ? 1 : 0);
+    for (size_t i = 0; i < count; ++i)
       out.push_back(checkOne(candidate, reference, entry.name, i, batch, len, rng, tolerance));
   }
   return out;

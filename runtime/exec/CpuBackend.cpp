@@ -10,6 +10,7 @@
 #include "runtime/reference/Kernels.h"
 #include "runtime/reference/QuantizedKernels.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -230,6 +231,14 @@ Status CpuBackend::run(const BoundLaunch &bound) {
     return check(ref::linearW4A16(as<float>(p[0]), as<uint8_t>(p[1]), as<float>(p[2]), bias,
                                   as<float>(p[4]), product(d[0]) / k, k, n,
                                   static_cast<int64_t>(l.attr("group_size"))));
+  }
+  if (op == "argmax") {
+    int64_t batch = d[0][0], seqlen = d[0][1], vocab = d[0][2];
+    for (int64_t s = 0; s < batch; ++s) {
+      const float *row = as<float>(p[0]) + ((s + 1) * seqlen - 1) * vocab;
+      as<int32_t>(p[1])[s] = static_cast<int32_t>(std::max_element(row, row + vocab) - row);
+    }
+    return Status::success();
   }
   return fail("no reference kernel for this op");
 }

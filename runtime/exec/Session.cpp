@@ -97,11 +97,20 @@ Result<BoundLaunch> Session::bind(const plan::Launch &launch, int64_t batch, int
   return bound;
 }
 
-Status Session::runEntry(const plan::EntryPoint &entry, int64_t batch, int64_t seqlen) {
+Status Session::runEntry(const plan::EntryPoint &entry, int64_t batch, int64_t seqlen,
+                         bool sample) {
+  if (sample && !entry.sampler)
+    return makeError("@" + entry.name + " has no sampler; recompile with this quamba-compile");
   // Bind (and allocate) everything first: a graph capture must see only
   // launches, on buffers that stay where they are.
+  std::vector<const plan::Launch *> launches;
+  for (const plan::Launch &launch : entry.launches)
+    launches.push_back(&launch);
+  if (sample)
+    launches.push_back(&*entry.sampler);
   std::vector<BoundLaunch> bound;
-  for (const plan::Launch &launch : entry.launches) {
+  for (const plan::Launch *launchPtr : launches) {
+    const plan::Launch &launch = *launchPtr;
     Result<BoundLaunch> b = bind(launch, batch, seqlen);
     if (!b)
       return makeError(b.error());
@@ -120,7 +129,9 @@ Status Session::runEntry(const plan::EntryPoint &entry, int64_t batch, int64_t s
   // Decode runs the same launches on the same buffers every token: one
   // graph per batch size (DESIGN.md §6). Prefill lengths vary: launched.
   Status ran = entry.singleToken
-                   ? backend_->runGraph(entry.name + "/B=" + std::to_string(batch), launchAll)
+                   ? backend_->runGraph(entry.name + (sample ? "+argmax" : "") +
+                                            "/B=" + std::to_string(batch),
+                                        launchAll)
                    : launchAll();
   if (!ran)
     return ran;
@@ -133,6 +144,18 @@ Status Session::runLaunch(const std::string &entryName, size_t index, int64_t ba
   if (!entry || index >= entry->launches.size())
     return makeError("no launch " + std::to_string(index) + " in @" + entryName);
   Result<BoundLaunch> bound = bind(entry->launches[index], batch, seqlen);
+  if (!bound)
+    return makeError(bound.error());
+  if (Status s = backend_->run(*bound); !s)
+    return s;
+  return backend_->synchronize();
+}
+
+Status Session::runSampler(const std::string &entryName, int64_t batch, int64_t seqlen) {
+  const plan::EntryPoint *entry = artifact_->plan().entry(entryName);
+  if (!entry || !entry->sampler)
+    return makeError("@" + entryName + " has no sampler");
+  Result<BoundLaunch> bound = bind(*entry->sampler, batch, seqlen);
   if (!bound)
     return makeError(bound.error());
   if (Status s = backend_->run(*bound); !s)
@@ -192,49 +215,77 @@ static Result<std::vector<float>> readLogits(Session &session, Backend &backend,
   return out;
 }
 
-Result<std::vector<float>> Session::prefill(const std::vector<int32_t> &tokens, int64_t batch,
-                                            int64_t seqlen) {
+Status Session::startEntry(const plan::EntryPoint &entry, const std::vector<int32_t> &tokens,
+                           int64_t batch, int64_t seqlen, bool sample) {
   const plan::Plan &p = artifact_->plan();
-  const plan::EntryPoint *entry = p.entry("prefill");
+  const std::string what = "@" + entry.name + ": ";
   if (batch <= 0 || seqlen <= 0 || static_cast<int64_t>(tokens.size()) != batch * seqlen)
-    return makeError("prefill: " + std::to_string(tokens.size()) + " tokens do not form a [" +
+    return makeError(what + std::to_string(tokens.size()) + " tokens do not form a [" +
                      std::to_string(batch) + ", " + std::to_string(seqlen) + "] batch");
+  if (entry.singleToken) {
+    if (stateBatch_ == 0)
+      return makeError(what + "no state; run prefill first");
+    if (batch != stateBatch_)
+      return makeError(what + std::to_string(batch) + " tokens for a batch of " +
+                       std::to_string(stateBatch_));
+  }
   if (Status s = checkTokens(tokens); !s)
-    return makeError("prefill: " + s.error());
-  Result<void *> in = buffer(entry->inputs[0], batch, seqlen);
+    return makeError(what + s.error());
+  Result<void *> in = buffer(entry.inputs[0], batch, seqlen);
   if (!in)
     return makeError(in.error());
   if (Status s = backend_->upload(*in, tokens.data(), tokens.size() * sizeof(int32_t)); !s)
     return makeError(s.error());
-  if (Status s = runEntry(*entry, batch, seqlen); !s)
-    return makeError(s.error());
-  if (Status s = carryStates(*this, *backend_, p, *entry, *p.entry("decode"), batch, seqlen); !s)
-    return makeError(s.error());
+  if (Status s = runEntry(entry, batch, seqlen, sample); !s)
+    return s;
+  if (Status s = carryStates(*this, *backend_, p, entry, *p.entry("decode"), batch, seqlen); !s)
+    return s;
   stateBatch_ = batch;
-  return readLogits(*this, *backend_, p, *entry, batch, seqlen);
+  return Status::success();
+}
+
+Result<std::vector<int32_t>> Session::readTokens(const plan::EntryPoint &entry, int64_t batch) {
+  std::vector<int32_t> out(static_cast<size_t>(batch));
+  Result<void *> ptr = buffer(entry.sampler->operands[1], batch, 1);
+  if (!ptr)
+    return makeError(ptr.error());
+  if (Status s = backend_->download(out.data(), *ptr, out.size() * sizeof(int32_t)); !s)
+    return makeError(s.error());
+  return out;
+}
+
+Result<std::vector<float>> Session::prefill(const std::vector<int32_t> &tokens, int64_t batch,
+                                            int64_t seqlen) {
+  const plan::EntryPoint &entry = *artifact_->plan().entry("prefill");
+  stateBatch_ = 0;
+  if (Status s = startEntry(entry, tokens, batch, seqlen, false); !s)
+    return makeError(s.error());
+  return readLogits(*this, *backend_, artifact_->plan(), entry, batch, seqlen);
 }
 
 Result<std::vector<float>> Session::decode(const std::vector<int32_t> &tokens) {
-  const plan::Plan &p = artifact_->plan();
-  const plan::EntryPoint *entry = p.entry("decode");
+  const plan::EntryPoint &entry = *artifact_->plan().entry("decode");
   int64_t batch = static_cast<int64_t>(tokens.size());
-  if (stateBatch_ == 0)
-    return makeError("decode: no state; run prefill first");
-  if (batch != stateBatch_)
-    return makeError("decode: " + std::to_string(batch) + " tokens for a batch of " +
-                     std::to_string(stateBatch_));
-  if (Status s = checkTokens(tokens); !s)
-    return makeError("decode: " + s.error());
-  Result<void *> in = buffer(entry->inputs[0], batch, 1);
-  if (!in)
-    return makeError(in.error());
-  if (Status s = backend_->upload(*in, tokens.data(), tokens.size() * sizeof(int32_t)); !s)
+  if (Status s = startEntry(entry, tokens, batch, 1, false); !s)
     return makeError(s.error());
-  if (Status s = runEntry(*entry, batch, 1); !s)
+  return readLogits(*this, *backend_, artifact_->plan(), entry, batch, 1);
+}
+
+Result<std::vector<int32_t>> Session::prefillGreedy(const std::vector<int32_t> &tokens,
+                                                    int64_t batch, int64_t seqlen) {
+  const plan::EntryPoint &entry = *artifact_->plan().entry("prefill");
+  stateBatch_ = 0;
+  if (Status s = startEntry(entry, tokens, batch, seqlen, true); !s)
     return makeError(s.error());
-  if (Status s = carryStates(*this, *backend_, p, *entry, *entry, batch, 1); !s)
+  return readTokens(entry, batch);
+}
+
+Result<std::vector<int32_t>> Session::decodeGreedy(const std::vector<int32_t> &tokens) {
+  const plan::EntryPoint &entry = *artifact_->plan().entry("decode");
+  int64_t batch = static_cast<int64_t>(tokens.size());
+  if (Status s = startEntry(entry, tokens, batch, 1, true); !s)
     return makeError(s.error());
-  return readLogits(*this, *backend_, p, *entry, batch, 1);
+  return readTokens(entry, batch);
 }
 
 } // namespace quamba::exec

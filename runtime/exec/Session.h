@@ -32,16 +32,29 @@ public:
   /// and returns the logits [batch, vocab]; the states advance.
   Result<std::vector<float>> decode(const std::vector<int32_t> &tokens);
 
+  /// prefill / decode that return the greedy next token of each sequence
+  /// instead of the logits: the entry's argmax sampler runs on the device
+  /// (inside decode's CUDA graph) and only B token ids are copied back.
+  Result<std::vector<int32_t>> prefillGreedy(const std::vector<int32_t> &tokens, int64_t batch,
+                                             int64_t seqlen);
+  Result<std::vector<int32_t>> decodeGreedy(const std::vector<int32_t> &tokens);
+
   /// Runs one launch of `entry` alone on the current buffers (used by the
   /// kernel checks); buffers of (batch, seqlen) are allocated as needed.
   Status runLaunch(const std::string &entry, size_t index, int64_t batch, int64_t seqlen);
+  /// The same for an entry's sampler.
+  Status runSampler(const std::string &entry, int64_t batch, int64_t seqlen);
   /// The device pointer of a buffer for (batch, seqlen) of an entry point,
   /// allocating it if needed.
   Result<void *> buffer(int index, int64_t batch, int64_t seqlen);
 
 private:
   Session() = default;
-  Status runEntry(const plan::EntryPoint &entry, int64_t batch, int64_t seqlen);
+  Status runEntry(const plan::EntryPoint &entry, int64_t batch, int64_t seqlen,
+                  bool sample = false);
+  Status startEntry(const plan::EntryPoint &entry, const std::vector<int32_t> &tokens,
+                    int64_t batch, int64_t seqlen, bool sample);
+  Result<std::vector<int32_t>> readTokens(const plan::EntryPoint &entry, int64_t batch);
   Result<BoundLaunch> bind(const plan::Launch &launch, int64_t batch, int64_t seqlen);
   Status checkTokens(const std::vector<int32_t> &tokens) const;
 

@@ -42,6 +42,9 @@
 // linear_w4a8          x i8, x_scale[1], w u8[N,K/2], group_scales[N,K/g],
 //                        channel_scales[N], bias[N], out          rows     group_size, has_bias
 // linear_w4a16         x f32, w u8[N,K/2], group_scales[N,K/g], bias[N], out  rows  group_size, has_bias
+// argmax               logits[B,L,V], out i32[B]                   batch, seqlen  -
+//                        (an entry point's sampler: the greedy next token of each sequence,
+//                         argmax of its last position, the lowest index among equal maxima)
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -58,7 +61,7 @@ inline constexpr std::string_view kLaunchOps[] = {
     "ssd_scan",       "ssd_step",            "selective_scan",
     "selective_step", "gated_rms_norm",      "hadamard",
     "quantize",       "dequantize",          "linear_w8a8",
-    "linear_w4a8",    "linear_w4a16",
+    "linear_w4a8",    "linear_w4a16",        "argmax",
 };
 
 } // namespace quamba::plan

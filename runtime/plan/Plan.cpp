@@ -70,7 +70,7 @@ int expectedOperandCount(const Launch &launch) {
       {"gated_rms_norm", 4}, {"hadamard", 3},
       {"quantize", 3},       {"dequantize", 3},
       {"linear_w8a8", 6},    {"linear_w4a8", 7},
-      {"linear_w4a16", 5},
+      {"linear_w4a16", 5},   {"argmax", 2},
   };
   if (launch.op == "split") {
     auto it = launch.attrs.find("sizes");
@@ -130,27 +130,32 @@ std::string Plan::toJson() const {
                           {"shared", k.sharedBytes},
                           {"signature", k.signature}});
   root["kernels"] = std::move(kernelList);
+  auto launchJson = [](const Launch &l) {
+    json attrs = json::object();
+    for (const auto &[key, values] : l.attrs)
+      attrs[key] = values;
+    return json{{"op", l.op},
+                {"kernel", l.kernel},
+                {"operands", l.operands},
+                {"scalars", exprsToJson(l.scalars)},
+                {"attrs", std::move(attrs)},
+                {"grid", exprsToJson({l.grid.begin(), l.grid.end()})},
+                {"block", l.block},
+                {"shared", l.sharedBytes}};
+  };
   json entryList = json::array();
   for (const EntryPoint &e : entries) {
     json launches = json::array();
-    for (const Launch &l : e.launches) {
-      json attrs = json::object();
-      for (const auto &[key, values] : l.attrs)
-        attrs[key] = values;
-      launches.push_back({{"op", l.op},
-                          {"kernel", l.kernel},
-                          {"operands", l.operands},
-                          {"scalars", exprsToJson(l.scalars)},
-                          {"attrs", std::move(attrs)},
-                          {"grid", exprsToJson({l.grid.begin(), l.grid.end()})},
-                          {"block", l.block},
-                          {"shared", l.sharedBytes}});
-    }
-    entryList.push_back({{"name", e.name},
-                         {"single_token", e.singleToken},
-                         {"inputs", e.inputs},
-                         {"outputs", e.outputs},
-                         {"launches", std::move(launches)}});
+    for (const Launch &l : e.launches)
+      launches.push_back(launchJson(l));
+    json entry = {{"name", e.name},
+                  {"single_token", e.singleToken},
+                  {"inputs", e.inputs},
+                  {"outputs", e.outputs},
+                  {"launches", std::move(launches)}};
+    if (e.sampler)
+      entry["sampler"] = launchJson(*e.sampler);
+    entryList.push_back(std::move(entry));
   }
   root["entries"] = std::move(entryList);
   return root.dump();
@@ -219,13 +224,11 @@ Result<Plan> Plan::fromJson(const std::string &text, const std::string &origin) 
         return makeError(s.error());
       if (Status s = checkIndices(entry.outputs, "@" + entry.name + " outputs"); !s)
         return makeError(s.error());
-      for (const json &l : e.at("launches")) {
+      auto parseLaunch = [&](const json &l, const std::string &where) -> Result<Launch> {
         Launch launch;
         launch.op = l.at("op").get<std::string>();
         launch.kernel = l.at("kernel").get<std::string>();
         launch.operands = l.at("operands").get<std::vector<int>>();
-        std::string where = "@" + entry.name + " launch " +
-                            std::to_string(entry.launches.size()) + " (" + launch.op + ")";
         for (const json &s : l.at("scalars")) {
           Result<ShapeExpr> expr = exprFromJson(s);
           if (!expr)
@@ -256,7 +259,24 @@ Result<Plan> Plan::fromJson(const std::string &text, const std::string &origin) 
           return makeError(s.error());
         if (!plan.kernel(launch.kernel))
           return fail(where + ": kernel '" + launch.kernel + "' is not in the kernel list");
-        entry.launches.push_back(std::move(launch));
+        return launch;
+      };
+      for (const json &l : e.at("launches")) {
+        std::string where = "@" + entry.name + " launch " +
+                            std::to_string(entry.launches.size()) + " (" +
+                            l.value("op", std::string("?")) + ")";
+        Result<Launch> launch = parseLaunch(l, where);
+        if (!launch)
+          return makeError(launch.error());
+        entry.launches.push_back(launch.take());
+      }
+      if (e.contains("sampler")) {
+        Result<Launch> sampler = parseLaunch(e.at("sampler"), "@" + entry.name + " sampler");
+        if (!sampler)
+          return makeError(sampler.error());
+        if (sampler->op != "argmax")
+          return fail("@" + entry.name + " sampler must be an argmax, not '" + sampler->op + "'");
+        entry.sampler = sampler.take();
       }
       plan.entries.push_back(std::move(entry));
     }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,9 @@ struct EntryPoint {
   std::vector<int> inputs;  ///< the function's arguments, in order
   std::vector<int> outputs; ///< its results, in order
   std::vector<Launch> launches;
+  /// The greedy sampler run after the launches on demand (op "argmax" over
+  /// outputs[0], the logits), so that only token ids leave the GPU.
+  std::optional<Launch> sampler;
   /// Whether this entry point's L is fixed at 1 (decode).
   bool singleToken = false;
 };

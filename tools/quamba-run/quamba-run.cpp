@@ -169,8 +169,31 @@ public:
     return session.prefill(tokens, 1, static_cast<int64_t>(tokens.size()));
   }
   Result<std::vector<float>> decode(int32_t token) override { return session.decode({token}); }
+  // The plan's argmax sampler covers the whole logits row: used when the
+  // tokenizer allows every row (else the host picks within `allowed`).
+  Result<int32_t> prefillGreedy(const std::vector<int32_t> &tokens, int64_t allowed) override {
+    if (!onDevice(allowed))
+      return LanguageModel::prefillGreedy(tokens, allowed);
+    return first(session.prefillGreedy(tokens, 1, static_cast<int64_t>(tokens.size())));
+  }
+  Result<int32_t> decodeGreedy(int32_t token, int64_t allowed) override {
+    if (!onDevice(allowed))
+      return LanguageModel::decodeGreedy(token, allowed);
+    return first(session.decodeGreedy({token}));
+  }
 
 private:
+  /// Whether the plan's sampler applies (it covers the whole row; an
+  /// artifact from before samplers has none).
+  bool onDevice(int64_t allowed) const {
+    const auto &plan = session.artifact().plan();
+    return allowed >= vocabSize() && plan.entry("prefill")->sampler && plan.entry("decode")->sampler;
+  }
+  static Result<int32_t> first(Result<std::vector<int32_t>> tokens) {
+    if (!tokens)
+      return makeError(tokens.error());
+    return (*tokens)[0];
+  }
   exec::Session &session;
 };
 

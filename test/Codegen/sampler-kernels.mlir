@@ -1,0 +1,28 @@
+// quamba-convert-mamba-to-gpu gives each entry point whose result 0 is f32
+// logits [B, L, V] a greedy sampler: an argmax launch over the last position
+// into a [B] i32 buffer, one warp per sequence (xor-shuffle reduction that
+// keeps the lower index among equal maxima).
+// RUN: quamba-opt %s --quamba-convert-mamba-to-gpu | FileCheck %s
+// RUN: quamba-opt %s --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx | FileCheck %s --check-prefix=PTX
+
+// CHECK: \22name\22:\22prefill.next_token\22,\22dtype\22:\22i32\22,\22kind\22:\22activation\22,\22shape\22:[\22B\22]
+// CHECK-SAME: \22sampler\22:{\22op\22:\22argmax\22,\22kernel\22:\22argmax_v40\22,{{[^}]*}}\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{},\22grid\22:[\22cdiv(B*32,128)\22,1,1]
+// CHECK-SAME: \22sampler\22:{\22op\22:\22argmax\22,\22kernel\22:\22argmax_v40\22,{{[^}]*}}\22scalars\22:[\22B\22,1]
+// CHECK-LABEL: gpu.module @argmax_v40
+// CHECK: gpu.func @argmax_v40(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-COUNT-10: gpu.shuffle  xor
+// PTX-LABEL: .visible .entry argmax_v40(
+// PTX-COUNT-10: shfl.sync.bfly.b32
+// PTX: st.global.b32
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x40xf32>) -> tensor<?x?x40xf32> {
+    %s = arith.constant dense<1.0> : tensor<40xf32>
+    %y = mamba.rms_norm %x, %s : (tensor<?x?x40xf32>, tensor<40xf32>) -> tensor<?x?x40xf32>
+    return %y : tensor<?x?x40xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x40xf32>) -> tensor<?x1x40xf32> {
+    %s = arith.constant dense<1.0> : tensor<40xf32>
+    %y = mamba.rms_norm %x, %s : (tensor<?x1x40xf32>, tensor<40xf32>) -> tensor<?x1x40xf32>
+    return %y : tensor<?x1x40xf32>
+  }
+}
