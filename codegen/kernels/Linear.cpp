@@ -16,8 +16,9 @@
 //  * "thread": one thread per output element, a plain loop over k in
 //    ascending order. Used when K does not split into whole chunks.
 //    Block = 128 threads; grid = cdiv(rows * N, 128).
-//  * "mma" (linear_w8a8 in prefill, K % 32 == 0, N % 8 == 0): int8 tensor
-//    cores. One warp per 16 x 8 output tile issues nvgpu.mma.sync m16n8k32
+//  * "mma" (linear_w8a8 and linear_w4a8 in prefill, K % 32 == 0,
+//    N % 8 == 0): int8 tensor cores; W4A8 decodes its int4 weights to int8
+//    in registers first (exactly the reference's dequantizeW4ToInt8). One warp per 16 x 8 output tile issues nvgpu.mma.sync m16n8k32
 //    (PTX mma.sync.aligned.m16n8k32.row.col.satfinite.s32.s8.s8.s32) along
 //    K, its A and B fragments loaded straight from global memory in 4-byte
 //    words (A: x rows, "row"; B: weight rows, which are the "col" layout of
@@ -408,7 +409,23 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
     Value t4 = arith::MulIOp::create(b, t, k.idx(4));
     Value xRow0 = arith::MulIOp::create(b, row0, k.idx(s.K));
     Value xRow1 = arith::MulIOp::create(b, row1, k.idx(s.K));
-    Value wRow = arith::MulIOp::create(b, col, k.idx(s.K));
+    Value wRow = arith::MulIOp::create(b, col, k.idx(s.int4() ? s.K / 2 : s.K));
+    // Weight elements k .. k+3 of column `col` as one int8 word: W8A8 loads
+    // it; W4A8 decodes two packed bytes in registers (Marlin-QQQ's
+    // int4 -> int8, one group scale: 4 | group).
+    auto weightWord = [&](Value kIndex) -> Value {
+      if (!s.int4())
+        return loadWord(k.arg(s.w), arith::AddIOp::create(b, wRow, kIndex));
+      Value byteAt = arith::AddIOp::create(b, wRow, arith::DivUIOp::create(b, kIndex, k.idx(2)));
+      Value scale = e.groupScale(col, arith::DivUIOp::create(b, kIndex, k.idx(s.group)));
+      auto [w0, w1] = e.decodeByte(k.load(i8, k.arg(s.w), byteAt), scale, scale);
+      auto [w2, w3] = e.decodeByte(
+          k.load(i8, k.arg(s.w), arith::AddIOp::create(b, byteAt, k.idx(1))), scale, scale);
+      SmallVector<Value> bytes;
+      for (Value v : {w0, w1, w2, w3})
+        bytes.push_back(arith::TruncIOp::create(b, i8, v));
+      return vector::FromElementsOp::create(b, word, bytes);
+    };
     // Rows past the end read zeros (their results are not stored).
     auto loadA = [&](Value inRange, Value rowBase, Value column) -> Value {
       return k.select(inRange, word, [&] {
@@ -427,12 +444,8 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
                         loadA(in1, xRow1, hi)};
       for (int64_t i = 0; i < 4; ++i)
         a = vector::InsertOp::create(b, words[i], a, ArrayRef<int64_t>{i});
-      Value bFrag = vector::InsertOp::create(
-          b, loadWord(k.arg(s.w), arith::AddIOp::create(b, wRow, lo)), zeroB,
-          ArrayRef<int64_t>{0});
-      bFrag = vector::InsertOp::create(
-          b, loadWord(k.arg(s.w), arith::AddIOp::create(b, wRow, hi)), bFrag,
-          ArrayRef<int64_t>{1});
+      Value bFrag = vector::InsertOp::create(b, weightWord(lo), zeroB, ArrayRef<int64_t>{0});
+      bFrag = vector::InsertOp::create(b, weightWord(hi), bFrag, ArrayRef<int64_t>{1});
       Value next = nvgpu::MmaSyncOp::create(b, a, bFrag, iter[0], b.getI64ArrayAttr({16, 8, 32}));
       return {next};
     });
@@ -547,7 +560,8 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   // Tensor cores for prefill (rows = B * L: many tokens per weight read);
   // decode (rows = B) stays on the memory-bound warp kernel.
   const bool prefill = rows.text().find('L') != std::string::npos;
-  const bool mmaKernel = s.kind == Kind::W8A8 && prefill && s.K % 32 == 0 && s.N % 8 == 0;
+  const bool mmaKernel = (s.kind == Kind::W8A8 || (s.kind == Kind::W4A8 && s.group % 4 == 0)) &&
+                         prefill && s.K % 32 == 0 && s.N % 8 == 0;
   const bool warpKernel =
       !mmaKernel && s.K % s.chunk() == 0 && (!s.int4() || s.group % s.chunk() == 0);
   plan::ShapeExpr outputs = mulExpr(rows, plan::ShapeExpr(s.N));

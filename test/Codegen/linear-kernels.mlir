@@ -167,10 +167,11 @@ module {
 
 // -----
 
-// w4a8, K = 64, group 32: warp kernel; w8 = sat8(RNE(float(code - 8) * s~))
+// w4a8, K = 64, group 32: decode on the warp kernel (prefill: the tensor-core
+// kernel, linear-mma-kernels.mlir); w8 = sat8(RNE(float(code - 8) * s~))
 // (cvt.rni, clamps, NaN -> 0), then int32 mad.
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g32_nobias_warp\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}
-// CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g32_nobias_warp\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(B*L*512,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g32_nobias_mma\22,{{.*}}{\22name\22:\22linear_w4a8_k64_n16_g32_nobias_warp\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}
+// CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g32_nobias_mma\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,16)*64,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g32_nobias_warp\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*512,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK: gpu.module @linear_w4a8_k64_n16_g32_nobias_warp {
 // CHECK: gpu.func @linear_w4a8_k64_n16_g32_nobias_warp(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
@@ -218,9 +219,10 @@ module {
 
 // -----
 
-// w4a8 with a bias, group 16 (not a whole chunk): thread kernel.
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g16_bias_thread\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}
-// CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g16_bias_thread\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(B*L*16,128)\22,1,1],\22block\22:[128,1,1]
+// w4a8 with a bias, group 16 (not a whole chunk): decode on the thread kernel
+// (prefill: the tensor-core kernel).
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g16_bias_mma\22,{{.*}}{\22name\22:\22linear_w4a8_k64_n16_g16_bias_thread\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}
+// CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g16_bias_mma\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,16)*64,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g16_bias_thread\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*16,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK: gpu.module @linear_w4a8_k64_n16_g16_bias_thread {
 // CHECK: gpu.func @linear_w4a8_k64_n16_g16_bias_thread(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel

@@ -1,9 +1,10 @@
 // quamba-convert-mamba-to-gpu: a W8A8 linear in prefill (rows = B*L) runs on
 // int8 tensor cores (mma.sync m16n8k32), one warp per 16x8 tile; in decode
-// (rows = B) it stays on the warp GEMV with 16-byte loads. Both targets.
-// RUN: quamba-opt %s --quamba-convert-mamba-to-gpu | FileCheck %s
-// RUN: quamba-opt %s --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx | FileCheck %s --check-prefix=PTX
-// RUN: quamba-opt %s --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx=chip=sm_80 | FileCheck %s --check-prefix=PTX
+// (rows = B) it stays on the warp GEMV with 16-byte loads. W4A8 decodes its
+// int4 weights to int8 words in registers and takes the same mma. Both targets.
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu | FileCheck %s
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx | FileCheck %s --check-prefix=PTX
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx=chip=sm_80 | FileCheck %s --check-prefix=PTX
 
 // The plan: prefill tiles = cdiv(B*L, 16) * (40 / 8) warps, 4 per block.
 // CHECK: mamba.launch_plan = "{{.*}}\22kernel\22:\22linear_w8a8_k64_n40_nobias_mma\22{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,16)*160,128)\22
@@ -35,5 +36,35 @@ module {
     %ws = arith.constant dense<0.25> : tensor<40xf32>
     %y = mamba.linear_w8a8 %x scale(%xs), %w scales(%ws) : (tensor<?x1x64xi8>, tensor<1xf32>, tensor<40x64xi8>, tensor<40xf32>) -> tensor<?x1x40xf32>
     return %y : tensor<?x1x40xf32>
+  }
+}
+
+// -----
+
+// CHECK-LABEL: gpu.module @linear_w4a8_k64_n16_g32_nobias_mma
+// CHECK: scf.for
+// CHECK: arith.andi %{{.*}} : i32
+// CHECK: math.roundeven
+// CHECK: vector.from_elements %{{.*}} : vector<4xi8>
+// CHECK: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 32]} : (vector<4x4xi8>, vector<2x4xi8>, vector<2x2xi32>) -> vector<2x2xi32>
+// PTX-LABEL: .visible .entry linear_w4a8_k64_n16_g32_nobias_mma(
+// PTX: cvt.rni.f32.f32
+// PTX: mma.sync.aligned.m16n8k32.row.col.satfinite.s32.s8.s8.s32
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xi8>) -> tensor<?x?x16xf32> {
+    %xs = arith.constant dense<0.5> : tensor<1xf32>
+    %w = arith.constant dense<3> : tensor<16x32xi8>
+    %gs = arith.constant dense<0.125> : tensor<16x2xf32>
+    %cs = arith.constant dense<0.25> : tensor<16xf32>
+    %y = mamba.linear_w4a8 %x scale(%xs), %w group_scales(%gs) channel_scales(%cs) {group_size = 32 : i64} : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<16x32xi8>, tensor<16x2xf32>, tensor<16xf32>) -> tensor<?x?x16xf32>
+    return %y : tensor<?x?x16xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x64xi8>) -> tensor<?x1x16xf32> {
+    %xs = arith.constant dense<0.5> : tensor<1xf32>
+    %w = arith.constant dense<3> : tensor<16x32xi8>
+    %gs = arith.constant dense<0.125> : tensor<16x2xf32>
+    %cs = arith.constant dense<0.25> : tensor<16xf32>
+    %y = mamba.linear_w4a8 %x scale(%xs), %w group_scales(%gs) channel_scales(%cs) {group_size = 32 : i64} : (tensor<?x1x64xi8>, tensor<1xf32>, tensor<16x32xi8>, tensor<16x2xf32>, tensor<16xf32>) -> tensor<?x1x16xf32>
+    return %y : tensor<?x1x16xf32>
   }
 }
