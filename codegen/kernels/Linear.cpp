@@ -369,7 +369,7 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
   auto &b = k.b();
   LinearEmitter e(k, s);
   e.loadXScale();
-  Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
+  Type i8 = b.getI8Type(), i32 = b.getI32Type();
   auto word = VectorType::get({4}, i8);
   auto aType = VectorType::get({4, 4}, i8);
   auto bType = VectorType::get({2, 4}, i8);
@@ -464,7 +464,6 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
           k.store(y, k.arg(s.out), at);
         });
       }
-    (void)f32;
   });
 }
 
