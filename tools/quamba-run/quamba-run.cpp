@@ -5,6 +5,7 @@
 //   quamba-run model.qmb --ppl text.txt [--window W --stride S] [--json]
 //   quamba-run model.qmb --check-kernels [--batch B --seqlen L --seed S]
 //   quamba-run model.qmb --compare-devices [--prompt TEXT --max-tokens N]
+//   quamba-run model.qmb --bench [--batch 1,16,64 --prompt-len 1024 --max-tokens 128 --reps 5]
 //   common: --device auto|cuda|cpu (auto: CUDA when a GPU is present)
 //
 // MLIR-free: links the runtime only. --check-kernels runs every launch of
@@ -17,7 +18,10 @@
 #include "runtime/exec/Session.h"
 #include "runtime/tokenizer/BpeTokenizer.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <random>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -49,13 +53,18 @@ const char *kUsage =
     "                                    every launch on CUDA vs the CPU reference kernels\n"
     "  --compare-devices [--prompt TEXT] [--max-tokens N=64]\n"
     "                                    logits and greedy tokens, CUDA vs CPU\n"
+    "  --bench [--batch 1,16] [--prompt-len 1024] [--max-tokens 128] [--reps 5]\n"
+    "                                    TTFT and TPOT (greedy, random prompts), medians, JSON\n"
     "  --json                            print one JSON object\n"
     "  --tokenizer tokenizer.json        override the artifact's tokenizer\n";
 
 struct Options {
   std::string model, device = "auto", prompt, ppl, tokenizer;
-  bool hasPrompt = false, json = false, checkKernels = false, compareDevices = false;
-  int64_t maxTokens = 64, window = 1024, stride = 0, topK = 0, batch = 2, seqlen = 37;
+  bool hasPrompt = false, json = false, checkKernels = false, compareDevices = false,
+       bench = false;
+  int64_t maxTokens = 64, window = 1024, stride = 0, topK = 0, batch = 2, seqlen = 37,
+          promptLen = 1024, reps = 5;
+  std::vector<int64_t> batches = {1};
   float temperature = 0.0f, topP = 1.0f;
   uint64_t seed = 0;
 };
@@ -78,7 +87,8 @@ Options parse(int argc, char **argv) {
       {"--tokenizer", &o.tokenizer}};
   std::map<std::string, int64_t *> ints = {
       {"--max-tokens", &o.maxTokens}, {"--window", &o.window}, {"--stride", &o.stride},
-      {"--top-k", &o.topK},           {"--batch", &o.batch},   {"--seqlen", &o.seqlen}};
+      {"--top-k", &o.topK},           {"--seqlen", &o.seqlen}, {"--prompt-len", &o.promptLen},
+      {"--reps", &o.reps}};
   auto toInt = [](const std::string &s, size_t *u) { return std::stoll(s, u); };
   auto toFloat = [](const std::string &s, size_t *u) { return std::stof(s, u); };
   auto toUnsigned = [](const std::string &s, size_t *u) { return std::stoull(s, u); };
@@ -103,6 +113,17 @@ Options parse(int argc, char **argv) {
       o.topP = parseNumber(arg, value(), toFloat);
     } else if (arg == "--seed") {
       o.seed = parseNumber(arg, value(), toUnsigned);
+    } else if (arg == "--batch") {
+      // One size (--check-kernels) or a list (--bench).
+      o.batches.clear();
+      std::stringstream list(value());
+      for (std::string item; std::getline(list, item, ',');)
+        o.batches.push_back(parseNumber(arg, item, toInt));
+      if (o.batches.empty())
+        die("--batch needs at least one size");
+      o.batch = o.batches.front();
+    } else if (arg == "--bench") {
+      o.bench = true;
     } else if (arg == "--json") {
       o.json = true;
     } else if (arg == "--check-kernels") {
@@ -119,8 +140,13 @@ Options parse(int argc, char **argv) {
   }
   if (o.model.empty())
     die(std::string("no model given\n") + kUsage);
-  if (!o.hasPrompt && o.ppl.empty() && !o.checkKernels && !o.compareDevices)
-    die("nothing to do: pass --prompt TEXT, --ppl FILE, --check-kernels or --compare-devices");
+  if (!o.hasPrompt && o.ppl.empty() && !o.checkKernels && !o.compareDevices && !o.bench)
+    die("nothing to do: pass --prompt TEXT, --ppl FILE, --bench, --check-kernels or --compare-devices");
+  for (int64_t b : o.batches)
+    if (b < 1)
+      die("--batch sizes must be >= 1");
+  if (o.promptLen < 1 || o.reps < 1)
+    die("--prompt-len and --reps must be >= 1");
   if (o.maxTokens < 0)
     die("--max-tokens must be >= 0");
   if (o.device != "auto" && o.device != "cuda" && o.device != "cpu")
@@ -219,6 +245,56 @@ int checkKernels(const Options &o, std::shared_ptr<const plan::Artifact> artifac
   return failed ? 1 : 0;
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/// TTFT (prefill of --prompt-len tokens per sequence, to the first greedy
+/// token on the host) and TPOT (each further greedy token), per batch size:
+/// one warm-up run, then --reps runs on fresh random prompts; medians.
+/// Host clocks around calls that end synchronized (the tokens are copied
+/// back), as METHOD.md allows.
+int bench(const Options &o, std::shared_ptr<const plan::Artifact> artifact) {
+  auto session = openSession(artifact, o.device);
+  std::mt19937_64 rng(o.seed);
+  std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(artifact->vocabSize() - 1));
+  using clock = std::chrono::steady_clock;
+  auto seconds = [](clock::time_point a, clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
+  for (int64_t batch : o.batches) {
+    std::vector<double> ttft, tpot;
+    for (int64_t rep = 0; rep <= o.reps; ++rep) {
+      std::vector<int32_t> prompt(static_cast<size_t>(batch * o.promptLen));
+      for (int32_t &t : prompt)
+        t = token(rng);
+      auto start = clock::now();
+      std::vector<int32_t> next = orDie(session->prefillGreedy(prompt, batch, o.promptLen));
+      auto first = clock::now();
+      for (int64_t i = 1; i < o.maxTokens; ++i)
+        next = orDie(session->decodeGreedy(next));
+      auto end = clock::now();
+      if (rep == 0)
+        continue; // warm-up: module load, allocation, graph capture
+      ttft.push_back(seconds(start, first));
+      if (o.maxTokens > 1)
+        tpot.push_back(seconds(first, end) / static_cast<double>(o.maxTokens - 1));
+    }
+    double t0 = median(ttft), t1 = tpot.empty() ? 0.0 : median(tpot);
+    std::printf("{\"model\": \"%s\", \"device\": \"%s\", \"batch\": %lld, \"prompt_len\": %lld, "
+                "\"new_tokens\": %lld, \"reps\": %lld, \"ttft_ms\": %.3f, \"tpot_ms\": %.4f, "
+                "\"prefill_tokens_per_s\": %.0f, \"decode_tokens_per_s\": %.0f}\n",
+                o.model.c_str(), session->backend().name().c_str(), static_cast<long long>(batch),
+                static_cast<long long>(o.promptLen), static_cast<long long>(o.maxTokens),
+                static_cast<long long>(o.reps), 1e3 * t0, 1e3 * t1,
+                static_cast<double>(batch * o.promptLen) / t0,
+                t1 > 0 ? static_cast<double>(batch) / t1 : 0.0);
+  }
+  return 0;
+}
+
 int compareDevices(const Options &o, std::shared_ptr<const plan::Artifact> artifact,
                    const Tokenizer &tokenizer) {
   auto gpu = openSession(artifact, "cuda");
@@ -248,6 +324,8 @@ int main(int argc, char **argv) {
   std::shared_ptr<const plan::Artifact> artifact = orDie(plan::Artifact::open(o.model));
   if (o.checkKernels)
     return checkKernels(o, artifact);
+  if (o.bench)
+    return bench(o, artifact);
   std::unique_ptr<Tokenizer> tokenizer = loadTokenizer(o, *artifact);
   if (o.compareDevices)
     return compareDevices(o, artifact, *tokenizer);
