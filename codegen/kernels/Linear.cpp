@@ -16,15 +16,15 @@
 //  * "thread": one thread per output element, a plain loop over k in
 //    ascending order. Used when K does not split into whole chunks.
 //    Block = 128 threads; grid = cdiv(rows * N, 128).
-//  * "mma" (linear_w8a8 and linear_w4a8 in prefill, K % 32 == 0,
-//    N % 8 == 0): int8 tensor cores; W4A8 decodes its int4 weights to int8
+//  * "mma" (linear_w8a8 and linear_w4a8 in prefill, K % 32 == 0): int8 tensor cores; W4A8 decodes its int4 weights to int8
 //    in registers first (exactly the reference's dequantizeW4ToInt8). One warp per 16 x 8 output tile issues nvgpu.mma.sync m16n8k32
 //    (PTX mma.sync.aligned.m16n8k32.row.col.satfinite.s32.s8.s8.s32) along
 //    K, its A and B fragments loaded straight from global memory in 4-byte
 //    words (A: x rows, "row"; B: weight rows, which are the "col" layout of
 //    W^T). Exact int32 sums (satfinite never triggers below
 //    kMaxInt8DotLength), then the same epilogue. Block = 4 warps; grid =
-//    cdiv(cdiv(rows, 16) * N / 8, 4).
+//    cdiv(cdiv(rows, 16) * cdiv(N, 8), 4); a partial last column tile
+//    reads zero weights and stores nothing past N.
 //
 // Both take the i32 scalar `rows`.
 //
@@ -390,7 +390,9 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
   Value warp = arith::DivUIOp::create(b, tid, k.idx(32));
   Value tile = arith::AddIOp::create(
       b, arith::MulIOp::create(b, k.blockIdx(), k.idx(numWarps)), warp);
-  const int64_t nTiles = s.N / 8;
+  // A last, partial tile of columns (N % 8 != 0, e.g. Mamba2's in_proj)
+  // reads zero weights past N and stores nothing there.
+  const int64_t nTiles = (s.N + 7) / 8;
   Value mTiles = arith::CeilDivUIOp::create(b, rows, k.idx(16));
   Value tiles = arith::MulIOp::create(b, mTiles, k.idx(nTiles));
   // Warp-uniform: a whole warp takes or skips the tile (mma.sync needs all
@@ -413,7 +415,8 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
     // Weight elements k .. k+3 of column `col` as one int8 word: W8A8 loads
     // it; W4A8 decodes two packed bytes in registers (Marlin-QQQ's
     // int4 -> int8, one group scale: 4 | group).
-    auto weightWord = [&](Value kIndex) -> Value {
+    Value colInRange = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, k.idx(s.N));
+    auto decodeWord = [&](Value kIndex) -> Value {
       if (!s.int4())
         return loadWord(k.arg(s.w), arith::AddIOp::create(b, wRow, kIndex));
       Value byteAt = arith::AddIOp::create(b, wRow, arith::DivUIOp::create(b, kIndex, k.idx(2)));
@@ -425,6 +428,12 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
       for (Value v : {w0, w1, w2, w3})
         bytes.push_back(arith::TruncIOp::create(b, i8, v));
       return vector::FromElementsOp::create(b, word, bytes);
+    };
+    auto weightWord = [&](Value kIndex) -> Value {
+      if (s.N % 8 == 0)
+        return decodeWord(kIndex);
+      return k.select(colInRange, word, [&] { return decodeWord(kIndex); },
+                      [&] { return zeroWord; });
     };
     // Rows past the end read zeros (their results are not stored).
     auto loadA = [&](Value inRange, Value rowBase, Value column) -> Value {
@@ -458,6 +467,9 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
         Value inRange = i ? in1 : in0;
         Value n = arith::AddIOp::create(b, outCol0, k.idx(j));
         Value c = vector::ExtractOp::create(b, acc[0], ArrayRef<int64_t>{i, j});
+        if (s.N % 8 != 0)
+          inRange = arith::AndIOp::create(
+              b, inRange, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, n, k.idx(s.N)));
         k.ifThen(inRange, [&] {
           Value y = e.epilogue(c, n);
           Value at = arith::AddIOp::create(b, arith::MulIOp::create(b, row, k.idx(s.N)), n);
@@ -560,13 +572,13 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   // decode (rows = B) stays on the memory-bound warp kernel.
   const bool prefill = rows.text().find('L') != std::string::npos;
   const bool mmaKernel = (s.kind == Kind::W8A8 || (s.kind == Kind::W4A8 && s.group % 4 == 0)) &&
-                         prefill && s.K % 32 == 0 && s.N % 8 == 0;
+                         prefill && s.K % 32 == 0;
   const bool warpKernel =
       !mmaKernel && s.K % s.chunk() == 0 && (!s.int4() || s.group % s.chunk() == 0);
   plan::ShapeExpr outputs = mulExpr(rows, plan::ShapeExpr(s.N));
   if (mmaKernel)
     ctx.gridFor(mulExpr(*plan::ShapeExpr::parse("cdiv(" + rows.text() + ",16)"),
-                        plan::ShapeExpr(s.N / 8 * 32)),
+                        plan::ShapeExpr((s.N + 7) / 8 * 32)),
                 numWarps);
   else if (warpKernel)
     ctx.gridFor(mulExpr(rows, plan::ShapeExpr(s.N * 32)), numWarps);

@@ -68,3 +68,29 @@ module {
     return %y : tensor<?x1x16xf32>
   }
 }
+
+// -----
+
+// N = 20 (not a multiple of 8, as Mamba2's in_proj): cdiv(20, 8) = 3 column
+// tiles; the last one loads zero weights past N and guards its stores.
+// CHECK-LABEL: gpu.module @linear_w8a8_k32_n20_nobias_mma
+// CHECK: arith.cmpi ult, %{{.*}}, %{{.*}} : index
+// CHECK: nvgpu.mma.sync
+// PTX-LABEL: .visible .entry linear_w8a8_k32_n20_nobias_mma(
+// PTX: mma.sync.aligned.m16n8k32.row.col.satfinite.s32.s8.s8.s32
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x32xi8>) -> tensor<?x?x20xf32> {
+    %xs = arith.constant dense<0.5> : tensor<1xf32>
+    %w = arith.constant dense<3> : tensor<20x32xi8>
+    %ws = arith.constant dense<0.25> : tensor<20xf32>
+    %y = mamba.linear_w8a8 %x scale(%xs), %w scales(%ws) : (tensor<?x?x32xi8>, tensor<1xf32>, tensor<20x32xi8>, tensor<20xf32>) -> tensor<?x?x20xf32>
+    return %y : tensor<?x?x20xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x32xi8>) -> tensor<?x1x20xf32> {
+    %xs = arith.constant dense<0.5> : tensor<1xf32>
+    %w = arith.constant dense<3> : tensor<20x32xi8>
+    %ws = arith.constant dense<0.25> : tensor<20xf32>
+    %y = mamba.linear_w8a8 %x scale(%xs), %w scales(%ws) : (tensor<?x1x32xi8>, tensor<1xf32>, tensor<20x32xi8>, tensor<20xf32>) -> tensor<?x1x20xf32>
+    return %y : tensor<?x1x20xf32>
+  }
+}
