@@ -111,7 +111,7 @@ static LogicalResult runPtxas(Operation *diagOp, CompiledKernel &kernel,
       llvm::sys::fs::createTemporaryFile("quamba-kernel", "cubin", out) ||
       llvm::sys::fs::createTemporaryFile("quamba-ptxas", "log", log))
     return diagOp->emitError("cannot create temporary files for ptxas");
-  auto cleanup = llvm::make_scope_exit([&] {
+  llvm::scope_exit cleanup([&] {
     llvm::sys::fs::remove(in);
     llvm::sys::fs::remove(out);
     llvm::sys::fs::remove(log);
