@@ -590,21 +590,11 @@ private:
     int64_t dim = cast<RankedTensorType>(op.getType()).getDimSize(2);
     HostTensor out =
         HostTensor::floats({tokens.shape[0], tokens.shape[1], dim});
-    std::vector<int8_t> row(static_cast<size_t>(dim));
-    for (int64_t t = 0; t < tokens.numel(); ++t) {
-      int32_t id = tokens.ints[t];
-      if (id < 0 || id >= vocab)
-        return opError(op, "token id " + std::to_string(id) +
-                               " is outside the vocabulary [0, " +
-                               std::to_string(vocab) + ")");
-      const int8_t *stored = table.bytes.data() + id * table.shape[1];
-      if (op.getBits() == 4)
-        ref::unpackInt4(reinterpret_cast<const uint8_t *>(stored), dim,
-                        row.data());
-      else
-        std::memcpy(row.data(), stored, dim);
-      ref::dequantizeInt8(row.data(), scales[id], &out.values[t * dim], dim);
-    }
+    ::quamba::Status status = ref::quantizedEmbedding(
+        table.bytes.data(), scales, vocab, table.shape[1], dim,
+        static_cast<int>(op.getBits()), tokens.ints.data(), tokens.numel(), out.values.data());
+    if (!status)
+      return opError(op, status.error());
     bind(op.getResult(), std::move(out));
     return llvm::Error::success();
   }

@@ -78,25 +78,9 @@ Status CpuBackend::run(const BoundLaunch &bound) {
                                 product(d[1]), as<float>(p[2])));
   }
   if (op == "quantized_embedding") {
-    int64_t vocab = d[0][0], dim = d[3].back(), count = product(d[2]);
-    const int8_t *table = as<int8_t>(p[0]);
-    const float *scales = as<float>(p[1]);
-    const int32_t *tokens = as<int32_t>(p[2]);
-    float *out = as<float>(p[3]);
-    std::vector<int8_t> row(static_cast<size_t>(dim));
-    for (int64_t t = 0; t < count; ++t) {
-      int32_t id = tokens[t];
-      if (id < 0 || id >= vocab)
-        return fail("token id " + std::to_string(id) + " is outside the vocabulary [0, " +
-                    std::to_string(vocab) + ")");
-      const int8_t *stored = table + id * d[0][1];
-      if (l.attr("bits") == 4)
-        ref::unpackInt4(reinterpret_cast<const uint8_t *>(stored), dim, row.data());
-      else
-        std::memcpy(row.data(), stored, dim);
-      ref::dequantizeInt8(row.data(), scales[id], out + t * dim, dim);
-    }
-    return Status::success();
+    return check(ref::quantizedEmbedding(as<int8_t>(p[0]), as<float>(p[1]), d[0][0], d[0][1],
+                                         d[3].back(), static_cast<int>(l.attr("bits")),
+                                         as<int32_t>(p[2]), product(d[2]), as<float>(p[3])));
   }
   if (op == "rms_norm") {
     int64_t dim = d[0].back();

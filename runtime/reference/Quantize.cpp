@@ -279,6 +279,25 @@ Status dequantizeW4ToInt8(const uint8_t *packed, const float *groupScalesTilde,
   return Status::success();
 }
 
+Status quantizedEmbedding(const int8_t *table, const float *scales, int64_t vocab,
+                          int64_t rowBytes, int64_t dim, int bits, const int32_t *tokens,
+                          int64_t count, float *out) {
+  std::vector<int8_t> row(static_cast<size_t>(dim));
+  for (int64_t t = 0; t < count; ++t) {
+    int32_t id = tokens[t];
+    if (id < 0 || id >= vocab)
+      return makeError("token id " + std::to_string(id) + " is outside the vocabulary [0, " +
+                       std::to_string(vocab) + ")");
+    const int8_t *stored = table + id * rowBytes;
+    if (bits == 4)
+      unpackInt4(reinterpret_cast<const uint8_t *>(stored), dim, row.data());
+    else
+      std::copy(stored, stored + dim, row.begin());
+    dequantizeInt8(row.data(), scales[id], out + t * dim, dim);
+  }
+  return Status::success();
+}
+
 Result<std::vector<float>> broadcastScales(const float *scales,
                                            const std::vector<int64_t> &scaleShape,
                                            const std::vector<int64_t> &block) {

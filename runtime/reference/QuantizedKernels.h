@@ -89,6 +89,15 @@ Status dequantizeInt8Grouped(const int8_t *q, const float *scales,
                              int64_t groupSize, float *out, int64_t rows,
                              int64_t dim);
 
+/// Quantized embedding lookup: row `tokens[t]` of `table` ([vocab, rowBytes]
+/// int8 codes, or int4 packed as packInt4 when bits == 4) dequantized with
+/// its row scale: out[t, :] = float(v) * scales[id], dim values per row. A
+/// token outside [0, vocab) is an error naming it (nothing is written past
+/// the rows before it).
+Status quantizedEmbedding(const int8_t *table, const float *scales, int64_t vocab,
+                          int64_t rowBytes, int64_t dim, int bits, const int32_t *tokens,
+                          int64_t count, float *out);
+
 /// The scales of a quantize / dequantize op, one per element of the trailing
 /// `block` of the tensor they cover: `scales` has `scaleShape` (the block's
 /// rank; a size-1 dimension broadcasts). Every scale must be positive and
