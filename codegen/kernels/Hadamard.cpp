@@ -1,20 +1,24 @@
 //===- Hadamard.cpp - orthonormal Hadamard transform of each row ----------===//
 //
 // ref::hadamard for n = m * 2^k (m in {1, 12, 40}), one block of 4 warps
-// per row (grid = rows), out of place. With the row viewed as [m][p],
-// p = 2^k, H_n = H_m kron H_p = (H_m kron I_p)(I_m kron H_p), and the two
-// factors commute, so the kernel applies them in the order that needs no
-// scratch space:
-//   1. out[c*p + r] = sum_j factor[c][j] * x[j*p + r]   (a copy when m = 1)
+// per row (grid = rows), out of place, in the reference's operation order,
+// so the result is bit-identical. With the row viewed as [m][p], p = 2^k:
+//   1. out = x;
 //   2. log2(p) butterfly passes (Sylvester, natural order) on each of the m
 //      blocks of out, in place in global memory, a barrier after each pass
 //      (bar.sync orders the block's global memory accesses);
-//   3. out *= float(1 / sqrt(double(n))).
-// The reference applies the two factors the other way round; the results
-// differ only by rounding.
+//   3. the m-point factor across the blocks: the thread of column r loads
+//      out[j*p + r] for every j and writes
+//      out[c*p + r] = (sum_j H_m[c][j] * out[j*p + r]) * scale, j ascending
+//      from 0.0, H_m's +-1 entries compiled in as adds and subtracts
+//      (ref::hadamardFactor; x + (-v) and x - v are the same IEEE result);
+//      for m = 1 just out *= scale; scale = float(1 / sqrt(double(n))).
+// The factor operand (LaunchOps.h) is checked for its shape only.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernels/Kernels.h"
+
+#include "runtime/reference/Kernels.h"
 
 #include <cmath>
 
@@ -41,6 +45,10 @@ LogicalResult emitHadamard(KernelContext &ctx, Location loc) {
   if (ctx.dim(2, -1) != n)
     return emitError(loc) << "hadamard output row is not " << n << " wide";
   const int64_t p = n / m;
+  int64_t factorSize = 0;
+  const float *factor = ::quamba::ref::hadamardFactor(n, &factorSize);
+  if (!factor || factorSize != m)
+    return emitError(loc) << "no " << m << "-point Hadamard factor for " << n;
   const float scale =
       static_cast<float>(1.0 / std::sqrt(static_cast<double>(n)));
 
@@ -54,7 +62,7 @@ LogicalResult emitHadamard(KernelContext &ctx, Location loc) {
   ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
     auto &b = k.b();
     Type f32 = b.getF32Type();
-    Value x = k.arg(0), factor = k.arg(1), out = k.arg(2);
+    Value x = k.arg(0), out = k.arg(2);
     Value row = k.blockIdx();
     Value tid = k.threadIdx();
     Value threads = k.idx(k.blockSize());
@@ -65,26 +73,9 @@ LogicalResult emitHadamard(KernelContext &ctx, Location loc) {
       Value base = arith::MulIOp::create(b, row, k.idx(n));
       auto at = [&](Value i) { return arith::AddIOp::create(b, base, i); };
 
-      // 1. The m-point factor across the blocks (or a copy).
+      // 1. Copy.
       k.forLoop(tid, k.idx(n), threads, [&](Value i) {
-        if (m == 1) {
-          k.store(k.load(f32, x, at(i)), out, at(i));
-          return;
-        }
-        Value c = arith::DivUIOp::create(b, i, k.idx(p));
-        Value r = arith::RemUIOp::create(b, i, k.idx(p));
-        Value hRow = arith::MulIOp::create(b, c, k.idx(m));
-        SmallVector<Value> acc = k.forLoop(
-            k.idx(0), k.idx(m), k.idx(1), ValueRange{k.f32(0.0f)},
-            [&](Value j, ValueRange sum) -> SmallVector<Value> {
-              Value h = k.load(f32, factor, arith::AddIOp::create(b, hRow, j));
-              Value src = arith::AddIOp::create(
-                  b, arith::MulIOp::create(b, j, k.idx(p)), r);
-              Value v = k.load(f32, x, at(src));
-              return {arith::AddFOp::create(
-                  b, sum[0], arith::MulFOp::create(b, h, v))};
-            });
-        k.store(acc[0], out, at(i));
+        k.store(k.load(f32, x, at(i)), out, at(i));
       });
       gpu::BarrierOp::create(b);
 
@@ -109,10 +100,29 @@ LogicalResult emitHadamard(KernelContext &ctx, Location loc) {
         gpu::BarrierOp::create(b);
       }
 
-      // 3. Normalise.
-      k.forLoop(tid, k.idx(n), threads, [&](Value i) {
-        Value v = k.load(f32, out, at(i));
-        k.store(arith::MulFOp::create(b, v, k.f32(scale)), out, at(i));
+      // 3. The m-point factor (column r is read and written by one thread
+      //    only) and the normalisation.
+      if (m == 1) {
+        k.forLoop(tid, k.idx(n), threads, [&](Value i) {
+          Value v = k.load(f32, out, at(i));
+          k.store(arith::MulFOp::create(b, v, k.f32(scale)), out, at(i));
+        });
+        return;
+      }
+      k.forLoop(tid, k.idx(p), threads, [&](Value r) {
+        SmallVector<Value> column;
+        for (int64_t j = 0; j < m; ++j)
+          column.push_back(k.load(
+              f32, out, at(arith::AddIOp::create(b, k.idx(j * p), r))));
+        for (int64_t c = 0; c < m; ++c) {
+          Value acc = k.f32(0.0f);
+          for (int64_t j = 0; j < m; ++j)
+            acc = factor[c * m + j] > 0
+                      ? arith::AddFOp::create(b, acc, column[j]).getResult()
+                      : arith::SubFOp::create(b, acc, column[j]).getResult();
+          k.store(arith::MulFOp::create(b, acc, k.f32(scale)), out,
+                  at(arith::AddIOp::create(b, k.idx(c * p), r)));
+        }
       });
     });
   });

@@ -35,8 +35,11 @@
 // rounded fp32 operations (arith.mulf / arith.addf without fastmath flags:
 // never contracted to fma). The W4A8 weight decode is
 // w8 = sat8(RNE(float(code - 8) * s~)) with NaN -> 0, as ref::saturateToInt8.
-// The float paths (linear, w4a16) sum in another order than the reference
-// and may contract to fma: equal to fp32 accumulation rounding only.
+// w4a16 sums in ref::linearW4A16's order (the warp order of
+// runtime/reference/FloatSemantics.h over 32-weight chunks, or k ascending
+// in the thread kernel), unfused: bit-exact. The fp32 linear may contract
+// to fma and sums in another order than BLAS: equal to fp32 accumulation
+// rounding only.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernels/Kernels.h"
@@ -169,9 +172,12 @@ public:
   Value xScaleValue;
 
 private:
+  /// fp32 linears may contract to fma (their reference is BLAS, whose
+  /// order is unspecified anyway); w4a16 reproduces ref::linearW4A16.
   arith::FastMathFlagsAttr contract() {
-    return arith::FastMathFlagsAttr::get(b.getContext(),
-                                         arith::FastMathFlags::contract);
+    return arith::FastMathFlagsAttr::get(
+        b.getContext(), s.kind == Kind::F32 ? arith::FastMathFlags::contract
+                                            : arith::FastMathFlags::none);
   }
 
   Value decodeCode(Value code, Value scale) {

@@ -5,18 +5,19 @@
 // lane strides over the row (i = lane, lane + 32, ...) accumulating the sum
 // of squares in f32, a butterfly of shfl.bfly gives every lane the same
 // total, and the lanes then write their elements:
-//   scale = 1 / sqrt(sum / dim + eps)   (LLVM turns 1/sqrt into rsqrt.approx)
+//   scale = 1 / sqrt(sum / dim + eps)   (div.rn, sqrt.rn: correctly rounded)
 //   out[i] = x[i] * scale * weight[i]
 // add_rms_norm first writes residual_out = x + residual and normalises that;
 // gated_rms_norm first writes out = y * silu(z) (silu(v) = v / (1 + exp(-v)))
-// and normalises each group of group_size channels of it in place. The
-// reference accumulates in double; the f32 sum differs only by rounding.
+// and normalises each group of group_size channels of it in place. This is
+// the reference's warp-order sum (runtime/reference/FloatSemantics.h): the
+// results are bit-identical.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernels/Kernels.h"
 #include "codegen/kernels/ScalarMath.h"
 
-#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 
 #include <cstdio>
 #include <cstring>
@@ -43,7 +44,16 @@ Value warpSum(KernelBuilder &k, Value value) {
 Value inverseRms(KernelBuilder &k, Value sumSquares, int64_t n, float eps) {
   auto &b = k.b();
   Value mean = arith::DivFOp::create(b, sumSquares, k.f32(static_cast<float>(n)));
-  Value root = math::SqrtOp::create(b, arith::AddFOp::create(b, mean, k.f32(eps)));
+  // sqrt.rn itself: math.sqrt and llvm.sqrt both become libdevice's
+  // __nv_sqrtf on the NVVM path, whose precision follows __CUDA_PREC_SQRT
+  // (approximate unless set), and 1 / sqrt.approx becomes rsqrt.approx.
+  Value radicand = arith::AddFOp::create(b, mean, k.f32(eps));
+  Value root = LLVM::InlineAsmOp::create(
+                   b, b.getF32Type(), ValueRange{radicand}, "sqrt.rn.f32 $0, $1;",
+                   "=f,f", /*has_side_effects=*/false, /*is_align_stack=*/false,
+                   LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
+                   ArrayAttr())
+                   .getResult(0);
   return arith::DivFOp::create(b, k.f32(1.0f), root);
 }
 

@@ -1,7 +1,7 @@
 //===- ScalarMath.h - scalar functions kernels share ------------*- C++ -*-===//
 //
 // The per-element functions of the reference kernels (runtime/reference/
-// Activations.cpp, QuantizedKernels.h) as MLIR ops, written once for every
+// Activations.cpp, FloatSemantics.h, QuantizedKernels.h) as MLIR ops, written once for every
 // kernel family, and the float spelling used in kernel names.
 //
 //===----------------------------------------------------------------------===//
@@ -13,6 +13,10 @@
 
 namespace mlir::quamba::codegen {
 
+/// ref::exp and ref::log1p (runtime/reference/FloatSemantics.h), bit for
+/// bit.
+Value exp(KernelBuilder &k, Value v);
+Value log1p(KernelBuilder &k, Value v);
 /// v / (1 + exp(-v)), as ref::silu.
 Value silu(KernelBuilder &k, Value v);
 /// v > 20 ? v : log1p(exp(v)), as ref::softplus.

@@ -1,8 +1,8 @@
 //===- Scan.cpp - SSM scan kernels: Mamba2 SSD and Mamba1 selective -------===//
 //
 // First correct, then fast: every kernel runs the plain sequential
-// recurrence (formats.md §4.2 / §4.3), which ref::ssdScan's chunked form
-// equals up to rounding:
+// recurrence (formats.md §4.2 / §4.3) in the reference's operation order
+// and float semantics (runtime/reference/FloatSemantics.h), bit for bit:
 //   h_t = exp(dt_t A) h_{t-1} + dt_t B_t x_t,   y_t = C_t . h_t + D x_t
 // with dt_t = softplus(dt_raw + dt_bias) (ssd_scan also clamps it to
 // [dt_min, dt_max]; ssd_step does not, as ref::ssdStep) and A = -exp(A_log).
@@ -123,7 +123,7 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
       Value bIdx = arith::DivUIOp::create(b, bh, k.idx(H));
       Value g = arith::DivUIOp::create(b, h, k.idx(headsPerGroup));
       Value A = arith::NegFOp::create(
-          b, math::ExpOp::create(b, k.load(f32, k.arg(4), h)));
+          b, exp(k, k.load(f32, k.arg(4), h)));
       Value dtBias = k.load(f32, k.arg(6), h);
       Value dIndex = dHasHdim ? add(k, mulC(k, h, P), p) : h;
       Value D = k.load(f32, k.arg(5), dIndex);
@@ -138,19 +138,20 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
         Value dtRaw = k.load(f32, k.arg(1), add(k, mulC(k, row, H), h));
         Value dtv = softplus(k, arith::AddFOp::create(b, dtRaw, dtBias));
         if (clamp) {
-          // std::min(std::max(v, dtMin), dtMax), as ref::ssdScan's headDt.
+          // std::min(std::max(v, dtMin), dtMax), as ref::ssdScan: the
+          // unordered compares keep a NaN v, as std::max/min do.
           Value lo = k.f32(dtMin);
-          Value below =
-              arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, dtv, lo);
-          dtv = arith::SelectOp::create(b, below, lo, dtv);
+          Value atLeastMin =
+              arith::CmpFOp::create(b, arith::CmpFPredicate::UGE, dtv, lo);
+          dtv = arith::SelectOp::create(b, atLeastMin, dtv, lo);
           if (std::isfinite(dtMax)) {
             Value hi = k.f32(dtMax);
-            Value above =
-                arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, hi, dtv);
-            dtv = arith::SelectOp::create(b, above, hi, dtv);
+            Value atMostMax =
+                arith::CmpFOp::create(b, arith::CmpFPredicate::ULE, dtv, hi);
+            dtv = arith::SelectOp::create(b, atMostMax, dtv, hi);
           }
         }
-        Value decay = math::ExpOp::create(b, fmul(k, dtv, A));
+        Value decay = exp(k, fmul(k, dtv, A));
         Value bcBase = add(k, mulC(k, row, G * N), gn);
         SmallVector<Value> acc = k.forLoop(
             k.idx(0), k.idx(N), k.idx(1), ValueRange{k.f32(0.0f)},
@@ -251,9 +252,8 @@ LogicalResult emitSelective(KernelContext &ctx, Location loc) {
             k.idx(0), k.idx(N), k.idx(1), ValueRange{k.f32(0.0f)},
             [&](Value n, ValueRange iter) -> SmallVector<Value> {
               Value A = arith::NegFOp::create(
-                  b, math::ExpOp::create(
-                         b, k.load(f32, k.arg(5), add(k, aBase, n))));
-              Value decay = math::ExpOp::create(b, fmul(k, dtv, A));
+                  b, exp(k, k.load(f32, k.arg(5), add(k, aBase, n))));
+              Value decay = exp(k, fmul(k, dtv, A));
               Value s = add(k, stateBase, n);
               Value bc = add(k, bcBase, n);
               Value old = k.load(f32, stateIn, s);

@@ -2,8 +2,10 @@
 //
 // The GPU acceptance checks of DESIGN.md §8, written once: every launch of a
 // plan run on a candidate backend (CUDA) and on the reference (CPU) with the
-// same fresh random inputs and poisoned outputs, compared bit for bit where
-// the arithmetic is integer and by relative L2 error elsewhere; and whole
+// same fresh random inputs and poisoned outputs, compared bit for bit (every
+// op but the fp32 linear: integer arithmetic, or fp32 in the reference's
+// order and float semantics, runtime/reference/FloatSemantics.h) or by
+// relative L2 error (the fp32 linear, whose reference is BLAS); and whole
 // models compared by logits and greedy tokens.
 //
 //===----------------------------------------------------------------------===//
@@ -27,7 +29,8 @@ struct LaunchCheck {
   std::string error;        ///< a backend error, if any
 };
 
-/// Launch op names whose results must match the reference bit for bit.
+/// Launch op names whose results must match the reference bit for bit: all
+/// but the fp32 linear.
 bool isExactOp(const std::string &op);
 /// How many trailing operands of a launch are outputs.
 int outputCount(const plan::Launch &launch);

@@ -1,8 +1,12 @@
 //===- Activations.cpp - softplus and SiLU ---------------------------------===//
+//
+// In quamba's own exp and log1p (FloatSemantics.h), which the GPU kernels
+// reproduce bit for bit.
+//
+//===----------------------------------------------------------------------===//
 
+#include "runtime/reference/FloatSemantics.h"
 #include "runtime/reference/Kernels.h"
-
-#include <cmath>
 
 namespace quamba::ref {
 
@@ -12,12 +16,12 @@ float softplus(float v) {
   // but exp would head for overflow.
   if (v > 20.0f)
     return v;
-  return std::log1p(std::exp(v));
+  return ref::log1p(ref::exp(v));
 }
 
 float silu(float v) {
   // For v -> -inf, exp(-v) overflows to inf and v / inf is -0: the limit.
-  return v / (1.0f + std::exp(-v));
+  return v / (1.0f + ref::exp(-v));
 }
 
 } // namespace quamba::ref

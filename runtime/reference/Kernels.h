@@ -64,12 +64,13 @@ struct SSDShape {
   bool dHasHdim = false; // D is [H * P] instead of [H]
 };
 
-/// Mamba2 chunked SSD scan from a zero state (ssd_minimal's algorithm).
-/// x, y: [B, L, H*P]; dt: [B, L, H]; Bm, Cm: [B, L, G*N]; A_log, dtBias: [H];
-/// D: [H] or [H*P]; stateOut: [B, H, P, N], the final state.
-/// dt' = clamp(softplus(dt + dtBias), dtMin, dtMax); head h uses group
-/// h / (H / G). chunkSize changes only rounding, never the result beyond it
-/// (chunkSize <= 0 means one chunk of the whole sequence).
+/// Mamba2 SSD scan from a zero state. x, y: [B, L, H*P]; dt: [B, L, H];
+/// Bm, Cm: [B, L, G*N]; A_log, dtBias: [H]; D: [H] or [H*P]; stateOut:
+/// [B, H, P, N], the final state. dt' = clamp(softplus(dt + dtBias), dtMin,
+/// dtMax); head h uses group h / (H / G). Computed token by token (the
+/// recurrence; exactly ssdStep applied L times, with the dt limit), so
+/// chunkSize, the chunk length of mamba_ssm's equivalent chunked form, does
+/// not change the result.
 void ssdScan(const SSDShape &shape, int64_t chunkSize, float dtMin,
              float dtMax, const float *x, const float *dt, const float *Bm,
              const float *Cm, const float *A_log, const float *D,

@@ -1,10 +1,13 @@
 //===- Norms.cpp - RMSNorm, fused add + RMSNorm, grouped gated RMSNorm ------===//
 //
-// Sums of squares are accumulated in double: the reference should be the
-// best fp32 answer, not one particular reduction order's rounding.
+// Sums of squares run in the warp order of FloatSemantics.h (32 interleaved
+// lane sums and a butterfly) in fp32, which the GPU kernels (one warp per
+// row) reproduce bit for bit; the pairwise-like order is also no less
+// accurate than a sequential fp32 sum.
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/reference/FloatSemantics.h"
 #include "runtime/reference/Kernels.h"
 #include "runtime/reference/Parallel.h"
 
@@ -14,13 +17,13 @@
 namespace quamba::ref {
 namespace {
 
-/// 1 / sqrt(mean(v^2) + eps) over n values.
+/// 1 / sqrt(sum(v^2) / n + eps) over n values, each operation rounded to
+/// fp32.
 float inverseRms(const float *v, int64_t n, float eps) {
-  double sumSquares = 0.0;
-  for (int64_t i = 0; i < n; ++i)
-    sumSquares += static_cast<double>(v[i]) * v[i];
-  return static_cast<float>(
-      1.0 / std::sqrt(sumSquares / static_cast<double>(n) + eps));
+  float sumSquares =
+      warpOrderSum(n, 1, [&](int64_t i) { return v[i] * v[i]; });
+  float mean = sumSquares / static_cast<float>(n);
+  return 1.0f / std::sqrt(mean + eps);
 }
 
 void normalizeRow(const float *x, const float *weight, float *out,

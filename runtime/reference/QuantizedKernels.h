@@ -183,13 +183,19 @@ Status linearW4A8(const int8_t *x, float xScale, const uint8_t *packed,
                   const float *bias, float *out, int64_t rows,
                   int64_t inFeatures, int64_t outFeatures, int64_t groupSize);
 
+/// Weights per lane chunk of the W4A16 warp order (16 bytes of int4).
+constexpr int64_t kW4A16WarpChunk = 32;
+
 /// W4A16 (Marlin): x holds fp16-representable floats (not checked). Each
 /// weight is dequantized in fp32, w = float(v) * s_g (exact for fp16 s_g),
-/// and out[r, n] = ((0 + x[r,0]*w[n,0]) + x[r,1]*w[n,1]) + ... in fp32,
-/// k ascending, each product and sum rounded to fp32, then + bias[n]. The
-/// output is fp32 (not rounded to fp16; a caller emulating O16 applies
-/// roundToFp16). A GPU kernel (fp16 MMA, fp32 accumulate in another order)
-/// matches only to accumulation rounding, not bit for bit.
+/// and out[r, n] = sum_k x[r,k]*w[n,k] in fp32, each product and sum
+/// rounded to fp32, then + bias[n]. The order of the sum is the GPU decode
+/// kernel's: when inFeatures and groupSize are multiples of
+/// kW4A16WarpChunk, the warp order of FloatSemantics.h over chunks of
+/// kW4A16WarpChunk (one 16-byte load of packed weights per lane); otherwise
+/// k ascending. The output is fp32 (not rounded to fp16; a caller emulating
+/// O16 applies roundToFp16). A tensor-core kernel (fp16 MMA, fp32
+/// accumulate in its own order) would match only to accumulation rounding.
 Status linearW4A16(const float *x, const uint8_t *packed,
                    const float *groupScales, const float *bias, float *out,
                    int64_t rows, int64_t inFeatures, int64_t outFeatures,

@@ -9,6 +9,7 @@
 
 #include "runtime/reference/QuantizedKernels.h"
 
+#include "runtime/reference/FloatSemantics.h"
 #include "runtime/reference/Parallel.h"
 
 #include <algorithm>
@@ -157,6 +158,8 @@ Status linearW4A16(const float *x, const uint8_t *packed,
   if (Status s = checkInt4Shape("linearW4A16", in, groupSize); !s)
     return s;
   int64_t groups = in / groupSize;
+  const bool warpOrder =
+      in % kW4A16WarpChunk == 0 && groupSize % kW4A16WarpChunk == 0;
   forEachBlock(rows, in, outF, [&](int64_t r0, int64_t r1, int64_t n0,
                                    int64_t n1) {
     std::vector<float> wf(static_cast<size_t>((n1 - n0) * in));
@@ -168,10 +171,13 @@ Status linearW4A16(const float *x, const uint8_t *packed,
       const float *xr = x + r * in;
       for (int64_t n = n0; n < n1; ++n) {
         const float *wr = wf.data() + (n - n0) * in;
+        auto term = [&](int64_t k) { return xr[k] * wr[k]; };
         float acc = 0.0f;
-        for (int64_t k = 0; k < in; ++k) {
-          float p = xr[k] * wr[k];
-          acc = acc + p;
+        if (warpOrder) {
+          acc = warpOrderSum(in, kW4A16WarpChunk, term);
+        } else {
+          for (int64_t k = 0; k < in; ++k)
+            acc = acc + term(k);
         }
         if (bias)
           acc = acc + bias[n];

@@ -4,12 +4,14 @@
 //   dt' = softplus(dt + dt_bias),  A = -exp(A_log)
 //   h_t[c, n] = exp(dt'_t[c] A[c, n]) h_{t-1}[c, n] + dt'_t[c] B_t[n] x_t[c]
 //   y_t[c] = (sum_n h_t[c, n] C_t[n] + D[c] x_t[c]) * silu(z_t[c])
-// Sequential in t; each (batch, channel) is one parallel item, so the result
-// does not depend on the thread count. Prefill and step share one update
-// function and therefore agree exactly.
+// Sequential in t, in the float semantics of FloatSemantics.h (the GPU
+// kernels reproduce it bit for bit); each (batch, channel) is one parallel
+// item, so the result does not depend on the thread count. Prefill and step
+// share one update function and therefore agree exactly.
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/reference/FloatSemantics.h"
 #include "runtime/reference/Kernels.h"
 #include "runtime/reference/Parallel.h"
 
@@ -24,7 +26,7 @@ namespace {
 std::vector<float> channelA(const float *A_log, int64_t c, int64_t N) {
   std::vector<float> A(N);
   for (int64_t n = 0; n < N; ++n)
-    A[n] = -std::exp(A_log[c * N + n]);
+    A[n] = -ref::exp(A_log[c * N + n]);
   return A;
 }
 
@@ -35,9 +37,9 @@ float updateChannel(float x, float dtRaw, const float *B, const float *C,
   float dtv = softplus(dtRaw + dtBias);
   float acc = 0.0f;
   for (int64_t n = 0; n < N; ++n) {
-    float decay = std::exp(dtv * A[n]);
+    float decay = ref::exp(dtv * A[n]);
     h[n] = decay * h[n] + dtv * B[n] * x;
-    acc += h[n] * C[n];
+    acc = acc + h[n] * C[n];
   }
   return (acc + d * x) * silu(z);
 }

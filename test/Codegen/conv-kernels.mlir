@@ -14,11 +14,11 @@
 // CHECK: gpu.func @causal_conv1d_c64_k4_silu1_bias1(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32", "i32"]
-// CHECK: math.exp
+// CHECK: math.roundeven
 // CHECK: arith.divf
 // PTX-LABEL: .visible .entry causal_conv1d_c64_k4_silu1_bias1(
 // PTX: ld.global
-// PTX: ex2.approx
+// PTX: cvt.rni.f32.f32
 // PTX: st.global
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xf32>) -> (tensor<?x?x64xf32>, tensor<?x64x4xf32>) {
@@ -41,7 +41,7 @@ module {
 // CHECK-NOT: math.exp
 // CHECK: gpu.return
 // PTX-LABEL: .visible .entry causal_conv1d_c32_k3_silu0_bias0(
-// PTX-NOT: ex2.approx
+// PTX-NOT: cvt.rni.f32.f32
 // PTX: ret;
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x32xf32>) -> (tensor<?x?x32xf32>, tensor<?x32x3xf32>) {
@@ -65,7 +65,7 @@ module {
 // CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32"]
 // PTX-LABEL: .visible .entry causal_conv1d_step_c64_k4_silu1_bias1(
 // PTX: ld.global
-// PTX: ex2.approx
+// PTX: cvt.rni.f32.f32
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xf32>) -> tensor<?x?x64xf32> {
     return %x : tensor<?x?x64xf32>

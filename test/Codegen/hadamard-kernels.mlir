@@ -1,7 +1,8 @@
 // quamba-convert-mamba-to-gpu: hadamard becomes one block (128 threads) per
-// row, grid = rows: the m-point factor (a factor buffer [m, m] of +-1) from
-// x into out, log2(p) butterfly passes in place in out with a barrier after
-// each, then the 1/sqrt(n) scale. Specialised on n.
+// row, grid = rows, in ref::hadamard's order: x copied into out, log2(p)
+// butterfly passes in place with a barrier after each, then the m-point
+// factor per column as straight-line adds and subtracts (H_m's +-1 entries
+// compiled in) and the 1/sqrt(n) scale. Specialised on n.
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu | FileCheck %s
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx \
 // RUN:   | FileCheck %s --check-prefix=PTX
@@ -39,22 +40,30 @@ module {
 
 // -----
 
-// n = 160 = 40 * 4: the 40-point factor read from the factor operand
-// (a loop of 40 multiply-adds per output), two butterfly passes.
+// n = 160 = 40 * 4: two butterfly passes, then the 40-point factor: each
+// thread loads its column's 40 values and sums them with 1600 adds and
+// subtracts, no multiplication before the scale.
 // CHECK: mamba.launch_plan
 // CHECK-SAME: codegen.hadamard_factor_40
 // CHECK-SAME: [40,40]
 // CHECK-SAME: \22kernel\22:\22hadamard_n160\22
 // CHECK-LABEL: gpu.module @hadamard_n160
-// CHECK: scf.for
-// CHECK: arith.mulf
-// CHECK: arith.addf
 // CHECK: gpu.barrier
-// CHECK-COUNT-2: arith.subf
+// CHECK: arith.subf
+// CHECK: gpu.barrier
+// CHECK: arith.subf
+// CHECK: gpu.barrier
+// CHECK-COUNT-40: llvm.load
+// CHECK-NOT: arith.mulf
+// CHECK-COUNT-40: arith.{{addf|subf}}
+// CHECK: arith.mulf
+// CHECK: llvm.store
 // PTX-LABEL: .visible .entry hadamard_n160(
-// PTX: mul.rn.f32
-// PTX: add.rn.f32
 // PTX: bar.sync
+// PTX: sub.rn.f32
+// PTX: bar.sync
+// PTX: add.rn.f32
+// PTX: mul.rn.f32
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x160xf32>) -> tensor<?x?x160xf32> {
     %y = mamba.hadamard %x : tensor<?x?x160xf32>
@@ -67,12 +76,20 @@ module {
 
 // -----
 
-// n = 12: the factor alone, no butterfly pass.
+// n = 12: no butterfly pass; the factor alone. Row 0 of H_12 (Paley II)
+// starts + - +: out[0] = ((0 + v0) - v1) + v2 ...
 // CHECK-LABEL: gpu.module @hadamard_n12
-// CHECK-NOT: arith.subf
+// CHECK: gpu.barrier
+// CHECK: %[[V0:.*]] = llvm.load
+// CHECK: %[[V1:.*]] = llvm.load
+// CHECK: %[[V2:.*]] = llvm.load
+// CHECK: %[[S0:.*]] = arith.addf %{{.*}}, %[[V0]] : f32
+// CHECK-NEXT: %[[S1:.*]] = arith.subf %[[S0]], %[[V1]] : f32
+// CHECK-NEXT: arith.addf %[[S1]], %[[V2]] : f32
+// CHECK: arith.mulf
 // CHECK: gpu.return
 // PTX-LABEL: .visible .entry hadamard_n12(
-// PTX-NOT: sub.rn.f32
+// PTX: sub.rn.f32
 // PTX: ret;
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x12xf32>) -> tensor<?x?x12xf32> {

@@ -277,8 +277,10 @@ module {
 // PTX80-LABEL: .visible .entry linear_w4a16_k128_n64_g64_bias_warp(
 // PTX: ld.global.v4.b32
 // PTX: cvt.rn.f32.s32
+// PTX-NOT: fma.rn.f32
 // PTX: shfl.sync.bfly.b32
 // PTX: add.rn.f32
+// PTX80-NOT: fma.rn.f32
 // PTX80: shfl.sync.bfly.b32
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>, %w: tensor<64x64xi8>, %gs: tensor<64x2xf32>, %b: tensor<64xf32>) -> tensor<?x?x64xf32> {
@@ -306,7 +308,11 @@ module {
 // PTX80-LABEL: .visible .entry linear_w4a16_k48_n8_g16_nobias_thread(
 // PTX: ld.global.b8
 // PTX: cvt.rn.f32.s32
-// PTX-NOT: add.rn.f32
+// PTX-NOT: fma.rn.f32
+// PTX: mul.rn.f32
+// PTX-NOT: fma.rn.f32
+// PTX: add.rn.f32
+// PTX-NOT: fma.rn.f32
 // PTX: st.global.b32
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x48xf32>, %w: tensor<8x24xi8>, %gs: tensor<8x3xf32>) -> tensor<?x?x8xf32> {

@@ -17,11 +17,13 @@
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "i32"]
 // CHECK: gpu.shuffle xor
-// CHECK: math.sqrt
+// CHECK: llvm.inline_asm "sqrt.rn.f32 $0, $1;", "=f,f"
 // PTX-LABEL: .visible .entry rms_norm_d64_eps3727c5ac(
 // PTX: ld.global
 // PTX: shfl.sync.bfly.b32
-// PTX: rsqrt.approx.f32
+// PTX: sqrt.rn.f32
+// PTX: end inline asm
+// PTX: rcp.rn.f32
 // PTX: st.global
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xf32>) -> tensor<?x?x64xf32> {
@@ -52,7 +54,9 @@ module {
 // PTX-LABEL: .visible .entry add_rms_norm_d96_eps358637bd(
 // PTX: add.rn.f32
 // PTX: shfl.sync.bfly.b32
-// PTX: rsqrt.approx.f32
+// PTX: sqrt.rn.f32
+// PTX: end inline asm
+// PTX: rcp.rn.f32
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x96xf32>, %r: tensor<?x?x96xf32>) -> (tensor<?x?x96xf32>, tensor<?x?x96xf32>) {
     %w = arith.constant dense<0.5> : tensor<96xf32>
@@ -76,13 +80,15 @@ module {
 // CHECK-LABEL: gpu.module @gated_rms_norm_d128_g64_eps3727c5ac
 // CHECK: gpu.func @gated_rms_norm_d128_g64_eps3727c5ac(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "i32"]
-// CHECK: math.exp
+// CHECK: math.roundeven
 // CHECK: gpu.shuffle xor
-// CHECK: math.sqrt
+// CHECK: llvm.inline_asm "sqrt.rn.f32 $0, $1;", "=f,f"
 // PTX-LABEL: .visible .entry gated_rms_norm_d128_g64_eps3727c5ac(
-// PTX: ex2.approx
+// PTX: cvt.rni.f32.f32
 // PTX: shfl.sync.bfly.b32
-// PTX: rsqrt.approx.f32
+// PTX: sqrt.rn.f32
+// PTX: end inline asm
+// PTX: rcp.rn.f32
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %y: tensor<?x?x128xf32>, %z: tensor<?x?x128xf32>) -> tensor<?x?x128xf32> {
     %w = arith.constant dense<0.5> : tensor<128xf32>

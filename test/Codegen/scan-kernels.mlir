@@ -17,12 +17,12 @@
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32", "i32"]
 // CHECK: scf.for
-// CHECK: math.log1p
-// CHECK: math.exp
+// CHECK: arith.bitcast %{{.*}} : f32 to i32
+// CHECK: math.roundeven
 // CHECK: scf.for
 // PTX-LABEL: .visible .entry ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000(
 // PTX: ld.global
-// PTX: ex2.approx
+// PTX: cvt.rni.f32.f32
 // PTX: st.global
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>, %dt: tensor<?x?x8xf32>, %B: tensor<?x?x32xf32>, %C: tensor<?x?x32xf32>) -> (tensor<?x?x128xf32>, tensor<?x8x16x16xf32>) {
@@ -44,14 +44,16 @@ module {
 // CHECK-LABEL: mamba.launch_plan
 // CHECK-SAME: \22kernel\22:\22ssd_scan_h8_p16_g2_n16_dh1_dtmin3a83126f_dtmax3dcccccd\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22,\22L\22],{{.*}}\22grid\22:[\22cdiv(B*128,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-LABEL: gpu.module @ssd_scan_h8_p16_g2_n16_dh1_dtmin3a83126f_dtmax3dcccccd
-// CHECK: math.log1p
-// CHECK: arith.cmpf olt
-// CHECK: arith.select
-// CHECK: arith.cmpf olt
-// CHECK: arith.select
-// CHECK: math.exp
+// CHECK: arith.bitcast %{{.*}} : f32 to i32
+// CHECK: %[[DTMIN:.*]] = arith.constant 1.000000e-03 : f32
+// CHECK: %[[GE:.*]] = arith.cmpf uge, %{{.*}}, %[[DTMIN]] : f32
+// CHECK: %[[DT:.*]] = arith.select %[[GE]], %{{.*}}, %[[DTMIN]] : f32
+// CHECK: %[[DTMAX:.*]] = arith.constant 1.000000e-01 : f32
+// CHECK: %[[LE:.*]] = arith.cmpf ule, %[[DT]], %[[DTMAX]] : f32
+// CHECK: arith.select %[[LE]], %[[DT]], %[[DTMAX]] : f32
+// CHECK: math.roundeven
 // PTX-LABEL: .visible .entry ssd_scan_h8_p16_g2_n16_dh1_dtmin3a83126f_dtmax3dcccccd(
-// PTX: ex2.approx
+// PTX: cvt.rni.f32.f32
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>, %dt: tensor<?x?x8xf32>, %B: tensor<?x?x32xf32>, %C: tensor<?x?x32xf32>) -> (tensor<?x?x128xf32>, tensor<?x8x16x16xf32>) {
     %A_log = arith.constant dense<0.5> : tensor<8xf32>
@@ -73,11 +75,11 @@ module {
 // CHECK-LABEL: gpu.module @ssd_step_h8_p16_g2_n16_dh0
 // CHECK: gpu.func @ssd_step_h8_p16_g2_n16_dh0(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32"]
-// CHECK-NOT: arith.cmpf olt
+// CHECK-NOT: arith.cmpf uge
 // CHECK: gpu.return
 // PTX-LABEL: .visible .entry ssd_step_h8_p16_g2_n16_dh0(
 // PTX: ld.global
-// PTX: ex2.approx
+// PTX: cvt.rni.f32.f32
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>) -> tensor<?x?x128xf32> {
     return %x : tensor<?x?x128xf32>
@@ -100,11 +102,11 @@ module {
 // CHECK-LABEL: gpu.module @selective_scan_e128_n16
 // CHECK: gpu.func @selective_scan_e128_n16(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32", "i32"]
-// CHECK: math.log1p
+// CHECK: arith.bitcast %{{.*}} : f32 to i32
 // CHECK: arith.divf
 // PTX-LABEL: .visible .entry selective_scan_e128_n16(
 // PTX: ld.global
-// PTX: ex2.approx
+// PTX: cvt.rni.f32.f32
 // PTX: st.global
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>, %dt: tensor<?x?x128xf32>, %B: tensor<?x?x16xf32>, %C: tensor<?x?x16xf32>, %z: tensor<?x?x128xf32>) -> (tensor<?x?x128xf32>, tensor<?x128x16xf32>) {
@@ -129,7 +131,7 @@ module {
 // CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32"]
 // PTX-LABEL: .visible .entry selective_step_e128_n16(
 // PTX: ld.global
-// PTX: ex2.approx
+// PTX: cvt.rni.f32.f32
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>) -> tensor<?x?x128xf32> {
     return %x : tensor<?x?x128xf32>

@@ -340,8 +340,9 @@ struct W4Fixture {
   int64_t rows, in, out, group = 128;
   std::vector<float> wf, gs, sc, tilde, bias;
   std::vector<uint8_t> packed;
-  W4Fixture(int64_t rows, int64_t in, int64_t out, unsigned seed)
-      : rows(rows), in(in), out(out) {
+  W4Fixture(int64_t rows, int64_t in, int64_t out, unsigned seed,
+            int64_t group = 128)
+      : rows(rows), in(in), out(out), group(group) {
     std::mt19937 rng(seed);
     wf = randomFloat(out * in, rng, -0.1f, 0.1f);
     packed.resize(out * in / 2);
@@ -438,8 +439,12 @@ TEST(LinearW4A8, MatchesDequantizeThenMultiply) {
     }
 }
 
-TEST(LinearW4A16, MatchesDequantizeThenMultiply) {
-  W4Fixture f(5, 256, 67, 11);
+/// y = linearW4A16 of a random fixture against double precision (within the
+/// fp32 accumulation bound) and, bit for bit, against the documented order:
+/// `warpOrder` (inFeatures and the group size multiples of 32): 32 lanes,
+/// lane l summing the 32-weight chunks l, l + 32, ..., then the xor
+/// butterfly; otherwise k ascending.
+void checkLinearW4A16(const W4Fixture &f, bool warpOrder) {
   std::mt19937 rng(12);
   std::vector<float> x = randomFloat(f.rows * f.in, rng, -4.0f, 4.0f);
   for (auto &v : x)
@@ -452,6 +457,7 @@ TEST(LinearW4A16, MatchesDequantizeThenMultiply) {
   for (int64_t r = 0; r < f.rows; ++r)
     for (int64_t n = 0; n < f.out; ++n) {
       double ref = f.bias[n], mag = std::fabs(f.bias[n]);
+      float lanes[32] = {};
       volatile float seq = 0.0f;
       for (int64_t k = 0; k < f.in; ++k) {
         int v = nibbleValue(f.packed.data() + n * f.in / 2, k);
@@ -461,12 +467,35 @@ TEST(LinearW4A16, MatchesDequantizeThenMultiply) {
         volatile float wf = float(v) * f.gs[n * groups + k / f.group];
         volatile float p = x[r * f.in + k] * wf;
         seq = seq + p;
+        volatile float lane = lanes[(k / 32) % 32] + p;
+        lanes[(k / 32) % 32] = lane;
       }
-      volatile float seqBias = seq + f.bias[n];
-      // fp32 sequential accumulation: |error| <= (in + 2) * 2^-24 * sum|terms|.
+      for (int offset = 16; offset >= 1; offset /= 2) {
+        float next[32];
+        for (int l = 0; l < 32; ++l) {
+          volatile float sum = lanes[l] + lanes[l ^ offset];
+          next[l] = sum;
+        }
+        std::copy(next, next + 32, lanes);
+      }
+      volatile float documented = (warpOrder ? lanes[0] : seq) + f.bias[n];
+      // fp32 accumulation: |error| <= (in + 2) * 2^-24 * sum|terms|.
       EXPECT_NEAR(y[r * f.out + n], ref, (f.in + 2) * std::ldexp(1.0, -24) * mag);
-      EXPECT_EQ(y[r * f.out + n], seqBias); // the documented order, bit for bit
+      EXPECT_EQ(y[r * f.out + n], documented); // bit for bit
     }
+}
+
+TEST(LinearW4A16, SumsInTheWarpOrderWhenChunksAreWhole) {
+  checkLinearW4A16(W4Fixture(5, 2048, 67, 11), /*warpOrder=*/true);
+}
+
+TEST(LinearW4A16, SumsAscendingWhenTheGroupSplitsAChunk) {
+  checkLinearW4A16(W4Fixture(5, 96, 67, 11, /*group=*/48), /*warpOrder=*/false);
+}
+
+TEST(LinearW4A16, RejectsAGroupSizeThatDoesNotDivideK) {
+  W4Fixture f(5, 256, 67, 11);
+  std::vector<float> x(f.rows * f.in, 0.5f), y(f.rows * f.out);
   EXPECT_FALSE(linearW4A16(x.data(), f.packed.data(), f.gs.data(), nullptr,
                            y.data(), f.rows, f.in, f.out, 100));
   EXPECT_FALSE(linearW4A16(x.data(), f.packed.data(), f.gs.data(), nullptr,
