@@ -24,9 +24,11 @@ static ::quamba::Status addBytes(st::Writer &writer, const std::string &name,
     std::vector<uint64_t> shape;
     for (const auto &d : buffer.shape)
       shape.push_back(static_cast<uint64_t>(d.evaluate(0, 0)));
-    st::DType dtype = buffer.dtype != ::quamba::plan::DType::F32 ? st::DType::I8
-                      : weight.bf16                                ? st::DType::BF16
-                                                                   : st::DType::F32;
+    using ::quamba::plan::DType;
+    st::DType dtype = buffer.dtype == DType::F16   ? st::DType::F16
+                      : buffer.dtype != DType::F32 ? st::DType::I8
+                      : weight.bf16                ? st::DType::BF16
+                                                   : st::DType::F32;
     if (::quamba::Status s = writer.add(::quamba::plan::kWeightPrefix + buffer.name, dtype,
                                         shape, weight.bytes.data(), weight.bytes.size());
         !s)

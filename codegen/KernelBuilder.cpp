@@ -9,6 +9,7 @@ namespace mlir::quamba::codegen {
 const char *tritonSignature(ArgKind kind) {
   switch (kind) {
   case ArgKind::PtrF32: return "*fp32";
+  case ArgKind::PtrF16: return "*fp16";
   case ArgKind::PtrI8: return "*i8";
   case ArgKind::PtrU8: return "*u8";
   case ArgKind::PtrI32: return "*i32";

@@ -27,7 +27,7 @@
 namespace mlir::quamba::codegen {
 
 /// The kind of one visible kernel argument, with its Triton signature name.
-enum class ArgKind { PtrF32, PtrI8, PtrU8, PtrI32, I32 };
+enum class ArgKind { PtrF32, PtrF16, PtrI8, PtrU8, PtrI32, I32 };
 const char *tritonSignature(ArgKind kind);
 
 class KernelBuilder {

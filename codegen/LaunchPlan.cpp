@@ -12,9 +12,11 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cassert>
 #include <cmath>
 #include <cstring>
 
@@ -40,7 +42,9 @@ public:
 private:
   // --- buffers ------------------------------------------------------------
   static FailureOr<DType> dtypeOf(Type element, Operation *diagOp) {
-    if (element.isF32() || isa<FloatType>(element))
+    if (element.isF16())
+      return DType::F16;
+    if (isa<FloatType>(element))
       return DType::F32;
     if (element.isInteger(8))
       return DType::I8;
@@ -117,7 +121,14 @@ private:
       return user->emitError("operand is neither a constant nor produced "
                              "by an op the plan lowers");
     Attribute key = constant.getValue();
-    auto cached = constantBuffers.find(key);
+    // f16 matrices (quamba-cast-weights, or an f16 checkpoint) stay f16 where
+    // the kernels read f16: the projections and the embedding. Elsewhere
+    // (per-channel vectors) they are widened, exactly, to f32.
+    const bool keepF16 =
+        cast<ShapedType>(constant.getType()).getElementType().isF16() &&
+        isa<mamba::LinearOp, mamba::LMHeadOp, mamba::EmbeddingOp>(user);
+    std::pair<Attribute, int> cacheKey{key, keepF16 ? 1 : 0};
+    auto cached = constantBuffers.find(cacheKey);
     if (cached != constantBuffers.end())
       return buffers[value] = cached->second;
     llvm::Expected<HostTensor> tensor = evaluateConstant(constant);
@@ -132,7 +143,21 @@ private:
     if (tensor->isInt8) {
       std::vector<char> bytes(tensor->bytes.begin(), tensor->bytes.end());
       index = weight(name, DType::I8, tensor->shape, std::move(bytes));
-    } else if (isBf16Resource(key)) {
+    } else if (keepF16) {
+      std::vector<char> bytes;
+      for (float v : tensor->values) {
+        llvm::APFloat half(v);
+        bool losesInfo = false;
+        half.convert(llvm::APFloat::IEEEhalf(),
+                     llvm::APFloat::rmNearestTiesToEven, &losesInfo);
+        assert(!losesInfo && "an f16 resource widens to f32 exactly");
+        uint16_t bits =
+            static_cast<uint16_t>(half.bitcastToAPInt().getZExtValue());
+        bytes.push_back(static_cast<char>(bits & 0xFF));
+        bytes.push_back(static_cast<char>(bits >> 8));
+      }
+      index = weight(name, DType::F16, tensor->shape, std::move(bytes));
+    } else if (isResourceOf<BFloat16Type>(key)) {
       // Keep a bf16 checkpoint's weights at their size; the runtime widens
       // them to f32 exactly.
       std::vector<char> bytes;
@@ -148,13 +173,13 @@ private:
     } else {
       index = weight(name, DType::F32, tensor->shape, floatBytes(tensor->values));
     }
-    constantBuffers[key] = index;
+    constantBuffers[cacheKey] = index;
     return buffers[value] = index;
   }
 
-  static bool isBf16Resource(Attribute value) {
+  template <typename ElementType> static bool isResourceOf(Attribute value) {
     auto resource = dyn_cast<DenseResourceElementsAttr>(value);
-    return resource && resource.getType().getElementType().isBF16();
+    return resource && isa<ElementType>(resource.getType().getElementType());
   }
 
   /// A weight of n zeros (the bias of an op without one).
@@ -263,7 +288,8 @@ private:
   plan::EntryPoint *current = nullptr;
   std::string entryName;
   llvm::DenseMap<Value, int> buffers;
-  llvm::DenseMap<Attribute, int> constantBuffers;
+  /// (constant, 1 if stored as f16) -> its weight buffer.
+  llvm::DenseMap<std::pair<Attribute, int>, int> constantBuffers;
   std::map<int64_t, int> zeroBuffers;
   std::map<std::vector<float>, int> expandedScales;
 };

@@ -398,4 +398,32 @@ def QuambaSelectW4AX : Pass<"quamba-select-w4ax", "ModuleOp"> {
                            "mlir::arith::ArithDialect"];
 }
 
+def QuambaCastWeights : Pass<"quamba-cast-weights", "ModuleOp"> {
+  let summary = "Store the projection and embedding matrices in f16 or bf16";
+  let description = [{
+    The 16-bit float model (`quamba-compile --mode fp16`): every weight read
+    by `mamba.linear`, `mamba.lm_head` or `mamba.embedding` (the matrices,
+    nearly all of a model's parameters) is rounded once, to nearest-even,
+    into `type`, as a new resource that every constant of the old one then
+    references. The ops widen their weights to fp32 exactly when they read
+    them, so activations, accumulation and the SSM stay fp32; the small
+    per-channel weights (norm gains, conv taps and biases, A_log, D,
+    dt_bias, biases) keep their type. Half the weight bytes of fp32, which
+    is what decode reads per token.
+
+    Guarantee: the model computes exactly with the rounded weights, so the
+    logits change only by the weights' rounding (f16: 2^-11 relative per
+    weight, as a checkpoint saved in f16). Weights already of `type` are left
+    as they are (idempotent); an f16 checkpoint is unchanged. A weight with a
+    finite value beyond f16's range (65504) is an error naming it, not an
+    infinity. Deterministic.
+  }];
+  let options = [
+    Option<"type", "type", "std::string", /*default=*/"\"f16\"",
+           "the weights' new element type: f16 or bf16">,
+  ];
+  let dependentDialects = ["mlir::mamba::MambaDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 #endif // QUAMBA_PASSES_TD

@@ -101,8 +101,12 @@ void mlir::quamba::redirectConstants(
     if (!weight)
       return;
     auto it = replacements.find(weight.getRawHandle().getKey());
-    if (it != replacements.end())
-      constant.setValueAttr(it->second);
+    if (it == replacements.end())
+      return;
+    constant.setValueAttr(it->second);
+    // A cast weight (quamba-cast-weights) changes the constant's type; its
+    // readers accept any float tensor.
+    constant.getResult().setType(it->second.getType());
   });
 }
 

@@ -46,8 +46,8 @@ DenseResourceElementsAttr createBlobWeight(ShapedType type, StringRef name,
                                            size_t alignment);
 
 /// Points every arith.constant of `module` whose resource key is a key of
-/// `replacements` at the replacement resource: both entry functions (and any
-/// other reader) see the rewritten weight.
+/// `replacements` at the replacement resource (and its type): both entry
+/// functions (and any other reader) see the rewritten weight.
 void redirectConstants(ModuleOp module,
                        const llvm::StringMap<DenseResourceElementsAttr> &replacements);
 

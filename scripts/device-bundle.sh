@@ -46,7 +46,7 @@ for entry in "${models[@]}"; do
   # folders that fit one device call (64 MiB with the repository).
   dir=${name/tiny[12]/tiny}
   mkdir -p "$out.tmp/models/$dir"
-  for mode in fp32 w8a8 w4a8 w4a16 w4ax; do
+  for mode in fp32 fp16 w8a8 w4a8 w4a16 w4ax; do
     echo "== $name $mode ($target)" >&2
     "$compile" "$ckpt" --mode "$mode" --calib "$calib" --samples 8 --seqlen 256 \
       --group-size "$group" --target "$target" -o "$out.tmp/models/$dir/$name-$mode.qmb" \

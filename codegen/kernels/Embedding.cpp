@@ -56,6 +56,10 @@ LogicalResult emitEmbedding(KernelContext &ctx, Location loc) {
   name += "_v" + std::to_string(vocab) + "_d" + std::to_string(dim);
   if (quantized && ctx.pointerKind(0) == ArgKind::PtrU8)
     name += "_u8";
+  // An f16 table (quamba-cast-weights) is widened exactly on load.
+  const bool f16Table = !quantized && ctx.pointerKind(0) == ArgKind::PtrF16;
+  if (f16Table)
+    name += "_f16";
   ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
     auto &b = k.b();
     Type f32 = b.getF32Type(), i8 = b.getI8Type(), i32 = b.getI32Type();
@@ -75,7 +79,11 @@ LogicalResult emitEmbedding(KernelContext &ctx, Location loc) {
       Value rowBase = arith::MulIOp::create(b, row, k.idx(rowBytes));
       Value value;
       if (!quantized) {
-        value = k.load(f32, k.arg(0), arith::AddIOp::create(b, rowBase, d));
+        Value at = arith::AddIOp::create(b, rowBase, d);
+        value = f16Table ? arith::ExtFOp::create(
+                               b, f32, k.load(b.getF16Type(), k.arg(0), at))
+                               .getResult()
+                         : k.load(f32, k.arg(0), at);
       } else {
         Value v;
         if (bits == 8) {

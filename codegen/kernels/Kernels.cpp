@@ -48,6 +48,7 @@ ShapeExpr KernelContext::numel(unsigned i) const {
 ArgKind KernelContext::pointerKind(unsigned i) const {
   switch (operand(i).dtype) {
   case plan::DType::F32: return ArgKind::PtrF32;
+  case plan::DType::F16: return ArgKind::PtrF16;
   case plan::DType::I8: return ArgKind::PtrI8;
   case plan::DType::U8: return ArgKind::PtrU8;
   case plan::DType::I32: return ArgKind::PtrI32;

@@ -5,7 +5,10 @@
 // layout [N, K] (int4: [N, K/2] bytes, element 2i in the low nibble of byte
 // i, 2i+1 in the high one; group scales [N, K/g]).
 //
-// Two kernels, specialised on (op, K, N, group size, has_bias):
+// The fp32 linear's weights may be f16 (quamba-cast-weights: --mode fp16),
+// widened exactly on load (cvt.f32.f16); the x and the sums stay fp32.
+//
+// Two kernels, specialised on (op, K, N, group size, has_bias, f16 weights):
 //
 //  * "warp": one warp per output element (r, n). Each lane walks the
 //    reduction in chunks of 16 weight bytes (16-byte vector loads of x and w
@@ -64,6 +67,8 @@ struct LinearSpec {
   Kind kind = Kind::F32;
   int64_t K = 0, N = 0, group = 0;
   bool hasBias = false;
+  /// F32 kind with f16 weights (quamba-cast-weights), widened on load.
+  bool f16Weights = false;
   // Operand indices (-1: absent).
   int x = 0, xScale = -1, w = 1, groupScales = -1, wScales = -1, bias = -1,
       out = 2;
@@ -72,7 +77,19 @@ struct LinearSpec {
   bool int4() const { return kind == Kind::W4A8 || kind == Kind::W4A16; }
   bool integer() const { return kind == Kind::W8A8 || kind == Kind::W4A8; }
   /// Elements of K per 16-byte weight chunk.
-  int64_t chunk() const { return kind == Kind::F32 ? 4 : int4() ? 32 : 16; }
+  int64_t chunk() const {
+    if (kind == Kind::F32)
+      return f16Weights ? 8 : 4;
+    return int4() ? 32 : 16;
+  }
+  /// Bytes of one weight row.
+  int64_t weightRowBytes() const {
+    if (int4())
+      return K / 2;
+    if (kind == Kind::F32)
+      return K * (f16Weights ? 2 : 4);
+    return K;
+  }
 };
 
 /// Emits the kernel body pieces shared by both variants.
@@ -210,13 +227,16 @@ void buildThreadKernel(KernelBuilder &k, const LinearSpec &s) {
     if (!s.int4()) {
       Value wRow = arith::MulIOp::create(b, n, k.idx(s.K));
       Type elem = s.kind == Kind::F32 ? e.f32 : e.i8;
+      Type wElem = s.f16Weights ? Type(b.getF16Type()) : elem;
       acc = k.forLoop(
           k.idx(0), k.idx(s.K), k.idx(1), ValueRange{e.zero()},
           [&](Value kk, ValueRange iter) -> SmallVector<Value> {
             Value xv = k.load(elem, k.arg(s.x),
                               arith::AddIOp::create(b, xRow, kk));
-            Value wv = k.load(elem, k.arg(s.w),
+            Value wv = k.load(wElem, k.arg(s.w),
                               arith::AddIOp::create(b, wRow, kk));
+            if (s.f16Weights)
+              wv = arith::ExtFOp::create(b, e.f32, wv);
             if (s.kind == Kind::W8A8) {
               xv = e.xElement(xv);
               wv = e.w8Element(wv);
@@ -277,7 +297,7 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
     const int64_t chunks = s.K / chunk;
     // Byte offsets of the rows.
     int64_t xElemBytes = (s.kind == Kind::F32 || s.kind == Kind::W4A16) ? 4 : 1;
-    int64_t wRowBytes = s.int4() ? s.K / 2 : s.K * (s.kind == Kind::F32 ? 4 : 1);
+    int64_t wRowBytes = s.weightRowBytes();
     Value xRow = arith::MulIOp::create(b, r, k.idx(s.K * xElemBytes));
     Value wRow = arith::MulIOp::create(b, n, k.idx(wRowBytes));
     Type v16i8 = VectorType::get({16}, e.i8);
@@ -305,6 +325,14 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
           };
           switch (s.kind) {
           case Kind::F32: {
+            if (s.f16Weights) {
+              Value wv = e.loadVector(VectorType::get({8}, b.getF16Type()),
+                                      k.arg(s.w), wOff);
+              for (int64_t i = 0; i < 8; ++i)
+                acc = e.mac(acc, xAt(i),
+                            arith::ExtFOp::create(b, e.f32, e.extract(wv, i)));
+              break;
+            }
             Value wv = e.loadVector(v4f32, k.arg(s.w), wOff);
             for (int64_t i = 0; i < 4; ++i)
               acc = e.mac(acc, xAt(i), e.extract(wv, i));
@@ -530,9 +558,11 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
                           << what << " operand";
   };
   bool f32x = s.kind == Kind::F32 || s.kind == Kind::W4A16;
+  s.f16Weights = s.kind == Kind::F32 && ctx.pointerKind(s.w) == ArgKind::PtrF16;
   if (failed(expect(s.x, f32x ? ArgKind::PtrF32 : ArgKind::PtrI8, "input")) ||
       failed(expect(s.w,
-                    s.kind == Kind::F32    ? ArgKind::PtrF32
+                    s.f16Weights           ? ArgKind::PtrF16
+                    : s.kind == Kind::F32  ? ArgKind::PtrF32
                     : s.kind == Kind::W8A8 ? ArgKind::PtrI8
                                            : ArgKind::PtrU8,
                     "weight")) ||
@@ -595,6 +625,8 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
                      std::to_string(s.N);
   if (s.int4())
     name += "_g" + std::to_string(s.group);
+  if (s.f16Weights)
+    name += "_f16w";
   if (op != "linear" && op != "linear_bias")
     name += s.hasBias ? "_bias" : "_nobias";
   name += mmaKernel ? "_mma" : warpKernel ? "_warp" : "_thread";

@@ -35,6 +35,10 @@ class Backend {
 public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  /// Whether launches read f16 weight buffers as f16 (the GPU kernels);
+  /// otherwise (the reference kernels, fp32 only) the session widens them to
+  /// f32 on upload, which is exact.
+  virtual bool readsF16Weights() const { return false; }
   /// Loads what the artifact's launches need (kernels); checks that the
   /// artifact can run here.
   virtual Status prepare(const plan::Artifact &artifact) = 0;

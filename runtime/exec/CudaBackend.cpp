@@ -228,6 +228,7 @@ public:
     graphs.clear();
   }
 
+  bool readsF16Weights() const override { return true; }
   std::string name() const override {
     return "cuda (" + deviceName + ", sm_" + std::to_string(major) + std::to_string(minor) + ")";
   }

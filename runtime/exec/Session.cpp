@@ -1,6 +1,10 @@
 //===- Session.cpp - run a compiled model on a backend --------------------===//
 #include "runtime/exec/Session.h"
 
+#include "runtime/Float16.h"
+
+#include <cstring>
+
 namespace quamba::exec {
 
 using plan::Buffer;
@@ -27,7 +31,11 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const plan::Art
     const Buffer &b = p.buffers[i];
     if (b.kind != BufferKind::Weight)
       continue;
-    size_t bytes = static_cast<size_t>(b.numel(1, 1)) * plan::dtypeSize(b.dtype);
+    // f16 weights are widened for backends that compute in fp32 only.
+    const bool widenF16 =
+        b.dtype == plan::DType::F16 && !session->backend_->readsF16Weights();
+    size_t bytes = static_cast<size_t>(b.numel(1, 1)) *
+                   (widenF16 ? sizeof(float) : plan::dtypeSize(b.dtype));
     Result<void *> ptr = session->backend_->allocate(bytes);
     if (!ptr)
       return makeError("weight '" + b.name + "': " + ptr.error());
@@ -39,6 +47,14 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const plan::Art
       widened.resize(bytes / 4);
       for (size_t k = 0; k < widened.size(); ++k)
         widened[k] = static_cast<uint32_t>(data[2 * k] | (data[2 * k + 1] << 8)) << 16;
+      data = reinterpret_cast<const uint8_t *>(widened.data());
+    } else if (widenF16) {
+      widened.resize(bytes / 4);
+      for (size_t k = 0; k < widened.size(); ++k) {
+        float value = halfToFloat(
+            static_cast<uint16_t>(data[2 * k] | (data[2 * k + 1] << 8)));
+        std::memcpy(&widened[k], &value, sizeof(value));
+      }
       data = reinterpret_cast<const uint8_t *>(widened.data());
     }
     if (Status s = session->backend_->upload(*ptr, data, bytes); !s)

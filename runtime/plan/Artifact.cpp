@@ -85,8 +85,9 @@ Result<std::shared_ptr<const Artifact>> Artifact::open(const std::string &path) 
     const safetensors::TensorInfo *info = artifact->file_->find(name);
     if (!info)
       return fail("weight tensor '" + name + "' is missing");
-    safetensors::DType want =
-        buffer.dtype == DType::F32 ? safetensors::DType::F32 : safetensors::DType::I8;
+    safetensors::DType want = buffer.dtype == DType::F32   ? safetensors::DType::F32
+                              : buffer.dtype == DType::F16 ? safetensors::DType::F16
+                                                           : safetensors::DType::I8;
     bool widened = buffer.dtype == DType::F32 && info->dtype == safetensors::DType::BF16;
     if (info->dtype != want && !widened)
       return fail("weight tensor '" + name + "' has dtype " +

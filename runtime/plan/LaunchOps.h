@@ -9,17 +9,19 @@
 // source of truth). Shapes come from the plan's buffer shapes; "rows" is the
 // number of elements of the first operand over its last dimension.
 //
-// Outputs never alias inputs: in-place IR updates (SSM and conv states) read
+// Activations are f32; an f16 weight (quamba-cast-weights) is widened exactly
+// where it is read, so it changes no arithmetic (the CPU backend widens it on
+// upload). Outputs never alias inputs: in-place IR updates (SSM and conv states) read
 // one buffer and write another.
 //
 // op                   operands                                  scalars  attrs
 // -------------------  ----------------------------------------  -------  -----------------------
-// embedding            table[V,D] f32, tokens[B,L] i32, out[B,L,D]  count    -
+// embedding            table[V,D] f32|f16, tokens[B,L] i32, out[B,L,D]  count  -
 //                        (ref::embedding; tokens are checked on the host)
 // quantized_embedding  table[V,D or D/2] i8, scales[V], tokens, out  count   bits (8|4)
 // rms_norm             x, weight[D], out                           rows     eps
 // add_rms_norm         x, residual, weight[D], out, residual_out   rows     eps  (ref::addRmsNorm)
-// linear               x[rows,K], weight[N,K], out[rows,N]         rows     -
+// linear               x[rows,K], weight[N,K] f32|f16, out[rows,N]  rows    -
 // linear_bias          x, weight, bias[N], out                     rows     -
 // split                x[rows,W], out_0[rows,s_0], out_1, ...      rows     sizes
 // causal_conv1d        x[B,L,C], weight[C,K], bias[C], y, state[B,C,K]  batch, seqlen  silu, has_bias

@@ -15,6 +15,7 @@ using json = nlohmann::ordered_json;
 const char *dtypeName(DType dtype) {
   switch (dtype) {
   case DType::F32: return "f32";
+  case DType::F16: return "f16";
   case DType::I8: return "i8";
   case DType::U8: return "u8";
   case DType::I32: return "i32";
@@ -23,7 +24,17 @@ const char *dtypeName(DType dtype) {
 }
 
 size_t dtypeSize(DType dtype) {
-  return dtype == DType::F32 || dtype == DType::I32 ? 4 : 1;
+  switch (dtype) {
+  case DType::F32:
+  case DType::I32:
+    return 4;
+  case DType::F16:
+    return 2;
+  case DType::I8:
+  case DType::U8:
+    return 1;
+  }
+  return 1;
 }
 
 std::vector<int64_t> Buffer::dims(int64_t batch, int64_t seqlen) const {
@@ -103,7 +114,7 @@ Result<ShapeExpr> exprFromJson(const json &value) {
 }
 
 std::optional<DType> parseDType(const std::string &name) {
-  for (DType d : {DType::F32, DType::I8, DType::U8, DType::I32})
+  for (DType d : {DType::F32, DType::F16, DType::I8, DType::U8, DType::I32})
     if (name == dtypeName(d))
       return d;
   return std::nullopt;

@@ -47,7 +47,7 @@ private:
   std::shared_ptr<const Node> root_;
 };
 
-enum class DType { F32, I8, U8, I32 };
+enum class DType { F32, F16, I8, U8, I32 };
 const char *dtypeName(DType dtype);
 size_t dtypeSize(DType dtype);
 

@@ -324,3 +324,60 @@ module {
     return %y : tensor<?x1x8xf32>
   }
 }
+
+// -----
+
+// fp32 linear with f16 weights (--mode fp16), K = 64: warp kernel, 16-byte
+// loads of 8 weights each (two 16-byte loads of x per chunk), every weight
+// widened exactly (cvt.f32.f16) before the fp32 multiply-add.
+// CHECK-LABEL: mamba.launch_plan
+// CHECK-SAME: {\22name\22:\22prefill.2\22,\22dtype\22:\22f16\22,\22kind\22:\22activation\22,\22shape\22:[32,64]}
+// CHECK-SAME: \22kernels\22:[{\22name\22:\22linear_k64_n32_f16w_warp\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*fp16\22,\22*fp32\22,\22i32\22]}
+// CHECK: gpu.func @linear_k64_n32_f16w_warp(
+// CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xf32>
+// CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xf32>
+// CHECK: %[[W:.*]] = llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<8xf16>
+// CHECK: %[[W0:.*]] = llvm.extractelement %[[W]]
+// CHECK: arith.extf %[[W0]] : f16 to f32
+// CHECK: gpu.shuffle  xor
+// PTX-LABEL: .visible .entry linear_k64_n32_f16w_warp(
+// PTX80-LABEL: .visible .entry linear_k64_n32_f16w_warp(
+// PTX: ld.global.v4.b32
+// PTX: cvt.f32.f16
+// PTX: shfl.sync.bfly.b32
+// PTX80: cvt.f32.f16
+// PTX80: shfl.sync.bfly.b32
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xf32>, %w: tensor<32x64xf16>) -> tensor<?x?x32xf32> {
+    %y = mamba.linear %x, %w : (tensor<?x?x64xf32>, tensor<32x64xf16>) -> tensor<?x?x32xf32>
+    return %y : tensor<?x?x32xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x64xf32>, %w: tensor<32x64xf16>) -> tensor<?x1x32xf32> {
+    %y = mamba.linear %x, %w : (tensor<?x1x64xf32>, tensor<32x64xf16>) -> tensor<?x1x32xf32>
+    return %y : tensor<?x1x32xf32>
+  }
+}
+
+// -----
+
+// f16 weights with K = 6 (not a whole chunk of 8): thread kernel, one f16
+// load and widening per weight.
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_k6_n8_f16w_thread\22
+// CHECK: gpu.func @linear_k6_n8_f16w_thread(
+// CHECK: scf.for
+// CHECK: %[[W:.*]] = llvm.load %{{.*}} : !llvm.ptr<1> -> f16
+// CHECK: arith.extf %[[W]] : f16 to f32
+// PTX-LABEL: .visible .entry linear_k6_n8_f16w_thread(
+// PTX80-LABEL: .visible .entry linear_k6_n8_f16w_thread(
+// PTX: ld.global.b16
+// PTX: cvt.f32.f16
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x6xf32>, %w: tensor<8x6xf16>) -> tensor<?x?x8xf32> {
+    %y = mamba.linear %x, %w : (tensor<?x?x6xf32>, tensor<8x6xf16>) -> tensor<?x?x8xf32>
+    return %y : tensor<?x?x8xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x6xf32>, %w: tensor<8x6xf16>) -> tensor<?x1x8xf32> {
+    %y = mamba.linear %x, %w : (tensor<?x1x6xf32>, tensor<8x6xf16>) -> tensor<?x1x8xf32>
+    return %y : tensor<?x1x8xf32>
+  }
+}

@@ -117,3 +117,31 @@ module {
     return %t : tensor<?x1xi32>
   }
 }
+
+// -----
+
+// embedding of an f16 table (--mode fp16): the table buffer stays f16, each
+// element is widened exactly on load.
+// CHECK: mamba.launch_plan
+// CHECK-SAME: \22dtype\22:\22f16\22,\22kind\22:\22weight\22,\22shape\22:[256,64]
+// CHECK-LABEL: gpu.module @embedding_v256_d64_f16
+// CHECK: gpu.func @embedding_v256_d64_f16(
+// CHECK-SAME: quamba.signature = ["*fp16", "*i32", "*fp32", "i32"]
+// CHECK: %[[V:.*]] = llvm.load %{{.*}} : !llvm.ptr<1> -> f16
+// CHECK: arith.extf %[[V]] : f16 to f32
+// PTX-LABEL: .visible .entry embedding_v256_d64_f16(
+// PTX: ld.global.b16
+// PTX: cvt.f32.f16
+// PTX: st.global.b32
+module {
+  func.func @prefill(%t: tensor<?x?xi32>) -> tensor<?x?x64xf32> {
+    %table = arith.constant dense<0.5> : tensor<256x64xf16>
+    %e = mamba.embedding %table[%t] : (tensor<256x64xf16>, tensor<?x?xi32>) -> tensor<?x?x64xf32>
+    return %e : tensor<?x?x64xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>) -> tensor<?x1x64xf32> {
+    %table = arith.constant dense<0.5> : tensor<256x64xf16>
+    %e = mamba.embedding %table[%t] : (tensor<256x64xf16>, tensor<?x1xi32>) -> tensor<?x1x64xf32>
+    return %e : tensor<?x1x64xf32>
+  }
+}

@@ -13,6 +13,7 @@
 #include "dialect/Mamba/IR/MambaOps.h"
 #include "dialect/Mamba/Import/CheckpointImporter.h"
 #include "passes/Interpreter/Interpreter.h"
+#include "passes/Passes.h"
 #include "passes/Pipelines.h"
 #include "runtime/exec/Session.h"
 
@@ -37,7 +38,7 @@ namespace {
 
 struct Case {
   const char *fixture;
-  const char *mode; // "fp32" or a QuantMode name
+  const char *mode; // "fp32", "fp16" or a QuantMode name
 };
 
 std::string caseName(const testing::TestParamInfo<Case> &info) {
@@ -78,6 +79,10 @@ TEST_P(CompiledModel, CpuBackendEqualsInterpreterBitForBit) {
     options.groupSize = 64;
     auto pm = PassManager::on<ModuleOp>(&context);
     buildQuambaPipeline(pm, *mode, options);
+    ASSERT_TRUE(succeeded(pm.run(*model)));
+  } else if (std::string(c.mode) == "fp16") {
+    auto pm = PassManager::on<ModuleOp>(&context);
+    pm.addPass(createQuambaCastWeights({/*type=*/"f16"}));
     ASSERT_TRUE(succeeded(pm.run(*model)));
   }
 
@@ -138,10 +143,12 @@ TEST_P(CompiledModel, CpuBackendEqualsInterpreterBitForBit) {
 
 INSTANTIATE_TEST_SUITE_P(
     EveryMode, CompiledModel,
-    testing::Values(Case{"tiny_mamba2_g2_hf", "fp32"}, Case{"tiny_mamba2_g2_hf", "w8a8"},
+    testing::Values(Case{"tiny_mamba2_g2_hf", "fp32"}, Case{"tiny_mamba2_g2_hf", "fp16"},
+                    Case{"tiny_mamba2_g2_hf", "w8a8"},
                     Case{"tiny_mamba2_g2_hf", "w4a8"}, Case{"tiny_mamba2_g2_hf", "w4a16"},
                     Case{"tiny_mamba2_g2_hf", "w4ax"}, Case{"tiny_mamba1_hf", "fp32"},
-                    Case{"tiny_mamba1_hf", "w8a8"}, Case{"tiny_mamba1_hf", "w4a8"},
+                    Case{"tiny_mamba1_hf", "fp16"}, Case{"tiny_mamba1_hf", "w8a8"},
+                    Case{"tiny_mamba1_hf", "w4a8"},
                     Case{"tiny_mamba1_hf", "w4a16"}, Case{"tiny_mamba2_g2_state_spaces", "w8a8"}),
     caseName);
 

@@ -4,7 +4,8 @@
 //   quamba-compile CKPT --mode w4a8 --calib calib.txt -o model.mlirbc
 //
 // Imports a checkpoint (or reads imported IR), runs the named Quamba2
-// pipeline of the mode (passes/Pipelines.h; --mode fp32 quantizes nothing)
+// pipeline of the mode (passes/Pipelines.h; --mode fp32 quantizes nothing,
+// --mode fp16 only rounds the weight matrices to f16: quamba-cast-weights)
 // and writes either the compiled model (an output ending in .qmb: launch
 // plan, PTX/cubin kernels and weights, codegen/ArtifactWriter.h) or the
 // quantized IR as bytecode (any other name). The output is written to a temporary file and renamed into place:
@@ -54,7 +55,7 @@ static cl::opt<std::string> outputPath("o", cl::Required,
                                        cl::desc("Output quantized IR (bytecode)"),
                                        cl::value_desc("path"), cl::cat(category));
 static cl::opt<std::string> mode("mode", cl::Required,
-                                 cl::desc("fp32 (no quantization), w8a8, w4a8, w4a16 or w4ax"),
+                                 cl::desc("fp32 (no quantization), fp16 (f16 weights, fp32 activations), w8a8, w4a8, w4a16 or w4ax"),
                                  cl::cat(category));
 static cl::opt<bool> kernelReport("kernel-report",
                                   cl::desc("Print each kernel's ptxas resource report (registers, spills)"),
@@ -195,7 +196,7 @@ int main(int argc, char **argv) {
 
   if (!codegen::isSupportedChip(targetChip))
     die("--target must be sm_90a or sm_80, got '" + targetChip + "'");
-  const bool floatOnly = mode == "fp32";
+  const bool floatOnly = mode == "fp32" || mode == "fp16";
   mlir::quamba::QuantMode quantMode = mlir::quamba::QuantMode::W8A8;
   if (floatOnly)
     ;
@@ -208,7 +209,7 @@ int main(int argc, char **argv) {
   else if (mode == "w4ax")
     quantMode = mlir::quamba::QuantMode::W4AX;
   else
-    die("--mode must be fp32, w8a8, w4a8, w4a16 or w4ax, got '" + mode + "'");
+    die("--mode must be fp32, fp16, w8a8, w4a8, w4a16 or w4ax, got '" + mode + "'");
   bool layerList = !a16Layers.empty() || !layersConfig.empty();
   if (quantMode != mlir::quamba::QuantMode::W4AX &&
       (layerList || autoSelect || budget != -1))
@@ -262,6 +263,8 @@ int main(int argc, char **argv) {
   PassManager pm(&context);
   if (!floatOnly)
     mlir::quamba::buildQuambaPipeline(pm, quantMode, options);
+  if (mode == "fp16")
+    pm.addPass(mlir::quamba::createQuambaCastWeights({/*type=*/"f16"}));
   pm.addInstrumentation(std::make_unique<StageLog>(pm.size()));
   if (failed(pm.run(*module)))
     die("the " + mode + " pipeline failed (see the errors above)");
