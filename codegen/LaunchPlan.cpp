@@ -253,8 +253,8 @@ private:
 
   LogicalResult lowerOp(Operation *op);
 
-  /// The entry's greedy sampler: argmax over its logits (result 0) into a
-  /// [B] i32 buffer.
+  /// The entry's samplers: argmax over its logits (result 0) into a [B] i32
+  /// buffer, and the random sampler into the same buffer.
   LogicalResult addSampler(Operation *at) {
     if (current->outputs.empty())
       return at->emitError("codegen: the entry returns no logits");
@@ -277,6 +277,21 @@ private:
     if (failed(emitKernel(ctx, at->getLoc())))
       return failure();
     current->sampler = std::move(launch);
+
+    // The random sampler writes the same next-token buffer; its parameters
+    // (temperature, top-k, top-p, seed, step) are a small buffer the host
+    // fills before each step, so a captured decode graph sees new values.
+    Buffer params;
+    params.name = entryName + ".sampling_params";
+    params.dtype = DType::I32;
+    params.shape = {ShapeExpr(::quamba::ref::kSampleParamWords)};
+    plan::Launch sample;
+    sample.op = "sample";
+    sample.operands = {logits, addBuffer(std::move(params)), out};
+    KernelContext sampleCtx(kernels, result.plan, sample);
+    if (failed(emitKernel(sampleCtx, at->getLoc())))
+      return failure();
+    current->randomSampler = std::move(sample);
     return success();
   }
   LogicalResult lowerScaled(Operation *op, Value input, Value scales,

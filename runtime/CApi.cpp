@@ -128,6 +128,36 @@ int quamba_generate_greedy(quamba_session *session, const int32_t *prompt, int64
   });
 }
 
+int quamba_generate(quamba_session *session, const int32_t *prompt, int64_t count,
+                    int64_t maxTokens, float temperature, int64_t topK, float topP,
+                    uint64_t seed, int32_t *out) {
+  return guarded([&] {
+    if (!session || !prompt || count <= 0 || !out || maxTokens < 0 || topK < 0)
+      return fail("quamba_generate: bad argument");
+    if (maxTokens == 0)
+      return 0;
+    exec::Session &s = *session->session;
+    std::vector<int32_t> tokens(prompt, prompt + count);
+    const bool greedy = temperature <= 0.0f;
+    ref::SampleParams params;
+    params.temperature = temperature;
+    params.topK = topK;
+    params.topP = topP;
+    params.allowed = s.vocabSize();
+    params.seed = seed;
+    auto next = greedy ? s.prefillGreedy(tokens, 1, count) : s.prefillSample(tokens, 1, count, params);
+    for (int64_t i = 0;; ++i) {
+      if (!next)
+        return fail(next.error());
+      out[i] = (*next)[0];
+      if (i + 1 == maxTokens)
+        return 0;
+      params.step = static_cast<uint64_t>(i + 1);
+      next = greedy ? s.decodeGreedy({out[i]}) : s.decodeSample({out[i]}, params);
+    }
+  });
+}
+
 int quamba_kernel_load(const void *image, const char *name, quamba_kernel **kernel) {
   return guarded([&] {
     if (!image || !name || !kernel)

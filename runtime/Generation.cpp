@@ -42,6 +42,21 @@ Result<int32_t> LanguageModel::prefillGreedy(const std::vector<int32_t> &tokens,
   return firstMax(*logits, vocabSize(), allowed);
 }
 
+Result<int32_t> LanguageModel::prefillSample(const std::vector<int32_t> &tokens,
+                                             const ref::SampleParams &params) {
+  Result<std::vector<float>> logits = prefill(tokens);
+  if (!logits)
+    return makeError(logits.error());
+  return ref::sampleToken(logits->data() + logits->size() - vocabSize(), params, 0);
+}
+
+Result<int32_t> LanguageModel::decodeSample(int32_t token, const ref::SampleParams &params) {
+  Result<std::vector<float>> logits = decode(token);
+  if (!logits)
+    return makeError(logits.error());
+  return ref::sampleToken(logits->data() + logits->size() - vocabSize(), params, 0);
+}
+
 Result<int32_t> LanguageModel::decodeGreedy(int32_t token, int64_t allowed) {
   Result<std::vector<float>> logits = decode(token);
   if (!logits)
@@ -61,49 +76,34 @@ Result<GenerateReport> generate(LanguageModel &model, const Tokenizer &tokenizer
 
   GenerateReport report;
   report.promptTokens = static_cast<int64_t>(ids.size());
-  // Greedy decoding asks the model for token ids only (on a GPU the argmax
-  // runs there); sampling needs the logits.
+  // The model picks each next token where its logits are (on a GPU, inside
+  // decode's graph): greedy, or a draw with the step's parameters.
   const bool greedy = options.sampling.temperature <= 0.0f;
-  int32_t greedyNext = 0;
-  std::vector<float> last;
+  uint64_t step = 0;
   auto start = std::chrono::steady_clock::now();
-  if (greedy) {
-    Result<int32_t> next = model.prefillGreedy(ids, allowed);
-    if (!next)
-      return makeError(next.error());
-    greedyNext = *next;
-  } else {
-    Result<std::vector<float>> logits = model.prefill(ids);
-    if (!logits)
-      return makeError(logits.error());
-    last.assign(logits->end() - vocab, logits->end());
-  }
+  Result<int32_t> next = greedy ? model.prefillGreedy(ids, allowed)
+                                : model.prefillSample(ids, sampler.params(allowed, step++));
+  if (!next)
+    return makeError(next.error());
   double prefillSeconds = secondsSince(start);
 
   std::string pending;
   start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < options.maxTokens; ++i) {
-    int32_t next = greedy ? greedyNext : sampler.sample(last.data(), vocab);
-    report.tokens.push_back(next);
+    report.tokens.push_back(*next);
     if (onText) {
-      tokenizer.appendBytes(next, pending);
+      tokenizer.appendBytes(*next, pending);
       size_t ready = unicode::completeUtf8Prefix(pending);
       onText(pending.substr(0, ready));
       pending.erase(0, ready);
     }
     if (i + 1 == options.maxTokens)
       break;
-    if (greedy) {
-      Result<int32_t> step = model.decodeGreedy(next, allowed);
-      if (!step)
-        return makeError(step.error());
-      greedyNext = *step;
-      continue;
-    }
-    Result<std::vector<float>> step = model.decode(next);
-    if (!step)
-      return makeError(step.error());
-    last.assign(step->end() - vocab, step->end());
+    int32_t token = *next;
+    next = greedy ? model.decodeGreedy(token, allowed)
+                  : model.decodeSample(token, sampler.params(allowed, step++));
+    if (!next)
+      return makeError(next.error());
   }
   if (onText && !pending.empty())
     onText(pending);

@@ -36,6 +36,13 @@ public:
   /// overrides them.
   virtual Result<int32_t> prefillGreedy(const std::vector<int32_t> &tokens, int64_t allowed);
   virtual Result<int32_t> decodeGreedy(int32_t token, int64_t allowed);
+  /// The same for a random draw (ref::sampleToken with `params`, whose
+  /// `allowed` and `step` the caller sets): the defaults draw on the host
+  /// from the logits, a GPU model draws where the logits live. Both give the
+  /// same token for the same logits.
+  virtual Result<int32_t> prefillSample(const std::vector<int32_t> &tokens,
+                                        const ref::SampleParams &params);
+  virtual Result<int32_t> decodeSample(int32_t token, const ref::SampleParams &params);
 };
 
 struct GenerateOptions {

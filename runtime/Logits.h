@@ -9,7 +9,7 @@
 #pragma once
 
 #include <cstdint>
-#include <random>
+#include "runtime/reference/Kernels.h"
 
 namespace quamba {
 
@@ -20,16 +20,22 @@ struct SamplingOptions {
   uint64_t seed = 0;
 };
 
+/// Greedy decoding, or one draw per call from the tempered, top-k / top-p
+/// restricted softmax (ref::sampleToken: the GPU sampler draws the same
+/// token from the same logits, seed and step).
 class Sampler {
 public:
   Sampler(SamplingOptions options, int64_t allowedVocab);
-  /// Picks a token id in [0, allowedVocab) from `logits[0, vocab)`.
+  /// Picks a token id in [0, allowedVocab) from `logits[0, vocab)`; each call
+  /// is the next step.
   int32_t sample(const float *logits, int64_t vocab);
+  /// The parameters of step `step` over ids [0, allowed).
+  ref::SampleParams params(int64_t allowed, uint64_t step) const;
 
 private:
   SamplingOptions options;
   int64_t allowedVocab;
-  std::mt19937_64 rng;
+  uint64_t step = 0;
 };
 
 /// -log softmax(logits[0, allowedVocab))[target], computed in double.

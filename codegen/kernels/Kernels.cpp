@@ -116,6 +116,8 @@ LogicalResult emitKernel(KernelContext &ctx, Location loc) {
     return emitHadamard(ctx, loc);
   if (op == "argmax")
     return emitArgmax(ctx, loc);
+  if (op == "sample")
+    return emitSample(ctx, loc);
   return emitError(loc) << "no GPU kernel for launch op '" << op << "'";
 }
 

@@ -76,5 +76,6 @@ LogicalResult emitConv(KernelContext &ctx, Location loc);      // causal_conv1d(
 LogicalResult emitScan(KernelContext &ctx, Location loc);      // ssd_scan/step, selective_scan/step
 LogicalResult emitHadamard(KernelContext &ctx, Location loc);
 LogicalResult emitArgmax(KernelContext &ctx, Location loc);    // the greedy sampler
+LogicalResult emitSample(KernelContext &ctx, Location loc);    // the random sampler
 
 } // namespace mlir::quamba::codegen

@@ -1,4 +1,4 @@
-//===- Sampling.cpp - the greedy sampler kernel ---------------------------===//
+//===- Sampling.cpp - the greedy and the random sampler kernels -----------===//
 //
 // argmax (LaunchOps.h): one warp per sequence scans the last position's
 // logits, each lane a strided share, then five xor shuffles keep the larger
@@ -8,6 +8,10 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernels/Kernels.h"
+#include "codegen/kernels/ScalarMath.h"
+#include "runtime/reference/Kernels.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
 
 #include <limits>
 
@@ -78,6 +82,267 @@ LogicalResult emitArgmax(KernelContext &ctx, Location loc) {
         // All-NaN logits: token 0, as the host sampler's max_element.
         Value none = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, index, k.i32(vocab));
         k.store(arith::SelectOp::create(b, none, k.i32(0), index), k.arg(1), seq);
+      });
+    });
+  });
+  return success();
+}
+
+} // namespace mlir::quamba::codegen
+
+namespace mlir::quamba::codegen {
+namespace {
+
+/// Integer helpers of the random sampler (i32 keys and counts, i64 hash and
+/// masses).
+class SampleEmitter {
+public:
+  explicit SampleEmitter(KernelBuilder &k)
+      : k(k), b(k.b()), i32(b.getI32Type()), i64(b.getI64Type()) {}
+
+  Value c64(uint64_t v) {
+    return arith::ConstantOp::create(b, b.getIntegerAttr(i64, static_cast<int64_t>(v)));
+  }
+
+  /// The unsigned order key of an f32 (ref orderKey), as i32.
+  Value orderKey(Value x) {
+    Value bits = arith::BitcastOp::create(b, i32, x);
+    Value negative = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, bits, k.i32(0));
+    Value flipped = arith::XOrIOp::create(b, bits, k.i32(-1));
+    Value marked = arith::OrIOp::create(b, bits, k.i32(INT32_MIN));
+    return arith::SelectOp::create(b, negative, flipped, marked);
+  }
+
+  /// x + the same value of the other lanes, over the warp (xor butterfly;
+  /// integer sums, so every order gives the same total).
+  Value warpSum(Value v) {
+    for (int offset = 16; offset >= 1; offset /= 2)
+      v = arith::AddIOp::create(b, v, shuffle(v, offset));
+    return v;
+  }
+
+  /// The xor-shuffle of an i32 or i64 (two 32-bit halves).
+  Value shuffle(Value v, int offset) {
+    auto one = [&](Value x) {
+      return gpu::ShuffleOp::create(b, x, k.i32(offset), k.i32(32), gpu::ShuffleMode::XOR)
+          .getShuffleResult();
+    };
+    if (v.getType() == i32)
+      return one(v);
+    Value lo = one(arith::TruncIOp::create(b, i32, v));
+    Value hi = one(arith::TruncIOp::create(b, i32, arith::ShRUIOp::create(b, v, c64(32))));
+    return arith::OrIOp::create(b, arith::ExtUIOp::create(b, i64, lo),
+                                arith::ShLIOp::create(b, arith::ExtUIOp::create(b, i64, hi), c64(32)));
+  }
+
+  /// ref::sampleHash.
+  Value hash(Value seed, Value step, Value sequence, Value id) {
+    using namespace ::quamba::ref::sample_hash;
+    auto mul = [&](Value x, uint64_t c) { return arith::MulIOp::create(b, x, c64(c)); };
+    auto xorShift = [&](Value x, int s) {
+      return arith::XOrIOp::create(b, x, arith::ShRUIOp::create(b, x, c64(s)));
+    };
+    Value x = arith::XOrIOp::create(
+        b, arith::XOrIOp::create(b, seed, mul(step, kStep)),
+        arith::XOrIOp::create(b, mul(sequence, kSequence), mul(id, kId)));
+    x = mul(xorShift(x, 30), kMix1);
+    x = mul(xorShift(x, 27), kMix2);
+    return xorShift(x, 31);
+  }
+
+  /// The largest i32 key t (unsigned order) with holds(t), bit by bit from
+  /// the top, as ref's largestKey.
+  Value largestKey(const std::function<Value(Value)> &holds) {
+    return k.forLoop(k.idx(0), k.idx(32), k.idx(1), ValueRange{k.i32(0)},
+                     [&](Value j, ValueRange it) -> SmallVector<Value> {
+                       Value bit = arith::SubIOp::create(
+                           b, k.i32(31), arith::IndexCastOp::create(b, i32, j));
+                       Value candidate = arith::OrIOp::create(
+                           b, it[0], arith::ShLIOp::create(b, k.i32(1), bit));
+                       return {arith::SelectOp::create(b, holds(candidate), candidate, it[0])};
+                     })[0];
+  }
+
+  KernelBuilder &k;
+  ImplicitLocOpBuilder &b;
+  Type i32, i64;
+};
+
+} // namespace
+
+// sample (LaunchOps.h): ref::sampleToken per sequence, one warp each (grid
+// cdiv(B, 4) blocks of 4 warps), lanes striding over the ids [0, allowed):
+// the max by butterfly; the top-k and top-p thresholds by 32-step bit
+// searches whose counts (i32) and masses (i64, exp(z) in 2^-32 units) are
+// warp sums, exact in any order; then each lane's first best Gumbel score and
+// the argmax butterfly (ties: the lower id). Every float operation is
+// FloatSemantics.h's, so the token equals the CPU's bit for bit. The params
+// are read from their buffer, not baked in: a captured decode graph samples
+// with the values of each step.
+LogicalResult emitSample(KernelContext &ctx, Location loc) {
+  plan::Launch &launch = ctx.getLaunch();
+  const plan::Buffer &logits = ctx.operand(0);
+  if (logits.shape.size() != 3 || !logits.shape[2].isConstant())
+    return emitError(loc) << "sample needs logits [B, L, V] with a static V";
+  if (ctx.dim(1, 0) != ::quamba::ref::kSampleParamWords)
+    return emitError(loc) << "sample: the params buffer must hold "
+                          << ::quamba::ref::kSampleParamWords << " words";
+  const int64_t vocab = ctx.dim(0, 2);
+  const int numWarps = 4;
+  launch.scalars = {logits.shape[0], logits.shape[1]};
+  ctx.gridFor(mulExpr(logits.shape[0], plan::ShapeExpr(32)), numWarps);
+  ctx.useKernel("sample_v" + std::to_string(vocab), ctx.operandArgs(2), numWarps,
+                [&](KernelBuilder &k) {
+    auto &b = k.b();
+    SampleEmitter e(k);
+    Type f32 = b.getF32Type(), f64 = b.getF64Type(), i32 = e.i32, i64 = e.i64;
+    Value tid = k.threadIdx();
+    Value lane = arith::RemUIOp::create(b, tid, k.idx(32));
+    Value seq = arith::AddIOp::create(
+        b, arith::MulIOp::create(b, k.blockIdx(), k.idx(numWarps)),
+        arith::DivUIOp::create(b, tid, k.idx(32)));
+    Value batch = k.argIndex(3), seqlen = k.argIndex(4);
+    Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, seq, batch);
+    // Warp-uniform: every shuffle below sees all lanes.
+    k.ifThen(active, [&] {
+      Value lastRow = arith::SubIOp::create(
+          b, arith::MulIOp::create(b, arith::AddIOp::create(b, seq, k.idx(1)), seqlen),
+          k.idx(1));
+      Value base = arith::MulIOp::create(b, lastRow, k.idx(vocab));
+      auto word = [&](int64_t i) { return k.load(i32, k.arg(1), k.idx(i)); };
+      auto wide = [&](int64_t lo) {
+        return arith::OrIOp::create(
+            b, arith::ExtUIOp::create(b, i64, word(lo)),
+            arith::ShLIOp::create(b, arith::ExtUIOp::create(b, i64, word(lo + 1)), e.c64(32)));
+      };
+      Value temperature = arith::BitcastOp::create(b, f32, word(0));
+      Value topK = word(1);
+      Value topP = arith::BitcastOp::create(b, f32, word(2));
+      Value allowed32 = word(3);
+      allowed32 = arith::SelectOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::slt, allowed32, k.i32(1)), k.i32(1),
+          allowed32);
+      allowed32 = arith::SelectOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::sgt, allowed32, k.i32(vocab)),
+          k.i32(vocab), allowed32);
+      Value allowed = arith::IndexCastOp::create(b, b.getIndexType(), allowed32);
+      Value seed = wide(4), step = wide(6);
+      Value sequence = arith::IndexCastOp::create(b, i64, seq);
+      Value step32 = k.idx(32);
+      Value minusInf = k.f32(-std::numeric_limits<float>::infinity());
+      auto logit = [&](Value v) { return k.load(f32, k.arg(0), arith::AddIOp::create(b, base, v)); };
+      auto valid = [&](Value x) { return arith::CmpFOp::create(b, arith::CmpFPredicate::ORD, x, x); };
+      auto atLeast = [&](Value key, Value t) {
+        return arith::CmpIOp::create(b, arith::CmpIPredicate::uge, key, t);
+      };
+
+      // 1. m = max l_i (NaN never wins).
+      Value m = k.forLoop(lane, allowed, step32, ValueRange{minusInf},
+                          [&](Value v, ValueRange it) -> SmallVector<Value> {
+                            Value x = logit(v);
+                            Value more = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, x, it[0]);
+                            return {arith::SelectOp::create(b, more, x, it[0])};
+                          })[0];
+      for (int offset = 16; offset >= 1; offset /= 2) {
+        Value other = gpu::ShuffleOp::create(b, m, k.i32(offset), k.i32(32), gpu::ShuffleMode::XOR)
+                          .getShuffleResult();
+        Value more = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, other, m);
+        m = arith::SelectOp::create(b, more, other, m);
+      }
+      auto z = [&](Value x) {
+        return arith::DivFOp::create(b, arith::SubFOp::create(b, x, m), temperature);
+      };
+
+      // 2. top-k threshold.
+      Value useTopK = arith::AndIOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::sgt, topK, k.i32(0)),
+          arith::CmpIOp::create(b, arith::CmpIPredicate::slt, topK, allowed32));
+      Value threshold = k.select(useTopK, i32, [&] {
+        return e.largestKey([&](Value t) {
+          Value count = k.forLoop(lane, allowed, step32, ValueRange{k.i32(0)},
+                                  [&](Value v, ValueRange it) -> SmallVector<Value> {
+                                    Value x = logit(v);
+                                    Value in = arith::AndIOp::create(b, valid(x), atLeast(e.orderKey(x), t));
+                                    return {arith::AddIOp::create(
+                                        b, it[0], arith::ExtUIOp::create(b, i32, in))};
+                                  })[0];
+          return arith::CmpIOp::create(b, arith::CmpIPredicate::sge, e.warpSum(count), topK);
+        });
+      }, [&] { return k.i32(0); });
+
+      // 3. top-p threshold: masses in units of 2^-32.
+      Value useTopP = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, topP, k.f32(1.0f));
+      threshold = k.select(useTopP, i32, [&] {
+        auto mass = [&](Value t) {
+          Value sum = k.forLoop(lane, allowed, step32, ValueRange{e.c64(0)},
+                                [&](Value v, ValueRange it) -> SmallVector<Value> {
+                                  Value x = logit(v);
+                                  Value key = e.orderKey(x);
+                                  Value in = arith::AndIOp::create(
+                                      b, valid(x),
+                                      arith::AndIOp::create(b, atLeast(key, t), atLeast(key, threshold)));
+                                  Value w = arith::MulFOp::create(b, exp(k, z(x)), k.f32(4294967296.0f));
+                                  Value q = arith::FPToUIOp::create(b, i64, w);
+                                  q = arith::SelectOp::create(b, in, q, e.c64(0));
+                                  return {arith::AddIOp::create(b, it[0], q)};
+                                })[0];
+          return e.warpSum(sum);
+        };
+        Value total = arith::UIToFPOp::create(b, f64, mass(k.i32(0)));
+        Value scaled = arith::MulFOp::create(b, arith::ExtFOp::create(b, f64, topP), total);
+        Value target = arith::FPToUIOp::create(b, i64, math::CeilOp::create(b, scaled));
+        target = arith::SelectOp::create(
+            b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, target, e.c64(1)), e.c64(1), target);
+        return e.largestKey([&](Value t) {
+          return arith::CmpIOp::create(b, arith::CmpIPredicate::uge, mass(t), target);
+        });
+      }, [&] { return threshold; });
+
+      // 4. Gumbel-max over the kept ids; (best score, best id), id `vocab`
+      //    meaning none yet.
+      SmallVector<Value> best = k.forLoop(
+          lane, allowed, step32, ValueRange{minusInf, k.i32(vocab)},
+          [&](Value v, ValueRange it) -> SmallVector<Value> {
+            Value x = logit(v);
+            Value keep = arith::AndIOp::create(b, valid(x), atLeast(e.orderKey(x), threshold));
+            Value id = arith::IndexCastOp::create(b, i64, v);
+            Value r = arith::TruncIOp::create(
+                b, i32, arith::ShRUIOp::create(b, e.hash(seed, step, sequence, id), e.c64(40)));
+            Value u = arith::MulFOp::create(
+                b, arith::AddFOp::create(b, arith::UIToFPOp::create(b, f32, r), k.f32(0.5f)),
+                k.f32(0x1p-24f));
+            Value gumbelLog = log(k, arith::NegFOp::create(b, log(k, u)));
+            Value score = arith::SubFOp::create(b, z(x), gumbelLog);
+            Value better = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, score, it[0]);
+            Value none = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, it[1], k.i32(vocab));
+            Value take = arith::AndIOp::create(b, keep, arith::OrIOp::create(b, better, none));
+            Value vi = arith::IndexCastOp::create(b, i32, v);
+            return {arith::SelectOp::create(b, take, score, it[0]),
+                    arith::SelectOp::create(b, take, vi, it[1])};
+          });
+      Value score = best[0], index = best[1];
+      for (int offset = 16; offset >= 1; offset /= 2) {
+        Value otherScore = gpu::ShuffleOp::create(b, score, k.i32(offset), k.i32(32),
+                                                  gpu::ShuffleMode::XOR).getShuffleResult();
+        Value otherIndex = e.shuffle(index, offset);
+        Value greater = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, otherScore, score);
+        Value equal = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, otherScore, score);
+        Value lower = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, otherIndex, index);
+        Value mineNone = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, index, k.i32(vocab));
+        Value theirsValid = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, otherIndex, k.i32(vocab));
+        // Theirs if valid and (larger, or equal with a lower id, or mine is none).
+        Value take = arith::AndIOp::create(
+            b, theirsValid,
+            arith::OrIOp::create(
+                b, arith::OrIOp::create(b, greater, arith::AndIOp::create(b, equal, lower)),
+                mineNone));
+        score = arith::SelectOp::create(b, take, otherScore, score);
+        index = arith::SelectOp::create(b, take, otherIndex, index);
+      }
+      Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, k.idx(0));
+      k.ifThen(first, [&] {
+        Value none = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, index, k.i32(vocab));
+        k.store(arith::SelectOp::create(b, none, k.i32(0), index), k.arg(2), seq);
       });
     });
   });

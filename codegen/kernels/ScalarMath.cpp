@@ -65,6 +65,11 @@ Value exp(KernelBuilder &k, Value v) {
   return ::quamba::ref::semantics::exp(ops, v);
 }
 
+Value log(KernelBuilder &k, Value v) {
+  MlirOps ops(k);
+  return ::quamba::ref::semantics::logNormal(ops, v);
+}
+
 Value log1p(KernelBuilder &k, Value v) {
   MlirOps ops(k);
   return ::quamba::ref::semantics::log1p(ops, v);

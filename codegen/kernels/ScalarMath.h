@@ -16,6 +16,8 @@ namespace mlir::quamba::codegen {
 /// ref::exp and ref::log1p (runtime/reference/FloatSemantics.h), bit for
 /// bit.
 Value exp(KernelBuilder &k, Value v);
+/// ref::log: for a normal, finite v > 0.
+Value log(KernelBuilder &k, Value v);
 Value log1p(KernelBuilder &k, Value v);
 /// v / (1 + exp(-v)), as ref::silu.
 Value silu(KernelBuilder &k, Value v);

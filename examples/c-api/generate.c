@@ -1,6 +1,7 @@
-/* generate.c - the quamba C API in 40 lines: open a model.qmb, greedy-decode
- * a continuation of a byte-level prompt, print it.
- *   generate model.qmb "It is a truth" [tokens] [auto|cuda|cpu]
+/* generate.c - the quamba C API in 40 lines: open a model.qmb, decode a
+ * continuation of a byte-level prompt (greedy, or sampled with top-k 40 and
+ * top-p 0.9 when a temperature is given), print it.
+ *   generate model.qmb "It is a truth" [tokens] [auto|cuda|cpu] [temperature]
  */
 #include <quamba/runtime.h>
 
@@ -10,7 +11,8 @@
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s model.qmb PROMPT [TOKENS] [auto|cuda|cpu]\n", argv[0]);
+    fprintf(stderr, "usage: %s model.qmb PROMPT [TOKENS] [auto|cuda|cpu] [TEMPERATURE]\n",
+            argv[0]);
     return 2;
   }
   int64_t count = (int64_t)strlen(argv[2]);
@@ -29,7 +31,8 @@ int main(int argc, char **argv) {
   int32_t *prompt = malloc(sizeof(int32_t) * count), *out = malloc(sizeof(int32_t) * (steps + 1));
   for (int64_t i = 0; i < count; ++i)
     prompt[i] = (unsigned char)argv[2][i];
-  int rc = quamba_generate_greedy(session, prompt, count, steps, out);
+  float temperature = argc > 5 ? (float)atof(argv[5]) : 0.0f;
+  int rc = quamba_generate(session, prompt, count, steps, temperature, 40, 0.9f, 1, out);
   if (rc)
     fprintf(stderr, "generate: %s\n", quamba_last_error());
   else {

@@ -58,9 +58,13 @@ LaunchCheck checkOne(Session &candidate, Session &reference, const std::string &
                      double tolerance) {
   const plan::Plan &p = reference.artifact().plan();
   const plan::EntryPoint &entry = *p.entry(entryName);
-  // Index launches.size() is the entry's sampler.
-  const bool sampler = index == entry.launches.size();
-  const plan::Launch &launch = sampler ? *entry.sampler : entry.launches[index];
+  // Index launches.size() is the entry's greedy sampler, the next one its
+  // random sampler.
+  const bool sampler = index >= entry.launches.size();
+  const bool random = index > entry.launches.size();
+  const plan::Launch &launch = !sampler ? entry.launches[index]
+                               : random ? *entry.randomSampler
+                                        : *entry.sampler;
   LaunchCheck check;
   check.entry = entryName;
   check.index = index;
@@ -85,6 +89,20 @@ LaunchCheck checkOne(Session &candidate, Session &reference, const std::string &
       return fail(!c ? c.error() : r.error());
     if (i < first) {
       std::vector<uint8_t> data = randomBytes(b, bytes, reference.vocabSize(), rng);
+      if (random && i == 1) {
+        // The sampling parameters: a typical draw (temperature, top-k and
+        // top-p all active), fresh seed and step.
+        ref::SampleParams params;
+        params.temperature = 0.8f;
+        params.topK = 40;
+        params.topP = 0.9f;
+        params.allowed = reference.vocabSize();
+        params.seed = rng();
+        params.step = rng() % 1000;
+        int32_t words[ref::kSampleParamWords];
+        ref::sampleParamsToWords(params, words);
+        std::memcpy(data.data(), words, sizeof(words));
+      }
       if (Status s = candidate.backend().upload(*c, data.data(), bytes); !s)
         return fail(s.error());
       if (Status s = reference.backend().upload(*r, data.data(), bytes); !s)
@@ -96,7 +114,7 @@ LaunchCheck checkOne(Session &candidate, Session &reference, const std::string &
     }
   }
   auto runOn = [&](Session &session) {
-    return sampler ? session.runSampler(entryName, batch, seqlen)
+    return sampler ? session.runSampler(entryName, batch, seqlen, random)
                    : session.runLaunch(entryName, index, batch, seqlen);
   };
   if (Status s = runOn(candidate); !s)
@@ -152,7 +170,8 @@ std::vector<LaunchCheck> checkLaunches(Session &candidate, Session &reference, i
   const plan::Plan &p = reference.artifact().plan();
   for (const plan::EntryPoint &entry : p.entries) {
     int64_t len = entry.singleToken ? 1 : seqlen;
-    size_t count = entry.launches.size() + (entry.sampler ? 1 : 0);
+    size_t count = entry.launches.size() + (entry.sampler ? 1 : 0) +
+                   (entry.sampler && entry.randomSampler ? 1 : 0);
     for (size_t i = 0; i < count; ++i)
       out.push_back(checkOne(candidate, reference, entry.name, i, batch, len, rng, tolerance));
   }

@@ -224,6 +224,16 @@ Status CpuBackend::run(const BoundLaunch &bound) {
     }
     return Status::success();
   }
+  if (op == "sample") {
+    int64_t batch = d[0][0], seqlen = d[0][1], vocab = d[0][2];
+    ref::SampleParams params = ref::sampleParamsFromWords(as<int32_t>(p[1]));
+    params.allowed = std::clamp<int64_t>(params.allowed, 1, vocab);
+    for (int64_t s = 0; s < batch; ++s) {
+      const float *row = as<float>(p[0]) + ((s + 1) * seqlen - 1) * vocab;
+      as<int32_t>(p[2])[s] = ref::sampleToken(row, params, static_cast<uint64_t>(s));
+    }
+    return Status::success();
+  }
   return fail("no reference kernel for this op");
 }
 

@@ -114,16 +114,20 @@ Result<BoundLaunch> Session::bind(const plan::Launch &launch, int64_t batch, int
 }
 
 Status Session::runEntry(const plan::EntryPoint &entry, int64_t batch, int64_t seqlen,
-                         bool sample) {
-  if (sample && !entry.sampler)
-    return makeError("@" + entry.name + " has no sampler; recompile with this quamba-compile");
+                         Pick pick) {
+  const std::optional<plan::Launch> &sampler =
+      pick == Pick::Random ? entry.randomSampler : entry.sampler;
+  if (pick != Pick::Logits && !sampler)
+    return makeError("@" + entry.name + " has no " +
+                     (pick == Pick::Random ? "random " : "") +
+                     "sampler; recompile with this quamba-compile");
   // Bind (and allocate) everything first: a graph capture must see only
   // launches, on buffers that stay where they are.
   std::vector<const plan::Launch *> launches;
   for (const plan::Launch &launch : entry.launches)
     launches.push_back(&launch);
-  if (sample)
-    launches.push_back(&*entry.sampler);
+  if (pick != Pick::Logits)
+    launches.push_back(&*sampler);
   std::vector<BoundLaunch> bound;
   for (const plan::Launch *launchPtr : launches) {
     const plan::Launch &launch = *launchPtr;
@@ -145,7 +149,10 @@ Status Session::runEntry(const plan::EntryPoint &entry, int64_t batch, int64_t s
   // Decode runs the same launches on the same buffers every token: one
   // graph per batch size (DESIGN.md §6). Prefill lengths vary: launched.
   Status ran = entry.singleToken
-                   ? backend_->runGraph(entry.name + (sample ? "+argmax" : "") +
+                   ? backend_->runGraph(entry.name +
+                                            (pick == Pick::Greedy   ? "+argmax"
+                                             : pick == Pick::Random ? "+sample"
+                                                                    : "") +
                                             "/B=" + std::to_string(batch),
                                         launchAll)
                    : launchAll();
@@ -167,11 +174,12 @@ Status Session::runLaunch(const std::string &entryName, size_t index, int64_t ba
   return backend_->synchronize();
 }
 
-Status Session::runSampler(const std::string &entryName, int64_t batch, int64_t seqlen) {
+Status Session::runSampler(const std::string &entryName, int64_t batch, int64_t seqlen,
+                           bool random) {
   const plan::EntryPoint *entry = artifact_->plan().entry(entryName);
-  if (!entry || !entry->sampler)
-    return makeError("@" + entryName + " has no sampler");
-  Result<BoundLaunch> bound = bind(*entry->sampler, batch, seqlen);
+  if (!entry || !(random ? entry->randomSampler : entry->sampler))
+    return makeError("@" + entryName + " has no " + (random ? "random " : "") + "sampler");
+  Result<BoundLaunch> bound = bind(random ? *entry->randomSampler : *entry->sampler, batch, seqlen);
   if (!bound)
     return makeError(bound.error());
   if (Status s = backend_->run(*bound); !s)
@@ -232,7 +240,8 @@ static Result<std::vector<float>> readLogits(Session &session, Backend &backend,
 }
 
 Status Session::startEntry(const plan::EntryPoint &entry, const std::vector<int32_t> &tokens,
-                           int64_t batch, int64_t seqlen, bool sample) {
+                           int64_t batch, int64_t seqlen, Pick pick,
+                           const ref::SampleParams *params) {
   const plan::Plan &p = artifact_->plan();
   const std::string what = "@" + entry.name + ": ";
   if (batch <= 0 || seqlen <= 0 || static_cast<int64_t>(tokens.size()) != batch * seqlen)
@@ -252,7 +261,18 @@ Status Session::startEntry(const plan::EntryPoint &entry, const std::vector<int3
     return makeError(in.error());
   if (Status s = backend_->upload(*in, tokens.data(), tokens.size() * sizeof(int32_t)); !s)
     return makeError(s.error());
-  if (Status s = runEntry(entry, batch, seqlen, sample); !s)
+  if (pick == Pick::Random) {
+    if (!entry.randomSampler)
+      return makeError(what + "no random sampler; recompile with this quamba-compile");
+    int32_t words[ref::kSampleParamWords];
+    ref::sampleParamsToWords(*params, words);
+    Result<void *> ptr = buffer(entry.randomSampler->operands[1], batch, seqlen);
+    if (!ptr)
+      return makeError(ptr.error());
+    if (Status s = backend_->upload(*ptr, words, sizeof(words)); !s)
+      return makeError(s.error());
+  }
+  if (Status s = runEntry(entry, batch, seqlen, pick); !s)
     return s;
   if (Status s = carryStates(*this, *backend_, p, entry, *p.entry("decode"), batch, seqlen); !s)
     return s;
@@ -274,7 +294,7 @@ Result<std::vector<float>> Session::prefill(const std::vector<int32_t> &tokens, 
                                             int64_t seqlen) {
   const plan::EntryPoint &entry = *artifact_->plan().entry("prefill");
   stateBatch_ = 0;
-  if (Status s = startEntry(entry, tokens, batch, seqlen, false); !s)
+  if (Status s = startEntry(entry, tokens, batch, seqlen, Pick::Logits); !s)
     return makeError(s.error());
   return readLogits(*this, *backend_, artifact_->plan(), entry, batch, seqlen);
 }
@@ -282,7 +302,7 @@ Result<std::vector<float>> Session::prefill(const std::vector<int32_t> &tokens, 
 Result<std::vector<float>> Session::decode(const std::vector<int32_t> &tokens) {
   const plan::EntryPoint &entry = *artifact_->plan().entry("decode");
   int64_t batch = static_cast<int64_t>(tokens.size());
-  if (Status s = startEntry(entry, tokens, batch, 1, false); !s)
+  if (Status s = startEntry(entry, tokens, batch, 1, Pick::Logits); !s)
     return makeError(s.error());
   return readLogits(*this, *backend_, artifact_->plan(), entry, batch, 1);
 }
@@ -291,7 +311,7 @@ Result<std::vector<int32_t>> Session::prefillGreedy(const std::vector<int32_t> &
                                                     int64_t batch, int64_t seqlen) {
   const plan::EntryPoint &entry = *artifact_->plan().entry("prefill");
   stateBatch_ = 0;
-  if (Status s = startEntry(entry, tokens, batch, seqlen, true); !s)
+  if (Status s = startEntry(entry, tokens, batch, seqlen, Pick::Greedy); !s)
     return makeError(s.error());
   return readTokens(entry, batch);
 }
@@ -299,7 +319,26 @@ Result<std::vector<int32_t>> Session::prefillGreedy(const std::vector<int32_t> &
 Result<std::vector<int32_t>> Session::decodeGreedy(const std::vector<int32_t> &tokens) {
   const plan::EntryPoint &entry = *artifact_->plan().entry("decode");
   int64_t batch = static_cast<int64_t>(tokens.size());
-  if (Status s = startEntry(entry, tokens, batch, 1, true); !s)
+  if (Status s = startEntry(entry, tokens, batch, 1, Pick::Greedy); !s)
+    return makeError(s.error());
+  return readTokens(entry, batch);
+}
+
+Result<std::vector<int32_t>> Session::prefillSample(const std::vector<int32_t> &tokens,
+                                                    int64_t batch, int64_t seqlen,
+                                                    const ref::SampleParams &params) {
+  const plan::EntryPoint &entry = *artifact_->plan().entry("prefill");
+  stateBatch_ = 0;
+  if (Status s = startEntry(entry, tokens, batch, seqlen, Pick::Random, &params); !s)
+    return makeError(s.error());
+  return readTokens(entry, batch);
+}
+
+Result<std::vector<int32_t>> Session::decodeSample(const std::vector<int32_t> &tokens,
+                                                   const ref::SampleParams &params) {
+  const plan::EntryPoint &entry = *artifact_->plan().entry("decode");
+  int64_t batch = static_cast<int64_t>(tokens.size());
+  if (Status s = startEntry(entry, tokens, batch, 1, Pick::Random, &params); !s)
     return makeError(s.error());
   return readTokens(entry, batch);
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "runtime/exec/Backend.h"
+#include "runtime/reference/Kernels.h"
 
 #include <map>
 
@@ -38,22 +39,34 @@ public:
   Result<std::vector<int32_t>> prefillGreedy(const std::vector<int32_t> &tokens, int64_t batch,
                                              int64_t seqlen);
   Result<std::vector<int32_t>> decodeGreedy(const std::vector<int32_t> &tokens);
+  /// The same with a random draw (the entry's random sampler,
+  /// ref::sampleToken; sequence b of the batch is row b). `params.step` is
+  /// the caller's counter; the params are uploaded before the launches, so
+  /// decode's graph samples with each step's values.
+  Result<std::vector<int32_t>> prefillSample(const std::vector<int32_t> &tokens, int64_t batch,
+                                             int64_t seqlen, const ref::SampleParams &params);
+  Result<std::vector<int32_t>> decodeSample(const std::vector<int32_t> &tokens,
+                                            const ref::SampleParams &params);
 
   /// Runs one launch of `entry` alone on the current buffers (used by the
   /// kernel checks); buffers of (batch, seqlen) are allocated as needed.
   Status runLaunch(const std::string &entry, size_t index, int64_t batch, int64_t seqlen);
-  /// The same for an entry's sampler.
-  Status runSampler(const std::string &entry, int64_t batch, int64_t seqlen);
+  /// The same for an entry's greedy or random sampler.
+  Status runSampler(const std::string &entry, int64_t batch, int64_t seqlen,
+                    bool random = false);
   /// The device pointer of a buffer for (batch, seqlen) of an entry point,
   /// allocating it if needed.
   Result<void *> buffer(int index, int64_t batch, int64_t seqlen);
 
 private:
   Session() = default;
+  /// Which sampler runs after an entry's launches.
+  enum class Pick { Logits, Greedy, Random };
   Status runEntry(const plan::EntryPoint &entry, int64_t batch, int64_t seqlen,
-                  bool sample = false);
+                  Pick pick = Pick::Logits);
   Status startEntry(const plan::EntryPoint &entry, const std::vector<int32_t> &tokens,
-                    int64_t batch, int64_t seqlen, bool sample);
+                    int64_t batch, int64_t seqlen, Pick pick,
+                    const ref::SampleParams *params = nullptr);
   Result<std::vector<int32_t>> readTokens(const plan::EntryPoint &entry, int64_t batch);
   Result<BoundLaunch> bind(const plan::Launch &launch, int64_t batch, int64_t seqlen);
   Status checkTokens(const std::vector<int32_t> &tokens) const;

@@ -47,6 +47,11 @@
 // argmax               logits[B,L,V], out i32[B]                   batch, seqlen  -
 //                        (an entry point's sampler: the greedy next token of each sequence,
 //                         argmax of its last position, the lowest index among equal maxima)
+// sample               logits[B,L,V], params i32[8], out i32[B]    batch, seqlen  -
+//                        (an entry point's random sampler: ref::sampleToken on the last
+//                         position of each sequence, sequence = its row; params are
+//                         ref::sampleParamsToWords: temperature, top-k, top-p, allowed ids,
+//                         seed, step, filled by the host before each step)
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -64,6 +69,7 @@ inline constexpr std::string_view kLaunchOps[] = {
     "selective_step", "gated_rms_norm",      "hadamard",
     "quantize",       "dequantize",          "linear_w8a8",
     "linear_w4a8",    "linear_w4a16",        "argmax",
+    "sample",
 };
 
 } // namespace quamba::plan

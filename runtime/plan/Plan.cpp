@@ -81,7 +81,7 @@ int expectedOperandCount(const Launch &launch) {
       {"gated_rms_norm", 4}, {"hadamard", 3},
       {"quantize", 3},       {"dequantize", 3},
       {"linear_w8a8", 6},    {"linear_w4a8", 7},
-      {"linear_w4a16", 5},   {"argmax", 2},
+      {"linear_w4a16", 5},   {"argmax", 2},         {"sample", 3},
   };
   if (launch.op == "split") {
     auto it = launch.attrs.find("sizes");
@@ -166,6 +166,8 @@ std::string Plan::toJson() const {
                   {"launches", std::move(launches)}};
     if (e.sampler)
       entry["sampler"] = launchJson(*e.sampler);
+    if (e.randomSampler)
+      entry["random_sampler"] = launchJson(*e.randomSampler);
     entryList.push_back(std::move(entry));
   }
   root["entries"] = std::move(entryList);
@@ -288,6 +290,16 @@ Result<Plan> Plan::fromJson(const std::string &text, const std::string &origin) 
         if (sampler->op != "argmax")
           return fail("@" + entry.name + " sampler must be an argmax, not '" + sampler->op + "'");
         entry.sampler = sampler.take();
+      }
+      if (e.contains("random_sampler")) {
+        Result<Launch> sampler =
+            parseLaunch(e.at("random_sampler"), "@" + entry.name + " random sampler");
+        if (!sampler)
+          return makeError(sampler.error());
+        if (sampler->op != "sample")
+          return fail("@" + entry.name + " random sampler must be a sample, not '" +
+                      sampler->op + "'");
+        entry.randomSampler = sampler.take();
       }
       plan.entries.push_back(std::move(entry));
     }

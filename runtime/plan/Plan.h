@@ -90,6 +90,9 @@ struct EntryPoint {
   /// The greedy sampler run after the launches on demand (op "argmax" over
   /// outputs[0], the logits), so that only token ids leave the GPU.
   std::optional<Launch> sampler;
+  /// The random sampler (op "sample": temperature, top-k, top-p from its
+  /// params buffer), writing the same next-token buffer as `sampler`.
+  std::optional<Launch> randomSampler;
   /// Whether this entry point's L is fixed at 1 (decode).
   bool singleToken = false;
 };

@@ -1,4 +1,4 @@
-//===- FloatSemantics.cpp - ref::exp and ref::log1p on plain floats --------===//
+//===- FloatSemantics.cpp - ref::exp, log and log1p on plain floats --------===//
 //
 // Built with -ffp-contract=off (as the whole reference library): every
 // operation below is one correctly rounded fp32 operation.
@@ -59,6 +59,11 @@ struct ScalarOps {
 float exp(float x) {
   ScalarOps ops;
   return semantics::exp(ops, x);
+}
+
+float log(float x) {
+  ScalarOps ops;
+  return semantics::logNormal(ops, x);
 }
 
 float log1p(float u) {

@@ -33,6 +33,9 @@ namespace quamba::ref {
 /// Cephes expf polynomial, scaling by 2^k as two exact power-of-two
 /// products. exp(NaN) = NaN, exp(x < -104) = 0, exp(x > 89) = inf.
 float exp(float x);
+/// log(x) for a normal, finite x > 0 (the Cephes logf polynomial), within
+/// 1 ulp.
+float log(float x);
 /// log1p(u) for u >= 0 (the softplus domain; NaN passes through), within
 /// 2.5 ulp: w = 1 + u, log(w) by the Cephes logf polynomial, corrected by
 /// u / (w - 1) (Goldberg's log1p).

@@ -137,4 +137,35 @@ const float *hadamardFactor(int64_t n, int64_t *m);
 /// apply the sign sums exactly and the scale once per element.
 Status hadamardUnnormalized(double *x, int64_t n);
 
+/// One random sampling step (LaunchOps.h "sample"; its params buffer holds
+/// these as i32 words: sampleParamsToWords).
+struct SampleParams {
+  float temperature = 1.0f; ///< > 0 (greedy decoding uses argmax instead)
+  int64_t topK = 0;         ///< keep the k largest logits (ties kept); 0: all
+  float topP = 1.0f;        ///< nucleus mass; >= 1: all
+  int64_t allowed = 0;      ///< only ids [0, allowed) can be drawn (vocab padding)
+  uint64_t seed = 0;
+  uint64_t step = 0;        ///< the caller's counter: one draw per step
+};
+constexpr int kSampleParamWords = 8;
+void sampleParamsToWords(const SampleParams &p, int32_t words[kSampleParamWords]);
+SampleParams sampleParamsFromWords(const int32_t words[kSampleParamWords]);
+
+/// Draws a token from softmax(logits[0, allowed) / temperature) restricted to
+/// the top-k logits and then to the top-p nucleus; `sequence` is the row of
+/// the batch. Defined so that a GPU warp reproduces it bit for bit
+/// (Sampling.cpp states the algorithm): integer-exact thresholds, quamba's
+/// own exp/log, Gumbel-max with a counter-based hash of (seed, step,
+/// sequence, id). The same inputs always draw the same token.
+int32_t sampleToken(const float *logits, const SampleParams &p, uint64_t sequence);
+
+/// sampleToken's noise: splitmix64's finalizer over the counters mixed by
+/// odd multipliers (the GPU kernel emits the same integer operations).
+namespace sample_hash {
+constexpr uint64_t kStep = 0x9E3779B97F4A7C15ull, kSequence = 0xC2B2AE3D27D4EB4Full,
+                   kId = 0x165667B19E3779F9ull, kMix1 = 0xBF58476D1CE4E5B9ull,
+                   kMix2 = 0x94D049BB133111EBull;
+} // namespace sample_hash
+uint64_t sampleHash(uint64_t seed, uint64_t step, uint64_t sequence, uint64_t id);
+
 } // namespace quamba::ref

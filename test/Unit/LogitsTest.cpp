@@ -72,6 +72,67 @@ TEST(SamplerTest, TopPKeepsTheSmallestPrefixReachingTheMass) {
   }
 }
 
+TEST(SamplerTest, TopKKeepsTiesAtTheBoundary) {
+  // k = 1 with two equal largest logits: both stay candidates, nothing else.
+  const std::vector<float> logits = {1.0f, 2.0f, 2.0f, 0.0f};
+  Sampler sampler({1.0f, /*topK=*/1, 1.0f, 9}, 4);
+  std::map<int32_t, int> counts;
+  for (int i = 0; i < 2000; ++i)
+    ++counts[sampler.sample(logits.data(), logits.size())];
+  EXPECT_EQ(counts.size(), 2u);
+  EXPECT_GT(counts[1], 800);
+  EXPECT_GT(counts[2], 800);
+}
+
+TEST(SamplerTest, TopKFrequenciesFollowTheRenormalisedSoftmax) {
+  // k = 3 keeps ids 5, 1, 3 (logits 3, 2, 1.5).
+  Sampler sampler({1.0f, /*topK=*/3, 1.0f, 21}, kAllowed);
+  std::map<int32_t, int> counts;
+  const int draws = 30000;
+  for (int i = 0; i < draws; ++i)
+    ++counts[sampler.sample(kLogits.data(), kLogits.size())];
+  double z = std::exp(3.0) + std::exp(2.0) + std::exp(1.5);
+  for (auto [id, logit] : {std::pair{5, 3.0}, {1, 2.0}, {3, 1.5}}) {
+    double p = std::exp(logit) / z;
+    double sigma = std::sqrt(draws * p * (1 - p)) + 1;
+    EXPECT_NEAR(counts[id], draws * p, 5 * sigma) << "id " << id;
+  }
+  EXPECT_EQ(counts.size(), 3u);
+}
+
+TEST(SampleTokenTest, SequencesOfABatchDrawIndependently) {
+  quamba::ref::SampleParams p;
+  p.allowed = kAllowed;
+  int same = 0;
+  for (uint64_t step = 0; step < 200; ++step) {
+    p.step = step;
+    same += quamba::ref::sampleToken(kLogits.data(), p, 0) ==
+            quamba::ref::sampleToken(kLogits.data(), p, 1);
+  }
+  // Identical streams would agree 200 times; independent ones about
+  // sum p_i^2 = 0.35 of the time.
+  EXPECT_LT(same, 120);
+}
+
+TEST(SampleTokenTest, ParamsRoundTripThroughTheirBufferWords) {
+  quamba::ref::SampleParams p;
+  p.temperature = 0.7f;
+  p.topK = 40;
+  p.topP = 0.9f;
+  p.allowed = 50277;
+  p.seed = 0x123456789abcdef0ull;
+  p.step = (1ull << 40) + 3;
+  int32_t words[quamba::ref::kSampleParamWords];
+  quamba::ref::sampleParamsToWords(p, words);
+  quamba::ref::SampleParams q = quamba::ref::sampleParamsFromWords(words);
+  EXPECT_EQ(q.temperature, p.temperature);
+  EXPECT_EQ(q.topK, p.topK);
+  EXPECT_EQ(q.topP, p.topP);
+  EXPECT_EQ(q.allowed, p.allowed);
+  EXPECT_EQ(q.seed, p.seed);
+  EXPECT_EQ(q.step, p.step);
+}
+
 TEST(NegativeLogLikelihoodTest, IsLogSoftmaxOverAllowedIds) {
   double z = 0;
   for (int64_t i = 0; i < kAllowed; ++i)

@@ -207,6 +207,18 @@ public:
       return LanguageModel::decodeGreedy(token, allowed);
     return first(session.decodeGreedy({token}));
   }
+  // The random sampler honours `allowed` itself (a params word).
+  Result<int32_t> prefillSample(const std::vector<int32_t> &tokens,
+                                const ref::SampleParams &params) override {
+    if (!session.artifact().plan().entry("prefill")->randomSampler)
+      return LanguageModel::prefillSample(tokens, params);
+    return first(session.prefillSample(tokens, 1, static_cast<int64_t>(tokens.size()), params));
+  }
+  Result<int32_t> decodeSample(int32_t token, const ref::SampleParams &params) override {
+    if (!session.artifact().plan().entry("decode")->randomSampler)
+      return LanguageModel::decodeSample(token, params);
+    return first(session.decodeSample({token}, params));
+  }
 
 private:
   /// Whether the plan's sampler applies (it covers the whole row; an

@@ -45,6 +45,15 @@ int quamba_decode(quamba_session *session, int32_t token, float *logits);
 int quamba_generate_greedy(quamba_session *session, const int32_t *prompt, int64_t count,
                            int64_t max_tokens, int32_t *out);
 
+/* Sampled decoding: prefill, then `max_tokens` tokens each drawn from
+ * softmax(logits / temperature) cut to the top-k logits (0: no cut) and the
+ * top-p nucleus (1: no cut), with `seed`; temperature <= 0 is greedy. The
+ * draws happen where the logits are (on the GPU, inside decode's CUDA graph)
+ * and are the same on every backend for the same logits. */
+int quamba_generate(quamba_session *session, const int32_t *prompt, int64_t count,
+                    int64_t max_tokens, float temperature, int64_t top_k, float top_p,
+                    uint64_t seed, int32_t *out);
+
 /* Triton interoperability (CUDA only). Loads a cubin or NUL-terminated PTX
  * image holding kernel `name`. */
 int quamba_kernel_load(const void *image, const char *name, quamba_kernel **kernel);
