@@ -17,32 +17,90 @@
 
 namespace mlir::quamba::codegen {
 
-LogicalResult emitArgmax(KernelContext &ctx, Location loc) {
+namespace {
+
+/// The warp's first maximum of per-lane (value, index) candidates, each the
+/// first maximum of its lane's ascending ids (index `none`: no candidate):
+/// an xor butterfly keeps the larger value and, among equal values, the
+/// lower index, exactly what a sequential first-max scan returns. Lane 0
+/// stores the index (0 when there is none) to out[seq].
+void storeFirstMax(KernelBuilder &k, Value value, Value index, int64_t none, Value lane,
+                   Value out, Value seq) {
+  auto &b = k.b();
+  for (int offset = 16; offset >= 1; offset /= 2) {
+    Value width = k.i32(32), off = k.i32(offset);
+    Value otherValue =
+        gpu::ShuffleOp::create(b, value, off, width, gpu::ShuffleMode::XOR).getShuffleResult();
+    Value otherIndex =
+        gpu::ShuffleOp::create(b, index, off, width, gpu::ShuffleMode::XOR).getShuffleResult();
+    Value greater = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, otherValue, value);
+    Value equal = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, otherValue, value);
+    Value lower = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, otherIndex, index);
+    Value mineNone = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, index, k.i32(none));
+    Value theirsValid = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, otherIndex, k.i32(none));
+    // Theirs if it exists and is larger, or equal with a lower index, or
+    // mine does not exist.
+    Value take = arith::AndIOp::create(
+        b, theirsValid,
+        arith::OrIOp::create(
+            b, arith::OrIOp::create(b, greater, arith::AndIOp::create(b, equal, lower)),
+            mineNone));
+    value = arith::SelectOp::create(b, take, otherValue, value);
+    index = arith::SelectOp::create(b, take, otherIndex, index);
+  }
+  Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, k.idx(0));
+  k.ifThen(first, [&] {
+    // No candidate (all logits NaN): token 0, as the host's max_element.
+    Value noneLeft = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, index, k.i32(none));
+    k.store(arith::SelectOp::create(b, noneLeft, k.i32(0), index), out, seq);
+  });
+}
+
+/// A sampler launch over logits [B, L, V] (operand 0) with `operands`
+/// buffers: scalars B and L, one warp per sequence (grid cdiv(B, 4) blocks of
+/// 4 warps). `body(k, lane, seq, base)` runs for each sequence in range, base
+/// being the offset of its last position's logits; the branch is
+/// warp-uniform, so shuffles inside see every lane.
+using PerSequenceBody =
+    std::function<void(KernelBuilder &k, Value lane, Value seq, Value base)>;
+LogicalResult emitPerSequence(KernelContext &ctx, Location loc, const std::string &prefix,
+                              unsigned operands, const PerSequenceBody &body) {
   plan::Launch &launch = ctx.getLaunch();
   const plan::Buffer &logits = ctx.operand(0);
   if (logits.shape.size() != 3 || !logits.shape[2].isConstant())
-    return emitError(loc) << "argmax needs logits [B, L, V] with a static V";
+    return emitError(loc) << launch.op << " needs logits [B, L, V] with a static V";
   const int64_t vocab = ctx.dim(0, 2);
   const int numWarps = 4;
   launch.scalars = {logits.shape[0], logits.shape[1]};
   ctx.gridFor(mulExpr(logits.shape[0], plan::ShapeExpr(32)), numWarps);
-  ctx.useKernel("argmax_v" + std::to_string(vocab), ctx.operandArgs(2), numWarps,
+  ctx.useKernel(prefix + "_v" + std::to_string(vocab), ctx.operandArgs(2), numWarps,
                 [&](KernelBuilder &k) {
     auto &b = k.b();
-    Type f32 = b.getF32Type(), i32 = b.getI32Type();
     Value tid = k.threadIdx();
     Value lane = arith::RemUIOp::create(b, tid, k.idx(32));
     Value seq = arith::AddIOp::create(
         b, arith::MulIOp::create(b, k.blockIdx(), k.idx(numWarps)),
         arith::DivUIOp::create(b, tid, k.idx(32)));
-    Value batch = k.argIndex(2), seqlen = k.argIndex(3);
+    Value batch = k.argIndex(operands), seqlen = k.argIndex(operands + 1);
     Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, seq, batch);
-    // Warp-uniform (one warp, one sequence): the shuffles see all lanes.
     k.ifThen(active, [&] {
       Value lastRow = arith::SubIOp::create(
           b, arith::MulIOp::create(b, arith::AddIOp::create(b, seq, k.idx(1)), seqlen),
           k.idx(1));
-      Value base = arith::MulIOp::create(b, lastRow, k.idx(vocab));
+      body(k, lane, seq, arith::MulIOp::create(b, lastRow, k.idx(vocab)));
+    });
+  });
+  return success();
+}
+
+} // namespace
+
+LogicalResult emitArgmax(KernelContext &ctx, Location loc) {
+  const int64_t vocab = ctx.dim(0, -1);
+  return emitPerSequence(ctx, loc, "argmax", 2, [&](KernelBuilder &k, Value lane, Value seq,
+                                                    Value base) {
+      auto &b = k.b();
+      Type f32 = b.getF32Type(), i32 = b.getI32Type();
       Value minusInf = k.f32(-std::numeric_limits<float>::infinity());
       // (best value, best index); index `vocab` means none yet.
       SmallVector<Value> best = k.forLoop(
@@ -58,39 +116,10 @@ LogicalResult emitArgmax(KernelContext &ctx, Location loc) {
             return {arith::SelectOp::create(b, take, x, it[0]),
                     arith::SelectOp::create(b, take, vi, it[1])};
           });
-      Value value = best[0], index = best[1];
-      for (int offset = 16; offset >= 1; offset /= 2) {
-        Value width = k.i32(32), off = k.i32(offset);
-        Value otherValue =
-            gpu::ShuffleOp::create(b, value, off, width, gpu::ShuffleMode::XOR).getShuffleResult();
-        Value otherIndex =
-            gpu::ShuffleOp::create(b, index, off, width, gpu::ShuffleMode::XOR).getShuffleResult();
-        Value greater = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, otherValue, value);
-        Value equal = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, otherValue, value);
-        Value lower = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, otherIndex, index);
-        Value mine = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, index, k.i32(vocab));
-        Value theirsValid = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, otherIndex, k.i32(vocab));
-        // Take theirs if larger, or equal with a lower index, or mine is empty.
-        Value take = arith::OrIOp::create(
-            b, arith::OrIOp::create(b, greater, arith::AndIOp::create(b, equal, lower)),
-            arith::AndIOp::create(b, mine, theirsValid));
-        value = arith::SelectOp::create(b, take, otherValue, value);
-        index = arith::SelectOp::create(b, take, otherIndex, index);
-      }
-      Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, k.idx(0));
-      k.ifThen(first, [&] {
-        // All-NaN logits: token 0, as the host sampler's max_element.
-        Value none = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, index, k.i32(vocab));
-        k.store(arith::SelectOp::create(b, none, k.i32(0), index), k.arg(1), seq);
-      });
-    });
+      storeFirstMax(k, best[0], best[1], vocab, lane, k.arg(1), seq);
   });
-  return success();
 }
 
-} // namespace mlir::quamba::codegen
-
-namespace mlir::quamba::codegen {
 namespace {
 
 /// Integer helpers of the random sampler (i32 keys and counts, i64 hash and
@@ -180,35 +209,15 @@ public:
 // are read from their buffer, not baked in: a captured decode graph samples
 // with the values of each step.
 LogicalResult emitSample(KernelContext &ctx, Location loc) {
-  plan::Launch &launch = ctx.getLaunch();
-  const plan::Buffer &logits = ctx.operand(0);
-  if (logits.shape.size() != 3 || !logits.shape[2].isConstant())
-    return emitError(loc) << "sample needs logits [B, L, V] with a static V";
-  if (ctx.dim(1, 0) != ::quamba::ref::kSampleParamWords)
+  if (ctx.operand(1).shape.size() != 1 || ctx.dim(1, 0) != ::quamba::ref::kSampleParamWords)
     return emitError(loc) << "sample: the params buffer must hold "
                           << ::quamba::ref::kSampleParamWords << " words";
-  const int64_t vocab = ctx.dim(0, 2);
-  const int numWarps = 4;
-  launch.scalars = {logits.shape[0], logits.shape[1]};
-  ctx.gridFor(mulExpr(logits.shape[0], plan::ShapeExpr(32)), numWarps);
-  ctx.useKernel("sample_v" + std::to_string(vocab), ctx.operandArgs(2), numWarps,
-                [&](KernelBuilder &k) {
-    auto &b = k.b();
-    SampleEmitter e(k);
-    Type f32 = b.getF32Type(), f64 = b.getF64Type(), i32 = e.i32, i64 = e.i64;
-    Value tid = k.threadIdx();
-    Value lane = arith::RemUIOp::create(b, tid, k.idx(32));
-    Value seq = arith::AddIOp::create(
-        b, arith::MulIOp::create(b, k.blockIdx(), k.idx(numWarps)),
-        arith::DivUIOp::create(b, tid, k.idx(32)));
-    Value batch = k.argIndex(3), seqlen = k.argIndex(4);
-    Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, seq, batch);
-    // Warp-uniform: every shuffle below sees all lanes.
-    k.ifThen(active, [&] {
-      Value lastRow = arith::SubIOp::create(
-          b, arith::MulIOp::create(b, arith::AddIOp::create(b, seq, k.idx(1)), seqlen),
-          k.idx(1));
-      Value base = arith::MulIOp::create(b, lastRow, k.idx(vocab));
+  const int64_t vocab = ctx.dim(0, -1);
+  return emitPerSequence(ctx, loc, "sample", 3, [&](KernelBuilder &k, Value lane, Value seq,
+                                                    Value base) {
+      auto &b = k.b();
+      SampleEmitter e(k);
+      Type f32 = b.getF32Type(), f64 = b.getF64Type(), i32 = e.i32, i64 = e.i64;
       auto word = [&](int64_t i) { return k.load(i32, k.arg(1), k.idx(i)); };
       auto wide = [&](int64_t lo) {
         return arith::OrIOp::create(
@@ -320,33 +329,8 @@ LogicalResult emitSample(KernelContext &ctx, Location loc) {
             return {arith::SelectOp::create(b, take, score, it[0]),
                     arith::SelectOp::create(b, take, vi, it[1])};
           });
-      Value score = best[0], index = best[1];
-      for (int offset = 16; offset >= 1; offset /= 2) {
-        Value otherScore = gpu::ShuffleOp::create(b, score, k.i32(offset), k.i32(32),
-                                                  gpu::ShuffleMode::XOR).getShuffleResult();
-        Value otherIndex = e.shuffle(index, offset);
-        Value greater = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, otherScore, score);
-        Value equal = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, otherScore, score);
-        Value lower = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, otherIndex, index);
-        Value mineNone = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, index, k.i32(vocab));
-        Value theirsValid = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, otherIndex, k.i32(vocab));
-        // Theirs if valid and (larger, or equal with a lower id, or mine is none).
-        Value take = arith::AndIOp::create(
-            b, theirsValid,
-            arith::OrIOp::create(
-                b, arith::OrIOp::create(b, greater, arith::AndIOp::create(b, equal, lower)),
-                mineNone));
-        score = arith::SelectOp::create(b, take, otherScore, score);
-        index = arith::SelectOp::create(b, take, otherIndex, index);
-      }
-      Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, k.idx(0));
-      k.ifThen(first, [&] {
-        Value none = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, index, k.i32(vocab));
-        k.store(arith::SelectOp::create(b, none, k.i32(0), index), k.arg(2), seq);
-      });
-    });
+      storeFirstMax(k, best[0], best[1], vocab, lane, k.arg(2), seq);
   });
-  return success();
 }
 
 } // namespace mlir::quamba::codegen

@@ -35,16 +35,8 @@ struct ScalarOps {
   I orI(I a, I b) { return a | b; }
   I shl(I a, int s) { return static_cast<I>(static_cast<uint32_t>(a) << s); }
   I ashr(I a, int s) { return a >> s; }
-  F bitsToFloat(I bits) {
-    F v;
-    std::memcpy(&v, &bits, sizeof(v));
-    return v;
-  }
-  I floatToBits(F v) {
-    I bits;
-    std::memcpy(&bits, &v, sizeof(bits));
-    return bits;
-  }
+  F bitsToFloat(I bits) { return bitsFloat(static_cast<uint32_t>(bits)); }
+  I floatToBits(F v) { return static_cast<I>(floatBits(v)); }
   B lt(F a, F b) { return a < b; }
   B gt(F a, F b) { return a > b; }
   B eq(F a, F b) { return a == b; }

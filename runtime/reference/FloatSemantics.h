@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 namespace quamba::ref {
@@ -40,6 +41,18 @@ float log(float x);
 /// 2.5 ulp: w = 1 + u, log(w) by the Cephes logf polynomial, corrected by
 /// u / (w - 1) (Goldberg's log1p).
 float log1p(float u);
+
+/// The bits of an fp32 and back.
+inline uint32_t floatBits(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof(bits));
+  return bits;
+}
+inline float bitsFloat(uint32_t bits) {
+  float v;
+  std::memcpy(&v, &bits, sizeof(v));
+  return v;
+}
 
 /// Lanes of the warp order (a CUDA warp).
 constexpr int64_t kWarpLanes = 32;

@@ -31,18 +31,6 @@ namespace quamba::ref {
 
 namespace {
 
-uint32_t floatBits(float v) {
-  uint32_t bits;
-  std::memcpy(&bits, &v, sizeof(bits));
-  return bits;
-}
-
-float bitsFloat(uint32_t bits) {
-  float v;
-  std::memcpy(&v, &bits, sizeof(v));
-  return v;
-}
-
 /// Orders floats as unsigned integers (negative ones flipped).
 uint32_t orderKey(float v) {
   uint32_t bits = floatBits(v);
