@@ -39,5 +39,5 @@ if config.enable_cuda:
 
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.quamba_tools_dir, config.llvm_tools_dir]
-tools = ["quamba-opt", "quamba-import", "quamba-run", "quamba-interpret", "quamba-compile", "FileCheck", "not", "split-file", "count"]
+tools = ["quamba-opt", "quamba-import", "quamba-run", "quamba-interpret", "quamba-compile", "quamba-random-checkpoint", "FileCheck", "not", "split-file", "count"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
