@@ -3,6 +3,7 @@
 
 #include "runtime/Float16.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace quamba::exec {
@@ -40,6 +41,8 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const plan::Art
     if (!ptr)
       return makeError("weight '" + b.name + "': " + ptr.error());
     session->buffers_[i] = {*ptr, bytes};
+    session->weightBytes_ += bytes;
+    session->held(static_cast<ptrdiff_t>(bytes));
     const uint8_t *data = session->artifact_->weightData(static_cast<int>(i));
     std::vector<uint32_t> widened;
     if (session->artifact_->weightIsBf16(static_cast<int>(i))) {
@@ -78,13 +81,45 @@ Result<void *> Session::buffer(int index, int64_t batch, int64_t seqlen) {
     // Captured graphs may point at the old allocation.
     backend_->invalidateGraphs();
     backend_->release(a.ptr);
+    held(-static_cast<ptrdiff_t>(a.bytes));
   }
   a = {};
   Result<void *> ptr = backend_->allocate(std::max<size_t>(bytes, 1));
   if (!ptr)
     return makeError("buffer '" + b.name + "': " + ptr.error());
   a = {*ptr, bytes};
+  held(static_cast<ptrdiff_t>(bytes));
   return a.ptr;
+}
+
+void Session::held(ptrdiff_t delta) {
+  heldBytes_ = static_cast<size_t>(static_cast<ptrdiff_t>(heldBytes_) + delta);
+  peakBytes_ = std::max(peakBytes_, heldBytes_);
+}
+
+size_t Session::decodeStepBytes(int64_t batch) const {
+  const plan::Plan &p = artifact_->plan();
+  const plan::EntryPoint &decode = *p.entry("decode");
+  std::vector<bool> weight(p.buffers.size(), false);
+  for (const plan::Launch &launch : decode.launches)
+    for (int operand : launch.operands)
+      if (p.buffers[operand].kind == BufferKind::Weight)
+        weight[operand] = true;
+  size_t bytes = 0;
+  for (size_t i = 0; i < weight.size(); ++i)
+    if (weight[i])
+      bytes += buffers_[i].bytes;
+  // States: every input but the tokens (read), every output but the logits
+  // (written).
+  auto add = [&](const std::vector<int> &list) {
+    for (size_t k = 1; k < list.size(); ++k) {
+      const Buffer &b = p.buffers[list[k]];
+      bytes += static_cast<size_t>(b.numel(batch, 1)) * plan::dtypeSize(b.dtype);
+    }
+  };
+  add(decode.inputs);
+  add(decode.outputs);
+  return bytes;
 }
 
 Result<BoundLaunch> Session::bind(const plan::Launch &launch, int64_t batch, int64_t seqlen) {

@@ -58,6 +58,16 @@ public:
   /// allocating it if needed.
   Result<void *> buffer(int index, int64_t batch, int64_t seqlen);
 
+  /// Bytes the session holds on its device: the weights as stored there
+  /// (f16 widened on the CPU), and the most held at once (weights plus
+  /// activation and state buffers).
+  size_t weightBytes() const { return weightBytes_; }
+  size_t peakBytes() const { return peakBytes_; }
+  /// The bytes one decode step of `batch` sequences must move at least: every
+  /// weight its launches read, once, and its state inputs read and state
+  /// outputs written (the floor of the memory roofline).
+  size_t decodeStepBytes(int64_t batch) const;
+
 private:
   Session() = default;
   /// Which sampler runs after an entry's launches.
@@ -79,6 +89,8 @@ private:
   };
   std::vector<Allocation> buffers_; // by plan buffer index
   int64_t stateBatch_ = 0;          // batch of the states held (0: none)
+  size_t weightBytes_ = 0, heldBytes_ = 0, peakBytes_ = 0;
+  void held(ptrdiff_t delta);
 };
 
 } // namespace quamba::exec

@@ -42,6 +42,11 @@ template <typename T> T orDie(Result<T> value) {
   return value.take();
 }
 
+void orDie(const Status &status) {
+  if (!status)
+    die(status.error());
+}
+
 const char *kUsage =
     "usage: quamba-run MODEL.qmb [--device auto|cuda|cpu] MODE\n"
     "modes:\n"
@@ -263,13 +268,37 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/// Bytes per second of a device-to-device copy of 512 MiB (read + write),
+/// the median of 5 after a warm-up: the bandwidth the roofline divides by,
+/// measured in the same run as the model.
+double copyBandwidth(exec::Backend &backend) {
+  const size_t bytes = size_t(512) << 20;
+  void *a = orDie(backend.allocate(bytes)), *b = orDie(backend.allocate(bytes));
+  orDie(backend.fill(a, 1, bytes));
+  std::vector<double> rates;
+  for (int rep = 0; rep <= 5; ++rep) {
+    auto start = std::chrono::steady_clock::now();
+    orDie(backend.copy(b, a, bytes));
+    orDie(backend.synchronize());
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (rep > 0)
+      rates.push_back(2.0 * static_cast<double>(bytes) / s);
+  }
+  backend.release(a);
+  backend.release(b);
+  return median(rates);
+}
+
 /// TTFT (prefill of --prompt-len tokens per sequence, to the first greedy
 /// token on the host) and TPOT (each further greedy token), per batch size:
 /// one warm-up run, then --reps runs on fresh random prompts; medians.
 /// Host clocks around calls that end synchronized (the tokens are copied
-/// back), as METHOD.md allows.
+/// back), as METHOD.md allows. With them: the weight bytes and the peak bytes
+/// the session held on the device, the bytes a decode step must move, the
+/// copy bandwidth measured here and the roofline TPOT they give.
 int bench(const Options &o, std::shared_ptr<const plan::Artifact> artifact) {
   auto session = openSession(artifact, o.device);
+  const double bandwidth = copyBandwidth(session->backend());
   std::mt19937_64 rng(o.seed);
   std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(artifact->vocabSize() - 1));
   using clock = std::chrono::steady_clock;
@@ -295,14 +324,20 @@ int bench(const Options &o, std::shared_ptr<const plan::Artifact> artifact) {
         tpot.push_back(seconds(first, end) / static_cast<double>(o.maxTokens - 1));
     }
     double t0 = median(ttft), t1 = tpot.empty() ? 0.0 : median(tpot);
+    double stepBytes = static_cast<double>(session->decodeStepBytes(batch));
+    double roofline = stepBytes / bandwidth;
     std::printf("{\"model\": \"%s\", \"device\": \"%s\", \"batch\": %lld, \"prompt_len\": %lld, "
                 "\"new_tokens\": %lld, \"reps\": %lld, \"ttft_ms\": %.3f, \"tpot_ms\": %.4f, "
-                "\"prefill_tokens_per_s\": %.0f, \"decode_tokens_per_s\": %.0f}\n",
+                "\"prefill_tokens_per_s\": %.0f, \"decode_tokens_per_s\": %.0f, "
+                "\"weight_bytes\": %zu, \"peak_device_bytes\": %zu, \"decode_step_bytes\": %.0f, "
+                "\"copy_bandwidth_gbs\": %.1f, \"roofline_tpot_ms\": %.4f, \"roofline_fraction\": %.4f}\n",
                 o.model.c_str(), session->backend().name().c_str(), static_cast<long long>(batch),
                 static_cast<long long>(o.promptLen), static_cast<long long>(o.maxTokens),
                 static_cast<long long>(o.reps), 1e3 * t0, 1e3 * t1,
                 static_cast<double>(batch * o.promptLen) / t0,
-                t1 > 0 ? static_cast<double>(batch) / t1 : 0.0);
+                t1 > 0 ? static_cast<double>(batch) / t1 : 0.0, session->weightBytes(),
+                session->peakBytes(), stepBytes, bandwidth / 1e9, 1e3 * roofline,
+                t1 > 0 ? roofline / t1 : 0.0);
   }
   return 0;
 }
