@@ -20,6 +20,8 @@ static ::quamba::Status addBytes(st::Writer &writer, const std::string &name,
   st::Writer writer;
   const ::quamba::plan::Plan &plan = result.plan;
   for (const WeightData &weight : result.weights) {
+    if (info.omitWeights)
+      break;
     const ::quamba::plan::Buffer &buffer = plan.buffers[weight.buffer];
     std::vector<uint64_t> shape;
     for (const auto &d : buffer.shape)
@@ -52,6 +54,8 @@ static ::quamba::Status addBytes(st::Writer &writer, const std::string &name,
   writer.setMetadata("model_config", info.modelConfigJson);
   writer.setMetadata("tokenizer", info.tokenizerJson);
   writer.setMetadata("compile_options", info.compileOptionsJson);
+  if (info.omitWeights)
+    writer.setMetadata(::quamba::plan::kWeightsKey, ::quamba::plan::kRandomWeights);
   return writer.write(path);
 }
 

@@ -30,6 +30,11 @@ struct ArtifactInfo {
   std::string modelConfigJson = "{}";
   std::string tokenizerJson; ///< empty: byte-level
   std::string compileOptionsJson = "{}";
+  /// Write no weight tensors (metadata weights = "random"): a model.qmb of
+  /// the plan and kernels alone, which the runtime runs on random weights,
+  /// for speed measurements of models too big to move (quamba-compile
+  /// --no-weights).
+  bool omitWeights = false;
 };
 
 ::quamba::Status writeArtifact(const std::string &path,

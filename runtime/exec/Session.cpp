@@ -11,6 +11,31 @@ namespace quamba::exec {
 using plan::Buffer;
 using plan::BufferKind;
 
+namespace {
+
+/// `bytes` of pseudo-random weights of `dtype` (xorshift64*, seeded by the
+/// buffer index): floats with a random sign and mantissa and an exponent
+/// fixed to [2^-6, 2^-5); integers any bit pattern.
+std::vector<uint32_t> randomWeightWords(size_t bytes, plan::DType dtype, size_t buffer) {
+  std::vector<uint32_t> words((bytes + 3) / 4);
+  uint64_t state = 0x9E3779B97F4A7C15ull * (buffer + 1);
+  for (uint32_t &w : words) {
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    uint32_t r = static_cast<uint32_t>((state * 0x2545F4914F6CDD1Dull) >> 32);
+    if (dtype == plan::DType::F32)
+      w = (r & 0x807fffffu) | (121u << 23);
+    else if (dtype == plan::DType::F16)
+      w = (r & 0x83ff83ffu) | 0x24002400u; // both halves: exponent 9
+    else
+      w = r;
+  }
+  return words;
+}
+
+} // namespace
+
 Session::~Session() {
   if (!backend_)
     return;
@@ -45,7 +70,13 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const plan::Art
     session->held(static_cast<ptrdiff_t>(bytes));
     const uint8_t *data = session->artifact_->weightData(static_cast<int>(i));
     std::vector<uint32_t> widened;
-    if (session->artifact_->weightIsBf16(static_cast<int>(i))) {
+    if (!data) {
+      // An artifact without weights (speed measurements): random values of
+      // the buffer's dtype, floats of magnitude in [2^-6, 2^-5) so that no
+      // op overflows. A fixed seed: every session sees the same weights.
+      widened = randomWeightWords(bytes, widenF16 ? plan::DType::F32 : b.dtype, i);
+      data = reinterpret_cast<const uint8_t *>(widened.data());
+    } else if (session->artifact_->weightIsBf16(static_cast<int>(i))) {
       // bf16 -> f32 is exact: the bf16 bits become the high half.
       widened.resize(bytes / 4);
       for (size_t k = 0; k < widened.size(); ++k)

@@ -17,11 +17,11 @@ std::string_view Artifact::bytes(const std::string &tensor) const {
 }
 
 const uint8_t *Artifact::weightData(int index) const {
-  return file_->data(*weights_[index]);
+  return weights_[index] ? file_->data(*weights_[index]) : nullptr;
 }
 
 bool Artifact::weightIsBf16(int index) const {
-  return weights_[index]->dtype == safetensors::DType::BF16;
+  return weights_[index] && weights_[index]->dtype == safetensors::DType::BF16;
 }
 
 std::string_view Artifact::ptx(const std::string &kernel) const {
@@ -77,7 +77,12 @@ Result<std::shared_ptr<const Artifact>> Artifact::open(const std::string &path) 
 
   const Plan &p = artifact->plan_;
   artifact->weights_.assign(p.buffers.size(), nullptr);
-  for (size_t i = 0; i < p.buffers.size(); ++i) {
+  const std::string &weights = artifact->metadata(kWeightsKey);
+  if (!weights.empty() && weights != kRandomWeights)
+    return fail("metadata weights = \"" + weights + "\" is not understood (only \"" +
+                kRandomWeights + "\")");
+  artifact->hasWeights_ = weights.empty();
+  for (size_t i = 0; i < p.buffers.size() && artifact->hasWeights_; ++i) {
     const Buffer &buffer = p.buffers[i];
     if (buffer.kind != BufferKind::Weight)
       continue;

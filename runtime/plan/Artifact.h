@@ -21,6 +21,10 @@ inline constexpr const char *kArtifactFormat = "quamba-qmb";
 inline constexpr int kArtifactVersion = 1;
 inline constexpr const char *kWeightPrefix = "weights/";
 inline constexpr const char *kKernelPrefix = "kernels/";
+/// Metadata key and value of a model.qmb written without its weights
+/// (quamba-compile --no-weights): sessions run it on random weights.
+inline constexpr const char *kWeightsKey = "weights";
+inline constexpr const char *kRandomWeights = "random";
 
 class Artifact {
 public:
@@ -35,7 +39,10 @@ public:
 
   /// The stored bytes of weight buffer `index` (a Weight buffer of the
   /// plan): its dtype's, or bf16 for an f32 buffer when weightIsBf16.
+  /// Null when !hasWeights().
   const uint8_t *weightData(int index) const;
+  /// False for an artifact written without weights (speed measurements).
+  bool hasWeights() const { return hasWeights_; }
   bool weightIsBf16(int index) const;
   /// A kernel's PTX / cubin (empty string_view when absent).
   std::string_view ptx(const std::string &kernel) const;
@@ -52,6 +59,7 @@ private:
   Plan plan_;
   int64_t vocabSize_ = 0;
   std::string tokenizer_;
+  bool hasWeights_ = true;
   std::vector<const safetensors::TensorInfo *> weights_; // by buffer index
 };
 

@@ -57,6 +57,12 @@ static cl::opt<std::string> outputPath("o", cl::Required,
 static cl::opt<std::string> mode("mode", cl::Required,
                                  cl::desc("fp32 (no quantization), fp16 (f16 weights, fp32 activations), w8a8, w4a8, w4a16 or w4ax"),
                                  cl::cat(category));
+static cl::opt<bool> noWeights(
+    "no-weights",
+    cl::desc("Write model.qmb without its weights (plan and kernels only): quamba-run "
+             "--bench / --check-kernels run it on random weights, for speed measurements "
+             "of models too big to move"),
+    cl::cat(category));
 static cl::opt<bool> kernelReport("kernel-report",
                                   cl::desc("Print each kernel's ptxas resource report (registers, spills)"),
                                   cl::cat(category));
@@ -171,9 +177,11 @@ void writeCompiledModel(MLIRContext &context, ModuleOp module, const std::string
                                     {"samples", samples.getValue()},
                                     {"seqlen", seqlen.getValue()},
                                     {"group_size", groupSize.getValue()},
-                                    {"gptq", !noGptq}};
+                                    {"gptq", !noGptq},
+                                    {"weights", noWeights ? "omitted" : "stored"}};
   llvm::raw_string_ostream(info.compileOptionsJson = "")
       << llvm::json::Value(std::move(compileOptions));
+  info.omitWeights = noWeights;
   if (::quamba::Status s = codegen::writeArtifact(outputPath, *plan, *compiled, info); !s)
     die(s.error());
   double seconds =

@@ -373,6 +373,9 @@ int main(int argc, char **argv) {
     return checkKernels(o, artifact);
   if (o.bench)
     return bench(o, artifact);
+  if (!artifact->hasWeights())
+    die(o.model + " was compiled without its weights (quamba-compile --no-weights): it runs "
+                  "random weights, for --bench and --check-kernels only");
   std::unique_ptr<Tokenizer> tokenizer = loadTokenizer(o, *artifact);
   if (o.compareDevices)
     return compareDevices(o, artifact, *tokenizer);
