@@ -58,8 +58,8 @@ struct Driver {
   QUAMBA_CU_FN(decltype(&::cuMemFree), memFree)
   QUAMBA_CU_FN(decltype(&::cuMemcpyHtoD), memcpyHtoD)
   QUAMBA_CU_FN(decltype(&::cuMemcpyDtoH), memcpyDtoH)
-  QUAMBA_CU_FN(decltype(&::cuMemcpyDtoD), memcpyDtoD)
-  QUAMBA_CU_FN(decltype(&::cuMemsetD8), memsetD8)
+  QUAMBA_CU_FN(decltype(&::cuMemcpyDtoDAsync), memcpyDtoDAsync)
+  QUAMBA_CU_FN(decltype(&::cuMemsetD8Async), memsetD8Async)
   QUAMBA_CU_FN(decltype(&::cuLaunchKernel), launchKernel)
   QUAMBA_CU_FN(decltype(&::cuGetErrorString), getErrorString)
   QUAMBA_CU_FN(decltype(&::cuStreamCreate), streamCreate)
@@ -95,8 +95,8 @@ struct Driver {
         {reinterpret_cast<void **>(&memFree), "cuMemFree_v2"},
         {reinterpret_cast<void **>(&memcpyHtoD), "cuMemcpyHtoD_v2"},
         {reinterpret_cast<void **>(&memcpyDtoH), "cuMemcpyDtoH_v2"},
-        {reinterpret_cast<void **>(&memcpyDtoD), "cuMemcpyDtoD_v2"},
-        {reinterpret_cast<void **>(&memsetD8), "cuMemsetD8_v2"},
+        {reinterpret_cast<void **>(&memcpyDtoDAsync), "cuMemcpyDtoDAsync_v2"},
+        {reinterpret_cast<void **>(&memsetD8Async), "cuMemsetD8Async"},
         {reinterpret_cast<void **>(&launchKernel), "cuLaunchKernel"},
         {reinterpret_cast<void **>(&getErrorString), "cuGetErrorString"},
         {reinterpret_cast<void **>(&streamCreate), "cuStreamCreate"},
@@ -281,13 +281,17 @@ public:
   Status download(void *dst, const void *src, size_t bytes) override {
     return call(driver.memcpyDtoH(dst, reinterpret_cast<CUdeviceptr>(src), bytes), "cuMemcpyDtoH");
   }
+  // Device-side copies and fills go to the session's stream, ordered with its
+  // kernels; synchronize() then covers them (cuMemcpyDtoD on the legacy
+  // stream is asynchronous to the host and is not waited for by it).
   Status copy(void *dst, const void *src, size_t bytes) override {
-    return call(driver.memcpyDtoD(reinterpret_cast<CUdeviceptr>(dst),
-                                  reinterpret_cast<CUdeviceptr>(src), bytes),
-                "cuMemcpyDtoD");
+    return call(driver.memcpyDtoDAsync(reinterpret_cast<CUdeviceptr>(dst),
+                                       reinterpret_cast<CUdeviceptr>(src), bytes, stream),
+                "cuMemcpyDtoDAsync");
   }
   Status fill(void *dst, uint8_t value, size_t bytes) override {
-    return call(driver.memsetD8(reinterpret_cast<CUdeviceptr>(dst), value, bytes), "cuMemsetD8");
+    return call(driver.memsetD8Async(reinterpret_cast<CUdeviceptr>(dst), value, bytes, stream),
+                "cuMemsetD8Async");
   }
   Status synchronize() override {
     return call(driver.streamSynchronize(stream), "cuStreamSynchronize");
