@@ -7,8 +7,9 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "runtime/reference/FloatSemantics.h"
+
 #include <cstdint>
-#include <cstring>
 
 namespace quamba {
 
@@ -33,16 +34,13 @@ inline float halfToFloat(uint16_t half) {
     bits = sign | (static_cast<uint32_t>(113 - shift) << 23) |
            ((mantissa & 0x3ffu) << 13);
   }
-  float value;
-  std::memcpy(&value, &bits, sizeof(value));
-  return value;
+  return ref::bitsFloat(bits);
 }
 
 /// fp32 -> binary16, rounded to nearest even (overflow to infinity, NaN
 /// kept a quiet NaN).
 inline uint16_t floatToHalf(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, sizeof(bits));
+  uint32_t bits = ref::floatBits(value);
   uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000u);
   uint32_t exponent = (bits >> 23) & 0xffu;
   uint32_t mantissa = bits & 0x7fffffu;
