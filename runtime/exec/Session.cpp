@@ -69,14 +69,17 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const plan::Art
     session->weightBytes_ += bytes;
     session->held(static_cast<ptrdiff_t>(bytes));
     const uint8_t *data = session->artifact_->weightData(static_cast<int>(i));
-    std::vector<uint32_t> widened;
+    std::vector<uint32_t> random, widened;
     if (!data) {
       // An artifact without weights (speed measurements): random values of
       // the buffer's dtype, floats of magnitude in [2^-6, 2^-5) so that no
-      // op overflows. A fixed seed: every session sees the same weights.
-      widened = randomWeightWords(bytes, widenF16 ? plan::DType::F32 : b.dtype, i);
-      data = reinterpret_cast<const uint8_t *>(widened.data());
-    } else if (session->artifact_->weightIsBf16(static_cast<int>(i))) {
+      // op overflows. Seeded by the buffer: every session, on every backend
+      // (f16 widened below like stored f16), sees the same weights.
+      random = randomWeightWords(static_cast<size_t>(b.numel(1, 1)) * plan::dtypeSize(b.dtype),
+                                 b.dtype, i);
+      data = reinterpret_cast<const uint8_t *>(random.data());
+    }
+    if (session->artifact_->weightIsBf16(static_cast<int>(i))) {
       // bf16 -> f32 is exact: the bf16 bits become the high half.
       widened.resize(bytes / 4);
       for (size_t k = 0; k < widened.size(); ++k)
