@@ -112,20 +112,9 @@ int quamba_decode(quamba_session *session, int32_t token, float *logits) {
 
 int quamba_generate_greedy(quamba_session *session, const int32_t *prompt, int64_t count,
                            int64_t maxTokens, int32_t *out) {
-  return guarded([&] {
-    if (!session || !out || maxTokens < 0)
-      return fail("quamba_generate_greedy: bad argument");
-    std::vector<float> logits(static_cast<size_t>(session->session->vocabSize()));
-    if (int rc = quamba_prefill(session, prompt, count, logits.data()))
-      return rc;
-    for (int64_t i = 0; i < maxTokens; ++i) {
-      out[i] = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-      if (i + 1 < maxTokens)
-        if (int rc = quamba_decode(session, out[i], logits.data()))
-          return rc;
-    }
-    return 0;
-  });
+  // Greedy is quamba_generate at temperature 0 (the argmax runs on the
+  // device, inside decode's graph).
+  return quamba_generate(session, prompt, count, maxTokens, 0.0f, 0, 1.0f, 0, out);
 }
 
 int quamba_generate(quamba_session *session, const int32_t *prompt, int64_t count,
