@@ -30,7 +30,7 @@ KernelBuilder::KernelBuilder(ModuleOp container, StringRef name,
   MLIRContext *context = container.getContext();
   container->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                      UnitAttr::get(context));
-  auto module = gpu::GPUModuleOp::create(builder, name);
+  module = gpu::GPUModuleOp::create(builder, name);
   builder.setInsertionPointToStart(module.getBody());
 
   Type globalPtr = LLVM::LLVMPointerType::get(context, /*addressSpace=*/1);
@@ -85,6 +85,22 @@ static Value elementAddress(ImplicitLocOpBuilder &builder, Type element,
   return LLVM::GEPOp::create(builder, ptr.getType(), element, ptr,
                              ValueRange{offset});
 }
+
+Value KernelBuilder::sharedArray(StringRef name, Type element, int64_t count) {
+  constexpr unsigned kSharedAddressSpace = 3;
+  LLVM::GlobalOp global;
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(module.getBody());
+    global = LLVM::GlobalOp::create(
+        builder, LLVM::LLVMArrayType::get(element, count),
+        /*isConstant=*/false, LLVM::Linkage::Internal, name, Attribute(),
+        /*alignment=*/16, kSharedAddressSpace);
+  }
+  return LLVM::AddressOfOp::create(builder, global);
+}
+
+void KernelBuilder::barrier() { gpu::BarrierOp::create(builder); }
 
 Value KernelBuilder::load(Type element, Value ptr, Value index) {
   return LLVM::LoadOp::create(builder, element,

@@ -57,6 +57,13 @@ public:
   Value i32(int64_t value);
   Value f32(float value);
 
+  /// A static array of `count` elements of `element` in the block's shared
+  /// memory (a `.shared` global named `name` in this kernel's module), as an
+  /// !llvm.ptr<3> that load/store index like any pointer.
+  Value sharedArray(StringRef name, Type element, int64_t count);
+  /// __syncthreads(): every thread of the block must reach it.
+  void barrier();
+
   /// ptr[index] of `element` type (an index value, elements not bytes).
   Value load(Type element, Value ptr, Value index);
   void store(Value value, Value ptr, Value index);
@@ -78,6 +85,7 @@ public:
 
 private:
   ImplicitLocOpBuilder builder;
+  gpu::GPUModuleOp module;
   gpu::GPUFuncOp kernel;
   int warps;
 };

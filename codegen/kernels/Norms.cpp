@@ -1,21 +1,23 @@
 //===- Norms.cpp - RMSNorm, fused add + RMSNorm, grouped gated RMSNorm ----===//
 //
-// One warp per row (ref::rmsNorm, ref::addRmsNorm, ref::gatedRmsNorm): a
-// block of 4 warps handles 4 consecutive rows, grid = cdiv(rows, 4). Each
-// lane strides over the row (i = lane, lane + 32, ...) accumulating the sum
-// of squares in f32, a butterfly of shfl.bfly gives every lane the same
-// total, and the lanes then write their elements:
-//   scale = 1 / sqrt(sum / dim + eps)   (div.rn, sqrt.rn: correctly rounded)
-//   out[i] = x[i] * scale * weight[i]
-// add_rms_norm first writes residual_out = x + residual and normalises that;
-// gated_rms_norm first writes out = y * silu(z) (silu(v) = v / (1 + exp(-v)))
-// and normalises each group of group_size channels of it in place. This is
-// the reference's warp-order sum (runtime/reference/FloatSemantics.h): the
-// results are bit-identical.
+// One block per row (per (row, group) for gated_rms_norm) of T =
+// ref::normThreads(n) threads, n the values normalised together: thread t
+// owns the values t, t + T, ... (about 8). It issues all its loads first
+// (they are independent, so they are in flight together), accumulates the
+// squares in ascending order, and the block adds the partials in
+// ref::blockOrderSum's order (warp xor butterflies, then the warp totals in
+// warp order through shared memory), so every thread holds the same total:
+//   scale = 1 / sqrt(sum / n + eps)   (div.rn, sqrt.rn: correctly rounded)
+//   out[i] = v[i] * scale * weight[i]
+// with v = x (rms_norm); v = x + residual, also stored to residual_out
+// (add_rms_norm); v = y * silu(z), silu(v) = v / (1 + exp(-v))
+// (gated_rms_norm). The values stay in registers between the two phases.
+// The operations and their order are ref::rmsNorm's & co.: bit-identical.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernels/Kernels.h"
 #include "codegen/kernels/ScalarMath.h"
+#include "runtime/reference/FloatSemantics.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 
@@ -25,8 +27,9 @@
 namespace mlir::quamba::codegen {
 namespace {
 
-constexpr int kNumWarps = 4;
 constexpr int kWarp = 32;
+/// Registers a thread keeps per operand (rows up to 1024 * 64 values).
+constexpr int64_t kMaxValuesPerThread = 64;
 
 
 /// The sum of `value` over the warp, in every lane (xor butterfly).
@@ -75,6 +78,13 @@ LogicalResult emitNorm(KernelContext &ctx, Location loc) {
   }
   if (dim <= 0)
     return emitError(loc) << op << ": empty rows";
+  const int64_t threads = ::quamba::ref::normThreads(groupSize);
+  const int64_t perThread = (groupSize + threads - 1) / threads;
+  // Values stay in registers between the sum and the scaling.
+  if (perThread > kMaxValuesPerThread)
+    return emitError(loc) << op << ": rows of " << groupSize
+                          << " values exceed the norm kernel's "
+                          << threads * kMaxValuesPerThread;
   // Operands: rms_norm x, weight, out; add_rms_norm x, residual, weight,
   // out, residual_out; gated_rms_norm y, z, weight, out.
   const unsigned weightArg = (add || gated) ? 2 : 1;
@@ -84,80 +94,103 @@ LogicalResult emitNorm(KernelContext &ctx, Location loc) {
     return emitError(loc) << op << ": weight size " << ctx.dim(weightArg, -1)
                           << " differs from the row size " << dim;
 
+  const int64_t groups = dim / groupSize;
+  const int numWarps = static_cast<int>(threads / kWarp);
   plan::ShapeExpr rows = ctx.rows(0);
   launch.scalars = {rows};
-  // One warp per row: cdiv(rows * 32, 32 * numWarps) blocks.
-  ctx.gridFor(mulExpr(rows, plan::ShapeExpr(kWarp)), kNumWarps);
 
   std::string name = op + "_d" + std::to_string(dim);
   if (gated)
     name += "_g" + std::to_string(groupSize);
   name += "_eps" + floatBits(eps);
 
-  ctx.useKernel(name, ctx.operandArgs(1), kNumWarps, [&](KernelBuilder &k) {
+  ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
     auto &b = k.b();
     Type f32 = b.getF32Type();
-    Value gid = k.globalIdx();
-    Value row = arith::DivUIOp::create(b, gid, k.idx(kWarp));
-    Value lane = arith::RemUIOp::create(b, gid, k.idx(kWarp));
-    // The whole warp shares `row`, so the branch is warp-uniform and the
-    // shuffles inside run with every lane active.
+    Value tid = k.threadIdx();
+    Value block = k.blockIdx();
+    Value row = arith::DivUIOp::create(b, block, k.idx(groups));
+    Value group = arith::RemUIOp::create(b, block, k.idx(groups));
+    // Block-uniform: the barrier inside is reached by the whole block.
     Value inBounds = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row,
                                            k.argIndex(rowsArg));
     k.ifThen(inBounds, [&] {
-      Value base = arith::MulIOp::create(b, row, k.idx(dim));
-      Value step = k.idx(kWarp);
-      Value weight = k.arg(weightArg), out = k.arg(outArg);
-      auto at = [&](Value i) { return arith::AddIOp::create(b, base, i); };
+      Value groupStart = arith::MulIOp::create(b, group, k.idx(groupSize));
+      Value base = arith::AddIOp::create(
+          b, arith::MulIOp::create(b, row, k.idx(dim)), groupStart);
       auto mulf = [&](Value x, Value y) {
         return arith::MulFOp::create(b, x, y).getResult();
       };
 
-      if (!gated) {
-        // The values normalised: x, or residual_out = x + residual.
-        Value src = add ? k.arg(4) : k.arg(0);
-        SmallVector<Value> sum = k.forLoop(
-            lane, k.idx(dim), step, ValueRange{k.f32(0.0f)},
-            [&](Value i, ValueRange acc) -> SmallVector<Value> {
-              Value v = k.load(f32, k.arg(0), at(i));
-              if (add) {
-                v = arith::AddFOp::create(b, v, k.load(f32, k.arg(1), at(i)));
-                k.store(v, src, at(i));
-              }
-              return {arith::AddFOp::create(b, acc[0], mulf(v, v))};
-            });
-        Value scale = inverseRms(k, warpSum(k, sum[0]), dim, eps);
-        // Each lane rereads only the elements it wrote itself.
-        k.forLoop(lane, k.idx(dim), step, [&](Value i) {
-          Value v = k.load(f32, src, at(i));
-          Value w = k.load(f32, weight, i);
-          k.store(mulf(mulf(v, scale), w), out, at(i));
-        });
-        return;
+      // Value j of this thread is element tid + j * threads of the group;
+      // only the last can fall outside it.
+      SmallVector<Value> index, valid;
+      for (int64_t j = 0; j < perThread; ++j) {
+        index.push_back(arith::AddIOp::create(b, tid, k.idx(j * threads)));
+        bool full = j + 1 < perThread || groupSize % threads == 0;
+        valid.push_back(full ? Value() : arith::CmpIOp::create(
+                                             b, arith::CmpIPredicate::ult,
+                                             index.back(), k.idx(groupSize)));
       }
+      // A load of operand `arg` at element j (0 where it does not exist).
+      auto loadAt = [&](unsigned arg, int64_t j, Value offset) -> Value {
+        Value at = arith::AddIOp::create(b, offset, index[j]);
+        if (!valid[j])
+          return k.load(f32, k.arg(arg), at);
+        return k.select(valid[j], f32, [&] { return k.load(f32, k.arg(arg), at); },
+                        [&] { return k.f32(0.0f); });
+      };
+      auto storeAt = [&](Value v, unsigned arg, int64_t j) {
+        Value at = arith::AddIOp::create(b, base, index[j]);
+        if (!valid[j])
+          return k.store(v, k.arg(arg), at);
+        k.ifThen(valid[j], [&] { k.store(v, k.arg(arg), at); });
+      };
 
-      // gated_rms_norm, group by group: out = y * silu(z), then normalise.
-      k.forLoop(k.idx(0), k.idx(dim), k.idx(groupSize), [&](Value g) {
-        Value groupEnd = arith::AddIOp::create(b, g, k.idx(groupSize));
-        Value first = arith::AddIOp::create(b, g, lane);
-        SmallVector<Value> sum = k.forLoop(
-            first, groupEnd, step, ValueRange{k.f32(0.0f)},
-            [&](Value i, ValueRange acc) -> SmallVector<Value> {
-              Value y = k.load(f32, k.arg(0), at(i));
-              Value z = k.load(f32, k.arg(1), at(i));
-              Value v = mulf(y, silu(k, z));
-              k.store(v, out, at(i));
-              return {arith::AddFOp::create(b, acc[0], mulf(v, v))};
-            });
-        Value scale = inverseRms(k, warpSum(k, sum[0]), groupSize, eps);
-        k.forLoop(first, groupEnd, step, [&](Value i) {
-          Value v = k.load(f32, out, at(i));
-          Value w = k.load(f32, weight, i);
-          k.store(mulf(mulf(v, scale), w), out, at(i));
-        });
-      });
+      // Every load first, then the arithmetic in the reference's order.
+      SmallVector<Value> first, second, weight;
+      for (int64_t j = 0; j < perThread; ++j) {
+        first.push_back(loadAt(0, j, base));
+        if (add || gated)
+          second.push_back(loadAt(1, j, base));
+        weight.push_back(loadAt(weightArg, j, groupStart));
+      }
+      SmallVector<Value> values;
+      Value sum = k.f32(0.0f);
+      for (int64_t j = 0; j < perThread; ++j) {
+        Value v = first[j];
+        if (add) {
+          v = arith::AddFOp::create(b, v, second[j]);
+          storeAt(v, 4, j);
+        } else if (gated) {
+          v = mulf(v, silu(k, second[j]));
+        }
+        values.push_back(v);
+        sum = arith::AddFOp::create(b, sum, mulf(v, v));
+      }
+      sum = warpSum(k, sum);
+      if (numWarps > 1) {
+        // Warp totals through shared memory, added in warp order by every
+        // thread.
+        Value totals = k.sharedArray("warp_totals", f32, numWarps);
+        Value warp = arith::DivUIOp::create(b, tid, k.idx(kWarp));
+        Value lane = arith::RemUIOp::create(b, tid, k.idx(kWarp));
+        k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane,
+                                       k.idx(0)),
+                 [&] { k.store(sum, totals, warp); });
+        k.barrier();
+        sum = k.load(f32, totals, k.idx(0));
+        for (int w = 1; w < numWarps; ++w)
+          sum = arith::AddFOp::create(b, sum, k.load(f32, totals, k.idx(w)));
+      }
+      Value scale = inverseRms(k, sum, groupSize, eps);
+      for (int64_t j = 0; j < perThread; ++j)
+        storeAt(mulf(mulf(values[j], scale), weight[j]), outArg, j);
     });
   });
+  launch.grid[0] = mulExpr(rows, plan::ShapeExpr(groups));
+  launch.grid[1] = plan::ShapeExpr(1);
+  launch.grid[2] = plan::ShapeExpr(1);
   return success();
 }
 

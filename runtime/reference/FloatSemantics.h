@@ -13,7 +13,9 @@
 //  * exp and log1p are quamba's own (below), not libm's or libdevice's;
 //  * reductions of a row run in the warp order (warpOrderSum): 32 lane
 //    partial sums, each over its interleaved share in ascending order, then
-//    the xor butterfly with offsets 16, 8, 4, 2, 1.
+//    the xor butterfly with offsets 16, 8, 4, 2, 1; or in the block order
+//    (blockOrderSum): the same over W warps of one block, whose W warp
+//    totals are then added in warp order (the norms, with normThreads(n)).
 //
 // The elementary functions are templates over an arithmetic policy `Ops`
 // (types F, I, B and the operations used below), instantiated once with
@@ -57,6 +59,19 @@ inline float bitsFloat(uint32_t bits) {
 /// Lanes of the warp order (a CUDA warp).
 constexpr int64_t kWarpLanes = 32;
 
+/// The value every lane holds after the xor butterfly (offsets 16, 8, 4,
+/// 2, 1; lane = lane + lane ^ offset) over 32 lane partials.
+inline float butterflySum(float (&lane)[kWarpLanes]) {
+  for (int64_t offset = kWarpLanes / 2; offset >= 1; offset /= 2) {
+    float next[kWarpLanes];
+    for (int64_t l = 0; l < kWarpLanes; ++l)
+      next[l] = lane[l] + lane[l ^ offset];
+    for (int64_t l = 0; l < kWarpLanes; ++l)
+      lane[l] = next[l];
+  }
+  return lane[0];
+}
+
 /// sum_i term(i) for i in [0, n) in the warp order: lane l accumulates the
 /// chunks c = l, l + 32, ... of `chunk` consecutive terms (ascending, acc =
 /// acc + term), then the lanes combine by the xor butterfly. Every lane of
@@ -71,14 +86,43 @@ float warpOrderSum(int64_t n, int64_t chunk, Term &&term) {
         acc = acc + term(i);
     lane[l] = acc;
   }
-  for (int64_t offset = kWarpLanes / 2; offset >= 1; offset /= 2) {
-    float next[kWarpLanes];
-    for (int64_t l = 0; l < kWarpLanes; ++l)
-      next[l] = lane[l] + lane[l ^ offset];
-    for (int64_t l = 0; l < kWarpLanes; ++l)
-      lane[l] = next[l];
+  return butterflySum(lane);
+}
+
+/// sum_i term(i) for i in [0, n) in the block order of `threads` (a
+/// multiple of 32) threads: thread t accumulates the terms t, t + threads,
+/// ... (ascending, acc = acc + term); each warp of 32 consecutive threads
+/// combines its partials by the xor butterfly; the warp totals are then
+/// added in ascending warp order (s = w0, s = s + w1, ...). threads = 32 is
+/// warpOrderSum(n, 1, term).
+template <typename Term>
+float blockOrderSum(int64_t n, int64_t threads, Term &&term) {
+  float total = 0.0f;
+  for (int64_t w = 0; w * kWarpLanes < threads; ++w) {
+    // The warp's lanes own the terms i with i % threads in
+    // [32w, 32w + 32): lane l sums l' = 32w + l, l' + threads, ...
+    float lane[kWarpLanes];
+    for (int64_t l = 0; l < kWarpLanes; ++l) {
+      float acc = 0.0f;
+      for (int64_t i = w * kWarpLanes + l; i < n; i += threads)
+        acc = acc + term(i);
+      lane[l] = acc;
+    }
+    float warp = butterflySum(lane);
+    total = w == 0 ? warp : total + warp;
   }
-  return lane[0];
+  return total;
+}
+
+/// Threads of the block that normalises one row (or group) of n values:
+/// about 8 values a thread, 32 to 1024 threads (a multiple of 32). Shared
+/// by ref::rmsNorm & co. and the norm kernels, whose sums run in
+/// blockOrderSum(n, normThreads(n), ...).
+constexpr int64_t normThreads(int64_t n) {
+  int64_t perThread = 8;
+  int64_t threads = (n + perThread - 1) / perThread;
+  threads = (threads + kWarpLanes - 1) / kWarpLanes * kWarpLanes;
+  return threads < kWarpLanes ? kWarpLanes : threads > 1024 ? 1024 : threads;
 }
 
 namespace semantics {

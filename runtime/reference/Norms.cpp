@@ -1,9 +1,10 @@
 //===- Norms.cpp - RMSNorm, fused add + RMSNorm, grouped gated RMSNorm ------===//
 //
-// Sums of squares run in the warp order of FloatSemantics.h (32 interleaved
-// lane sums and a butterfly) in fp32, which the GPU kernels (one warp per
-// row) reproduce bit for bit; the pairwise-like order is also no less
-// accurate than a sequential fp32 sum.
+// Sums of squares run in the block order of FloatSemantics.h
+// (blockOrderSum over normThreads(n) threads: interleaved thread sums,
+// warp butterflies, warp totals in order) in fp32, which the GPU kernels
+// (one block per row or group) reproduce bit for bit; the pairwise-like
+// order is also no less accurate than a sequential fp32 sum.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,7 +22,7 @@ namespace {
 /// fp32.
 float inverseRms(const float *v, int64_t n, float eps) {
   float sumSquares =
-      warpOrderSum(n, 1, [&](int64_t i) { return v[i] * v[i]; });
+      blockOrderSum(n, normThreads(n), [&](int64_t i) { return v[i] * v[i]; });
   float mean = sumSquares / static_cast<float>(n);
   return 1.0f / std::sqrt(mean + eps);
 }

@@ -17,6 +17,9 @@
 
 namespace {
 
+using quamba::ref::blockOrderSum;
+using quamba::ref::floatBits;
+using quamba::ref::normThreads;
 using quamba::ref::warpOrderSum;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
@@ -117,6 +120,50 @@ TEST(FloatSemantics, WarpOrderSumPairsLanesByButterflyNotAscending) {
     v[i] = std::ldexp(1.0f, -24);
   EXPECT_EQ(warpOrderSum(64, 1, [&](int64_t i) { return v[i]; }),
             1.0f + 15.0f * std::ldexp(1.0f, -23));
+}
+
+TEST(FloatSemantics, BlockOrderSumIsExactOnSmallIntegersWithRaggedTails) {
+  for (int64_t threads : {32, 64, 320, 1024})
+    for (int64_t n : {0, 1, 31, 33, 1000, 2560, 5000}) {
+      std::vector<float> v(n);
+      double exact = 0.0;
+      for (int64_t i = 0; i < n; ++i)
+        exact += v[i] = static_cast<float>((i * 7919) % 13) - 6.0f;
+      EXPECT_EQ(blockOrderSum(n, threads, [&](int64_t i) { return v[i]; }),
+                exact)
+          << "n = " << n << ", threads = " << threads;
+    }
+}
+
+TEST(FloatSemantics, BlockOrderSumOfOneWarpIsTheWarpOrder) {
+  std::vector<float> v(3001);
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = std::sin(static_cast<float>(i)) * std::ldexp(1.0f, (i * 37) % 40 - 20);
+  auto term = [&](int64_t i) { return v[i]; };
+  for (int64_t n : {1, 100, 3001})
+    EXPECT_EQ(floatBits(blockOrderSum(n, 32, term)),
+              floatBits(warpOrderSum(n, 1, term)))
+        << "n = " << n;
+}
+
+TEST(FloatSemantics, BlockOrderSumAddsWarpTotalsInWarpOrder) {
+  // Three warps whose totals are 1, 2^-24 and 2^-24: in warp order
+  // (1 + 2^-24) + 2^-24 loses both halves (ties to even) and gives 1; a
+  // tree 1 + (2^-24 + 2^-24) would give 1 + 2^-23.
+  std::vector<float> v(96, 0.0f);
+  v[0] = 1.0f;
+  v[32] = v[64] = std::ldexp(1.0f, -24);
+  EXPECT_EQ(blockOrderSum(96, 96, [&](int64_t i) { return v[i]; }), 1.0f);
+}
+
+TEST(FloatSemantics, NormThreadsGiveAboutEightValuesEachInWholeWarps) {
+  EXPECT_EQ(normThreads(1), 32);
+  EXPECT_EQ(normThreads(256), 32);
+  EXPECT_EQ(normThreads(257), 64);
+  EXPECT_EQ(normThreads(2560), 320);  // mamba2-2.7b d_model
+  EXPECT_EQ(normThreads(5120), 640);  // its d_inner (one group)
+  EXPECT_EQ(normThreads(8192), 1024); // mamba2-8b d_inner
+  EXPECT_EQ(normThreads(100000), 1024);
 }
 
 } // namespace
