@@ -1,10 +1,12 @@
 //===- Sampling.cpp - the greedy and the random sampler kernels -----------===//
 //
-// argmax (LaunchOps.h): one warp per sequence scans the last position's
-// logits, each lane a strided share, then five xor shuffles keep the larger
-// value and, among equal values, the lower index: exactly the first maximum
-// std::max_element (the host sampler) returns. NaN never wins (it compares
-// false). Grid = cdiv(B, 4) blocks of 4 warps.
+// argmax (LaunchOps.h): one block per sequence of argmaxThreads(V) threads
+// scans the last position's logits, each thread a strided share with 8
+// loads in flight, keeping its first maximum; five xor shuffles per warp,
+// then the warps' candidates through shared memory, keep the larger value
+// and, among equal values, the lower index: exactly the first maximum
+// std::max_element (the host sampler) returns, whatever the partition.
+// NaN never wins (it compares false). Grid = B blocks.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernels/Kernels.h"
@@ -13,19 +15,42 @@
 
 #include "mlir/Dialect/Math/IR/Math.h"
 
+#include <algorithm>
 #include <limits>
+#include <tuple>
 
 namespace mlir::quamba::codegen {
 
 namespace {
 
-/// The warp's first maximum of per-lane (value, index) candidates, each the
-/// first maximum of its lane's ascending ids (index `none`: no candidate):
-/// an xor butterfly keeps the larger value and, among equal values, the
-/// lower index, exactly what a sequential first-max scan returns. Lane 0
-/// stores the index (0 when there is none) to out[seq].
-void storeFirstMax(KernelBuilder &k, Value value, Value index, int64_t none, Value lane,
-                   Value out, Value seq) {
+/// The first maximum of two (value, index) candidates, index `none` meaning
+/// no candidate: theirs if it exists and is larger, or equal with a lower
+/// index, or if mine does not exist.
+std::pair<Value, Value> firstMaxOf(KernelBuilder &k, Value value, Value index,
+                                   Value otherValue, Value otherIndex, int64_t none) {
+  auto &b = k.b();
+  Value greater = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, otherValue, value);
+  Value equal = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, otherValue, value);
+  Value lower = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, otherIndex, index);
+  Value mineNone = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, index, k.i32(none));
+  Value theirsValid = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, otherIndex, k.i32(none));
+  Value take = arith::AndIOp::create(
+      b, theirsValid,
+      arith::OrIOp::create(
+          b, arith::OrIOp::create(b, greater, arith::AndIOp::create(b, equal, lower)),
+          mineNone));
+  return {arith::SelectOp::create(b, take, otherValue, value),
+          arith::SelectOp::create(b, take, otherIndex, index)};
+}
+
+/// The first maximum of per-thread (value, index) candidates over the
+/// `threads` threads of a sequence (`thread` = 0 .. threads - 1; index
+/// `none`: no candidate), each the first maximum of its thread's ids: an
+/// xor butterfly per warp, then (several warps) the warp winners through
+/// shared memory, combined by thread 0. The first thread stores the index
+/// (0 when there is none) to out[seq].
+void storeFirstMax(KernelBuilder &k, Value value, Value index, int64_t none, Value thread,
+                   int64_t threads, Value out, Value seq) {
   auto &b = k.b();
   for (int offset = 16; offset >= 1; offset /= 2) {
     Value width = k.i32(32), off = k.i32(offset);
@@ -33,23 +58,29 @@ void storeFirstMax(KernelBuilder &k, Value value, Value index, int64_t none, Val
         gpu::ShuffleOp::create(b, value, off, width, gpu::ShuffleMode::XOR).getShuffleResult();
     Value otherIndex =
         gpu::ShuffleOp::create(b, index, off, width, gpu::ShuffleMode::XOR).getShuffleResult();
-    Value greater = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, otherValue, value);
-    Value equal = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, otherValue, value);
-    Value lower = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, otherIndex, index);
-    Value mineNone = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, index, k.i32(none));
-    Value theirsValid = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, otherIndex, k.i32(none));
-    // Theirs if it exists and is larger, or equal with a lower index, or
-    // mine does not exist.
-    Value take = arith::AndIOp::create(
-        b, theirsValid,
-        arith::OrIOp::create(
-            b, arith::OrIOp::create(b, greater, arith::AndIOp::create(b, equal, lower)),
-            mineNone));
-    value = arith::SelectOp::create(b, take, otherValue, value);
-    index = arith::SelectOp::create(b, take, otherIndex, index);
+    std::tie(value, index) = firstMaxOf(k, value, index, otherValue, otherIndex, none);
   }
-  Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, k.idx(0));
-  k.ifThen(first, [&] {
+  auto isZero = [&](Value v) {
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::eq, v, k.idx(0));
+  };
+  if (threads > 32) {
+    const int64_t warps = threads / 32;
+    Value values = k.sharedArray("warp_values", b.getF32Type(), warps);
+    Value indices = k.sharedArray("warp_indices", b.getI32Type(), warps);
+    Value warp = arith::DivUIOp::create(b, thread, k.idx(32));
+    k.ifThen(isZero(arith::RemUIOp::create(b, thread, k.idx(32))), [&] {
+      k.store(value, values, warp);
+      k.store(index, indices, warp);
+    });
+    k.barrier();
+    value = k.load(b.getF32Type(), values, k.idx(0));
+    index = k.load(b.getI32Type(), indices, k.idx(0));
+    for (int64_t w = 1; w < warps; ++w)
+      std::tie(value, index) =
+          firstMaxOf(k, value, index, k.load(b.getF32Type(), values, k.idx(w)),
+                     k.load(b.getI32Type(), indices, k.idx(w)), none);
+  }
+  k.ifThen(isZero(thread), [&] {
     // No candidate (all logits NaN): token 0, as the host's max_element.
     Value noneLeft = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, index, k.i32(none));
     k.store(arith::SelectOp::create(b, noneLeft, k.i32(0), index), out, seq);
@@ -57,66 +88,102 @@ void storeFirstMax(KernelBuilder &k, Value value, Value index, int64_t none, Val
 }
 
 /// A sampler launch over logits [B, L, V] (operand 0) with `operands`
-/// buffers: scalars B and L, one warp per sequence (grid cdiv(B, 4) blocks of
-/// 4 warps). `body(k, lane, seq, base)` runs for each sequence in range, base
-/// being the offset of its last position's logits; the branch is
-/// warp-uniform, so shuffles inside see every lane.
+/// buffers: scalars B and L, `threads` threads per sequence (32: four
+/// sequences per block of 4 warps; more: one sequence per block).
+/// `body(k, thread, seq, base)` runs for each sequence in range, `thread`
+/// being the thread's index within its sequence and base the offset of the
+/// sequence's last-position logits; the branch is uniform over the
+/// sequence's threads, so shuffles and barriers inside see all of them.
 using PerSequenceBody =
-    std::function<void(KernelBuilder &k, Value lane, Value seq, Value base)>;
+    std::function<void(KernelBuilder &k, Value thread, Value seq, Value base)>;
 LogicalResult emitPerSequence(KernelContext &ctx, Location loc, const std::string &prefix,
-                              unsigned operands, const PerSequenceBody &body) {
+                              unsigned operands, int64_t threads,
+                              const PerSequenceBody &body) {
   plan::Launch &launch = ctx.getLaunch();
   const plan::Buffer &logits = ctx.operand(0);
   if (logits.shape.size() != 3 || !logits.shape[2].isConstant())
     return emitError(loc) << launch.op << " needs logits [B, L, V] with a static V";
   const int64_t vocab = ctx.dim(0, 2);
-  const int numWarps = 4;
+  const int numWarps = threads == 32 ? 4 : static_cast<int>(threads / 32);
+  const int64_t sequencesPerBlock = numWarps * 32 / threads;
   launch.scalars = {logits.shape[0], logits.shape[1]};
-  ctx.gridFor(mulExpr(logits.shape[0], plan::ShapeExpr(32)), numWarps);
+  if (sequencesPerBlock == 1) {
+    launch.grid = {logits.shape[0], plan::ShapeExpr(1), plan::ShapeExpr(1)};
+  } else {
+    ctx.gridFor(mulExpr(logits.shape[0], plan::ShapeExpr(threads)), numWarps);
+  }
   ctx.useKernel(prefix + "_v" + std::to_string(vocab), ctx.operandArgs(2), numWarps,
                 [&](KernelBuilder &k) {
     auto &b = k.b();
     Value tid = k.threadIdx();
-    Value lane = arith::RemUIOp::create(b, tid, k.idx(32));
+    Value thread = arith::RemUIOp::create(b, tid, k.idx(threads));
     Value seq = arith::AddIOp::create(
-        b, arith::MulIOp::create(b, k.blockIdx(), k.idx(numWarps)),
-        arith::DivUIOp::create(b, tid, k.idx(32)));
+        b, arith::MulIOp::create(b, k.blockIdx(), k.idx(sequencesPerBlock)),
+        arith::DivUIOp::create(b, tid, k.idx(threads)));
     Value batch = k.argIndex(operands), seqlen = k.argIndex(operands + 1);
     Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, seq, batch);
     k.ifThen(active, [&] {
       Value lastRow = arith::SubIOp::create(
           b, arith::MulIOp::create(b, arith::AddIOp::create(b, seq, k.idx(1)), seqlen),
           k.idx(1));
-      body(k, lane, seq, arith::MulIOp::create(b, lastRow, k.idx(vocab)));
+      body(k, thread, seq, arith::MulIOp::create(b, lastRow, k.idx(vocab)));
     });
   });
   return success();
 }
 
+/// Threads of the argmax over V logits: about 32 logits each, 32 to 1024.
+int64_t argmaxThreads(int64_t vocab) {
+  int64_t threads = (vocab / 32 + 31) / 32 * 32;
+  return std::clamp<int64_t>(threads, 32, 1024);
+}
+
+/// Logits each argmax thread loads before it compares them.
+constexpr int64_t kArgmaxLoadsInFlight = 8;
+
 } // namespace
 
 LogicalResult emitArgmax(KernelContext &ctx, Location loc) {
   const int64_t vocab = ctx.dim(0, -1);
-  return emitPerSequence(ctx, loc, "argmax", 2, [&](KernelBuilder &k, Value lane, Value seq,
-                                                    Value base) {
+  const int64_t threads = argmaxThreads(vocab);
+  return emitPerSequence(ctx, loc, "argmax", 2, threads, [&](KernelBuilder &k, Value thread,
+                                                             Value seq, Value base) {
       auto &b = k.b();
       Type f32 = b.getF32Type(), i32 = b.getI32Type();
       Value minusInf = k.f32(-std::numeric_limits<float>::infinity());
+      const int64_t stride = threads * kArgmaxLoadsInFlight;
       // (best value, best index); index `vocab` means none yet.
       SmallVector<Value> best = k.forLoop(
-          lane, k.idx(vocab), k.idx(32), ValueRange{minusInf, k.i32(vocab)},
-          [&](Value v, ValueRange it) -> SmallVector<Value> {
-            Value x = k.load(f32, k.arg(0), arith::AddIOp::create(b, base, v));
-            Value vi = arith::IndexCastOp::create(b, i32, v);
-            // Ascending v per lane: strictly greater keeps the first.
-            Value better = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, x, it[0]);
-            Value none = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, it[1], k.i32(vocab));
-            Value notNan = arith::CmpFOp::create(b, arith::CmpFPredicate::ORD, x, x);
-            Value take = arith::OrIOp::create(b, better, arith::AndIOp::create(b, none, notNan));
-            return {arith::SelectOp::create(b, take, x, it[0]),
-                    arith::SelectOp::create(b, take, vi, it[1])};
+          thread, k.idx(vocab), k.idx(stride), ValueRange{minusInf, k.i32(vocab)},
+          [&](Value start, ValueRange it) -> SmallVector<Value> {
+            SmallVector<Value> ids, valid, xs;
+            for (int64_t u = 0; u < kArgmaxLoadsInFlight; ++u) {
+              ids.push_back(arith::AddIOp::create(b, start, k.idx(u * threads)));
+              valid.push_back(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, ids.back(),
+                                                    k.idx(vocab)));
+              xs.push_back(k.select(
+                  valid.back(), f32,
+                  [&] { return k.load(f32, k.arg(0), arith::AddIOp::create(b, base, ids.back())); },
+                  [&] { return minusInf; }));
+            }
+            Value bestValue = it[0], bestIndex = it[1];
+            for (int64_t u = 0; u < kArgmaxLoadsInFlight; ++u) {
+              // Ascending ids per thread: strictly greater keeps the first.
+              Value x = xs[u];
+              Value better = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, x, bestValue);
+              Value none = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, bestIndex,
+                                                 k.i32(vocab));
+              Value notNan = arith::CmpFOp::create(b, arith::CmpFPredicate::ORD, x, x);
+              Value take = arith::AndIOp::create(
+                  b, valid[u],
+                  arith::OrIOp::create(b, better, arith::AndIOp::create(b, none, notNan)));
+              bestValue = arith::SelectOp::create(b, take, x, bestValue);
+              bestIndex = arith::SelectOp::create(
+                  b, take, arith::IndexCastOp::create(b, i32, ids[u]), bestIndex);
+            }
+            return {bestValue, bestIndex};
           });
-      storeFirstMax(k, best[0], best[1], vocab, lane, k.arg(1), seq);
+      storeFirstMax(k, best[0], best[1], vocab, thread, threads, k.arg(1), seq);
   });
 }
 
@@ -213,8 +280,8 @@ LogicalResult emitSample(KernelContext &ctx, Location loc) {
     return emitError(loc) << "sample: the params buffer must hold "
                           << ::quamba::ref::kSampleParamWords << " words";
   const int64_t vocab = ctx.dim(0, -1);
-  return emitPerSequence(ctx, loc, "sample", 3, [&](KernelBuilder &k, Value lane, Value seq,
-                                                    Value base) {
+  return emitPerSequence(ctx, loc, "sample", 3, 32, [&](KernelBuilder &k, Value lane, Value seq,
+                                                        Value base) {
       auto &b = k.b();
       SampleEmitter e(k);
       Type f32 = b.getF32Type(), f64 = b.getF64Type(), i32 = e.i32, i64 = e.i64;
@@ -329,7 +396,7 @@ LogicalResult emitSample(KernelContext &ctx, Location loc) {
             return {arith::SelectOp::create(b, take, score, it[0]),
                     arith::SelectOp::create(b, take, vi, it[1])};
           });
-      storeFirstMax(k, best[0], best[1], vocab, lane, k.arg(2), seq);
+      storeFirstMax(k, best[0], best[1], vocab, lane, 32, k.arg(2), seq);
   });
 }
 
