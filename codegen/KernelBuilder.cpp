@@ -112,6 +112,30 @@ void KernelBuilder::store(Value value, Value ptr, Value index) {
       builder, value, elementAddress(builder, value.getType(), ptr, index));
 }
 
+SmallVector<Value> KernelBuilder::loadVector(Type element, int64_t width,
+                                             Value ptr, Value index) {
+  auto type = VectorType::get({width}, element);
+  unsigned alignment = width * element.getIntOrFloatBitWidth() / 8;
+  Value vector = LLVM::LoadOp::create(
+      builder, type, elementAddress(builder, element, ptr, index), alignment);
+  SmallVector<Value> elements;
+  for (int64_t i = 0; i < width; ++i)
+    elements.push_back(LLVM::ExtractElementOp::create(builder, vector, i32(i)));
+  return elements;
+}
+
+void KernelBuilder::storeVector(ValueRange values, Value ptr, Value index) {
+  Type element = values.front().getType();
+  auto type = VectorType::get({static_cast<int64_t>(values.size())}, element);
+  Value vector = LLVM::UndefOp::create(builder, type);
+  for (auto [i, value] : llvm::enumerate(values))
+    vector = LLVM::InsertElementOp::create(builder, vector, value,
+                                           i32(static_cast<int64_t>(i)));
+  unsigned alignment = values.size() * element.getIntOrFloatBitWidth() / 8;
+  LLVM::StoreOp::create(builder, vector,
+                        elementAddress(builder, element, ptr, index), alignment);
+}
+
 void KernelBuilder::forLoop(Value lb, Value ub, Value step,
                             const std::function<void(Value)> &body) {
   scf::ForOp::create(builder, lb, ub, step, ValueRange{},

@@ -67,6 +67,12 @@ public:
   /// ptr[index] of `element` type (an index value, elements not bytes).
   Value load(Type element, Value ptr, Value index);
   void store(Value value, Value ptr, Value index);
+  /// ptr[index .. index + width) as one vector load (alignment width *
+  /// element size: the caller guarantees it), split into its elements.
+  SmallVector<Value> loadVector(Type element, int64_t width, Value ptr,
+                                Value index);
+  /// values stored to ptr[index ..] as one vector store (aligned as above).
+  void storeVector(ValueRange values, Value ptr, Value index);
 
   /// for (iv = lb; iv < ub; iv += step) body(iv).
   void forLoop(Value lb, Value ub, Value step,

@@ -10,7 +10,11 @@
 // ssd_scan / ssd_step: one thread per (b, h, p); the thread owns the state
 // row h[b, h, p, 0..N) in the output state buffer (global memory), which the
 // scan zeroes first and the step fills from state_in. Head h reads group
-// h / (H / G) of B and C; D is [H] or [H * P] (d_has_hdim).
+// h / (H / G) of B and C; D is [H] or [H * P] (d_has_hdim). The row is
+// walked in chunks of up to 32 elements whose loads (16-byte vectors of the
+// state row, B and C) are all issued before the chunk's arithmetic, so a
+// thread has a chunk in flight instead of one load at a time; the
+// arithmetic order is unchanged.
 //
 // selective_scan / selective_step: one thread per (b, e) owning h[b, e, :];
 // A[e, n] = -exp(A_log[e, n]), y = (C . h + D x) * silu(z).
@@ -91,6 +95,11 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
   if (!step)
     name += "_dtmin" + floatBits(dtMin) + "_dtmax" + floatBits(dtMax);
 
+  // State elements per chunk of loads, and per vector load (4 floats when
+  // N allows: rows are N floats, so N % 4 == 0 keeps them 16-byte aligned).
+  const int64_t chunk = N % 32 == 0 ? 32 : N % 16 == 0 ? 16 : N % 4 == 0 ? 4 : 1;
+  const int64_t vector = chunk % 4 == 0 ? 4 : 1;
+
   const int numWarps = 4;
   plan::ShapeExpr batch = x.shape[0];
   plan::ShapeExpr seqlen(1);
@@ -153,19 +162,34 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
         }
         Value decay = exp(k, fmul(k, dtv, A));
         Value bcBase = add(k, mulC(k, row, G * N), gn);
+        // The state row in chunks: every load of a chunk first (they are
+        // independent, so they are in flight together), then the updates
+        // and the C . h sum in ascending n, as ref::ssdStep.
         SmallVector<Value> acc = k.forLoop(
-            k.idx(0), k.idx(N), k.idx(1), ValueRange{k.f32(0.0f)},
+            k.idx(0), k.idx(N), k.idx(chunk), ValueRange{k.f32(0.0f)},
             [&](Value n, ValueRange iter) -> SmallVector<Value> {
               Value s = add(k, stateBase, n);
               Value bc = add(k, bcBase, n);
-              Value old = k.load(f32, stateIn, s);
-              Value Bn = k.load(f32, k.arg(2), bc);
-              Value Cn = k.load(f32, k.arg(3), bc);
-              // row[n] * decay + B * dt * x, as ref::ssdStep.
-              Value hn = fadd(k, fmul(k, old, decay),
-                              fmul(k, fmul(k, Bn, dtv), xv));
-              k.store(hn, k.arg(stateArg), s);
-              return {fadd(k, iter[0], fmul(k, Cn, hn))};
+              SmallVector<Value> old, Bn, Cn;
+              for (int64_t j = 0; j < chunk; j += vector) {
+                Value dj = k.idx(j);
+                llvm::append_range(old, k.loadVector(f32, vector, stateIn, add(k, s, dj)));
+                llvm::append_range(Bn, k.loadVector(f32, vector, k.arg(2), add(k, bc, dj)));
+                llvm::append_range(Cn, k.loadVector(f32, vector, k.arg(3), add(k, bc, dj)));
+              }
+              Value sum = iter[0];
+              SmallVector<Value> next;
+              for (int64_t j = 0; j < chunk; ++j) {
+                // row[n] * decay + B * dt * x, as ref::ssdStep.
+                Value hn = fadd(k, fmul(k, old[j], decay),
+                                fmul(k, fmul(k, Bn[j], dtv), xv));
+                next.push_back(hn);
+                sum = fadd(k, sum, fmul(k, Cn[j], hn));
+              }
+              for (int64_t j = 0; j < chunk; j += vector)
+                k.storeVector(ArrayRef<Value>(next).slice(j, vector), k.arg(stateArg),
+                              add(k, s, k.idx(j)));
+              return {sum};
             });
         Value y = fadd(k, acc[0], fmul(k, D, xv));
         k.store(y, k.arg(yArg), add(k, mulC(k, row, H * P), hp));

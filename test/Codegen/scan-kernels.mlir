@@ -69,7 +69,9 @@ module {
 
 // -----
 
-// ssd_step: state_in in, state_out out, batch only; no dt clamp.
+// ssd_step: state_in in, state_out out, batch only; no dt clamp. The state
+// row (N = 16) is one chunk: four 16-byte loads each of state, B and C
+// before the arithmetic, four 16-byte stores after it.
 // CHECK-LABEL: mamba.launch_plan
 // CHECK-SAME: \22kernel\22:\22ssd_step_h8_p16_g2_n16_dh0\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22],{{.*}}\22grid\22:[\22cdiv(B*128,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-LABEL: gpu.module @ssd_step_h8_p16_g2_n16_dh0
@@ -78,8 +80,12 @@ module {
 // CHECK-NOT: arith.cmpf uge
 // CHECK: gpu.return
 // PTX-LABEL: .visible .entry ssd_step_h8_p16_g2_n16_dh0(
-// PTX: ld.global
 // PTX: cvt.rni.f32.f32
+// PTX-COUNT-12: ld.global.v4.b32
+// PTX-NOT: ld.global
+// PTX: mul.rn.f32
+// PTX-COUNT-4: st.global.v4.b32
+// PTX: ret;
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>) -> tensor<?x?x128xf32> {
     return %x : tensor<?x?x128xf32>
