@@ -5,6 +5,7 @@
 #include "codegen/kernels/Kernels.h"
 #include "dialect/Mamba/IR/MambaOps.h"
 #include "passes/Interpreter/Interpreter.h"
+#include "runtime/Float16.h"
 #include "runtime/reference/Kernels.h"
 #include "runtime/reference/QuantizedKernels.h"
 
@@ -144,17 +145,15 @@ private:
       std::vector<char> bytes(tensor->bytes.begin(), tensor->bytes.end());
       index = weight(name, DType::I8, tensor->shape, std::move(bytes));
     } else if (keepF16) {
-      std::vector<char> bytes;
-      for (float v : tensor->values) {
-        llvm::APFloat half(v);
-        bool losesInfo = false;
-        half.convert(llvm::APFloat::IEEEhalf(),
-                     llvm::APFloat::rmNearestTiesToEven, &losesInfo);
-        assert(!losesInfo && "an f16 resource widens to f32 exactly");
-        uint16_t bits =
-            static_cast<uint16_t>(half.bitcastToAPInt().getZExtValue());
-        bytes.push_back(static_cast<char>(bits & 0xFF));
-        bytes.push_back(static_cast<char>(bits >> 8));
+      // Bit operations, not APFloat: a 2.7B model has 2.7e9 of them.
+      std::vector<char> bytes(tensor->values.size() * 2);
+      for (size_t i = 0; i < tensor->values.size(); ++i) {
+        uint16_t bits = ::quamba::floatToHalf(tensor->values[i]);
+        assert((std::isnan(tensor->values[i]) ||
+                ::quamba::halfToFloat(bits) == tensor->values[i]) &&
+               "an f16 resource widens to f32 exactly");
+        bytes[2 * i] = static_cast<char>(bits & 0xFF);
+        bytes[2 * i + 1] = static_cast<char>(bits >> 8);
       }
       index = weight(name, DType::F16, tensor->shape, std::move(bytes));
     } else if (isResourceOf<BFloat16Type>(key)) {
