@@ -42,6 +42,8 @@ Session::~Session() {
   for (Allocation &a : buffers_)
     if (a.ptr)
       backend_->release(a.ptr);
+  if (arenaMemory_.ptr)
+    backend_->release(arenaMemory_.ptr);
 }
 
 Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const plan::Artifact> artifact,
@@ -53,6 +55,7 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const plan::Art
     return makeError(s.error());
   const plan::Plan &p = session->artifact_->plan();
   session->buffers_.resize(p.buffers.size());
+  session->arena_ = std::make_unique<ActivationArena>(p);
   for (size_t i = 0; i < p.buffers.size(); ++i) {
     const Buffer &b = p.buffers[i];
     if (b.kind != BufferKind::Weight)
@@ -108,6 +111,28 @@ Result<void *> Session::buffer(int index, int64_t batch, int64_t seqlen) {
   int64_t numel = b.numel(batch, seqlen);
   if (numel < 0)
     return makeError("buffer '" + b.name + "' has a negative size");
+  if (arena_->contains(index)) {
+    if (layoutKey_ != std::make_pair(batch, seqlen)) {
+      layout_ = arena_->layout(batch, seqlen);
+      layoutKey_ = {batch, seqlen};
+    }
+    if (arenaMemory_.bytes < layout_.bytes) {
+      // Nothing in the arena outlives an entry point's run: no copy.
+      if (arenaMemory_.ptr) {
+        backend_->invalidateGraphs();
+        backend_->release(arenaMemory_.ptr);
+        held(-static_cast<ptrdiff_t>(arenaMemory_.bytes));
+      }
+      arenaMemory_ = {};
+      Result<void *> ptr = backend_->allocate(layout_.bytes);
+      if (!ptr)
+        return makeError("activation arena (" + std::to_string(layout_.bytes) +
+                         " bytes, for buffer '" + b.name + "'): " + ptr.error());
+      arenaMemory_ = {*ptr, layout_.bytes};
+      held(static_cast<ptrdiff_t>(layout_.bytes));
+    }
+    return static_cast<void *>(static_cast<char *>(arenaMemory_.ptr) + layout_.offsets[index]);
+  }
   size_t bytes = static_cast<size_t>(numel) * plan::dtypeSize(b.dtype);
   if (a.ptr && a.bytes >= bytes)
     return a.ptr;

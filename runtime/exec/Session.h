@@ -1,13 +1,15 @@
 //===- Session.h - run a compiled model on a backend -----------*- C++ -*-===//
 //
 // A session owns the weights (uploaded once), the activation buffers
-// (allocated for the largest batch x length seen), and the recurrent states
+// (allocated for the largest batch x length seen; those internal to an entry
+// point share one arena, ActivationArena.h), and the recurrent states
 // between calls: prefill(tokens) fills them, decode(token) continues from
 // them. Both backends execute the plan through this one class.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "runtime/exec/ActivationArena.h"
 #include "runtime/exec/Backend.h"
 #include "runtime/reference/Kernels.h"
 
@@ -87,7 +89,12 @@ private:
     void *ptr = nullptr;
     size_t bytes = 0;
   };
-  std::vector<Allocation> buffers_; // by plan buffer index
+  std::vector<Allocation> buffers_; // by plan buffer index (arena buffers: none)
+  std::unique_ptr<ActivationArena> arena_;
+  Allocation arenaMemory_;
+  /// The arena layout of the last (batch, seqlen) asked for.
+  std::pair<int64_t, int64_t> layoutKey_{-1, -1};
+  ActivationArena::Layout layout_;
   int64_t stateBatch_ = 0;          // batch of the states held (0: none)
   size_t weightBytes_ = 0, heldBytes_ = 0, peakBytes_ = 0;
   void held(ptrdiff_t delta);
