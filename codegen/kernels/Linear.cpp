@@ -13,7 +13,9 @@
 //  * "warp": one warp per output element (r, n). Each lane walks the
 //    reduction in chunks of 16 weight bytes (16-byte vector loads of x and w
 //    rows, which are 16-byte aligned when the chunk divides K: every plan
-//    buffer is its own allocation), accumulates its share, and the warp sums
+//    buffer is its own allocation or a 256-byte aligned arena range),
+//    issuing the loads of 4 chunks before their products so that 64 weight
+//    bytes per lane are in flight, accumulates its share, and the warp sums
 //    the 32 partial results with xor shuffles; lane 0 runs the epilogue.
 //    Block = 4 warps = 4 outputs; grid = cdiv(rows * N, 4).
 //  * "thread": one thread per output element, a plain loop over k in
@@ -58,6 +60,10 @@ namespace mlir::quamba::codegen {
 namespace {
 
 enum class Kind { F32, W8A8, W4A8, W4A16 };
+
+/// Chunks (16 weight bytes each) a lane of the warp GEMV loads before it
+/// multiplies: enough bytes in flight to approach DRAM bandwidth.
+constexpr int64_t kChunksInFlight = 4;
 
 /// Largest K for which an int8 dot product fits in int32
 /// (ref::kMaxInt8DotLength).
@@ -302,65 +308,80 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
     Value wRow = arith::MulIOp::create(b, n, k.idx(wRowBytes));
     Type v16i8 = VectorType::get({16}, e.i8);
     Type v4f32 = VectorType::get({4}, e.f32);
+    int64_t xVectors = chunk * xElemBytes / 16;
+    Type xVecType = xElemBytes == 4 ? v4f32 : v16i8;
+    int64_t perVector = xElemBytes == 4 ? 4 : 16;
+    // One chunk's loads: 16 weight bytes and its x in 16-byte vectors (and
+    // an int4 chunk's group scale; the chunk lies in one group).
+    struct ChunkLoads {
+      SmallVector<Value> x;
+      Value w, scale;
+    };
+    auto loadChunk = [&](Value c) {
+      ChunkLoads loads;
+      Value wOff = arith::AddIOp::create(b, wRow, arith::MulIOp::create(b, c, k.idx(16)));
+      Value xBase = arith::AddIOp::create(
+          b, xRow, arith::MulIOp::create(b, c, k.idx(chunk * xElemBytes)));
+      for (int64_t v = 0; v < xVectors; ++v)
+        loads.x.push_back(e.loadVector(xVecType, k.arg(s.x),
+                                       arith::AddIOp::create(b, xBase, k.idx(16 * v))));
+      Type wType = s.kind == Kind::F32
+                       ? (s.f16Weights ? Type(VectorType::get({8}, b.getF16Type())) : v4f32)
+                       : v16i8;
+      loads.w = e.loadVector(wType, k.arg(s.w), wOff);
+      if (s.int4())
+        loads.scale = e.groupScale(
+            n, arith::DivUIOp::create(b, arith::MulIOp::create(b, c, k.idx(chunk)),
+                                      k.idx(s.group)));
+      return loads;
+    };
+    // acc plus one chunk's products, elements in ascending order.
+    auto macChunk = [&](Value acc, const ChunkLoads &loads) {
+      auto xAt = [&](int64_t i) {
+        return e.xElement(e.extract(loads.x[i / perVector], i % perVector));
+      };
+      switch (s.kind) {
+      case Kind::F32:
+        for (int64_t i = 0; i < chunk; ++i) {
+          Value w = e.extract(loads.w, i);
+          acc = e.mac(acc, xAt(i), s.f16Weights ? arith::ExtFOp::create(b, e.f32, w) : w);
+        }
+        break;
+      case Kind::W8A8:
+        // Exact int32 sums: the order does not change the result.
+        for (int64_t i = 0; i < 16; ++i)
+          acc = e.mac(acc, xAt(i), e.w8Element(e.extract(loads.w, i)));
+        break;
+      case Kind::W4A8:
+      case Kind::W4A16:
+        for (int64_t i = 0; i < 16; ++i) {
+          auto [wLo, wHi] = e.decodeByte(e.extract(loads.w, i), loads.scale, loads.scale);
+          acc = e.mac(acc, xAt(2 * i), wLo);
+          acc = e.mac(acc, xAt(2 * i + 1), wHi);
+        }
+        break;
+      }
+      return acc;
+    };
+    // Each lane walks its chunks c = lane, lane + 32, ... in steps of
+    // kChunksInFlight: all their loads first (a chunk past the row loads
+    // the last chunk again and is not added), then the products in the
+    // same order as one chunk at a time, so the sum is unchanged.
+    const int64_t inFlight = std::min<int64_t>(kChunksInFlight, (chunks + 31) / 32);
     Value acc = k.forLoop(
-        lane, k.idx(chunks), k.idx(32), ValueRange{e.zero()},
-        [&](Value c, ValueRange iter) -> SmallVector<Value> {
+        lane, k.idx(chunks), k.idx(32 * inFlight), ValueRange{e.zero()},
+        [&](Value c0, ValueRange iter) -> SmallVector<Value> {
+          SmallVector<ChunkLoads> loads;
+          SmallVector<Value> valid;
+          for (int64_t u = 0; u < inFlight; ++u) {
+            Value c = arith::AddIOp::create(b, c0, k.idx(32 * u));
+            valid.push_back(
+                arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, k.idx(chunks)));
+            loads.push_back(loadChunk(arith::MinUIOp::create(b, c, k.idx(chunks - 1))));
+          }
           Value acc = iter[0];
-          // 16 weight bytes.
-          Value wOff = arith::AddIOp::create(
-              b, wRow, arith::MulIOp::create(b, c, k.idx(16)));
-          // x bytes of this chunk: chunk * xElemBytes, in 16-byte vectors.
-          Value xBase = arith::AddIOp::create(
-              b, xRow, arith::MulIOp::create(b, c, k.idx(chunk * xElemBytes)));
-          int64_t xVectors = chunk * xElemBytes / 16;
-          Type xVecType = xElemBytes == 4 ? v4f32 : v16i8;
-          int64_t perVector = xElemBytes == 4 ? 4 : 16;
-          SmallVector<Value> xv;
-          for (int64_t v = 0; v < xVectors; ++v)
-            xv.push_back(e.loadVector(
-                xVecType, k.arg(s.x),
-                arith::AddIOp::create(b, xBase, k.idx(16 * v))));
-          auto xAt = [&](int64_t i) {
-            return e.xElement(e.extract(xv[i / perVector], i % perVector));
-          };
-          switch (s.kind) {
-          case Kind::F32: {
-            if (s.f16Weights) {
-              Value wv = e.loadVector(VectorType::get({8}, b.getF16Type()),
-                                      k.arg(s.w), wOff);
-              for (int64_t i = 0; i < 8; ++i)
-                acc = e.mac(acc, xAt(i),
-                            arith::ExtFOp::create(b, e.f32, e.extract(wv, i)));
-              break;
-            }
-            Value wv = e.loadVector(v4f32, k.arg(s.w), wOff);
-            for (int64_t i = 0; i < 4; ++i)
-              acc = e.mac(acc, xAt(i), e.extract(wv, i));
-            break;
-          }
-          case Kind::W8A8: {
-            Value wv = e.loadVector(v16i8, k.arg(s.w), wOff);
-            // Exact int32 sums: the order does not change the result.
-            for (int64_t i = 0; i < 16; ++i)
-              acc = e.mac(acc, xAt(i), e.w8Element(e.extract(wv, i)));
-            break;
-          }
-          case Kind::W4A8:
-          case Kind::W4A16: {
-            Value wv = e.loadVector(v16i8, k.arg(s.w), wOff);
-            // The chunk (32 elements) lies in one group.
-            Value g = arith::DivUIOp::create(
-                b, arith::MulIOp::create(b, c, k.idx(chunk)),
-                k.idx(s.group));
-            Value scale = e.groupScale(n, g);
-            for (int64_t i = 0; i < 16; ++i) {
-              auto [wLo, wHi] = e.decodeByte(e.extract(wv, i), scale, scale);
-              acc = e.mac(acc, xAt(2 * i), wLo);
-              acc = e.mac(acc, xAt(2 * i + 1), wHi);
-            }
-            break;
-          }
-          }
+          for (int64_t u = 0; u < inFlight; ++u)
+            acc = arith::SelectOp::create(b, valid[u], macChunk(acc, loads[u]), acc);
           return {acc};
         })[0];
     // Butterfly reduction over the warp: every lane ends with the total.
