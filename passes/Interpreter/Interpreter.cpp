@@ -2,6 +2,8 @@
 #include "passes/Interpreter/Interpreter.h"
 
 #include "dialect/Mamba/IR/MambaOps.h"
+#include "runtime/Float16.h"
+#include "runtime/reference/FloatSemantics.h"
 #include "runtime/reference/Kernels.h"
 #include "runtime/reference/QuantizedKernels.h"
 
@@ -121,6 +123,18 @@ llvm::Expected<HostTensor> constantValues(arith::ConstantOp op) {
                              " bytes, not what its type needs");
     if (element.isF32()) {
       std::memcpy(t.values.data(), bytes.data(), bytes.size());
+      return t;
+    }
+    // f16 and bf16 widen exactly: bit operations (APFloat per element
+    // dominated codegen of billion-weight models).
+    if (element.isF16() || element.isBF16()) {
+      for (int64_t i = 0; i < t.numel(); ++i) {
+        uint16_t raw;
+        std::memcpy(&raw, bytes.data() + 2 * i, 2);
+        t.values[i] = element.isF16()
+                          ? ::quamba::halfToFloat(raw)
+                          : ::quamba::ref::bitsFloat(static_cast<uint32_t>(raw) << 16);
+      }
       return t;
     }
     const llvm::fltSemantics &semantics =
