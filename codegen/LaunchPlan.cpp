@@ -15,6 +15,8 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cassert>
@@ -198,7 +200,18 @@ private:
   LogicalResult launch(Operation *irOp, StringRef opName,
                        SmallVector<int> operands, ValueRange outputs,
                        std::map<std::string, std::vector<double>> attrs) {
-    for (Value out : outputs) {
+    // A split that is the only reader of this op's first output becomes
+    // the op's split epilogue (LaunchOps.h): the op writes the parts.
+    SmallVector<Value> outs(outputs.begin(), outputs.end());
+    if (!outs.empty() && outs[0].hasOneUse() && hasSplitEpilogue(opName))
+      if (auto split = dyn_cast<mamba::SplitOp>(*outs[0].user_begin())) {
+        outs.erase(outs.begin());
+        outs.insert(outs.begin(), split.getResults().begin(), split.getResults().end());
+        attrs["split_sizes"] = std::vector<double>(split.getSizes().begin(),
+                                                   split.getSizes().end());
+        fusedSplits.insert(split);
+      }
+    for (Value out : outs) {
       FailureOr<int> index = activation(out, irOp);
       if (failed(index))
         return failure();
@@ -214,6 +227,13 @@ private:
       return failure();
     current->launches.push_back(std::move(launch));
     return success();
+  }
+
+  static bool hasSplitEpilogue(StringRef op) {
+    static const StringRef ops[] = {"linear",       "linear_bias",   "linear_w8a8",
+                                    "linear_w4a8",  "linear_w4a16",  "causal_conv1d",
+                                    "causal_conv1d_step"};
+    return llvm::is_contained(ops, op);
   }
 
   LogicalResult inputs(Operation *irOp, ValueRange values,
@@ -302,6 +322,8 @@ private:
   plan::EntryPoint *current = nullptr;
   std::string entryName;
   llvm::DenseMap<Value, int> buffers;
+  /// Splits lowered as their producer's split epilogue.
+  llvm::SmallPtrSet<Operation *, 16> fusedSplits;
   /// (constant, 1 if stored as f16) -> its weight buffer.
   llvm::DenseMap<std::pair<Attribute, int>, int> constantBuffers;
   std::map<int64_t, int> zeroBuffers;
@@ -408,6 +430,8 @@ LogicalResult PlanBuilder::lowerOp(Operation *op) {
         return simple(o, "linear", {o.getInput(), o.getWeight()}, o.getLogits());
       })
       .Case([&](mamba::SplitOp o) {
+        if (fusedSplits.contains(o))
+          return success(); // its producer writes the parts
         std::vector<double> sizes(o.getSizes().begin(), o.getSizes().end());
         return simple(o, "split", o.getInput(), o.getResults(), {{"sizes", sizes}});
       })

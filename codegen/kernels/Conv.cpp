@@ -11,8 +11,8 @@
 // rolled state) and computes y[b, c] from it in the same order as
 // ref::causalConv1dStep.
 //
-// Kernels are specialised on C, K, silu and has_bias; B and L are i32
-// scalars (LaunchOps.h).
+// Kernels are specialised on C, K, silu, has_bias and a split epilogue (y
+// stored as its parts, LaunchOps.h); B and L are i32 scalars.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernels/Kernels.h"
@@ -57,7 +57,11 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
     return emitError(loc) << launch.op << ": weight is not [" << channels
                           << ", K]";
   const int numWarps = 4;
-  std::string name = convName(launch.op, channels, kernel, useSilu, hasBias);
+  std::string name =
+      convName(launch.op, channels, kernel, useSilu, hasBias) + ctx.splitSuffix();
+  // y may be split (LaunchOps.h): `extra` more operands before the state.
+  const SmallVector<int64_t> parts = ctx.splitSizes();
+  const unsigned extra = parts.size() > 1 ? parts.size() - 1 : 0;
 
   if (step) {
     // x[B, 1, C] is the same memory as [B, C].
@@ -69,7 +73,7 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
       auto &b = k.b();
       Type f32 = b.getF32Type();
       Value i = k.globalIdx(); // b * C + c
-      Value total = arith::MulIOp::create(b, k.argIndex(6), k.idx(channels));
+      Value total = arith::MulIOp::create(b, k.argIndex(6 + extra), k.idx(channels));
       Value inBounds =
           arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, total);
       k.ifThen(inBounds, [&] {
@@ -86,14 +90,15 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
             v = k.load(f32, k.arg(0), i);
           }
           Value dst = arith::AddIOp::create(b, stateBase, k.idx(tap));
-          k.store(v, k.arg(5), dst);
+          k.store(v, k.arg(5 + extra), dst);
           Value w = k.load(f32, k.arg(2),
                            arith::AddIOp::create(b, wBase, k.idx(tap)));
           acc = mulAdd(k, acc, w, v);
         }
         if (useSilu)
           acc = silu(k, acc);
-        k.store(acc, k.arg(4), i);
+        storeOutput(k, acc, arith::DivUIOp::create(b, i, k.idx(channels)), c, 4, channels,
+                    parts);
       });
     });
     return success();
@@ -110,8 +115,8 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
     auto &b = k.b();
     Type f32 = b.getF32Type();
     Value i = k.globalIdx(); // (b * L + t) * C + c
-    Value L = k.argIndex(6);
-    Value rowsTotal = arith::MulIOp::create(b, k.argIndex(5), L);
+    Value L = k.argIndex(6 + extra);
+    Value rowsTotal = arith::MulIOp::create(b, k.argIndex(5 + extra), L);
     Value total = arith::MulIOp::create(b, rowsTotal, k.idx(channels));
     Value inBounds =
         arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, total);
@@ -139,7 +144,7 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
       }
       if (useSilu)
         acc = silu(k, acc);
-      k.store(acc, k.arg(3), i);
+      storeOutput(k, acc, row, c, 3, channels, parts);
 
       // The last token of (b, c) writes state[b, c, :] = x[b, L-K..L-1, c].
       Value last = arith::CmpIOp::create(
@@ -163,7 +168,7 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
               return k.load(f32, k.arg(0), src);
             }, [&] { return k.f32(0.0f); });
           }
-          k.store(v, k.arg(4),
+          k.store(v, k.arg(4 + extra),
                   arith::AddIOp::create(b, stateBase, k.idx(tap)));
         }
       });

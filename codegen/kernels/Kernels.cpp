@@ -64,6 +64,52 @@ SmallVector<ArgKind> KernelContext::operandArgs(unsigned scalarCount) const {
   return args;
 }
 
+SmallVector<int64_t> KernelContext::splitSizes() const {
+  SmallVector<int64_t> sizes;
+  auto it = launch.attrs.find("split_sizes");
+  if (it != launch.attrs.end())
+    for (double size : it->second)
+      sizes.push_back(static_cast<int64_t>(size));
+  return sizes;
+}
+
+std::string KernelContext::splitSuffix() const {
+  std::string suffix;
+  for (int64_t size : splitSizes())
+    suffix += (suffix.empty() ? "_split" : "x") + std::to_string(size);
+  return suffix;
+}
+
+void storeOutput(KernelBuilder &k, Value value, Value row, Value col, unsigned firstArg,
+                 int64_t width, ArrayRef<int64_t> parts) {
+  auto &b = k.b();
+  if (parts.size() <= 1) {
+    k.store(value, k.arg(firstArg),
+            arith::AddIOp::create(b, arith::MulIOp::create(b, row, k.idx(width)), col));
+    return;
+  }
+  // The part holding col: compares against the static part boundaries,
+  // selecting its pointer, width and start (no branch).
+  SmallVector<int64_t> starts;
+  int64_t start = 0;
+  for (int64_t size : parts) {
+    starts.push_back(start);
+    start += size;
+  }
+  size_t last = parts.size() - 1;
+  Value ptr = k.arg(firstArg + last);
+  Value size = k.idx(parts[last]), begin = k.idx(starts[last]);
+  for (size_t j = last; j-- > 0;) {
+    Value inPart = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col,
+                                         k.idx(starts[j] + parts[j]));
+    ptr = arith::SelectOp::create(b, inPart, k.arg(firstArg + j), ptr);
+    size = arith::SelectOp::create(b, inPart, k.idx(parts[j]), size);
+    begin = arith::SelectOp::create(b, inPart, k.idx(starts[j]), begin);
+  }
+  Value local = arith::SubIOp::create(b, col, begin);
+  k.store(value, ptr, arith::AddIOp::create(b, arith::MulIOp::create(b, row, size), local));
+}
+
 void KernelContext::useKernel(const std::string &name, ArrayRef<ArgKind> args,
                               int numWarps,
                               const std::function<void(KernelBuilder &)> &body) {

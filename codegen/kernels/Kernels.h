@@ -43,6 +43,11 @@ public:
   ArgKind pointerKind(unsigned i) const;
   /// Pointer kinds of all operands, in order, followed by `scalarCount` i32.
   SmallVector<ArgKind> operandArgs(unsigned scalarCount) const;
+  /// The sizes of the launch's split epilogue (attr split_sizes, LaunchOps.h:
+  /// its first output is that many operands); empty without one.
+  SmallVector<int64_t> splitSizes() const;
+  /// "" or "_split<s0>x<s1>..." for kernel names.
+  std::string splitSuffix() const;
 
   /// Uses kernel `name` for this launch, building it with `body` unless an
   /// earlier launch already did. Sets launch.kernel, block = 32 * numWarps.
@@ -61,6 +66,13 @@ private:
 
 /// An expression for a * b (folding constants).
 plan::ShapeExpr mulExpr(const plan::ShapeExpr &a, const plan::ShapeExpr &b);
+
+/// Stores `value` as element (row, col) of an output [rows, width] whose
+/// kernel argument is `firstArg`, or, with a split epilogue (`parts` the
+/// sizes, summing to width), as element (row, col - start_j) of part j (the
+/// one holding col), argument firstArg + j.
+void storeOutput(KernelBuilder &k, Value value, Value row, Value col, unsigned firstArg,
+                 int64_t width, ArrayRef<int64_t> parts);
 
 /// Builds the kernel for ctx's launch; fails with a diagnostic at `loc` for
 /// an op or a shape no emitter handles.

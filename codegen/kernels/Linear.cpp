@@ -73,6 +73,8 @@ struct LinearSpec {
   Kind kind = Kind::F32;
   int64_t K = 0, N = 0, group = 0;
   bool hasBias = false;
+  /// The parts of a split epilogue (LaunchOps.h); empty: one output.
+  SmallVector<int64_t> parts;
   /// F32 kind with f16 weights (quamba-cast-weights), widened on load.
   bool f16Weights = false;
   // Operand indices (-1: absent).
@@ -275,7 +277,7 @@ void buildThreadKernel(KernelBuilder &k, const LinearSpec &s) {
             return {e.mac(acc, x1, wHi)};
           })[0];
     }
-    k.store(e.epilogue(acc, n), k.arg(s.out), i);
+    storeOutput(k, e.epilogue(acc, n), r, n, s.out, s.N, s.parts);
   });
 }
 
@@ -393,11 +395,7 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
     }
     Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane,
                                         k.idx(0));
-    k.ifThen(first, [&] {
-      Value at = arith::AddIOp::create(
-          b, arith::MulIOp::create(b, r, k.idx(s.N)), n);
-      k.store(e.epilogue(acc, n), k.arg(s.out), at);
-    });
+    k.ifThen(first, [&] { storeOutput(k, e.epilogue(acc, n), r, n, s.out, s.N, s.parts); });
   });
 }
 
@@ -526,9 +524,7 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
           inRange = arith::AndIOp::create(
               b, inRange, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, n, k.idx(s.N)));
         k.ifThen(inRange, [&] {
-          Value y = e.epilogue(c, n);
-          Value at = arith::AddIOp::create(b, arith::MulIOp::create(b, row, k.idx(s.N)), n);
-          k.store(y, k.arg(s.out), at);
+          storeOutput(k, e.epilogue(c, n), row, n, s.out, s.N, s.parts);
         });
       }
   });
@@ -564,6 +560,9 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   } else {
     return emitError(loc) << "no linear kernel for '" << op << "'";
   }
+  s.parts = ctx.splitSizes();
+  if (s.parts.size() > 1)
+    s.operands += s.parts.size() - 1; // out is the last operand
   if (launch.operands.size() != s.operands)
     return emitError(loc) << op << " launch with " << launch.operands.size()
                           << " operands, expected " << s.operands;
@@ -605,7 +604,10 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   if (xK >= 0 && xK != s.K)
     return emitError(loc) << op << ": input has " << xK
                           << " features, the weight " << s.K;
-  if (staticDim(ctx, s.out, -1) != s.N)
+  int64_t outWidth = 0;
+  for (size_t j = 0; j < std::max<size_t>(s.parts.size(), 1); ++j)
+    outWidth += staticDim(ctx, s.out + j, -1);
+  if (outWidth != s.N)
     return emitError(loc) << op << ": output's last dimension is not " << s.N;
   if (s.integer() && s.K > kMaxInt8DotLength)
     return emitError(loc) << op << ": K = " << s.K << " exceeds "
@@ -650,6 +652,7 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
     name += "_f16w";
   if (op != "linear" && op != "linear_bias")
     name += s.hasBias ? "_bias" : "_nobias";
+  name += ctx.splitSuffix();
   name += mmaKernel ? "_mma" : warpKernel ? "_warp" : "_thread";
   ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
     if (mmaKernel)

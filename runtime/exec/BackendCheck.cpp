@@ -16,10 +16,13 @@ int outputCount(const plan::Launch &launch) {
   const std::string &op = launch.op;
   if (op == "split")
     return static_cast<int>(launch.operands.size()) - 1;
+  // A split epilogue makes the first output one operand per part.
+  auto split = launch.attrs.find("split_sizes");
+  int parts = split == launch.attrs.end() ? 1 : static_cast<int>(split->second.size());
   if (op == "add_rms_norm" || op == "causal_conv1d" || op == "causal_conv1d_step" ||
       op == "ssd_scan" || op == "ssd_step" || op == "selective_scan" || op == "selective_step")
-    return 2;
-  return 1;
+    return 1 + parts;
+  return parts;
 }
 
 namespace {

@@ -58,11 +58,49 @@ public:
   }
   Status synchronize() override { return Status::success(); }
   Status run(const BoundLaunch &bound) override;
+
+private:
+  /// The op of `bound`, its split epilogue (if any) not applied: operand
+  /// `splitOutputOperand` is the whole output.
+  Status runOp(const BoundLaunch &bound);
 };
 
 template <typename T> T *as(void *p) { return static_cast<T *>(p); }
 
 Status CpuBackend::run(const BoundLaunch &bound) {
+  int at = plan::splitOutputOperand(*bound.launch);
+  if (at < 0)
+    return runOp(bound);
+  // A split epilogue: the op into a whole [rows, W] output, then its
+  // columns into the parts, as `split` would.
+  const std::vector<double> &sizes = bound.launch->attrs.at("split_sizes");
+  const size_t parts = sizes.size();
+  int64_t width = 0;
+  for (double size : sizes)
+    width += static_cast<int64_t>(size);
+  int64_t rows = product(bound.dims[at]) / static_cast<int64_t>(sizes[0]);
+  std::vector<float> whole(static_cast<size_t>(rows * width));
+  BoundLaunch joined = bound;
+  joined.operands.erase(joined.operands.begin() + at, joined.operands.begin() + at + parts);
+  joined.dims.erase(joined.dims.begin() + at, joined.dims.begin() + at + parts);
+  joined.operands.insert(joined.operands.begin() + at, whole.data());
+  std::vector<int64_t> wholeDims = bound.dims[at];
+  wholeDims.back() = width;
+  joined.dims.insert(joined.dims.begin() + at, wholeDims);
+  if (Status s = runOp(joined); !s)
+    return s;
+  int64_t offset = 0;
+  for (size_t i = 0; i < parts; ++i) {
+    int64_t size = static_cast<int64_t>(sizes[i]);
+    float *out = as<float>(bound.operands[at + i]);
+    for (int64_t r = 0; r < rows; ++r)
+      std::memcpy(out + r * size, whole.data() + r * width + offset, size * sizeof(float));
+    offset += size;
+  }
+  return Status::success();
+}
+
+Status CpuBackend::runOp(const BoundLaunch &bound) {
   const plan::Launch &l = *bound.launch;
   const std::string &op = l.op;
   const auto &d = bound.dims;

@@ -9,6 +9,13 @@
 // source of truth). Shapes come from the plan's buffer shapes; "rows" is the
 // number of elements of the first operand over its last dimension.
 //
+// Split epilogue: linear, linear_bias, linear_w8a8, linear_w4a8,
+// linear_w4a16, causal_conv1d and causal_conv1d_step may carry the attr
+// split_sizes [s_0, ..., s_k-1]: their first output (out / y, [.., W] with
+// W = sum s_i) is then k operands out_0[.., s_0], ..., out_k-1 in its place,
+// holding what `split` of that output would give (codegen fuses a split
+// that is an op's only reader this way; a launch fewer per split).
+//
 // Activations are f32; an f16 weight (quamba-cast-weights) is widened exactly
 // where it is read, so it changes no arithmetic (the CPU backend widens it on
 // upload). Outputs never alias inputs: in-place IR updates (SSM and conv states) read

@@ -88,7 +88,26 @@ int expectedOperandCount(const Launch &launch) {
     return 1 + (it == launch.attrs.end() ? 0 : static_cast<int>(it->second.size()));
   }
   auto it = counts.find(launch.op);
-  return it == counts.end() ? -1 : it->second;
+  if (it == counts.end())
+    return -1;
+  // A split epilogue: one output operand becomes one per part.
+  auto split = launch.attrs.find("split_sizes");
+  if (split != launch.attrs.end() && !split->second.empty())
+    return it->second + static_cast<int>(split->second.size()) - 1;
+  return it->second;
+}
+
+int splitOutputOperand(const Launch &launch) {
+  if (!launch.attrs.count("split_sizes"))
+    return -1;
+  // The op's first output (LaunchOps.h): after the inputs.
+  static const std::map<std::string, int, std::less<>> firstOutput = {
+      {"linear", 2},      {"linear_bias", 3},         {"linear_w8a8", 5},
+      {"linear_w4a8", 6}, {"linear_w4a16", 4},        {"causal_conv1d", 3},
+      {"causal_conv1d_step", 4},
+  };
+  auto it = firstOutput.find(launch.op);
+  return it == firstOutput.end() ? -2 : it->second;
 }
 
 namespace {
@@ -264,6 +283,8 @@ Result<Plan> Plan::fromJson(const std::string &text, const std::string &origin) 
         int expected = expectedOperandCount(launch);
         if (expected < 0)
           return fail(where + ": unknown op '" + launch.op + "'");
+        if (splitOutputOperand(launch) == -2)
+          return fail(where + ": op '" + launch.op + "' has no split epilogue");
         if (expected != static_cast<int>(launch.operands.size()))
           return fail(where + ": takes " + std::to_string(expected) +
                       " buffer operands, the plan gives " +

@@ -125,7 +125,13 @@ struct Plan {
 };
 
 /// The number of buffer operands an op takes (LaunchOps.h), given its attrs
-/// (split's count depends on its sizes); -1 for an unknown op.
+/// (split's count depends on its sizes, so does a split epilogue's); -1 for
+/// an unknown op.
 int expectedOperandCount(const Launch &launch);
+
+/// For a launch with a split epilogue (attr split_sizes, LaunchOps.h): the
+/// operand index of its first part; -1 without one, -2 for an op that has
+/// no split epilogue.
+int splitOutputOperand(const Launch &launch);
 
 } // namespace quamba::plan

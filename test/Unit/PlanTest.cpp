@@ -88,9 +88,29 @@ TEST(Plan, RejectsWrongVersionUnknownOpsAndBadIndices) {
   auto kernel = replaced("\"kernel\":\"quantize_inner4\"", "\"kernel\":\"nope\"");
   ASSERT_FALSE(kernel.ok());
   EXPECT_NE(kernel.error().find("kernel 'nope' is not in the kernel list"), std::string::npos);
+  auto epilogue = replaced("\"attrs\":{\"inner\":[4.0]}",
+                           "\"attrs\":{\"inner\":[4.0],\"split_sizes\":[2.0,2.0]}");
+  ASSERT_FALSE(epilogue.ok());
+  EXPECT_NE(epilogue.error().find("op 'quantize' has no split epilogue"), std::string::npos)
+      << epilogue.error();
   auto garbage = Plan::fromJson("{\"format\": \"quamba-plan\", \"version\": ", "m.qmb");
   ASSERT_FALSE(garbage.ok());
   EXPECT_NE(garbage.error().find("m.qmb: launch plan: malformed JSON"), std::string::npos);
+}
+
+TEST(Plan, SplitEpilogueTakesOneOutputOperandPerPart) {
+  Launch l;
+  l.op = "linear";
+  EXPECT_EQ(expectedOperandCount(l), 3);
+  EXPECT_EQ(splitOutputOperand(l), -1);
+  l.attrs["split_sizes"] = {16, 8, 8};
+  EXPECT_EQ(expectedOperandCount(l), 5);
+  EXPECT_EQ(splitOutputOperand(l), 2);
+  l.op = "causal_conv1d_step"; // y is operand 4, before state_out
+  EXPECT_EQ(expectedOperandCount(l), 8);
+  EXPECT_EQ(splitOutputOperand(l), 4);
+  l.op = "rms_norm";
+  EXPECT_EQ(splitOutputOperand(l), -2);
 }
 
 /// A model.qmb holding tinyPlan with `target`.
