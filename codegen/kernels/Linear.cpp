@@ -10,14 +10,16 @@
 //
 // Two kernels, specialised on (op, K, N, group size, has_bias, f16 weights):
 //
-//  * "warp": one warp per output element (r, n). Each lane walks the
-//    reduction in chunks of 16 weight bytes (16-byte vector loads of x and w
-//    rows, which are 16-byte aligned when the chunk divides K: every plan
-//    buffer is its own allocation or a 256-byte aligned arena range),
-//    issuing the loads of 4 chunks before their products so that 64 weight
-//    bytes per lane are in flight, accumulates its share, and the warp sums
-//    the 32 partial results with xor shuffles; lane 0 runs the epilogue.
-//    Block = 4 warps = 4 outputs; grid = cdiv(rows * N, 4).
+//  * "warp": one warp per output column n and block of R rows (R = 16 in
+//    prefill, 8 in decode). Each lane walks the reduction in chunks of 16
+//    weight bytes (16-byte vector loads; rows are 16-byte aligned when the
+//    chunk divides K: every plan buffer is its own allocation or a 256-byte
+//    aligned arena range), issuing the weight loads of 8 chunks before
+//    their products so that 128 weight bytes per lane are in flight,
+//    decoding (int4) or widening (f16) each chunk once for the R rows, and
+//    accumulating one share per row in the same order as a single row
+//    would; the warp sums each row's 32 partials with xor shuffles and lane
+//    0 runs the epilogues. Block = 4 warps; grid = cdiv(cdiv(rows, R) * N, 4).
 //  * "thread": one thread per output element, a plain loop over k in
 //    ascending order. Used when K does not split into whole chunks.
 //    Block = 128 threads; grid = cdiv(rows * N, 128).
@@ -63,7 +65,13 @@ enum class Kind { F32, W8A8, W4A8, W4A16 };
 
 /// Chunks (16 weight bytes each) a lane of the warp GEMV loads before it
 /// multiplies: enough bytes in flight to approach DRAM bandwidth.
-constexpr int64_t kChunksInFlight = 4;
+constexpr int64_t kChunksInFlight = 8;
+
+/// Rows of x one warp of the GEMV kernel multiplies with each weight chunk
+/// it loads: decode batches (rows = B) and prefill (rows = B * L) read the
+/// weights cdiv(rows, this) times instead of rows times.
+constexpr int64_t kDecodeRowsPerWarp = 8;
+constexpr int64_t kPrefillRowsPerWarp = 16;
 
 /// Largest K for which an int8 dot product fits in int32
 /// (ref::kMaxInt8DotLength).
@@ -281,10 +289,12 @@ void buildThreadKernel(KernelBuilder &k, const LinearSpec &s) {
   });
 }
 
-/// One warp per output element, 16-byte chunks of the weight row per lane,
-/// xor-shuffle reduction. Requires K % chunk == 0 (and for int4, a group
-/// size that is a multiple of the chunk).
-void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
+/// One warp per output column n and block of `rowsPerWarp` rows, 16-byte
+/// chunks of the weight row per lane, xor-shuffle reductions. The weight
+/// chunks are loaded (and int4 decoded) once for all the rows. Requires
+/// K % chunk == 0 (and for int4, a group size that is a multiple of the
+/// chunk).
+void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_t rowsPerWarp) {
   LinearEmitter e(k, s);
   auto &b = k.b();
   Value tid = k.threadIdx();
@@ -293,43 +303,45 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
   Value o = arith::AddIOp::create(
       b, arith::MulIOp::create(b, k.blockIdx(), k.idx(numWarps)), warp);
   Value rows = k.argIndex(s.operands);
-  Value total = arith::MulIOp::create(b, rows, k.idx(s.N));
+  Value rowBlocks = arith::CeilDivUIOp::create(b, rows, k.idx(rowsPerWarp));
+  Value total = arith::MulIOp::create(b, rowBlocks, k.idx(s.N));
   Value inBounds =
       arith::CmpIOp::create(b, arith::CmpIPredicate::ult, o, total);
-  // The whole warp takes the same branch (o is warp-uniform).
+  // The whole warp takes the same branches (o and the rows are
+  // warp-uniform), so the shuffles below see every lane.
   k.ifThen(inBounds, [&] {
     e.loadXScale();
-    Value r = arith::DivUIOp::create(b, o, k.idx(s.N));
+    Value firstRow = arith::MulIOp::create(b, arith::DivUIOp::create(b, o, k.idx(s.N)),
+                                           k.idx(rowsPerWarp));
     Value n = arith::RemUIOp::create(b, o, k.idx(s.N));
     const int64_t chunk = s.chunk();
     const int64_t chunks = s.K / chunk;
     // Byte offsets of the rows.
     int64_t xElemBytes = (s.kind == Kind::F32 || s.kind == Kind::W4A16) ? 4 : 1;
     int64_t wRowBytes = s.weightRowBytes();
-    Value xRow = arith::MulIOp::create(b, r, k.idx(s.K * xElemBytes));
+    SmallVector<Value> row, rowValid, xRow;
+    for (int64_t j = 0; j < rowsPerWarp; ++j) {
+      row.push_back(arith::AddIOp::create(b, firstRow, k.idx(j)));
+      rowValid.push_back(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row[j], rows));
+      xRow.push_back(arith::MulIOp::create(b, row[j], k.idx(s.K * xElemBytes)));
+    }
     Value wRow = arith::MulIOp::create(b, n, k.idx(wRowBytes));
     Type v16i8 = VectorType::get({16}, e.i8);
     Type v4f32 = VectorType::get({4}, e.f32);
     int64_t xVectors = chunk * xElemBytes / 16;
     Type xVecType = xElemBytes == 4 ? v4f32 : v16i8;
     int64_t perVector = xElemBytes == 4 ? 4 : 16;
-    // One chunk's loads: 16 weight bytes and its x in 16-byte vectors (and
-    // an int4 chunk's group scale; the chunk lies in one group).
-    struct ChunkLoads {
-      SmallVector<Value> x;
+    Type wType = s.kind == Kind::F32
+                     ? (s.f16Weights ? Type(VectorType::get({8}, b.getF16Type())) : v4f32)
+                     : v16i8;
+    // One chunk's weights: 16 bytes (and an int4 chunk's group scale; the
+    // chunk lies in one group).
+    struct ChunkWeights {
       Value w, scale;
     };
-    auto loadChunk = [&](Value c) {
-      ChunkLoads loads;
+    auto loadWeights = [&](Value c) {
+      ChunkWeights loads;
       Value wOff = arith::AddIOp::create(b, wRow, arith::MulIOp::create(b, c, k.idx(16)));
-      Value xBase = arith::AddIOp::create(
-          b, xRow, arith::MulIOp::create(b, c, k.idx(chunk * xElemBytes)));
-      for (int64_t v = 0; v < xVectors; ++v)
-        loads.x.push_back(e.loadVector(xVecType, k.arg(s.x),
-                                       arith::AddIOp::create(b, xBase, k.idx(16 * v))));
-      Type wType = s.kind == Kind::F32
-                       ? (s.f16Weights ? Type(VectorType::get({8}, b.getF16Type())) : v4f32)
-                       : v16i8;
       loads.w = e.loadVector(wType, k.arg(s.w), wOff);
       if (s.int4())
         loads.scale = e.groupScale(
@@ -337,65 +349,98 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
                                       k.idx(s.group)));
       return loads;
     };
-    // acc plus one chunk's products, elements in ascending order.
-    auto macChunk = [&](Value acc, const ChunkLoads &loads) {
-      auto xAt = [&](int64_t i) {
-        return e.xElement(e.extract(loads.x[i / perVector], i % perVector));
-      };
+    // The chunk's weights as the values the products take, in k order
+    // (int4 decoded once for all rows).
+    auto weightValues = [&](const ChunkWeights &loads) {
+      SmallVector<Value> w;
       switch (s.kind) {
       case Kind::F32:
         for (int64_t i = 0; i < chunk; ++i) {
-          Value w = e.extract(loads.w, i);
-          acc = e.mac(acc, xAt(i), s.f16Weights ? arith::ExtFOp::create(b, e.f32, w) : w);
+          Value v = e.extract(loads.w, i);
+          w.push_back(s.f16Weights ? arith::ExtFOp::create(b, e.f32, v).getResult() : v);
         }
         break;
       case Kind::W8A8:
-        // Exact int32 sums: the order does not change the result.
         for (int64_t i = 0; i < 16; ++i)
-          acc = e.mac(acc, xAt(i), e.w8Element(e.extract(loads.w, i)));
+          w.push_back(e.w8Element(e.extract(loads.w, i)));
         break;
       case Kind::W4A8:
       case Kind::W4A16:
         for (int64_t i = 0; i < 16; ++i) {
           auto [wLo, wHi] = e.decodeByte(e.extract(loads.w, i), loads.scale, loads.scale);
-          acc = e.mac(acc, xAt(2 * i), wLo);
-          acc = e.mac(acc, xAt(2 * i + 1), wHi);
+          w.push_back(wLo);
+          w.push_back(wHi);
         }
         break;
       }
+      return w;
+    };
+    // acc plus row j's products with one chunk, elements in ascending k
+    // (W8A8/W4A8: exact int32 sums).
+    auto macRow = [&](Value acc, int64_t j, Value c, ArrayRef<Value> w) {
+      Value xBase = arith::AddIOp::create(
+          b, xRow[j], arith::MulIOp::create(b, c, k.idx(chunk * xElemBytes)));
+      SmallVector<Value> xv;
+      for (int64_t v = 0; v < xVectors; ++v)
+        xv.push_back(e.loadVector(xVecType, k.arg(s.x),
+                                  arith::AddIOp::create(b, xBase, k.idx(16 * v))));
+      for (int64_t i = 0; i < chunk; ++i)
+        acc = e.mac(acc, e.xElement(e.extract(xv[i / perVector], i % perVector)), w[i]);
       return acc;
     };
     // Each lane walks its chunks c = lane, lane + 32, ... in steps of
-    // kChunksInFlight: all their loads first (a chunk past the row loads
-    // the last chunk again and is not added), then the products in the
-    // same order as one chunk at a time, so the sum is unchanged.
+    // `inFlight`: all their weight loads first (a chunk past the row loads
+    // the last chunk again and is not added), then, chunk by chunk, the
+    // products of every row present, so each row's sum runs in the same
+    // order as with one chunk and one row at a time.
     const int64_t inFlight = std::min<int64_t>(kChunksInFlight, (chunks + 31) / 32);
-    Value acc = k.forLoop(
-        lane, k.idx(chunks), k.idx(32 * inFlight), ValueRange{e.zero()},
+    SmallVector<Value> init(rowsPerWarp, e.zero());
+    SmallVector<Value> acc = k.forLoop(
+        lane, k.idx(chunks), k.idx(32 * inFlight), init,
         [&](Value c0, ValueRange iter) -> SmallVector<Value> {
-          SmallVector<ChunkLoads> loads;
-          SmallVector<Value> valid;
+          SmallVector<ChunkWeights> loads;
+          SmallVector<Value> cs, valid;
           for (int64_t u = 0; u < inFlight; ++u) {
             Value c = arith::AddIOp::create(b, c0, k.idx(32 * u));
             valid.push_back(
                 arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, k.idx(chunks)));
-            loads.push_back(loadChunk(arith::MinUIOp::create(b, c, k.idx(chunks - 1))));
+            cs.push_back(arith::MinUIOp::create(b, c, k.idx(chunks - 1)));
+            loads.push_back(loadWeights(cs.back()));
           }
-          Value acc = iter[0];
-          for (int64_t u = 0; u < inFlight; ++u)
-            acc = arith::SelectOp::create(b, valid[u], macChunk(acc, loads[u]), acc);
-          return {acc};
-        })[0];
-    // Butterfly reduction over the warp: every lane ends with the total.
+          SmallVector<Value> next(iter.begin(), iter.end());
+          for (int64_t u = 0; u < inFlight; ++u) {
+            SmallVector<Value> w = weightValues(loads[u]);
+            for (int64_t j = 0; j < rowsPerWarp; ++j) {
+              Value take = j == 0 ? valid[u]
+                                  : arith::AndIOp::create(b, valid[u], rowValid[j]).getResult();
+              Value prev = next[j];
+              next[j] = j == 0 ? arith::SelectOp::create(b, take, macRow(prev, 0, cs[u], w), prev)
+                                     .getResult()
+                               : k.select(take, prev.getType(),
+                                          [&] { return macRow(prev, j, cs[u], w); },
+                                          [&] { return prev; });
+            }
+          }
+          return next;
+        });
+    // Butterfly reductions over the warp: every lane ends with the totals.
     Value width = k.i32(32);
-    for (int offset = 16; offset >= 1; offset /= 2) {
-      auto shuffle = gpu::ShuffleOp::create(b, acc, k.i32(offset), width,
-                                            gpu::ShuffleMode::XOR);
-      acc = e.add(acc, shuffle.getShuffleResult());
-    }
-    Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane,
-                                        k.idx(0));
-    k.ifThen(first, [&] { storeOutput(k, e.epilogue(acc, n), r, n, s.out, s.N, s.parts); });
+    for (int64_t j = 0; j < rowsPerWarp; ++j)
+      for (int offset = 16; offset >= 1; offset /= 2) {
+        auto shuffle = gpu::ShuffleOp::create(b, acc[j], k.i32(offset), width,
+                                              gpu::ShuffleMode::XOR);
+        acc[j] = e.add(acc[j], shuffle.getShuffleResult());
+      }
+    Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, k.idx(0));
+    k.ifThen(first, [&] {
+      for (int64_t j = 0; j < rowsPerWarp; ++j) {
+        auto store = [&] { storeOutput(k, e.epilogue(acc[j], n), row[j], n, s.out, s.N, s.parts); };
+        if (j == 0)
+          store();
+        else
+          k.ifThen(rowValid[j], store);
+      }
+    });
   });
 }
 
@@ -634,13 +679,17 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
                          prefill && s.K % 32 == 0;
   const bool warpKernel =
       !mmaKernel && s.K % s.chunk() == 0 && (!s.int4() || s.group % s.chunk() == 0);
+  const int64_t rowsPerWarp = prefill ? kPrefillRowsPerWarp : kDecodeRowsPerWarp;
   plan::ShapeExpr outputs = mulExpr(rows, plan::ShapeExpr(s.N));
   if (mmaKernel)
     ctx.gridFor(mulExpr(*plan::ShapeExpr::parse("cdiv(" + rows.text() + ",16)"),
                         plan::ShapeExpr((s.N + 7) / 8 * 32)),
                 numWarps);
   else if (warpKernel)
-    ctx.gridFor(mulExpr(rows, plan::ShapeExpr(s.N * 32)), numWarps);
+    ctx.gridFor(mulExpr(*plan::ShapeExpr::parse("cdiv(" + rows.text() + "," +
+                                                 std::to_string(rowsPerWarp) + ")"),
+                        plan::ShapeExpr(s.N * 32)),
+                numWarps);
   else
     ctx.gridFor(outputs, numWarps);
 
@@ -653,12 +702,14 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   if (op != "linear" && op != "linear_bias")
     name += s.hasBias ? "_bias" : "_nobias";
   name += ctx.splitSuffix();
-  name += mmaKernel ? "_mma" : warpKernel ? "_warp" : "_thread";
+  name += mmaKernel   ? "_mma"
+          : warpKernel ? "_warp_r" + std::to_string(rowsPerWarp)
+                       : "_thread";
   ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
     if (mmaKernel)
       buildMmaKernel(k, s, numWarps);
     else if (warpKernel)
-      buildWarpKernel(k, s, numWarps);
+      buildWarpKernel(k, s, numWarps, rowsPerWarp);
     else
       buildThreadKernel(k, s);
   });

@@ -11,11 +11,11 @@
 // linear -> split [16, 8, 8]: x, w, out_0, out_1, out_2, then rows.
 // CHECK-LABEL: mamba.launch_plan
 // CHECK-NOT: \22op\22:\22split\22
-// CHECK-SAME: \22op\22:\22linear\22,\22kernel\22:\22linear_k64_n32_split16x8x8_warp\22,\22operands\22:[1,2,3,4,5],{{.*}}\22attrs\22:{\22split_sizes\22:[16.0,8.0,8.0]}
+// CHECK-SAME: \22op\22:\22linear\22,\22kernel\22:\22linear_k64_n32_split16x8x8_warp_r16\22,\22operands\22:[1,2,3,4,5],{{.*}}\22attrs\22:{\22split_sizes\22:[16.0,8.0,8.0]}
 // CHECK-NOT: \22op\22:\22split\22
-// CHECK: gpu.func @linear_k64_n32_split16x8x8_warp(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32,
+// CHECK: gpu.func @linear_k64_n32_split16x8x8_warp_r16(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32,
 // CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : !llvm.ptr<1>
-// PTX-LABEL: .visible .entry linear_k64_n32_split16x8x8_warp(
+// PTX-LABEL: .visible .entry linear_k64_n32_split16x8x8_warp_r16(
 // PTX: selp.b64
 // PTX: st.global.b32
 module {
@@ -34,7 +34,7 @@ module {
 
 // The linear's result is also returned: the split stays a launch.
 // CHECK-LABEL: mamba.launch_plan
-// CHECK-SAME: \22op\22:\22linear\22,\22kernel\22:\22linear_k64_n32_warp\22
+// CHECK-SAME: \22op\22:\22linear\22,\22kernel\22:\22linear_k64_n32_warp_r16\22
 // CHECK-SAME: \22op\22:\22split\22
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xf32>) -> (tensor<?x?x32xf32>, tensor<?x?x16xf32>) {
