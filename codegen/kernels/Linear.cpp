@@ -11,7 +11,7 @@
 // Two kernels, specialised on (op, K, N, group size, has_bias, f16 weights):
 //
 //  * "warp": one warp per output column n and block of R rows (R = 16 in
-//    prefill, 8 in decode). Each lane walks the reduction in chunks of 16
+//    prefill, 4 in decode). Each lane walks the reduction in chunks of 16
 //    weight bytes (16-byte vector loads; rows are 16-byte aligned when the
 //    chunk divides K: every plan buffer is its own allocation or a 256-byte
 //    aligned arena range), issuing the weight loads of 8 chunks before
@@ -70,7 +70,7 @@ constexpr int64_t kChunksInFlight = 8;
 /// Rows of x one warp of the GEMV kernel multiplies with each weight chunk
 /// it loads: decode batches (rows = B) and prefill (rows = B * L) read the
 /// weights cdiv(rows, this) times instead of rows times.
-constexpr int64_t kDecodeRowsPerWarp = 8;
+constexpr int64_t kDecodeRowsPerWarp = 4;
 constexpr int64_t kPrefillRowsPerWarp = 16;
 
 /// Largest K for which an int8 dot product fits in int32

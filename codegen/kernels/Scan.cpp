@@ -7,14 +7,14 @@
 // with dt_t = softplus(dt_raw + dt_bias) (ssd_scan also clamps it to
 // [dt_min, dt_max]; ssd_step does not, as ref::ssdStep) and A = -exp(A_log).
 //
-// ssd_scan / ssd_step: one thread per (b, h, p); the thread owns the state
-// row h[b, h, p, 0..N) in the output state buffer (global memory), which the
-// scan zeroes first and the step fills from state_in. Head h reads group
-// h / (H / G) of B and C; D is [H] or [H * P] (d_has_hdim). The row is
-// walked in chunks of up to 32 elements whose loads (16-byte vectors of the
-// state row, B and C) are all issued before the chunk's arithmetic, so a
-// thread has a chunk in flight instead of one load at a time; the
-// arithmetic order is unchanged.
+// ssd_scan / ssd_step: one warp per (b, h, p); lane l owns the elements
+// n = l, l + 32, ... of the state row h[b, h, p, :] and keeps them in
+// registers (the scan across the whole sequence: state memory is written
+// once, at the end), so loads of the row, B and C are coalesced across the
+// lanes. C . h is the warp order of FloatSemantics.h (lane partials in
+// ascending n, then the xor butterfly), as ref::ssdStep; lane 0 writes y.
+// Head h reads group h / (H / G) of B and C; D is [H] or [H * P]
+// (d_has_hdim).
 //
 // selective_scan / selective_step: one thread per (b, e) owning h[b, e, :];
 // A[e, n] = -exp(A_log[e, n]), y = (C . h + D x) * silu(z).
@@ -95,10 +95,9 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
   if (!step)
     name += "_dtmin" + floatBits(dtMin) + "_dtmax" + floatBits(dtMax);
 
-  // State elements per chunk of loads, and per vector load (4 floats when
-  // N allows: rows are N floats, so N % 4 == 0 keeps them 16-byte aligned).
-  const int64_t chunk = N % 32 == 0 ? 32 : N % 16 == 0 ? 16 : N % 4 == 0 ? 4 : 1;
-  const int64_t vector = chunk % 4 == 0 ? 4 : 1;
+  // A warp per state row: lane l owns h[.., n] for n = l, l + 32, ...
+  const int64_t perLane = (N + 31) / 32;
+  const bool ragged = N % 32 != 0;
 
   const int numWarps = 4;
   plan::ShapeExpr batch = x.shape[0];
@@ -111,7 +110,7 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
     seqlen = x.shape[1];
     launch.scalars = {batch, seqlen};
   }
-  ctx.gridFor(mulExpr(batch, plan::ShapeExpr(H * P)), numWarps);
+  ctx.gridFor(mulExpr(batch, plan::ShapeExpr(H * P * 32)), numWarps);
 
   // ssd_scan: x, dt, B, C, A_log, D, dt_bias, y, state; batch, seqlen.
   // ssd_step: x, dt, B, C, A_log, D, dt_bias, state_in, y, state_out; batch.
@@ -121,8 +120,11 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
                 [&](KernelBuilder &k) {
     auto &b = k.b();
     Type f32 = b.getF32Type();
-    Value i = k.globalIdx(); // (b * H + h) * P + p
+    Value gid = k.globalIdx();
+    Value i = arith::DivUIOp::create(b, gid, k.idx(32)); // (b * H + h) * P + p
+    Value lane = arith::RemUIOp::create(b, gid, k.idx(32));
     Value total = mulC(k, k.argIndex(batchArg), H * P);
+    // Warp-uniform: the shuffles inside see every lane.
     Value inBounds =
         arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, total);
     k.ifThen(inBounds, [&] {
@@ -139,10 +141,34 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
       Value stateBase = mulC(k, i, N); // state[b, h, p, :]
       Value hp = add(k, mulC(k, h, P), p);
       Value gn = mulC(k, g, N);
+      // The lane's state elements n_j = lane + 32 j (ragged: the last may
+      // not exist; it then holds 0 and adds +0 to the lane's sum, which
+      // leaves it unchanged).
+      SmallVector<Value> ns, valid;
+      for (int64_t j = 0; j < perLane; ++j) {
+        ns.push_back(add(k, lane, k.idx(32 * j)));
+        valid.push_back(ragged && j + 1 == perLane
+                            ? arith::CmpIOp::create(b, arith::CmpIPredicate::ult, ns[j],
+                                                    k.idx(N)).getResult()
+                            : Value());
+      }
+      auto loadAt = [&](Value ptr, Value base, int64_t j) -> Value {
+        Value at = add(k, base, ns[j]);
+        if (!valid[j])
+          return k.load(f32, ptr, at);
+        return k.select(valid[j], f32, [&] { return k.load(f32, ptr, at); },
+                        [&] { return k.f32(0.0f); });
+      };
+      auto storeAt = [&](Value v, Value ptr, Value base, int64_t j) {
+        Value at = add(k, base, ns[j]);
+        if (!valid[j])
+          return k.store(v, ptr, at);
+        k.ifThen(valid[j], [&] { k.store(v, ptr, at); });
+      };
 
-      // One token of the recurrence at sequence row `row` (= b * L + t),
-      // reading the state from `stateIn` and writing it to the state output.
-      auto token = [&](Value row, Value stateIn, bool clamp) {
+      // One token of the recurrence at sequence row `row` (= b * L + t):
+      // the state in registers, y stored by lane 0.
+      auto token = [&](Value row, ValueRange state, bool clamp) {
         Value xv = k.load(f32, k.arg(0), add(k, mulC(k, row, H * P), hp));
         Value dtRaw = k.load(f32, k.arg(1), add(k, mulC(k, row, H), h));
         Value dtv = softplus(k, arith::AddFOp::create(b, dtRaw, dtBias));
@@ -162,52 +188,48 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
         }
         Value decay = exp(k, fmul(k, dtv, A));
         Value bcBase = add(k, mulC(k, row, G * N), gn);
-        // The state row in chunks: every load of a chunk first (they are
-        // independent, so they are in flight together), then the updates
-        // and the C . h sum in ascending n, as ref::ssdStep.
-        SmallVector<Value> acc = k.forLoop(
-            k.idx(0), k.idx(N), k.idx(chunk), ValueRange{k.f32(0.0f)},
-            [&](Value n, ValueRange iter) -> SmallVector<Value> {
-              Value s = add(k, stateBase, n);
-              Value bc = add(k, bcBase, n);
-              SmallVector<Value> old, Bn, Cn;
-              for (int64_t j = 0; j < chunk; j += vector) {
-                Value dj = k.idx(j);
-                llvm::append_range(old, k.loadVector(f32, vector, stateIn, add(k, s, dj)));
-                llvm::append_range(Bn, k.loadVector(f32, vector, k.arg(2), add(k, bc, dj)));
-                llvm::append_range(Cn, k.loadVector(f32, vector, k.arg(3), add(k, bc, dj)));
-              }
-              Value sum = iter[0];
-              SmallVector<Value> next;
-              for (int64_t j = 0; j < chunk; ++j) {
-                // row[n] * decay + B * dt * x, as ref::ssdStep.
-                Value hn = fadd(k, fmul(k, old[j], decay),
-                                fmul(k, fmul(k, Bn[j], dtv), xv));
-                next.push_back(hn);
-                sum = fadd(k, sum, fmul(k, Cn[j], hn));
-              }
-              for (int64_t j = 0; j < chunk; j += vector)
-                k.storeVector(ArrayRef<Value>(next).slice(j, vector), k.arg(stateArg),
-                              add(k, s, k.idx(j)));
-              return {sum};
-            });
-        Value y = fadd(k, acc[0], fmul(k, D, xv));
-        k.store(y, k.arg(yArg), add(k, mulC(k, row, H * P), hp));
+        SmallVector<Value> Bn, Cn;
+        for (int64_t j = 0; j < perLane; ++j) {
+          Bn.push_back(loadAt(k.arg(2), bcBase, j));
+          Cn.push_back(loadAt(k.arg(3), bcBase, j));
+        }
+        // row[n] * decay + B * dt * x, then C . h in the warp order, as
+        // ref::ssdStep.
+        SmallVector<Value> next;
+        Value acc = k.f32(0.0f);
+        for (int64_t j = 0; j < perLane; ++j) {
+          next.push_back(fadd(k, fmul(k, state[j], decay),
+                              fmul(k, fmul(k, Bn[j], dtv), xv)));
+          acc = fadd(k, acc, fmul(k, Cn[j], next[j]));
+        }
+        for (int offset = 16; offset >= 1; offset /= 2)
+          acc = fadd(k, acc,
+                     gpu::ShuffleOp::create(b, acc, offset, 32, gpu::ShuffleMode::XOR)
+                         .getShuffleResult());
+        Value y = fadd(k, acc, fmul(k, D, xv));
+        k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, k.idx(0)), [&] {
+          k.store(y, k.arg(yArg), add(k, mulC(k, row, H * P), hp));
+        });
+        return next;
       };
 
+      SmallVector<Value> state;
       if (step) {
-        token(bIdx, k.arg(7), /*clamp=*/false);
-        return;
+        for (int64_t j = 0; j < perLane; ++j)
+          state.push_back(loadAt(k.arg(7), stateBase, j));
+        state = token(bIdx, state, /*clamp=*/false);
+      } else {
+        // The scan starts from a zero state and keeps it in registers.
+        Value L = k.argIndex(10);
+        Value rowBase = mul(k, bIdx, L);
+        SmallVector<Value> zero(perLane, k.f32(0.0f));
+        state = k.forLoop(k.idx(0), L, k.idx(1), zero,
+                          [&](Value t, ValueRange iter) -> SmallVector<Value> {
+                            return token(add(k, rowBase, t), iter, /*clamp=*/true);
+                          });
       }
-      // The scan starts from a zero state, kept in the state output.
-      k.forLoop(k.idx(0), k.idx(N), k.idx(1), [&](Value n) {
-        k.store(k.f32(0.0f), k.arg(stateArg), add(k, stateBase, n));
-      });
-      Value L = k.argIndex(10);
-      Value rowBase = mul(k, bIdx, L);
-      k.forLoop(k.idx(0), L, k.idx(1), [&](Value t) {
-        token(add(k, rowBase, t), k.arg(stateArg), /*clamp=*/true);
-      });
+      for (int64_t j = 0; j < perLane; ++j)
+        storeAt(state[j], k.arg(stateArg), stateBase, j);
     });
   });
   return success();

@@ -1,7 +1,9 @@
 //===- SSDScan.cpp - Mamba2 SSD scan and one-token step --------------------===//
 //
 // The recurrence of formats.md §4.3, token by token, per (batch, head):
-//   h_t = exp(dt_t A) h_{t-1} + dt_t B_t x_t,   y_t = C_t . h_t + D x_t.
+//   h_t = exp(dt_t A) h_{t-1} + dt_t B_t x_t,   y_t = C_t . h_t + D x_t,
+// the dot product C_t . h_t over the state in the warp order of
+// FloatSemantics.h.
 // mamba_ssm computes the scan in chunks (ssd_minimal / ssd_combined); that
 // is the same recurrence reassociated, equal up to fp32 rounding. The
 // reference fixes the sequential order instead, in the float semantics of
@@ -56,11 +58,11 @@ void updateHead(const HeadView &v, int64_t t, float dtv, const float *x,
   for (int64_t p = 0; p < P; ++p) {
     float xv = x[v.xIndex(t, p)];
     float *row = state + p * N;
-    float acc = 0.0f;
-    for (int64_t n = 0; n < N; ++n) {
+    for (int64_t n = 0; n < N; ++n)
       row[n] = row[n] * decay + Bm[v.bcIndex(t, n)] * dtv * xv;
-      acc = acc + Cm[v.bcIndex(t, n)] * row[n];
-    }
+    // C . h in the warp order: the GPU kernels spread a state row over a
+    // warp's lanes.
+    float acc = warpOrderSum(N, 1, [&](int64_t n) { return Cm[v.bcIndex(t, n)] * row[n]; });
     y[v.xIndex(t, p)] = acc + v.d(D, p) * xv;
   }
 }

@@ -1,6 +1,7 @@
 // quamba-convert-mamba-to-gpu: the SSM scans run the sequential recurrence,
-// one thread per (b, h, p) (Mamba2 SSD) or per (b, e) (Mamba1 selective),
-// the state row living in the output state buffer. Kernels are specialised
+// one warp per (b, h, p) (Mamba2 SSD: the state row spread over the lanes,
+// in registers) or one thread per (b, e) (Mamba1 selective, the state row
+// in the output state buffer). Kernels are specialised
 // on the static dims and attrs; batch (and seqlen for scans) are i32 scalars.
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu | FileCheck %s
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx \
@@ -11,7 +12,7 @@
 // ssd_scan, no dt limit (dt_min 0, dt_max +inf): x, dt, B, C, A_log, D,
 // dt_bias, y, state, then batch, seqlen; H = 8, P = 16, G = 2, N = 16.
 // CHECK-LABEL: mamba.launch_plan
-// CHECK-SAME: \22kernel\22:\22ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22,\22L\22],{{.*}}\22grid\22:[\22cdiv(B*128,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-SAME: \22kernel\22:\22ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22,\22L\22],{{.*}}\22grid\22:[\22cdiv(B*4096,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-LABEL: gpu.module @ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000
 // CHECK: gpu.func @ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
@@ -42,7 +43,7 @@ module {
 // ssd_scan with the dt limit and D per channel ([H*P]): the limit's bits are
 // in the name, the clamp is two compare-and-selects.
 // CHECK-LABEL: mamba.launch_plan
-// CHECK-SAME: \22kernel\22:\22ssd_scan_h8_p16_g2_n16_dh1_dtmin3a83126f_dtmax3dcccccd\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22,\22L\22],{{.*}}\22grid\22:[\22cdiv(B*128,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-SAME: \22kernel\22:\22ssd_scan_h8_p16_g2_n16_dh1_dtmin3a83126f_dtmax3dcccccd\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22,\22L\22],{{.*}}\22grid\22:[\22cdiv(B*4096,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-LABEL: gpu.module @ssd_scan_h8_p16_g2_n16_dh1_dtmin3a83126f_dtmax3dcccccd
 // CHECK: arith.bitcast %{{.*}} : f32 to i32
 // CHECK: %[[DTMIN:.*]] = arith.constant 1.000000e-03 : f32
@@ -69,11 +70,11 @@ module {
 
 // -----
 
-// ssd_step: state_in in, state_out out, batch only; no dt clamp. The state
-// row (N = 16) is one chunk: four 16-byte loads each of state, B and C
-// before the arithmetic, four 16-byte stores after it.
+// ssd_step: state_in in, state_out out, batch only; no dt clamp. One warp
+// per state row (grid B * 128 * 32 threads): lane l holds element l of the
+// row (N = 16: lanes 16.. hold none), C . h is a butterfly over the lanes.
 // CHECK-LABEL: mamba.launch_plan
-// CHECK-SAME: \22kernel\22:\22ssd_step_h8_p16_g2_n16_dh0\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22],{{.*}}\22grid\22:[\22cdiv(B*128,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-SAME: \22kernel\22:\22ssd_step_h8_p16_g2_n16_dh0\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22],{{.*}}\22grid\22:[\22cdiv(B*4096,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-LABEL: gpu.module @ssd_step_h8_p16_g2_n16_dh0
 // CHECK: gpu.func @ssd_step_h8_p16_g2_n16_dh0(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32"]
@@ -81,10 +82,9 @@ module {
 // CHECK: gpu.return
 // PTX-LABEL: .visible .entry ssd_step_h8_p16_g2_n16_dh0(
 // PTX: cvt.rni.f32.f32
-// PTX-COUNT-12: ld.global.v4.b32
-// PTX-NOT: ld.global
 // PTX: mul.rn.f32
-// PTX-COUNT-4: st.global.v4.b32
+// PTX-COUNT-5: shfl.sync.bfly.b32
+// PTX: st.global.b32
 // PTX: ret;
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>) -> tensor<?x?x128xf32> {
