@@ -19,6 +19,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 using namespace mlir;
@@ -54,46 +55,57 @@ uint64_t apfloatBits(double v, const llvm::fltSemantics &semantics) {
   return rounded.bitcastToAPInt().getZExtValue();
 }
 
-TEST(WeightRewrite, CreateWeightRoundsAsAPFloatForEveryFloatType) {
-  MLIRContext context;
+/// `values` written by createWeight as f16, bf16 and f32, with each
+/// element's stored bits.
+struct Written {
+  FloatType type;
+  DenseResourceElementsAttr weight;
+  std::vector<uint64_t> bits;
+  std::string name() const {
+    return std::to_string(type.getWidth()) + "-bit " + (type.isBF16() ? "bf16" : "ieee");
+  }
+};
+std::vector<Written> writeEveryType(MLIRContext &context, const std::vector<double> &values) {
   Builder b(&context);
-  std::vector<double> values = hardValues();
+  std::vector<Written> out;
   for (FloatType type : {FloatType(b.getF16Type()), FloatType(b.getBF16Type()),
                          FloatType(b.getF32Type())}) {
     auto shaped = RankedTensorType::get({static_cast<int64_t>(values.size())}, type);
-    DenseResourceElementsAttr weight = quamba::createWeight(shaped, "w", values);
-    ArrayRef<char> data = weight.getRawHandle().getBlob()->getData();
+    Written w{type, quamba::createWeight(shaped, "w", values), {}};
+    ArrayRef<char> data = w.weight.getRawHandle().getBlob()->getData();
     unsigned bytes = type.getWidth() / 8;
     for (size_t i = 0; i < values.size(); ++i) {
       uint64_t bits = 0;
       std::memcpy(&bits, data.data() + i * bytes, bytes);
-      ASSERT_EQ(bits, apfloatBits(values[i], type.getFloatSemantics()))
-          << type.getWidth() << "-bit " << (type.isBF16() ? "bf16" : "ieee") << " of " << values[i];
+      w.bits.push_back(bits);
     }
+    out.push_back(std::move(w));
   }
+  return out;
+}
+
+TEST(WeightRewrite, CreateWeightRoundsAsAPFloatForEveryFloatType) {
+  MLIRContext context;
+  std::vector<double> values = hardValues();
+  for (const Written &w : writeEveryType(context, values))
+    for (size_t i = 0; i < values.size(); ++i)
+      ASSERT_EQ(w.bits[i], apfloatBits(values[i], w.type.getFloatSemantics()))
+          << w.name() << " of " << values[i];
 }
 
 TEST(WeightRewrite, ReadWeightWidensExactly) {
   MLIRContext context;
-  Builder b(&context);
   std::vector<double> values = hardValues();
-  for (FloatType type : {FloatType(b.getF16Type()), FloatType(b.getBF16Type()),
-                         FloatType(b.getF32Type())}) {
-    auto shaped = RankedTensorType::get({static_cast<int64_t>(values.size())}, type);
-    DenseResourceElementsAttr weight = quamba::createWeight(shaped, "w", values);
-    OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc());
-    FailureOr<std::vector<double>> read = quamba::readWeight(weight, *module);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
+  for (const Written &w : writeEveryType(context, values)) {
+    FailureOr<std::vector<double>> read = quamba::readWeight(w.weight, *module);
     ASSERT_TRUE(succeeded(read));
-    ArrayRef<char> data = weight.getRawHandle().getBlob()->getData();
-    unsigned bytes = type.getWidth() / 8;
     for (size_t i = 0; i < values.size(); ++i) {
-      uint64_t bits = 0;
-      std::memcpy(&bits, data.data() + i * bytes, bytes);
-      llvm::APFloat stored(type.getFloatSemantics(), llvm::APInt(bytes * 8, bits));
+      llvm::APFloat stored(w.type.getFloatSemantics(), llvm::APInt(w.type.getWidth(), w.bits[i]));
       bool losesInfo;
       stored.convert(llvm::APFloat::IEEEdouble(), llvm::APFloat::rmNearestTiesToEven,
                      &losesInfo);
-      ASSERT_EQ((*read)[i], stored.convertToDouble()) << type.getWidth() << "-bit " << (type.isBF16() ? "bf16" : "ieee") << " of " << values[i];
+      ASSERT_EQ((*read)[i], stored.convertToDouble()) << w.name() << " of " << values[i];
     }
   }
 }
