@@ -58,7 +58,7 @@ uint64_t apfloatBits(double v, const llvm::fltSemantics &semantics) {
 /// `values` written by createWeight as f16, bf16 and f32, with each
 /// element's stored bits.
 struct Written {
-  FloatType type;
+  mutable FloatType type; // MLIR's type accessors are not const
   DenseResourceElementsAttr weight;
   std::vector<uint64_t> bits;
   std::string name() const {
