@@ -1,7 +1,7 @@
 //===- Hadamard.cpp - orthonormal Hadamard transform of each row ----------===//
 //
-// ref::hadamard for n = m * 2^k (m in {1, 12, 40}), one block of 4 warps
-// per row (grid = rows), out of place, in the reference's operation order,
+// ref::hadamard for n = m * 2^k (m in {1, 12, 40}), one block per row
+// (grid = rows) of a thread per butterfly pair (4 to 32 warps), out of place, in the reference's operation order,
 // so the result is bit-identical. With the row viewed as [m][p], p = 2^k:
 //   1. out = x;
 //   2. log2(p) butterfly passes (Sylvester, natural order) on each of the m
@@ -20,6 +20,7 @@
 
 #include "runtime/reference/Kernels.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace mlir::quamba::codegen {
@@ -52,7 +53,9 @@ LogicalResult emitHadamard(KernelContext &ctx, Location loc) {
   const float scale =
       static_cast<float>(1.0 / std::sqrt(static_cast<double>(n)));
 
-  const int numWarps = 4;
+  // A thread per butterfly pair, up to 1024: a batch-1 decode has one row,
+  // so one block does all the work (4 warps took 24 us for n = 5120).
+  const int numWarps = static_cast<int>(std::clamp<int64_t>((n / 2 + 31) / 32, 4, 32));
   plan::ShapeExpr rows = ctx.rows(0);
   launch.scalars = {rows};
   launch.grid[0] = rows;

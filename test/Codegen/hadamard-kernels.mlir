@@ -1,5 +1,5 @@
-// quamba-convert-mamba-to-gpu: hadamard becomes one block (128 threads) per
-// row, grid = rows, in ref::hadamard's order: x copied into out, log2(p)
+// quamba-convert-mamba-to-gpu: hadamard becomes one block per row (a thread
+// per butterfly pair, 128 to 1024 threads), grid = rows, in ref::hadamard's order: x copied into out, log2(p)
 // butterfly passes in place with a barrier after each, then the m-point
 // factor per column as straight-line adds and subtracts (H_m's +-1 entries
 // compiled in) and the 1/sqrt(n) scale. Specialised on n.
@@ -98,5 +98,22 @@ module {
   }
   func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x12xf32>) -> tensor<?x1x12xf32> {
     return %x : tensor<?x1x12xf32>
+  }
+}
+
+// -----
+
+// n = 5120 = 40 * 128 (mamba2-2.7b's d_inner): 2560 butterfly pairs, so the
+// block has the maximum 1024 threads.
+// CHECK: \22kernel\22:\22hadamard_n5120\22,{{.*}}\22block\22:[1024,1,1]
+// CHECK: gpu.func @hadamard_n5120(
+// CHECK-SAME: known_block_size = array<i32: 1024, 1, 1>
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x5120xf32>) -> tensor<?x?x5120xf32> {
+    %y = mamba.hadamard %x : tensor<?x?x5120xf32>
+    return %y : tensor<?x?x5120xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x5120xf32>) -> tensor<?x1x5120xf32> {
+    return %x : tensor<?x1x5120xf32>
   }
 }
