@@ -10,8 +10,9 @@
 //
 // Two kernels, specialised on (op, K, N, group size, has_bias, f16 weights):
 //
-//  * "warp": one warp per output column n and block of R rows (R = 16 in
-//    prefill, 1 in decode). Each lane walks the reduction in chunks of 16
+//  * "warp": one warp per block of C output columns and R rows (prefill:
+//    R = 16, C = 1; decode: R = 1, C = 4, so each x chunk loaded serves 4
+//    columns). Each lane walks the reduction in chunks of 16
 //    weight bytes (16-byte vector loads; rows are 16-byte aligned when the
 //    chunk divides K: every plan buffer is its own allocation or a 256-byte
 //    aligned arena range), issuing the weight loads of 8 chunks before
@@ -73,6 +74,10 @@ constexpr int64_t kChunksInFlight = 8;
 /// rows measured 30.5 us instead of 18.9 for mamba2-2.7b's in_proj at
 /// batch 1 (H200), where batch 1 is what decode is judged by.
 constexpr int64_t kDecodeRowsPerWarp = 1;
+/// Output columns one decode warp computes, reusing each x chunk it loads
+/// for all of them (x is fp32: 2x the bytes of f16 weights, 8x int4's; one
+/// column a warp re-read x from L1/L2 once per column).
+constexpr int64_t kDecodeColsPerWarp = 4;
 constexpr int64_t kPrefillRowsPerWarp = 16;
 
 /// Largest K for which an int8 dot product fits in int32
@@ -291,43 +296,50 @@ void buildThreadKernel(KernelBuilder &k, const LinearSpec &s) {
   });
 }
 
-/// One warp per output column n and block of `rowsPerWarp` rows, 16-byte
-/// chunks of the weight row per lane, xor-shuffle reductions. The weight
-/// chunks are loaded (and int4 decoded) once for all the rows. Requires
-/// K % chunk == 0 (and for int4, a group size that is a multiple of the
-/// chunk).
-void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_t rowsPerWarp) {
+/// One warp per block of `colsPerWarp` output columns and `rowsPerWarp`
+/// rows, 16-byte chunks of the weight rows per lane, xor-shuffle
+/// reductions. Each weight chunk is loaded (and int4 decoded) once for all
+/// the rows, each x chunk once for all the columns. Requires K % chunk == 0
+/// (and for int4, a group size that is a multiple of the chunk) and
+/// N % colsPerWarp == 0.
+void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_t rowsPerWarp,
+                     int64_t colsPerWarp) {
   LinearEmitter e(k, s);
   auto &b = k.b();
+  const int64_t R = rowsPerWarp, C = colsPerWarp, colBlocks = s.N / C;
   Value tid = k.threadIdx();
   Value warp = arith::DivUIOp::create(b, tid, k.idx(32));
   Value lane = arith::RemUIOp::create(b, tid, k.idx(32));
   Value o = arith::AddIOp::create(
       b, arith::MulIOp::create(b, k.blockIdx(), k.idx(numWarps)), warp);
   Value rows = k.argIndex(s.operands);
-  Value rowBlocks = arith::CeilDivUIOp::create(b, rows, k.idx(rowsPerWarp));
-  Value total = arith::MulIOp::create(b, rowBlocks, k.idx(s.N));
+  Value rowBlocks = arith::CeilDivUIOp::create(b, rows, k.idx(R));
+  Value total = arith::MulIOp::create(b, rowBlocks, k.idx(colBlocks));
   Value inBounds =
       arith::CmpIOp::create(b, arith::CmpIPredicate::ult, o, total);
   // The whole warp takes the same branches (o and the rows are
   // warp-uniform), so the shuffles below see every lane.
   k.ifThen(inBounds, [&] {
     e.loadXScale();
-    Value firstRow = arith::MulIOp::create(b, arith::DivUIOp::create(b, o, k.idx(s.N)),
-                                           k.idx(rowsPerWarp));
-    Value n = arith::RemUIOp::create(b, o, k.idx(s.N));
+    Value firstRow = arith::MulIOp::create(
+        b, arith::DivUIOp::create(b, o, k.idx(colBlocks)), k.idx(R));
+    Value firstCol = arith::MulIOp::create(
+        b, arith::RemUIOp::create(b, o, k.idx(colBlocks)), k.idx(C));
     const int64_t chunk = s.chunk();
     const int64_t chunks = s.K / chunk;
     // Byte offsets of the rows.
     int64_t xElemBytes = (s.kind == Kind::F32 || s.kind == Kind::W4A16) ? 4 : 1;
     int64_t wRowBytes = s.weightRowBytes();
-    SmallVector<Value> row, rowValid, xRow;
-    for (int64_t j = 0; j < rowsPerWarp; ++j) {
+    SmallVector<Value> row, rowValid, xRow, col, wRow;
+    for (int64_t j = 0; j < R; ++j) {
       row.push_back(arith::AddIOp::create(b, firstRow, k.idx(j)));
       rowValid.push_back(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row[j], rows));
       xRow.push_back(arith::MulIOp::create(b, row[j], k.idx(s.K * xElemBytes)));
     }
-    Value wRow = arith::MulIOp::create(b, n, k.idx(wRowBytes));
+    for (int64_t c = 0; c < C; ++c) {
+      col.push_back(arith::AddIOp::create(b, firstCol, k.idx(c)));
+      wRow.push_back(arith::MulIOp::create(b, col[c], k.idx(wRowBytes)));
+    }
     Type v16i8 = VectorType::get({16}, e.i8);
     Type v4f32 = VectorType::get({4}, e.f32);
     int64_t xVectors = chunk * xElemBytes / 16;
@@ -336,19 +348,19 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_
     Type wType = s.kind == Kind::F32
                      ? (s.f16Weights ? Type(VectorType::get({8}, b.getF16Type())) : v4f32)
                      : v16i8;
-    // One chunk's weights: 16 bytes (and an int4 chunk's group scale; the
-    // chunk lies in one group).
+    // One chunk of one column's weights: 16 bytes (and an int4 chunk's
+    // group scale; the chunk lies in one group).
     struct ChunkWeights {
       Value w, scale;
     };
-    auto loadWeights = [&](Value c) {
+    auto loadWeights = [&](int64_t c, Value ch) {
       ChunkWeights loads;
-      Value wOff = arith::AddIOp::create(b, wRow, arith::MulIOp::create(b, c, k.idx(16)));
+      Value wOff = arith::AddIOp::create(b, wRow[c], arith::MulIOp::create(b, ch, k.idx(16)));
       loads.w = e.loadVector(wType, k.arg(s.w), wOff);
       if (s.int4())
         loads.scale = e.groupScale(
-            n, arith::DivUIOp::create(b, arith::MulIOp::create(b, c, k.idx(chunk)),
-                                      k.idx(s.group)));
+            col[c], arith::DivUIOp::create(b, arith::MulIOp::create(b, ch, k.idx(chunk)),
+                                           k.idx(s.group)));
       return loads;
     };
     // The chunk's weights as the values the products take, in k order
@@ -377,70 +389,98 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_
       }
       return w;
     };
-    // acc plus row j's products with one chunk, elements in ascending k
-    // (W8A8/W4A8: exact int32 sums).
-    auto macRow = [&](Value acc, int64_t j, Value c, ArrayRef<Value> w) {
+    // Row j's x values of one chunk.
+    auto xValues = [&](int64_t j, Value ch) {
       Value xBase = arith::AddIOp::create(
-          b, xRow[j], arith::MulIOp::create(b, c, k.idx(chunk * xElemBytes)));
-      SmallVector<Value> xv;
+          b, xRow[j], arith::MulIOp::create(b, ch, k.idx(chunk * xElemBytes)));
+      SmallVector<Value> xv, x;
       for (int64_t v = 0; v < xVectors; ++v)
         xv.push_back(e.loadVector(xVecType, k.arg(s.x),
                                   arith::AddIOp::create(b, xBase, k.idx(16 * v))));
       for (int64_t i = 0; i < chunk; ++i)
-        acc = e.mac(acc, e.xElement(e.extract(xv[i / perVector], i % perVector)), w[i]);
+        x.push_back(e.xElement(e.extract(xv[i / perVector], i % perVector)));
+      return x;
+    };
+    // acc plus the products of one chunk, elements in ascending k (W8A8 /
+    // W4A8: exact int32 sums).
+    auto mac = [&](Value acc, ArrayRef<Value> x, ArrayRef<Value> w) {
+      for (int64_t i = 0; i < chunk; ++i)
+        acc = e.mac(acc, x[i], w[i]);
       return acc;
     };
-    // Each lane walks its chunks c = lane, lane + 32, ... in steps of
-    // `inFlight`: all their weight loads first (a chunk past the row loads
-    // the last chunk again and is not added), then, chunk by chunk, the
-    // products of every row present, so each row's sum runs in the same
-    // order as with one chunk and one row at a time.
-    // Chunks in flight per step: at most kChunksInFlight, spread evenly over
-    // the steps a lane needs (10 chunks a lane: two steps of 5, not 8 + 2).
+    // Each lane walks its chunks ch = lane, lane + 32, ... in steps of
+    // `inFlight` chunks (of every column): all their weight loads first (a
+    // chunk past the row loads the last chunk again and is not added), then,
+    // chunk by chunk, the products of every (row present, column), so each
+    // output's sum runs in the same order as one chunk of one row and one
+    // column at a time. acc[j * C + c] is (row j, column c).
     const int64_t perLane = (chunks + 31) / 32;
-    const int64_t steps = (perLane + kChunksInFlight - 1) / kChunksInFlight;
+    const int64_t maxInFlight = std::max<int64_t>(1, kChunksInFlight / C);
+    const int64_t steps = (perLane + maxInFlight - 1) / maxInFlight;
     const int64_t inFlight = (perLane + steps - 1) / steps;
-    SmallVector<Value> init(rowsPerWarp, e.zero());
+    SmallVector<Value> init(R * C, e.zero());
     SmallVector<Value> acc = k.forLoop(
         lane, k.idx(chunks), k.idx(32 * inFlight), init,
-        [&](Value c0, ValueRange iter) -> SmallVector<Value> {
-          SmallVector<ChunkWeights> loads;
-          SmallVector<Value> cs, valid;
+        [&](Value ch0, ValueRange iter) -> SmallVector<Value> {
+          SmallVector<SmallVector<ChunkWeights>> loads(inFlight);
+          SmallVector<Value> chs, valid;
           for (int64_t u = 0; u < inFlight; ++u) {
-            Value c = arith::AddIOp::create(b, c0, k.idx(32 * u));
+            Value ch = arith::AddIOp::create(b, ch0, k.idx(32 * u));
             valid.push_back(
-                arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, k.idx(chunks)));
-            cs.push_back(arith::MinUIOp::create(b, c, k.idx(chunks - 1)));
-            loads.push_back(loadWeights(cs.back()));
+                arith::CmpIOp::create(b, arith::CmpIPredicate::ult, ch, k.idx(chunks)));
+            chs.push_back(arith::MinUIOp::create(b, ch, k.idx(chunks - 1)));
+            for (int64_t c = 0; c < C; ++c)
+              loads[u].push_back(loadWeights(c, chs.back()));
           }
           SmallVector<Value> next(iter.begin(), iter.end());
           for (int64_t u = 0; u < inFlight; ++u) {
-            SmallVector<Value> w = weightValues(loads[u]);
-            for (int64_t j = 0; j < rowsPerWarp; ++j) {
-              Value take = j == 0 ? valid[u]
-                                  : arith::AndIOp::create(b, valid[u], rowValid[j]).getResult();
-              Value prev = next[j];
-              next[j] = j == 0 ? arith::SelectOp::create(b, take, macRow(prev, 0, cs[u], w), prev)
-                                     .getResult()
-                               : k.select(take, prev.getType(),
-                                          [&] { return macRow(prev, j, cs[u], w); },
-                                          [&] { return prev; });
+            SmallVector<SmallVector<Value>> w;
+            for (int64_t c = 0; c < C; ++c)
+              w.push_back(weightValues(loads[u][c]));
+            for (int64_t j = 0; j < R; ++j) {
+              auto update = [&](bool select) {
+                SmallVector<Value> x = xValues(j, chs[u]);
+                for (int64_t c = 0; c < C; ++c) {
+                  Value prev = next[j * C + c];
+                  Value sum = mac(prev, x, w[c]);
+                  next[j * C + c] =
+                      select ? arith::SelectOp::create(b, valid[u], sum, prev).getResult() : sum;
+                }
+              };
+              if (j == 0) {
+                update(/*select=*/true); // row 0 always exists
+                continue;
+              }
+              // Rows past the end are skipped (a warp-uniform branch).
+              SmallVector<Value> before(next.begin() + j * C, next.begin() + (j + 1) * C);
+              Value take = arith::AndIOp::create(b, valid[u], rowValid[j]);
+              for (int64_t c = 0; c < C; ++c) {
+                Value prev = before[c];
+                next[j * C + c] = k.select(
+                    take, prev.getType(),
+                    [&] { return mac(prev, xValues(j, chs[u]), w[c]); },
+                    [&] { return prev; });
+              }
             }
           }
           return next;
         });
     // Butterfly reductions over the warp: every lane ends with the totals.
     Value width = k.i32(32);
-    for (int64_t j = 0; j < rowsPerWarp; ++j)
+    for (Value &total : acc)
       for (int offset = 16; offset >= 1; offset /= 2) {
-        auto shuffle = gpu::ShuffleOp::create(b, acc[j], k.i32(offset), width,
+        auto shuffle = gpu::ShuffleOp::create(b, total, k.i32(offset), width,
                                               gpu::ShuffleMode::XOR);
-        acc[j] = e.add(acc[j], shuffle.getShuffleResult());
+        total = e.add(total, shuffle.getShuffleResult());
       }
     Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, k.idx(0));
     k.ifThen(first, [&] {
-      for (int64_t j = 0; j < rowsPerWarp; ++j) {
-        auto store = [&] { storeOutput(k, e.epilogue(acc[j], n), row[j], n, s.out, s.N, s.parts); };
+      for (int64_t j = 0; j < R; ++j) {
+        auto store = [&] {
+          for (int64_t c = 0; c < C; ++c)
+            storeOutput(k, e.epilogue(acc[j * C + c], col[c]), row[j], col[c], s.out, s.N,
+                        s.parts);
+        };
         if (j == 0)
           store();
         else
@@ -686,6 +726,7 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   const bool warpKernel =
       !mmaKernel && s.K % s.chunk() == 0 && (!s.int4() || s.group % s.chunk() == 0);
   const int64_t rowsPerWarp = prefill ? kPrefillRowsPerWarp : kDecodeRowsPerWarp;
+  const int64_t colsPerWarp = !prefill && s.N % kDecodeColsPerWarp == 0 ? kDecodeColsPerWarp : 1;
   plan::ShapeExpr outputs = mulExpr(rows, plan::ShapeExpr(s.N));
   if (mmaKernel)
     ctx.gridFor(mulExpr(*plan::ShapeExpr::parse("cdiv(" + rows.text() + ",16)"),
@@ -696,7 +737,7 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
                             ? rows
                             : *plan::ShapeExpr::parse("cdiv(" + rows.text() + "," +
                                                       std::to_string(rowsPerWarp) + ")"),
-                        plan::ShapeExpr(s.N * 32)),
+                        plan::ShapeExpr(s.N / colsPerWarp * 32)),
                 numWarps);
   else
     ctx.gridFor(outputs, numWarps);
@@ -711,13 +752,14 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
     name += s.hasBias ? "_bias" : "_nobias";
   name += ctx.splitSuffix();
   name += mmaKernel   ? "_mma"
-          : warpKernel ? "_warp_r" + std::to_string(rowsPerWarp)
+          : warpKernel ? "_warp_r" + std::to_string(rowsPerWarp) +
+                             (colsPerWarp > 1 ? "_c" + std::to_string(colsPerWarp) : "")
                        : "_thread";
   ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
     if (mmaKernel)
       buildMmaKernel(k, s, numWarps);
     else if (warpKernel)
-      buildWarpKernel(k, s, numWarps, rowsPerWarp);
+      buildWarpKernel(k, s, numWarps, rowsPerWarp, colsPerWarp);
     else
       buildThreadKernel(k, s);
   });
