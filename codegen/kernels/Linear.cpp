@@ -15,12 +15,13 @@
 //    columns). Each lane walks the reduction in chunks of 16
 //    weight bytes (16-byte vector loads; rows are 16-byte aligned when the
 //    chunk divides K: every plan buffer is its own allocation or a 256-byte
-//    aligned arena range), issuing the weight loads of 8 chunks before
-//    their products so that 128 weight bytes per lane are in flight,
-//    decoding (int4) or widening (f16) each chunk once for the R rows, and
-//    accumulating one share per row in the same order as a single row
-//    would; the warp sums each row's 32 partials with xor shuffles and lane
-//    0 runs the epilogues. Block = 4 warps; grid = cdiv(cdiv(rows, R) * N, 4).
+//    aligned arena range), issuing 8 weight-chunk loads (8 / C chunks of
+//    each column) before their products so that 128 weight bytes per lane
+//    are in flight, decoding (int4) or widening (f16) each chunk once for
+//    the R rows, and accumulating one share per output in the same order
+//    as a single output would; the warp sums each output's 32 partials with
+//    xor shuffles and lane 0 runs the epilogues. Block = 4 warps; grid =
+//    cdiv(cdiv(rows, R) * N / C, 4).
 //  * "thread": one thread per output element, a plain loop over k in
 //    ascending order. Used when K does not split into whole chunks.
 //    Block = 128 threads; grid = cdiv(rows * N, 128).
