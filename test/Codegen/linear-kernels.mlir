@@ -1,8 +1,8 @@
 // quamba-convert-mamba-to-gpu: linear, linear_bias and the quantized linear
 // layers (w8a8, w4a8, w4a16). A weight row that splits into 16-byte chunks
 // (and, for int4, groups of whole chunks) gets the "warp" kernel: one warp
-// per output column and block of R rows (R = 16 in prefill, 1 in decode, with 4 columns a warp in decode: "_c4":
-// "_warp_r16", "_warp_r1_c4"), 16-byte vector loads, xor-shuffle reductions,
+// per output column and block of R rows (R = 16 in prefill, 1 in decode; 4 columns a warp in decode where N / 4 >= 2048: "_c4":
+// "_warp_r16", "_warp_r1"), 16-byte vector loads, xor-shuffle reductions,
 // grid cdiv(cdiv(rows, R) * N * 32, 128); any other shape the "thread" kernel: one thread
 // per output element, grid cdiv(rows * N, 128). Kernels are named by op, K,
 // N, group size and has_bias. The integer paths accumulate in int32 and end
@@ -18,14 +18,14 @@
 // fp32 linear, K = 64: warp kernel, 16-byte loads, shuffle reduction.
 // CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_k64_n32_warp_r16\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}
 // CHECK-SAME: \22kernel\22:\22linear_k64_n32_warp_r16\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,16)*1024,128)\22,1,1],\22block\22:[128,1,1]
-// CHECK-SAME: \22kernel\22:\22linear_k64_n32_warp_r1_c4\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*256,128)\22,1,1],\22block\22:[128,1,1]
-// CHECK: gpu.module @linear_k64_n32_warp_r1_c4 {
-// CHECK: gpu.func @linear_k64_n32_warp_r1_c4(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: \22kernel\22:\22linear_k64_n32_warp_r1\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*1024,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK: gpu.module @linear_k64_n32_warp_r1 {
+// CHECK: gpu.func @linear_k64_n32_warp_r1(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xf32>
 // CHECK: gpu.shuffle  xor
-// PTX-LABEL: .visible .entry linear_k64_n32_warp_r1_c4(
-// PTX80-LABEL: .visible .entry linear_k64_n32_warp_r1_c4(
+// PTX-LABEL: .visible .entry linear_k64_n32_warp_r1(
+// PTX80-LABEL: .visible .entry linear_k64_n32_warp_r1(
 // PTX: ld.global.v4.b32
 // PTX: shfl.sync.bfly.b32
 // PTX80: ld.global.v4.b32
@@ -73,11 +73,11 @@ module {
 // w8a8 with a bias, K = 128: decode (rows = B) on the warp kernel (prefill
 // takes the tensor-core kernel, linear-mma-kernels.mlir); int32 accumulation,
 // then the unfused epilogue t = xs * ws (mul.rn), y = float(acc) * t, y + bias.
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w8a8_k128_n64_bias_mma\22,{{.*}}{\22name\22:\22linear_w8a8_k128_n64_bias_warp_r1_c4\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w8a8_k128_n64_bias_mma\22,{{.*}}{\22name\22:\22linear_w8a8_k128_n64_bias_warp_r1\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}
 // CHECK-SAME: \22kernel\22:\22linear_w8a8_k128_n64_bias_mma\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,16)*256,128)\22,1,1],\22block\22:[128,1,1]
-// CHECK-SAME: \22kernel\22:\22linear_w8a8_k128_n64_bias_warp_r1_c4\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*512,128)\22,1,1],\22block\22:[128,1,1]
-// CHECK: gpu.module @linear_w8a8_k128_n64_bias_warp_r1_c4 {
-// CHECK: gpu.func @linear_w8a8_k128_n64_bias_warp_r1_c4(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: \22kernel\22:\22linear_w8a8_k128_n64_bias_warp_r1\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*2048,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK: gpu.module @linear_w8a8_k128_n64_bias_warp_r1 {
+// CHECK: gpu.func @linear_w8a8_k128_n64_bias_warp_r1(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<16xi8>
 // CHECK: arith.extsi %{{.*}} : i8 to i32
@@ -87,8 +87,8 @@ module {
 // CHECK: arith.mulf
 // CHECK-NOT: fastmath
 // CHECK: arith.addf
-// PTX-LABEL: .visible .entry linear_w8a8_k128_n64_bias_warp_r1_c4(
-// PTX80-LABEL: .visible .entry linear_w8a8_k128_n64_bias_warp_r1_c4(
+// PTX-LABEL: .visible .entry linear_w8a8_k128_n64_bias_warp_r1(
+// PTX80-LABEL: .visible .entry linear_w8a8_k128_n64_bias_warp_r1(
 // PTX: ld.global.v4.b32
 // PTX: shfl.sync.bfly.b32
 // PTX: mul.rn.f32 \09[[TPTX:%r[0-9]+]], %r{{[0-9]+}}, %r{{[0-9]+}};
@@ -171,11 +171,11 @@ module {
 // w4a8, K = 64, group 32: decode on the warp kernel (prefill: the tensor-core
 // kernel, linear-mma-kernels.mlir); w8 = sat8(RNE(float(code - 8) * s~))
 // (cvt.rni, clamps, NaN -> 0), then int32 mad.
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g32_nobias_mma\22,{{.*}}{\22name\22:\22linear_w4a8_k64_n16_g32_nobias_warp_r1_c4\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g32_nobias_mma\22,{{.*}}{\22name\22:\22linear_w4a8_k64_n16_g32_nobias_warp_r1\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}
 // CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g32_nobias_mma\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,16)*64,128)\22,1,1],\22block\22:[128,1,1]
-// CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g32_nobias_warp_r1_c4\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*128,128)\22,1,1],\22block\22:[128,1,1]
-// CHECK: gpu.module @linear_w4a8_k64_n16_g32_nobias_warp_r1_c4 {
-// CHECK: gpu.func @linear_w4a8_k64_n16_g32_nobias_warp_r1_c4(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g32_nobias_warp_r1\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*512,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK: gpu.module @linear_w4a8_k64_n16_g32_nobias_warp_r1 {
+// CHECK: gpu.func @linear_w4a8_k64_n16_g32_nobias_warp_r1(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK: arith.andi %{{.*}} : i32
 // CHECK: arith.shrui %{{.*}} : i32
@@ -187,8 +187,8 @@ module {
 // CHECK: arith.cmpf ogt
 // CHECK: arith.cmpf uno
 // CHECK: arith.fptosi %{{.*}} : f32 to i32
-// PTX-LABEL: .visible .entry linear_w4a8_k64_n16_g32_nobias_warp_r1_c4(
-// PTX80-LABEL: .visible .entry linear_w4a8_k64_n16_g32_nobias_warp_r1_c4(
+// PTX-LABEL: .visible .entry linear_w4a8_k64_n16_g32_nobias_warp_r1(
+// PTX80-LABEL: .visible .entry linear_w4a8_k64_n16_g32_nobias_warp_r1(
 // PTX: ld.global.v4.b32
 // PTX: bfe.u32
 // PTX: cvt.rni.f32.f32
@@ -266,16 +266,16 @@ module {
 // float(code - 8) * s_g.
 // CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a16_k128_n64_g64_bias_warp_r16\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}
 // CHECK-SAME: \22kernel\22:\22linear_w4a16_k128_n64_g64_bias_warp_r16\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,16)*2048,128)\22,1,1],\22block\22:[128,1,1]
-// CHECK-SAME: \22kernel\22:\22linear_w4a16_k128_n64_g64_bias_warp_r1_c4\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*512,128)\22,1,1],\22block\22:[128,1,1]
-// CHECK: gpu.module @linear_w4a16_k128_n64_g64_bias_warp_r1_c4 {
-// CHECK: gpu.func @linear_w4a16_k128_n64_g64_bias_warp_r1_c4(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: \22kernel\22:\22linear_w4a16_k128_n64_g64_bias_warp_r1\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*2048,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK: gpu.module @linear_w4a16_k128_n64_g64_bias_warp_r1 {
+// CHECK: gpu.func @linear_w4a16_k128_n64_g64_bias_warp_r1(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK: vector<16xi8>
 // CHECK: arith.sitofp
 // CHECK-NOT: math.roundeven
 // CHECK: gpu.shuffle  xor %{{.*}} : f32
-// PTX-LABEL: .visible .entry linear_w4a16_k128_n64_g64_bias_warp_r1_c4(
-// PTX80-LABEL: .visible .entry linear_w4a16_k128_n64_g64_bias_warp_r1_c4(
+// PTX-LABEL: .visible .entry linear_w4a16_k128_n64_g64_bias_warp_r1(
+// PTX80-LABEL: .visible .entry linear_w4a16_k128_n64_g64_bias_warp_r1(
 // PTX: ld.global.v4.b32
 // PTX: cvt.rn.f32.s32
 // PTX-NOT: fma.rn.f32
@@ -334,15 +334,15 @@ module {
 // CHECK-LABEL: mamba.launch_plan
 // CHECK-SAME: {\22name\22:\22prefill.2\22,\22dtype\22:\22f16\22,\22kind\22:\22activation\22,\22shape\22:[32,64]}
 // CHECK-SAME: \22kernels\22:[{\22name\22:\22linear_k64_n32_f16w_warp_r16\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*fp16\22,\22*fp32\22,\22i32\22]}
-// CHECK: gpu.func @linear_k64_n32_f16w_warp_r1_c4(
+// CHECK: gpu.func @linear_k64_n32_f16w_warp_r1(
 // CHECK: %[[W:.*]] = llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<8xf16>
 // CHECK: %[[W0:.*]] = llvm.extractelement %[[W]]
 // CHECK: arith.extf %[[W0]] : f16 to f32
 // CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xf32>
 // CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xf32>
 // CHECK: gpu.shuffle  xor
-// PTX-LABEL: .visible .entry linear_k64_n32_f16w_warp_r1_c4(
-// PTX80-LABEL: .visible .entry linear_k64_n32_f16w_warp_r1_c4(
+// PTX-LABEL: .visible .entry linear_k64_n32_f16w_warp_r1(
+// PTX80-LABEL: .visible .entry linear_k64_n32_f16w_warp_r1(
 // PTX: ld.global.v4.b32
 // PTX: cvt.f32.f16
 // PTX: shfl.sync.bfly.b32
@@ -380,5 +380,29 @@ module {
   func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x6xf32>, %w: tensor<8x6xf16>) -> tensor<?x1x8xf32> {
     %y = mamba.linear %x, %w : (tensor<?x1x6xf32>, tensor<8x6xf16>) -> tensor<?x1x8xf32>
     return %y : tensor<?x1x8xf32>
+  }
+}
+
+// -----
+
+// A wide decode GEMV (N = 8192: 2048 warps of 4 columns) blocks 4 output
+// columns a warp: each x chunk it loads serves all four; prefill keeps one
+// column and 16 rows a warp.
+// CHECK-LABEL: mamba.launch_plan
+// CHECK-SAME: \22kernel\22:\22linear_k64_n8192_warp_r16\22,{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,16)*262144,128)\22
+// CHECK-SAME: \22kernel\22:\22linear_k64_n8192_warp_r1_c4\22,{{.*}}\22grid\22:[\22cdiv(B*65536,128)\22
+// CHECK: gpu.func @linear_k64_n8192_warp_r1_c4(
+// CHECK-COUNT-4: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xf32>
+// CHECK: gpu.shuffle  xor
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xf32>) -> tensor<?x?x8192xf32> {
+    %w = arith.constant dense<0.5> : tensor<8192x64xf32>
+    %y = mamba.linear %x, %w : (tensor<?x?x64xf32>, tensor<8192x64xf32>) -> tensor<?x?x8192xf32>
+    return %y : tensor<?x?x8192xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x64xf32>) -> tensor<?x1x8192xf32> {
+    %w = arith.constant dense<0.5> : tensor<8192x64xf32>
+    %y = mamba.linear %x, %w : (tensor<?x1x64xf32>, tensor<8192x64xf32>) -> tensor<?x1x8192xf32>
+    return %y : tensor<?x1x8192xf32>
   }
 }
