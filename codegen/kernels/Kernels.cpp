@@ -80,6 +80,15 @@ std::string KernelContext::splitSuffix() const {
   return suffix;
 }
 
+Value warpSum(KernelBuilder &k, Value value) {
+  auto &b = k.b();
+  for (int offset = 16; offset >= 1; offset /= 2) {
+    auto shuffle = gpu::ShuffleOp::create(b, value, offset, 32, gpu::ShuffleMode::XOR);
+    value = arith::AddFOp::create(b, value, shuffle.getShuffleResult());
+  }
+  return value;
+}
+
 void storeOutput(KernelBuilder &k, Value value, Value row, Value col, unsigned firstArg,
                  int64_t width, ArrayRef<int64_t> parts) {
   auto &b = k.b();

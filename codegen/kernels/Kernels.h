@@ -67,6 +67,11 @@ private:
 /// An expression for a * b (folding constants).
 plan::ShapeExpr mulExpr(const plan::ShapeExpr &a, const plan::ShapeExpr &b);
 
+/// The fp32 sum of `value` over the warp, in every lane: the xor butterfly
+/// (offsets 16, 8, 4, 2, 1; v = v + shuffle(v)), unfused, which is
+/// ref::butterflySum's order.
+Value warpSum(KernelBuilder &k, Value value);
+
 /// Stores `value` as element (row, col) of an output [rows, width] whose
 /// kernel argument is `firstArg`, or, with a split epilogue (`parts` the
 /// sizes, summing to width), as element (row, col - start_j) of part j (the

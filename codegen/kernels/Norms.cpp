@@ -32,17 +32,6 @@ constexpr int kWarp = 32;
 constexpr int64_t kMaxValuesPerThread = 64;
 
 
-/// The sum of `value` over the warp, in every lane (xor butterfly).
-Value warpSum(KernelBuilder &k, Value value) {
-  auto &b = k.b();
-  for (int offset = kWarp / 2; offset >= 1; offset /= 2) {
-    auto shuffle = gpu::ShuffleOp::create(b, value, offset, kWarp,
-                                          gpu::ShuffleMode::XOR);
-    value = arith::AddFOp::create(b, value, shuffle.getShuffleResult());
-  }
-  return value;
-}
-
 /// 1 / sqrt(sumSquares / n + eps).
 Value inverseRms(KernelBuilder &k, Value sumSquares, int64_t n, float eps) {
   auto &b = k.b();

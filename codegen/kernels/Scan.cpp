@@ -202,11 +202,7 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
                               fmul(k, fmul(k, Bn[j], dtv), xv)));
           acc = fadd(k, acc, fmul(k, Cn[j], next[j]));
         }
-        for (int offset = 16; offset >= 1; offset /= 2)
-          acc = fadd(k, acc,
-                     gpu::ShuffleOp::create(b, acc, offset, 32, gpu::ShuffleMode::XOR)
-                         .getShuffleResult());
-        Value y = fadd(k, acc, fmul(k, D, xv));
+        Value y = fadd(k, warpSum(k, acc), fmul(k, D, xv));
         k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, k.idx(0)), [&] {
           k.store(y, k.arg(yArg), add(k, mulC(k, row, H * P), hp));
         });
