@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what quamba needs to build and test, idempotently: Debian's LLVM/MLIR 22,
-# lit/FileCheck, nlohmann-json, GoogleTest, Ninja. Safe to run again; it installs only what is missing.
+# lit/FileCheck, nlohmann-json, GoogleTest, Ninja, and clang-22 with its compiler-rt (libclang_rt.fuzzer,
+# ASan, UBSan) for the libFuzzer targets of fuzz/. Safe to run again; it installs only what is missing.
 set -euo pipefail
 
 packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   nlohmann-json3-dev ninja-build cmake g++ libgtest-dev python3 xz-utils
   libopenblas-dev
+  clang-22 libclang-rt-22-dev
 )
 
 missing=()
