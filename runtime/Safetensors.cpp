@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -209,6 +210,50 @@ uint64_t TensorInfo::numel() const {
   for (uint64_t dim : shape)
     product *= dim; // validated files cannot overflow (bytes were checked)
   return product;
+}
+
+namespace {
+
+/// findNonFinite for one IEEE-style layout: an element is NaN or infinite
+/// when its exponent bits are all ones (NaN when the mantissa is nonzero).
+template <typename Word>
+std::optional<NonFinite> scanNonFinite(const uint8_t *data, uint64_t count, Word exponent,
+                                       Word mantissa, Word sign) {
+  NonFinite found;
+  for (uint64_t i = 0; i < count; ++i) {
+    Word bits;
+    std::memcpy(&bits, data + i * sizeof(Word), sizeof(Word));
+    if ((bits & exponent) != exponent)
+      continue;
+    if (found.count++ == 0) {
+      found.first = i;
+      found.value = (bits & mantissa) ? std::numeric_limits<double>::quiet_NaN()
+                    : (bits & sign)   ? -std::numeric_limits<double>::infinity()
+                                      : std::numeric_limits<double>::infinity();
+    }
+  }
+  if (found.count == 0)
+    return std::nullopt;
+  return found;
+}
+
+} // namespace
+
+std::optional<NonFinite> findNonFinite(const TensorInfo &info, const uint8_t *data) {
+  const uint64_t n = info.numel();
+  switch (info.dtype) {
+  case DType::F16:
+    return scanNonFinite<uint16_t>(data, n, 0x7c00, 0x03ff, 0x8000);
+  case DType::BF16:
+    return scanNonFinite<uint16_t>(data, n, 0x7f80, 0x007f, 0x8000);
+  case DType::F32:
+    return scanNonFinite<uint32_t>(data, n, 0x7f800000u, 0x007fffffu, 0x80000000u);
+  case DType::F64:
+    return scanNonFinite<uint64_t>(data, n, 0x7ff0000000000000ull, 0x000fffffffffffffull,
+                                   0x8000000000000000ull);
+  default:
+    return std::nullopt;
+  }
 }
 
 //===----------------------------------------------------------------------===//

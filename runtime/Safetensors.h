@@ -49,6 +49,17 @@ struct TensorInfo {
   uint64_t byteSize() const { return end - begin; }
 };
 
+/// The NaN and infinite elements of a float tensor.
+struct NonFinite {
+  uint64_t first = 0; ///< flat (row-major) index of the first one
+  uint64_t count = 0; ///< how many the tensor holds
+  double value = 0;   ///< the first one: NaN, +inf or -inf
+};
+/// Scans the `info.numel()` elements at `data` (any alignment) for NaN and
+/// infinities. nullopt when there are none, or when the dtype is not F16,
+/// BF16, F32 or F64.
+std::optional<NonFinite> findNonFinite(const TensorInfo &info, const uint8_t *data);
+
 /// One memory-mapped, fully validated safetensors file.
 class File {
 public:

@@ -22,6 +22,9 @@ Tensor and config options are applied in the order given:
                               (the header may then contradict the data size)
   --retype-all F16|BF16|F32   --retype every tensor (an error for a dtype pair
                               that cannot be converted)
+  --set NAME INDEX VALUE      set the element at flat (row-major) INDEX of an
+                              F32 / F16 / BF16 tensor to VALUE: a number, nan,
+                              inf or -inf (rounded to nearest even)
   --add NAME DTYPE d0,d1,... [--from OTHER]
                               add a tensor: OTHER's bytes (converted as by
                               --retype if the dtypes differ), else zeros
@@ -361,6 +364,22 @@ class Checkpoint:
                 fail(f"--retype-all {dtype}: cannot convert {name} from {src}")
             self.tensors[name] = (dtype, shape, converted)
 
+    def set_element(self, name, index_text, value_text):
+        dtype, shape, data = self.get("--set", name)
+        try:
+            index, value = int(index_text), float(value_text)
+        except ValueError:
+            fail(f"--set {name} {index_text} {value_text}: expected an integer "
+                 "index and a float value")
+        if not 0 <= index < numel(shape):
+            fail(f"--set {name}: index {index} is outside its {numel(shape)} elements")
+        encoded = convert(struct.pack("<f", value), "F32", dtype, 1)
+        if encoded is None:
+            fail(f"--set {name}: cannot write a float into a {dtype} tensor")
+        size = len(encoded)
+        self.tensors[name] = (dtype, shape,
+                              data[:index * size] + encoded + data[(index + 1) * size:])
+
     def add(self, name, dtype, shape_text, source):
         if name in self.tensors:
             fail(f"--add {name}: the tensor exists")
@@ -396,7 +415,7 @@ def main(argv):
 
     shards = truncate = header_text = header_pad = None
     arity = {"--drop": 1, "--rename": 2, "--reshape": 2, "--retype": 2,
-             "--relabel": 2, "--retype-all": 1, "--add": 3, "--config": 1,
+             "--relabel": 2, "--retype-all": 1, "--set": 3, "--add": 3, "--config": 1,
              "--config-del": 1, "--ssm-cfg": 1, "--ssm-cfg-del": 1,
              "--raw-config": 1, "--shards": 1, "--truncate": 1, "--header-pad": 1,
              "--corrupt-header": 1}
@@ -421,6 +440,8 @@ def main(argv):
             checkpoint.relabel(*values)
         elif option == "--retype-all":
             checkpoint.retype_all(*values)
+        elif option == "--set":
+            checkpoint.set_element(*values)
         elif option == "--add":
             source = None
             if i < len(args) and args[i] == "--from":

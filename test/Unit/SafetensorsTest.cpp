@@ -9,10 +9,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -217,6 +219,70 @@ TEST(SafetensorsRead, RealFixture) {
       f.tensors().begin(), f.tensors().end(),
       [](const st::TensorInfo &a, const st::TensorInfo &b) { return a.name < b.name; }));
   EXPECT_TRUE(f.isAligned(*emb)); // mmap is page-aligned, the header padded
+}
+
+//===----------------------------------------------------------------------===//
+// Non-finite values
+//===----------------------------------------------------------------------===//
+
+/// Little-endian words as bytes, after `offset` bytes of padding (so that the
+/// scan is also tried on misaligned data).
+template <typename Word>
+std::string wordBytes(const std::vector<Word> &words, size_t offset = 0) {
+  std::string out(offset, 'x');
+  for (Word w : words)
+    for (size_t i = 0; i < sizeof(Word); ++i)
+      out.push_back(static_cast<char>((w >> (8 * i)) & 0xff));
+  return out;
+}
+
+st::TensorInfo info1d(st::DType dtype, uint64_t n) {
+  return st::TensorInfo{"t", dtype, {n}, 0, n * st::dtypeBits(dtype) / 8};
+}
+
+std::optional<st::NonFinite> scan(st::DType dtype, const std::string &bytes, size_t offset,
+                                  uint64_t n) {
+  return st::findNonFinite(info1d(dtype, n),
+                           reinterpret_cast<const uint8_t *>(bytes.data()) + offset);
+}
+
+TEST(SafetensorsNonFinite, EachFloatEncoding) {
+  // The bit patterns are written out (IEEE 754 / bfloat16), not computed by
+  // the code under test.
+  // F32: 1.0, -inf, max finite, NaN, +inf.
+  std::string f32 = wordBytes<uint32_t>(
+      {0x3f800000u, 0xff800000u, 0x7f7fffffu, 0x7fc00000u, 0x7f800000u}, 1);
+  auto a = scan(st::DType::F32, f32, 1, 5);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->first, 1u);
+  EXPECT_EQ(a->count, 3u);
+  EXPECT_TRUE(std::isinf(a->value) && a->value < 0);
+  // F16: 65504 (max finite), -65504, then NaN with only a low mantissa bit.
+  auto h = scan(st::DType::F16, wordBytes<uint16_t>({0x7bff, 0xfbff, 0x7c01}), 0, 3);
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(h->first, 2u);
+  EXPECT_EQ(h->count, 1u);
+  EXPECT_TRUE(std::isnan(h->value));
+  // BF16: max finite, +inf.
+  auto b = scan(st::DType::BF16, wordBytes<uint16_t>({0x7f7f, 0x7f80}, 3), 3, 2);
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->first, 1u);
+  EXPECT_TRUE(std::isinf(b->value) && b->value > 0);
+  // F64: -0.0, then a negative NaN.
+  auto d = scan(st::DType::F64, wordBytes<uint64_t>({0x8000000000000000ull, 0xfff8000000000000ull}),
+                0, 2);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->first, 1u);
+  EXPECT_TRUE(std::isnan(d->value));
+}
+
+TEST(SafetensorsNonFinite, FiniteAndNonFloatTensors) {
+  // Subnormals, zeros and the largest finite values are finite.
+  EXPECT_FALSE(scan(st::DType::F32, wordBytes<uint32_t>({0x00000001u, 0x80000000u, 0xff7fffffu}), 0, 3));
+  EXPECT_FALSE(scan(st::DType::F16, wordBytes<uint16_t>({0x0001, 0x7bff}), 0, 2));
+  EXPECT_FALSE(scan(st::DType::F32, "", 0, 0));
+  // Integer data with the same bits is not scanned.
+  EXPECT_FALSE(scan(st::DType::I32, wordBytes<uint32_t>({0x7fc00000u}), 0, 1));
 }
 
 //===----------------------------------------------------------------------===//

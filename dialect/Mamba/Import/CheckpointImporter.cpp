@@ -21,7 +21,9 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
+#include <vector>
 
 using namespace mlir;
 using namespace mlir::mamba;
@@ -39,6 +41,20 @@ std::string shapeString(llvm::ArrayRef<int64_t> shape) {
   for (size_t i = 0; i < shape.size(); ++i)
     s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + "]";
+}
+
+/// The row-major index [i, j, ...] of element `flat` of `shape`.
+std::string elementIndex(llvm::ArrayRef<int64_t> shape, uint64_t flat) {
+  std::vector<int64_t> index(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    index[d] = static_cast<int64_t>(flat % static_cast<uint64_t>(shape[d]));
+    flat /= static_cast<uint64_t>(shape[d]);
+  }
+  return shapeString(index);
+}
+
+std::string nonFiniteName(double value) {
+  return std::isnan(value) ? "NaN" : value > 0 ? "+inf" : "-inf";
 }
 
 //===----------------------------------------------------------------------===//
@@ -94,6 +110,16 @@ checkWeights(const st::Checkpoint &checkpoint, const ModelConfig &config,
                          "' has dtype " +
                          std::string(st::dtypeName(info.dtype)) +
                          "; a checkpoint's weights must be F32, F16 or BF16");
+    // NaN or infinite weights would poison calibration, the quantization
+    // scales and every logit; no Mamba weight is legitimately non-finite.
+    if (std::optional<st::NonFinite> bad = st::findNonFinite(info, ref.data()))
+      return importError(ref.file->path() + ": tensor '" + info.name + "' has " +
+                         std::to_string(bad->count) + " non-finite value" +
+                         (bad->count == 1 ? "" : "s") + "; the first is " +
+                         nonFiniteName(bad->value) + " at " +
+                         elementIndex(shape, bad->first) + " (flat index " +
+                         std::to_string(bad->first) +
+                         "); a checkpoint's weights must be finite");
     weights.emplace(expected.name, CheckedWeight{ref, expected});
     canonical.erase(found);
   }
