@@ -1,6 +1,7 @@
 //===- CApi.cpp - the C API (include/quamba/runtime.h) --------------------===//
 #include "quamba/runtime.h"
 
+#include "runtime/Logits.h"
 #include "runtime/exec/Session.h"
 
 #include <algorithm>
@@ -37,6 +38,17 @@ template <typename Body> int guarded(Body body) {
   } catch (...) {
     return fail("internal error");
   }
+}
+
+/// A prompt of `count` tokens must hold one and fit one call; checked before
+/// `count` tokens are read from the caller's array.
+Status checkPromptLength(int64_t count) {
+  if (count < 1)
+    return makeError("empty prompt (count " + std::to_string(count) + ")");
+  if (count > exec::Session::kMaxTokens)
+    return makeError("a prompt of " + std::to_string(count) + " tokens is more than the " +
+                     std::to_string(exec::Session::kMaxTokens) + " one call can take");
+  return Status::success();
 }
 } // namespace
 
@@ -87,8 +99,10 @@ int64_t quamba_session_vocab_size(const quamba_session *session) {
 int quamba_prefill(quamba_session *session, const int32_t *tokens, int64_t count,
                    float *logits) {
   return guarded([&] {
-    if (!session || !tokens || !logits || count <= 0)
-      return fail("quamba_prefill: null argument or empty prompt");
+    if (!session || !tokens || !logits)
+      return fail("quamba_prefill: null argument");
+    if (Status s = checkPromptLength(count); !s)
+      return fail("quamba_prefill: " + s.error());
     auto out = session->session->prefill(std::vector<int32_t>(tokens, tokens + count), 1, count);
     if (!out)
       return fail(out.error());
@@ -121,8 +135,14 @@ int quamba_generate(quamba_session *session, const int32_t *prompt, int64_t coun
                     int64_t maxTokens, float temperature, int64_t topK, float topP,
                     uint64_t seed, int32_t *out) {
   return guarded([&] {
-    if (!session || !prompt || count <= 0 || !out || maxTokens < 0 || topK < 0)
-      return fail("quamba_generate: bad argument");
+    if (!session || !prompt || !out)
+      return fail("quamba_generate: null argument");
+    if (Status s = checkPromptLength(count); !s)
+      return fail("quamba_generate: " + s.error());
+    if (maxTokens < 0)
+      return fail("quamba_generate: max_tokens must be >= 0, got " + std::to_string(maxTokens));
+    if (Status s = checkSamplingOptions({temperature, topK, topP, seed}, ""); !s)
+      return fail("quamba_generate: " + s.error());
     if (maxTokens == 0)
       return 0;
     exec::Session &s = *session->session;

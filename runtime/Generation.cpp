@@ -67,6 +67,8 @@ Result<int32_t> LanguageModel::decodeGreedy(int32_t token, int64_t allowed) {
 Result<GenerateReport> generate(LanguageModel &model, const Tokenizer &tokenizer,
                                 const GenerateOptions &options,
                                 const std::function<void(const std::string &)> &onText) {
+  if (Status s = checkSamplingOptions(options.sampling, "--"); !s)
+    return makeError(s.error());
   std::vector<int32_t> ids = tokenizer.encode(options.prompt);
   if (ids.empty())
     return makeError("--prompt is empty: give the model at least one token to continue");

@@ -3,10 +3,29 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <vector>
 
 namespace quamba {
+
+Status checkSamplingOptions(const SamplingOptions &options, const std::string &prefix) {
+  auto text = [](double value) {
+    char out[32];
+    std::snprintf(out, sizeof(out), "%g", value);
+    return std::string(out);
+  };
+  if (!std::isfinite(options.temperature) || options.temperature < 0.0f)
+    return makeError(prefix + "temperature must be a finite number >= 0 (0: greedy), got " +
+                     text(options.temperature));
+  if (options.topK < 0)
+    return makeError(prefix + "top-k must be >= 0 (0: no cut), got " +
+                     std::to_string(options.topK));
+  // Negated so that NaN fails too.
+  if (!(options.topP > 0.0f && options.topP <= 1.0f))
+    return makeError(prefix + "top-p must be in (0, 1] (1: no cut), got " + text(options.topP));
+  return Status::success();
+}
 
 Sampler::Sampler(SamplingOptions options, int64_t allowedVocab)
     : options(options), allowedVocab(allowedVocab) {}

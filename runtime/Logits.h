@@ -8,8 +8,11 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include <cstdint>
+#include "runtime/Status.h"
 #include "runtime/reference/Kernels.h"
+
+#include <cstdint>
+#include <string>
 
 namespace quamba {
 
@@ -19,6 +22,11 @@ struct SamplingOptions {
   float topP = 1.0f;        // 1: no nucleus cut
   uint64_t seed = 0;
 };
+
+/// Whether `options` define a distribution: temperature finite and >= 0,
+/// top-k >= 0, top-p in (0, 1] (outside, the sampler's arithmetic has no
+/// meaning). Errors name the option as `prefix` + "temperature" etc.
+Status checkSamplingOptions(const SamplingOptions &options, const std::string &prefix);
 
 /// Greedy decoding, or one draw per call from the tempered, top-k / top-p
 /// restricted softmax (ref::sampleToken: the GPU sampler draws the same

@@ -34,6 +34,9 @@ public:
   Status prepare(const plan::Artifact &) override { return Status::success(); }
 
   Result<void *> allocate(size_t bytes) override {
+    // The rounding below must not wrap around to a small allocation.
+    if (bytes > std::numeric_limits<size_t>::max() / 2)
+      return makeError("cpu: cannot allocate " + std::to_string(bytes) + " bytes");
     void *ptr = std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
     if (!ptr)
       return makeError("cpu: out of memory allocating " + std::to_string(bytes) + " bytes");

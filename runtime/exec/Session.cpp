@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
+#include <optional>
 
 namespace quamba::exec {
 
@@ -32,6 +34,18 @@ std::vector<uint32_t> randomWeightWords(size_t bytes, plan::DType dtype, size_t 
       w = r;
   }
   return words;
+}
+
+/// The bytes of buffer `b` at (batch, seqlen); nullopt when a dimension is
+/// negative or the size does not fit a size_t.
+std::optional<size_t> bufferBytes(const Buffer &b, int64_t batch, int64_t seqlen) {
+  uint64_t bytes = plan::dtypeSize(b.dtype);
+  for (int64_t d : b.dims(batch, seqlen))
+    if (d < 0 || __builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes))
+      return std::nullopt;
+  if (bytes > std::numeric_limits<size_t>::max() / 2)
+    return std::nullopt;
+  return static_cast<size_t>(bytes);
 }
 
 } // namespace
@@ -108,9 +122,10 @@ Result<void *> Session::buffer(int index, int64_t batch, int64_t seqlen) {
   Allocation &a = buffers_[index];
   if (b.kind == BufferKind::Weight)
     return a.ptr;
-  int64_t numel = b.numel(batch, seqlen);
-  if (numel < 0)
-    return makeError("buffer '" + b.name + "' has a negative size");
+  std::optional<size_t> checkedBytes = bufferBytes(b, batch, seqlen);
+  if (!checkedBytes)
+    return makeError("buffer '" + b.name + "' has no valid size for batch " +
+                     std::to_string(batch) + ", length " + std::to_string(seqlen));
   if (arena_->contains(index)) {
     if (layoutKey_ != std::make_pair(batch, seqlen)) {
       layout_ = arena_->layout(batch, seqlen);
@@ -126,14 +141,16 @@ Result<void *> Session::buffer(int index, int64_t batch, int64_t seqlen) {
       arenaMemory_ = {};
       Result<void *> ptr = backend_->allocate(layout_.bytes);
       if (!ptr)
-        return makeError("activation arena (" + std::to_string(layout_.bytes) +
-                         " bytes, for buffer '" + b.name + "'): " + ptr.error());
+        return makeError("activation arena for batch " + std::to_string(batch) +
+                         " x length " + std::to_string(seqlen) + " (" +
+                         std::to_string(layout_.bytes) + " bytes, for buffer '" + b.name +
+                         "'): " + ptr.error());
       arenaMemory_ = {*ptr, layout_.bytes};
       held(static_cast<ptrdiff_t>(layout_.bytes));
     }
     return static_cast<void *>(static_cast<char *>(arenaMemory_.ptr) + layout_.offsets[index]);
   }
-  size_t bytes = static_cast<size_t>(numel) * plan::dtypeSize(b.dtype);
+  size_t bytes = *checkedBytes;
   if (a.ptr && a.bytes >= bytes)
     return a.ptr;
   if (a.ptr) {
@@ -145,7 +162,8 @@ Result<void *> Session::buffer(int index, int64_t batch, int64_t seqlen) {
   a = {};
   Result<void *> ptr = backend_->allocate(std::max<size_t>(bytes, 1));
   if (!ptr)
-    return makeError("buffer '" + b.name + "': " + ptr.error());
+    return makeError("buffer '" + b.name + "' for batch " + std::to_string(batch) +
+                     " x length " + std::to_string(seqlen) + ": " + ptr.error());
   a = {*ptr, bytes};
   held(static_cast<ptrdiff_t>(bytes));
   return a.ptr;
@@ -260,6 +278,8 @@ Status Session::runLaunch(const std::string &entryName, size_t index, int64_t ba
   const plan::EntryPoint *entry = artifact_->plan().entry(entryName);
   if (!entry || index >= entry->launches.size())
     return makeError("no launch " + std::to_string(index) + " in @" + entryName);
+  if (Status s = checkShape(*entry, batch, seqlen); !s)
+    return s;
   Result<BoundLaunch> bound = bind(entry->launches[index], batch, seqlen);
   if (!bound)
     return makeError(bound.error());
@@ -273,6 +293,8 @@ Status Session::runSampler(const std::string &entryName, int64_t batch, int64_t 
   const plan::EntryPoint *entry = artifact_->plan().entry(entryName);
   if (!entry || !(random ? entry->randomSampler : entry->sampler))
     return makeError("@" + entryName + " has no " + (random ? "random " : "") + "sampler");
+  if (Status s = checkShape(*entry, batch, seqlen); !s)
+    return s;
   Result<BoundLaunch> bound = bind(random ? *entry->randomSampler : *entry->sampler, batch, seqlen);
   if (!bound)
     return makeError(bound.error());
@@ -287,6 +309,44 @@ Status Session::checkTokens(const std::vector<int32_t> &tokens) const {
     if (tokens[i] < 0 || tokens[i] >= vocab)
       return makeError("token " + std::to_string(tokens[i]) + " at position " + std::to_string(i) +
                        " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+  return Status::success();
+}
+
+Status Session::checkShape(const plan::EntryPoint &entry, int64_t batch,
+                           int64_t seqlen) const {
+  const std::string what = "@" + entry.name + ": batch " + std::to_string(batch) +
+                           " x length " + std::to_string(seqlen);
+  if (batch < 1 || seqlen < 1)
+    return makeError(what + ": both must be >= 1");
+  int64_t tokens = 0;
+  if (__builtin_mul_overflow(batch, seqlen, &tokens) || tokens > kMaxTokens)
+    return makeError(what + " is more than the " + std::to_string(kMaxTokens) +
+                     " tokens one call can take");
+  // With B x L bounded, the expressions of any plan quamba-compile writes
+  // (products of B, L and model sizes far below 2^32) cannot overflow.
+  const plan::Plan &p = artifact_->plan();
+  std::vector<const plan::Launch *> launches;
+  for (const plan::Launch &launch : entry.launches)
+    launches.push_back(&launch);
+  for (const std::optional<plan::Launch> *sampler : {&entry.sampler, &entry.randomSampler})
+    if (*sampler)
+      launches.push_back(&**sampler);
+  for (const plan::Launch *launch : launches) {
+    auto tooLarge = [&](const std::string &detail) {
+      return makeError(what + " is too large for this model: " + launch->op + " (" +
+                       launch->kernel + ") " + detail);
+    };
+    for (const plan::ShapeExpr &s : launch->scalars)
+      if (int64_t v = s.evaluate(batch, seqlen); v < 0 || v > INT32_MAX)
+        return tooLarge("takes " + s.text() + " = " + std::to_string(v) +
+                        " as a 32-bit kernel argument");
+    for (const plan::ShapeExpr &g : launch->grid)
+      if (int64_t v = g.evaluate(batch, seqlen); v < 0 || v > INT32_MAX)
+        return tooLarge("needs a grid of " + g.text() + " = " + std::to_string(v) + " blocks");
+    for (int operand : launch->operands)
+      if (!bufferBytes(p.buffers[operand], batch, seqlen))
+        return tooLarge("operand '" + p.buffers[operand].name + "' has no representable size");
+  }
   return Status::success();
 }
 
@@ -338,7 +398,9 @@ Status Session::startEntry(const plan::EntryPoint &entry, const std::vector<int3
                            const ref::SampleParams *params) {
   const plan::Plan &p = artifact_->plan();
   const std::string what = "@" + entry.name + ": ";
-  if (batch <= 0 || seqlen <= 0 || static_cast<int64_t>(tokens.size()) != batch * seqlen)
+  if (Status s = checkShape(entry, batch, seqlen); !s)
+    return s;
+  if (static_cast<int64_t>(tokens.size()) != batch * seqlen)
     return makeError(what + std::to_string(tokens.size()) + " tokens do not form a [" +
                      std::to_string(batch) + ", " + std::to_string(seqlen) + "] batch");
   if (entry.singleToken) {

@@ -13,12 +13,19 @@
 #include "runtime/exec/Backend.h"
 #include "runtime/reference/Kernels.h"
 
+#include <cstdint>
 #include <map>
 
 namespace quamba::exec {
 
 class Session {
 public:
+  /// The most tokens (batch × length) one call takes: the plan passes B, L
+  /// and row counts to the kernels as i32 arguments. A model may allow
+  /// fewer (an argument such as B*L*d_inner must fit too); every call is
+  /// checked against its plan before anything is allocated.
+  static constexpr int64_t kMaxTokens = INT32_MAX;
+
   static Result<std::unique_ptr<Session>>
   create(std::shared_ptr<const plan::Artifact> artifact, std::unique_ptr<Backend> backend);
   ~Session();
@@ -82,6 +89,11 @@ private:
   Result<std::vector<int32_t>> readTokens(const plan::EntryPoint &entry, int64_t batch);
   Result<BoundLaunch> bind(const plan::Launch &launch, int64_t batch, int64_t seqlen);
   Status checkTokens(const std::vector<int32_t> &tokens) const;
+  /// Whether `entry` (with its samplers) can run on (batch, seqlen): both
+  /// >= 1, at most kMaxTokens tokens, every kernel argument and grid size
+  /// an i32 and every buffer's byte size representable. Checked before
+  /// anything is allocated, so an oversized call fails with nothing changed.
+  Status checkShape(const plan::EntryPoint &entry, int64_t batch, int64_t seqlen) const;
 
   std::shared_ptr<const plan::Artifact> artifact_;
   std::unique_ptr<Backend> backend_;

@@ -158,6 +158,20 @@ Options parse(int argc, char **argv) {
     die("--device must be auto, cuda or cpu, got '" + o.device + "'");
   if (o.batch < 1 || o.seqlen < 1)
     die("--batch and --seqlen must be >= 1");
+  // Checked before --bench or --check-kernels build B x L tokens: one
+  // session call takes at most Session::kMaxTokens.
+  auto checkTokens = [](const char *lengthOption, int64_t batch, int64_t length) {
+    int64_t tokens = 0;
+    if (__builtin_mul_overflow(batch, length, &tokens) || tokens > exec::Session::kMaxTokens)
+      die("--batch " + std::to_string(batch) + " x " + lengthOption + " " +
+          std::to_string(length) + " is more than the " +
+          std::to_string(exec::Session::kMaxTokens) + " tokens one call can take");
+  };
+  if (o.bench)
+    for (int64_t b : o.batches)
+      checkTokens("--prompt-len", b, o.promptLen);
+  if (o.checkKernels)
+    checkTokens("--seqlen", o.batch, o.seqlen);
   return o;
 }
 

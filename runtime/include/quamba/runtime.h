@@ -35,21 +35,27 @@ const char *quamba_session_device(const quamba_session *session);
 int64_t quamba_session_vocab_size(const quamba_session *session);
 
 /* Runs the prompt (batch 1) from a fresh state; writes the last position's
- * logits (vocab_size floats) to `logits`. */
+ * logits (vocab_size floats) to `logits`. `count` must be 1 to 2^31 - 1 (a
+ * model may take fewer: every kernel argument must fit 32 bits); a prompt
+ * too long fails before anything is allocated, and token ids must be in
+ * [0, vocab_size). */
 int quamba_prefill(quamba_session *session, const int32_t *tokens, int64_t count,
                    float *logits);
-/* One token from the session's state; writes its logits. */
+/* One token from the session's state; writes its logits. Fails before the
+ * first prefill. */
 int quamba_decode(quamba_session *session, int32_t token, float *logits);
 
-/* Greedy decoding: prefill, then `max_tokens` argmax tokens into `out`. */
+/* Greedy decoding: prefill, then `max_tokens` argmax tokens into `out`
+ * (max_tokens 0: nothing is run or written). */
 int quamba_generate_greedy(quamba_session *session, const int32_t *prompt, int64_t count,
                            int64_t max_tokens, int32_t *out);
 
 /* Sampled decoding: prefill, then `max_tokens` tokens each drawn from
  * softmax(logits / temperature) cut to the top-k logits (0: no cut) and the
- * top-p nucleus (1: no cut), with `seed`; temperature <= 0 is greedy. The
+ * top-p nucleus (1: no cut), with `seed`; temperature 0 is greedy. The
  * draws happen where the logits are (on the GPU, inside decode's CUDA graph)
- * and are the same on every backend for the same logits. */
+ * and are the same on every backend for the same logits. A finite
+ * temperature >= 0, top_k >= 0 and top_p in (0, 1] are required. */
 int quamba_generate(quamba_session *session, const int32_t *prompt, int64_t count,
                     int64_t max_tokens, float temperature, int64_t top_k, float top_p,
                     uint64_t seed, int32_t *out);
