@@ -36,8 +36,23 @@ Result<std::shared_ptr<const Artifact>> Artifact::open(const std::string &path) 
   Result<std::shared_ptr<const safetensors::File>> file = safetensors::File::open(path);
   if (!file)
     return makeError(file.error());
+  return fromFile(file.take());
+}
+
+Result<std::shared_ptr<const Artifact>> Artifact::fromBuffer(std::string bytes,
+                                                             std::string name) {
+  Result<std::shared_ptr<const safetensors::File>> file =
+      safetensors::File::fromBuffer(std::move(bytes), std::move(name));
+  if (!file)
+    return makeError(file.error());
+  return fromFile(file.take());
+}
+
+Result<std::shared_ptr<const Artifact>>
+Artifact::fromFile(std::shared_ptr<const safetensors::File> file) {
+  const std::string &path = file->path();
   auto artifact = std::make_shared<Artifact>();
-  artifact->file_ = file.take();
+  artifact->file_ = std::move(file);
   auto fail = [&](const std::string &what) { return makeError(path + ": " + what); };
   const auto &meta = artifact->file_->metadata();
   auto get = [&](const char *key) -> const std::string * {

@@ -29,6 +29,10 @@ inline constexpr const char *kRandomWeights = "random";
 class Artifact {
 public:
   static Result<std::shared_ptr<const Artifact>> open(const std::string &path);
+  /// As open, from an in-memory image of the file (copied); `name` stands
+  /// for the path in messages.
+  static Result<std::shared_ptr<const Artifact>> fromBuffer(std::string bytes,
+                                                            std::string name);
 
   const std::string &path() const { return file_->path(); }
   const Plan &plan() const { return plan_; }
@@ -54,6 +58,9 @@ public:
   Status checkDevice(int major, int minor) const;
 
 private:
+  /// The validation shared by open and fromBuffer.
+  static Result<std::shared_ptr<const Artifact>>
+  fromFile(std::shared_ptr<const safetensors::File> file);
   std::string_view bytes(const std::string &tensor) const;
   std::shared_ptr<const safetensors::File> file_;
   Plan plan_;

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <unistd.h>
 
 using namespace quamba;
@@ -184,6 +186,21 @@ TEST(Artifact, RejectsATruncatedFile) {
   std::filesystem::remove(path);
   ASSERT_FALSE(a.ok());
   EXPECT_NE(a.error().find(path), std::string::npos) << a.error();
+}
+
+TEST(Artifact, FromBufferValidatesLikeOpen) {
+  std::string path = writeArtifact("sm_90a");
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove(path);
+  auto a = Artifact::fromBuffer(bytes, "in-memory.qmb");
+  ASSERT_TRUE(a.ok()) << a.error();
+  EXPECT_EQ((*a)->path(), "in-memory.qmb");
+  EXPECT_EQ((*a)->vocabSize(), 256);
+  EXPECT_EQ((*a)->ptx("quantize_inner4"), ".version 9.0");
+  auto cut = Artifact::fromBuffer(bytes.substr(0, bytes.size() - 3), "cut.qmb");
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.error().find("cut.qmb"), std::string::npos) << cut.error();
 }
 
 } // namespace
