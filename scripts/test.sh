@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: installs what is missing, builds, runs every test
-# (lit suites and unit tests) through ctest.
+# (lit suites and unit tests) through ctest, then a smoke run of every
+# libFuzzer target (scripts/fuzz.sh, QUAMBA_FUZZ_SMOKE_SECONDS each, default
+# 20; QUAMBA_FUZZ_SMOKE=0 skips it).
 #   scripts/test.sh              Release build
 #   scripts/test.sh --sanitize   the whole suite under ASan + UBSan
 # Tests that need ../shared are skipped, with a note, when it is absent.
@@ -19,3 +21,9 @@ done
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$build_dir" --output-on-failure
+
+# The fuzzers pick their own sanitizer options (leak checks on for runtime/).
+if [ "${QUAMBA_FUZZ_SMOKE:-1}" != 0 ]; then
+  env -u ASAN_OPTIONS -u UBSAN_OPTIONS -u BUILD_DIR \
+    "$root/scripts/fuzz.sh" all "${QUAMBA_FUZZ_SMOKE_SECONDS:-20}"
+fi

@@ -1,0 +1,4 @@
+func.func @linear_w8a8_per_channel_input_scale(%x: tensor<?x?x128xi8>, %s: tensor<128xf32>, %w: tensor<64x128xi8>, %ws: tensor<64xf32>) -> tensor<?x?x64xf32> {
+  %0 = mamba.linear_w8a8 %x scale(%s), %w scales(%ws) : (tensor<?x?x128xi8>, tensor<128xf32>, tensor<64x128xi8>, tensor<64xf32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}

@@ -1,0 +1,4 @@
+func.func @linear_w4a16_without_group_size(%x: tensor<?x?x128xf32>, %w: tensor<64x64xi8>, %gs: tensor<64x2xf32>) -> tensor<?x?x64xf32> {
+  %0 = mamba.linear_w4a16 %x, %w group_scales(%gs) : (tensor<?x?x128xf32>, tensor<64x64xi8>, tensor<64x2xf32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}

@@ -1,0 +1,4 @@
+func.func @quantized_embedding_row_scales(%table: tensor<256x64xi8>, %scales: tensor<255xf32>, %tokens: tensor<?x?xi32>) -> tensor<?x?x64xf32> {
+  %0 = mamba.quantized_embedding %table scales(%scales) [%tokens] {bits = 8 : i64} : (tensor<256x64xi8>, tensor<255xf32>, tensor<?x?xi32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}

@@ -1,0 +1,4 @@
+func.func @quantized_embedding_int4_unpacked(%table: tensor<256x64xi8>, %scales: tensor<256xf32>, %tokens: tensor<?x?xi32>) -> tensor<?x?x64xf32> {
+  %0 = mamba.quantized_embedding %table scales(%scales) [%tokens] {bits = 4 : i64} : (tensor<256x64xi8>, tensor<256xf32>, tensor<?x?xi32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}

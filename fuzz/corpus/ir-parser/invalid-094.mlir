@@ -1,0 +1,1 @@
+module attributes {mamba.config = {d_model = 64 : i64}} {}

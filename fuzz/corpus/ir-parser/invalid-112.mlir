@@ -1,0 +1,1 @@
+#bad = #mamba.config<arch = mamba1, d_model = 64, n_layer = 1, vocab_size = 256, d_state = 16, d_conv = 4, expand = 2, d_inner = 128, dt_rank = 4, nheads = -7, tie_embeddings = true>
