@@ -14,6 +14,7 @@
 
 #include "dialect/Mamba/IR/MambaOps.h"
 #include "runtime/Progress.h"
+#include "runtime/Safetensors.h"
 #include "runtime/tokenizer/Tokenizer.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -21,11 +22,9 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/TypeSwitch.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -431,26 +430,11 @@ LogicalResult saveJson(ModuleOp module, StringRef path,
         {"op", op->getName().getStringRef()}, {"values", toJson(attr)}});
   llvm::json::Object root{{"format", "quamba-calibration-v1"},
                           {"ops", std::move(list)}};
-  std::string temp = (path + ".tmp." + Twine(llvm::sys::Process::getProcessId())).str();
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream out(temp, ec);
-    if (ec)
-      return mlir::emitError(module.getLoc(), "quamba-calibrate: cannot write '")
-             << temp << "': " << ec.message();
-    out << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
-    out.close();
-    if (out.has_error()) {
-      llvm::sys::fs::remove(temp);
-      return mlir::emitError(module.getLoc(), "quamba-calibrate: cannot write '")
-             << temp << "': " << out.error().message();
-    }
-  }
-  if (std::error_code ec = llvm::sys::fs::rename(temp, path)) {
-    llvm::sys::fs::remove(temp);
-    return mlir::emitError(module.getLoc(), "quamba-calibrate: cannot rename '")
-           << temp << "' to '" << path << "': " << ec.message();
-  }
+  std::string text;
+  llvm::raw_string_ostream(text) << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
+                                 << "\n";
+  if (::quamba::Status s = ::quamba::safetensors::writeFileAtomically(path.str(), text); !s)
+    return mlir::emitError(module.getLoc(), "quamba-calibrate: cannot write: ") << s.error();
   return success();
 }
 

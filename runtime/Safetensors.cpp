@@ -22,6 +22,7 @@
 #include <sstream>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -778,8 +779,8 @@ Error ioError(const std::string &path, const char *what, int error) {
   return makeError(path + ": " + what + ": " + errnoText(error));
 }
 
-/// Writes all of `contents` to `fd` and flushes it to disk.
-Status writeAndSync(int fd, std::string_view contents, const std::string &path) {
+/// Writes all of `contents` to `fd`.
+Status writeAll(int fd, std::string_view contents, const std::string &path) {
   const char *cursor = contents.data();
   size_t left = contents.size();
   while (left > 0) {
@@ -791,12 +792,6 @@ Status writeAndSync(int fd, std::string_view contents, const std::string &path) 
     cursor += n;
     left -= static_cast<size_t>(n);
   }
-  // mkstemp creates the file 0600; a checkpoint or artifact should be
-  // readable like any file the user creates.
-  if (::fchmod(fd, 0644) != 0)
-    return ioError(path, "cannot set permissions", errno);
-  if (::fsync(fd) != 0)
-    return ioError(path, "cannot sync", errno);
   return Status::success();
 }
 
@@ -809,21 +804,75 @@ void syncDirectory(const fs::path &dir) {
   }
 }
 
+/// The temporary files of `target` are ".<name>.tmp-<pid>-XXXXXX" beside it:
+/// hidden, named after the file they become and the process writing them.
+std::string temporaryPrefix(const fs::path &target) {
+  return "." + target.filename().string() + ".tmp-";
+}
+
+/// Removes the temporary files of `target` in `dir` whose writer no longer
+/// runs: a process killed by SIGKILL (or a machine that lost power) had no
+/// chance to remove its own. A live writer's file is left alone. (The pid is
+/// this host's: on a directory shared by several hosts, a concurrent writer
+/// of the same path on another host may lose its temporary file, and then
+/// fails to rename it, leaving `target` intact.)
+void removeStaleTemporaries(const fs::path &dir, const fs::path &target) {
+  const std::string prefix = temporaryPrefix(target);
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0)
+      continue;
+    // "<pid>-XXXXXX": anything else is not one of ours.
+    std::string rest = name.substr(prefix.size());
+    size_t dash = rest.find('-');
+    if (dash == 0 || dash == std::string::npos || dash > 9 || rest.size() != dash + 7 ||
+        !std::all_of(rest.begin(), rest.begin() + dash,
+                     [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
+    pid_t pid = static_cast<pid_t>(std::stol(rest.substr(0, dash)));
+    std::error_code statusError;
+    if (pid <= 0 || !fs::is_regular_file(fs::symlink_status(it->path(), statusError)))
+      continue;
+    if (::kill(pid, 0) == 0 || errno != ESRCH)
+      continue; // running (or not ours to signal): maybe still writing
+    std::error_code removeError;
+    fs::remove(it->path(), removeError);
+  }
+}
+
 } // namespace
 
-Status writeFileAtomically(const std::string &path, std::string_view contents) {
+Status writeFileAtomically(const std::string &path,
+                           const std::function<Status(int fd)> &write) {
   return guarded<Status>(path, [&]() -> Status {
     fs::path target(path);
     fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    removeStaleTemporaries(dir, target);
     // Same directory as the target, so that rename() is atomic.
-    std::string pattern = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+    std::string pattern =
+        (dir / (temporaryPrefix(target) + std::to_string(::getpid()) + "-XXXXXX")).string();
     std::vector<char> tempName(pattern.begin(), pattern.end());
     tempName.push_back('\0');
     int fd = ::mkstemp(tempName.data());
     if (fd < 0)
       return ioError(path, "cannot create a temporary file", errno);
 
-    Status status = writeAndSync(fd, contents, path);
+    Status status = Status::success();
+    try {
+      status = write(fd);
+    } catch (...) {
+      ::close(fd);
+      ::unlink(tempName.data());
+      throw; // guarded() reports it
+    }
+    // mkstemp creates the file 0600; a checkpoint or artifact should be
+    // readable like any file the user creates.
+    if (status && ::fchmod(fd, 0644) != 0)
+      status = ioError(path, "cannot set permissions", errno);
+    if (status && ::fsync(fd) != 0)
+      status = ioError(path, "cannot sync", errno);
     if (::close(fd) != 0 && status)
       status = ioError(path, "cannot close", errno);
     if (status && ::rename(tempName.data(), path.c_str()) != 0)
@@ -835,6 +884,10 @@ Status writeFileAtomically(const std::string &path, std::string_view contents) {
     syncDirectory(dir);
     return Status::success();
   });
+}
+
+Status writeFileAtomically(const std::string &path, std::string_view contents) {
+  return writeFileAtomically(path, [&](int fd) { return writeAll(fd, contents, path); });
 }
 
 } // namespace quamba::safetensors

@@ -14,6 +14,7 @@
 #include "runtime/Status.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -154,8 +155,16 @@ private:
   std::map<std::string, std::string> metadata_;
 };
 
-/// Writes `contents` to `path` atomically (temporary file in the same
-/// directory, fsync, rename). Shared by every writer of the project.
+/// Writes `path` atomically: `write` fills a temporary file beside it
+/// (".<name>.tmp-<pid>-XXXXXX", given as a file descriptor), which is then
+/// synced and renamed over `path`. A writer that fails, or is killed at any
+/// point, leaves `path` as it was (absent, or the previous file): it holds
+/// either nothing or the complete new file. A killed writer cannot remove
+/// its temporary file; the next write of the same path removes every one
+/// whose process no longer runs. Shared by every writer of the project.
+Status writeFileAtomically(const std::string &path,
+                           const std::function<Status(int fd)> &write);
+/// The same with the whole contents in memory.
 Status writeFileAtomically(const std::string &path, std::string_view contents);
 
 } // namespace quamba::safetensors

@@ -9,14 +9,19 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace st = quamba::safetensors;
 namespace fs = std::filesystem;
@@ -430,6 +435,74 @@ TEST_F(SafetensorsFiles, AtomicWriteReportsMissingDirectory) {
   ASSERT_FALSE(status.ok());
   EXPECT_HAS(status.error(), target);
   EXPECT_HAS(status.error(), "No such file or directory");
+}
+
+/// The names in the test's directory, sorted.
+std::vector<std::string> listDir(const fs::path &dir) {
+  std::vector<std::string> names;
+  for (const auto &item : fs::directory_iterator(dir))
+    names.push_back(item.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string readAll(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST_F(SafetensorsFiles, AtomicWriteNeverExposesAPartialFile) {
+  writeRaw("out.bin", "previous");
+  // While the new contents are being written, the target still holds the
+  // previous file and the data goes to one hidden, named temporary file.
+  std::vector<std::string> during;
+  std::string before;
+  auto status = st::writeFileAtomically(path("out.bin"), [&](int fd) {
+    EXPECT_EQ(::write(fd, "new ", 4), 4);
+    during = listDir(dir_);
+    before = readAll(path("out.bin"));
+    EXPECT_EQ(::write(fd, "contents", 8), 8);
+    return quamba::Status::success();
+  });
+  ASSERT_TRUE(status.ok()) << status.error();
+  ASSERT_EQ(during.size(), 2u);
+  EXPECT_EQ(during[0], ".out.bin.tmp-" + std::to_string(::getpid()) + "-" +
+                           during[0].substr(during[0].size() - 6));
+  EXPECT_EQ(during[1], "out.bin");
+  EXPECT_EQ(before, "previous");
+  EXPECT_EQ(readAll(path("out.bin")), "new contents");
+  EXPECT_EQ(listDir(dir_), std::vector<std::string>{"out.bin"});
+}
+
+TEST_F(SafetensorsFiles, AtomicWriteFailureLeavesThePreviousFile) {
+  writeRaw("out.bin", "previous");
+  auto status = st::writeFileAtomically(path("out.bin"), [](int fd) {
+    EXPECT_EQ(::write(fd, "partial", 7), 7);
+    return quamba::Status(quamba::makeError("disk full"));
+  });
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error(), "disk full");
+  EXPECT_EQ(readAll(path("out.bin")), "previous");
+  EXPECT_EQ(listDir(dir_), std::vector<std::string>{"out.bin"});
+}
+
+TEST_F(SafetensorsFiles, AtomicWriteRemovesTemporariesOfDeadWriters) {
+  // A pid that no longer runs: a child that has exited and been reaped.
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0)
+    ::_exit(0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  const std::string dead = std::to_string(child), alive = std::to_string(::getpid());
+  writeRaw(".out.bin.tmp-" + dead + "-a1B2c3", "left by a killed writer");
+  writeRaw(".out.bin.tmp-" + alive + "-d4E5f6", "a live writer's");
+  writeRaw(".other.bin.tmp-" + dead + "-g7H8i9", "another target's");
+  writeRaw(".out.bin.tmp-notapid", "not one of ours");
+  ASSERT_TRUE(st::writeFileAtomically(path("out.bin"), "data").ok());
+  EXPECT_EQ(listDir(dir_),
+            (std::vector<std::string>{".other.bin.tmp-" + dead + "-g7H8i9",
+                                      ".out.bin.tmp-" + alive + "-d4E5f6",
+                                      ".out.bin.tmp-notapid", "out.bin"}));
 }
 
 //===----------------------------------------------------------------------===//

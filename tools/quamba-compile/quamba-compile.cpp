@@ -8,9 +8,10 @@
 // --mode fp16 only rounds the weight matrices to f16: quamba-cast-weights)
 // and writes either the compiled model (an output ending in .qmb: launch
 // plan, PTX/cubin kernels and weights, codegen/ArtifactWriter.h) or the
-// quantized IR as bytecode (any other name). The output is written to a temporary file and renamed into place:
-// a failed or interrupted compile never leaves a partial file. The same
-// inputs and options give a byte-identical output.
+// quantized IR as bytecode (any other name). The output is written to a
+// temporary file and renamed into place: a failed or killed compile never
+// leaves a partial file (safetensors::writeFileAtomically). The same inputs
+// and options give a byte-identical output.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/ArtifactWriter.h"
@@ -20,8 +21,8 @@
 #include "dialect/Mamba/Import/CheckpointImporter.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
+#include "tools/WriteModule.h"
 
-#include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -282,13 +283,8 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  llvm::Error written = llvm::writeToOutput(
-      outputPath, [&](llvm::raw_ostream &os) -> llvm::Error {
-        if (failed(writeBytecodeToFile(*module, os)))
-          return llvm::createStringError("cannot write bytecode");
-        return llvm::Error::success();
-      });
-  if (written)
-    die(llvm::toString(std::move(written)));
+  if (::quamba::Status s = ::quamba::tools::writeModule(*module, outputPath, /*bytecode=*/true);
+      !s)
+    die(s.error());
   return 0;
 }

@@ -4,15 +4,14 @@
 //   quamba-import CKPT_DIR -o model.mlirbc   (bytecode: use it for big models)
 //
 // The output is written to a temporary file and renamed into place, so a
-// failed or interrupted import never leaves a partial file.
+// failed or killed import never leaves a partial file (tools/WriteModule.h).
 //
 //===----------------------------------------------------------------------===//
 #include "dialect/Mamba/Import/CheckpointImporter.h"
+#include "tools/WriteModule.h"
 
-#include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/IR/OperationSupport.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/WithColor.h"
@@ -52,18 +51,7 @@ int main(int argc, char **argv) {
     return fail(module.takeError());
 
   bool bytecode = emitBytecode || llvm::StringRef(outputPath).ends_with(".mlirbc");
-  llvm::Error written = llvm::writeToOutput(
-      outputPath, [&](llvm::raw_ostream &os) -> llvm::Error {
-        if (bytecode) {
-          if (mlir::failed(mlir::writeBytecodeToFile(**module, os)))
-            return llvm::createStringError("cannot write bytecode");
-        } else {
-          (*module)->print(os, mlir::OpPrintingFlags());
-          os << "\n";
-        }
-        return llvm::Error::success();
-      });
-  if (written) // writeToOutput's message names the path
-    return fail(std::move(written));
+  if (quamba::Status s = quamba::tools::writeModule(**module, outputPath, bytecode); !s)
+    return fail(llvm::createStringError(s.error()));
   return 0;
 }
