@@ -12,7 +12,8 @@ keeps its plan with short PTX stand-ins; each --mlirbc adds a bytecode seed
 (`quamba-opt test/Passes/quamba-print-model-summary.mlir -emit-bytecode`:
 config, dense_resource weights). Seeds a flag would write are left as they are when the
 flag is absent. Every seed stays a few KB: libFuzzer's default -max_len is the
-largest seed."""
+largest seed. regression-* seeds are the inputs of fixed findings (written
+here, small); crash-* files are findings kept as the fuzzer wrote them."""
 import argparse
 import json
 import os
@@ -192,6 +193,7 @@ def plan_seeds(bare):
         ("weights/s", "F32", [4], struct.pack("<4f", 1, 2, 3, 4)),
         ("kernels/quantize_inner4.ptx", "U8", [12], b".version 9.0"),
     ]))
+    regression_seeds()
     if not bare:
         return
     with open(bare, "rb") as f:
@@ -219,6 +221,27 @@ def plan_seeds(bare):
             shape = [2] if dtype != "I8" else [2 * size]
             weights.append(("weights/" + buf["name"], dtype, shape, b"\0" * (2 * size)))
     write("artifact", "mamba2-tiny-weights.qmb", qmb(plan, weights + ptx))
+
+
+def regression_seeds():
+    """Plans that overflowed int64_t shape arithmetic (UBSan) or the stack."""
+    plan = tiny_plan()
+    plan["buffers"][1]["shape"] = ["B", "L", "4611686018427387904*B"]
+    write("plan-json", "regression-shape-overflow.json", json.dumps(plan))
+    plan = tiny_plan()
+    plan["entries"][0]["launches"][0]["operands"] = [1, 2, 1e308]
+    write("plan-json", "regression-float-operand.json", json.dumps(plan))
+    plan = tiny_plan()
+    # A stand-in for the 1 MB chain that overflowed the stack: > 1024 bytes.
+    plan["buffers"][1]["shape"] = ["B", "L", "1" + "+1" * 600]
+    write("plan-json", "regression-long-expression.json", json.dumps(plan))
+    plan = tiny_plan()
+    plan["buffers"][2]["shape"] = [4294967296, 4294967296]
+    write("plan-json", "regression-weight-numel-overflow.json", json.dumps(plan))
+    write("artifact", "regression-weight-numel-overflow.qmb", qmb(plan, [
+        ("weights/s", "F32", [4], struct.pack("<4f", 1, 2, 3, 4)),
+        ("kernels/quantize_inner4.ptx", "U8", [12], b".version 9.0"),
+    ]))
 
 
 def split_cases(path):

@@ -114,8 +114,14 @@ Artifact::fromFile(std::shared_ptr<const safetensors::File> file) {
                   std::string(safetensors::dtypeName(info->dtype)) + ", the plan expects " +
                   std::string(safetensors::dtypeName(want)) +
                   (buffer.dtype == DType::F32 ? " (or BF16)" : ""));
-    uint64_t expected = static_cast<uint64_t>(buffer.numel(1, 1)) *
-                        (widened ? 2 : dtypeSize(buffer.dtype));
+    // Plan::fromJson admits no negative weight dimension: a negative numel
+    // is an overflow.
+    int64_t numel = buffer.numel(1, 1);
+    uint64_t expected = 0;
+    if (numel < 0 || __builtin_mul_overflow(static_cast<uint64_t>(numel),
+                                            uint64_t(widened ? 2 : dtypeSize(buffer.dtype)),
+                                            &expected))
+      return fail("weight tensor '" + name + "' has more bytes than a 64-bit size holds");
     if (info->byteSize() != expected)
       return fail("weight tensor '" + name + "' holds " + std::to_string(info->byteSize()) +
                   " bytes, the plan expects " + std::to_string(expected));

@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <optional>
+#include <stdexcept>
 
 namespace quamba::plan {
 
@@ -47,7 +49,8 @@ std::vector<int64_t> Buffer::dims(int64_t batch, int64_t seqlen) const {
 int64_t Buffer::numel(int64_t batch, int64_t seqlen) const {
   int64_t n = 1;
   for (int64_t d : dims(batch, seqlen))
-    n *= d;
+    if (__builtin_mul_overflow(n, d, &n))
+      return -1;
   return n;
 }
 
@@ -123,9 +126,40 @@ json exprsToJson(const std::vector<ShapeExpr> &exprs) {
   return out;
 }
 
+/// A plan value of the wrong kind or range: fromJson reports it as an error.
+struct BadValue : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// `value` as a T. json's get<T>() converts a float or an out-of-range
+/// integer (undefined behaviour, or a wrapped value: an index 2^32 + 1
+/// would name buffer 1), so only integers in T's range pass.
+template <typename T> T integer(const json &value) {
+  if (value.is_number_unsigned()) {
+    if (value.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max()))
+      return static_cast<T>(value.get<uint64_t>());
+  } else if (value.is_number_integer()) {
+    int64_t v = value.get<int64_t>();
+    if (v >= std::numeric_limits<T>::min() && v <= std::numeric_limits<T>::max())
+      return static_cast<T>(v);
+  }
+  throw BadValue("expected an integer in [" + std::to_string(std::numeric_limits<T>::min()) +
+                 ", " + std::to_string(std::numeric_limits<T>::max()) + "], got " +
+                 value.dump());
+}
+
+template <typename T> std::vector<T> integers(const json &value) {
+  if (!value.is_array())
+    throw BadValue("expected an array of integers, got " + value.dump());
+  std::vector<T> out;
+  for (const json &v : value)
+    out.push_back(integer<T>(v));
+  return out;
+}
+
 Result<ShapeExpr> exprFromJson(const json &value) {
   if (value.is_number_integer())
-    return ShapeExpr(value.get<int64_t>());
+    return ShapeExpr(integer<int64_t>(value));
   if (value.is_string())
     return ShapeExpr::parse(value.get<std::string>());
   return makeError("expected an integer or an expression string, got " +
@@ -202,7 +236,7 @@ Result<Plan> Plan::fromJson(const std::string &text, const std::string &origin) 
     if (root.value("format", "") != "quamba-plan")
       return fail("not a quamba plan (no \"format\": \"quamba-plan\")");
     Plan plan;
-    plan.version = root.at("version").get<int>();
+    plan.version = integer<int>(root.at("version"));
     if (plan.version != kPlanVersion)
       return fail("version " + std::to_string(plan.version) +
                   ", this runtime reads version " + std::to_string(kPlanVersion) +
@@ -225,6 +259,9 @@ Result<Plan> Plan::fromJson(const std::string &text, const std::string &origin) 
           return fail("buffer '" + buffer.name + "': " + e.error());
         if (buffer.kind == BufferKind::Weight && !e->isConstant())
           return fail("weight '" + buffer.name + "' has a shape that depends on B or L");
+        if (buffer.kind == BufferKind::Weight && e->evaluate(0, 0) < 0)
+          return fail("weight '" + buffer.name + "' has a negative or overflowing dimension " +
+                      e->text());
         buffer.shape.push_back(e.take());
       }
       plan.buffers.push_back(std::move(buffer));
@@ -232,8 +269,8 @@ Result<Plan> Plan::fromJson(const std::string &text, const std::string &origin) 
     for (const json &k : root.at("kernels")) {
       KernelInfo info;
       info.name = k.at("name").get<std::string>();
-      info.numWarps = k.at("num_warps").get<int>();
-      info.sharedBytes = k.at("shared").get<int>();
+      info.numWarps = integer<int>(k.at("num_warps"));
+      info.sharedBytes = integer<int>(k.at("shared"));
       info.signature = k.at("signature").get<std::vector<std::string>>();
       plan.kernels.push_back(std::move(info));
     }
@@ -250,8 +287,8 @@ Result<Plan> Plan::fromJson(const std::string &text, const std::string &origin) 
       EntryPoint entry;
       entry.name = e.at("name").get<std::string>();
       entry.singleToken = e.at("single_token").get<bool>();
-      entry.inputs = e.at("inputs").get<std::vector<int>>();
-      entry.outputs = e.at("outputs").get<std::vector<int>>();
+      entry.inputs = integers<int>(e.at("inputs"));
+      entry.outputs = integers<int>(e.at("outputs"));
       if (Status s = checkIndices(entry.inputs, "@" + entry.name + " inputs"); !s)
         return makeError(s.error());
       if (Status s = checkIndices(entry.outputs, "@" + entry.name + " outputs"); !s)
@@ -260,7 +297,7 @@ Result<Plan> Plan::fromJson(const std::string &text, const std::string &origin) 
         Launch launch;
         launch.op = l.at("op").get<std::string>();
         launch.kernel = l.at("kernel").get<std::string>();
-        launch.operands = l.at("operands").get<std::vector<int>>();
+        launch.operands = integers<int>(l.at("operands"));
         for (const json &s : l.at("scalars")) {
           Result<ShapeExpr> expr = exprFromJson(s);
           if (!expr)
@@ -278,8 +315,11 @@ Result<Plan> Plan::fromJson(const std::string &text, const std::string &origin) 
             return fail(where + ": " + expr.error());
           launch.grid[d] = expr.take();
         }
-        launch.block = l.at("block").get<std::array<int, 3>>();
-        launch.sharedBytes = l.at("shared").get<int>();
+        std::vector<int> block = integers<int>(l.at("block"));
+        if (block.size() != 3)
+          return fail(where + ": block must have 3 dimensions");
+        std::copy(block.begin(), block.end(), launch.block.begin());
+        launch.sharedBytes = integer<int>(l.at("shared"));
         int expected = expectedOperandCount(launch);
         if (expected < 0)
           return fail(where + ": unknown op '" + launch.op + "'");
@@ -330,6 +370,8 @@ Result<Plan> Plan::fromJson(const std::string &text, const std::string &origin) 
     return plan;
   } catch (const json::exception &e) {
     return fail(std::string("malformed JSON: ") + e.what());
+  } catch (const BadValue &e) {
+    return fail(e.what());
   }
 }
 

@@ -35,6 +35,8 @@ public:
   /// Parses `text`; an error names the text and the position.
   static Result<ShapeExpr> parse(const std::string &text);
 
+  /// The value at (batch, seqlen); -1 when it, or an intermediate value,
+  /// overflows int64_t (no size, grid or scalar is negative).
   int64_t evaluate(int64_t batch, int64_t seqlen) const;
   /// The expression as written (a parse of it gives the same value).
   const std::string &text() const { return text_; }
@@ -62,6 +64,7 @@ struct Buffer {
   BufferKind kind = BufferKind::Activation;
   std::vector<ShapeExpr> shape;
 
+  /// The product of the dimensions; -1 when it overflows int64_t.
   int64_t numel(int64_t batch, int64_t seqlen) const;
   std::vector<int64_t> dims(int64_t batch, int64_t seqlen) const;
 };

@@ -10,21 +10,36 @@ struct ShapeExpr::Node {
   int64_t value = 0;
   std::shared_ptr<const Node> lhs, rhs;
 
-  int64_t evaluate(int64_t b, int64_t l) const {
+  /// False when the value or an intermediate one overflows int64_t: a plan
+  /// is untrusted input, and signed overflow is undefined behaviour.
+  bool evaluate(int64_t b, int64_t l, int64_t &out) const {
     switch (kind) {
-    case Constant: return value;
-    case Batch: return b;
-    case Seqlen: return l;
+    case Constant: out = value; return true;
+    case Batch: out = b; return true;
+    case Seqlen: out = l; return true;
     default: break;
     }
-    int64_t x = lhs->evaluate(b, l), y = rhs->evaluate(b, l);
+    int64_t x, y;
+    if (!lhs->evaluate(b, l, x) || !rhs->evaluate(b, l, y))
+      return false;
     switch (kind) {
-    case Add: return x + y;
-    case Sub: return x - y;
-    case Mul: return x * y;
-    case Div: return y == 0 ? 0 : x / y;
-    case CeilDiv: return y == 0 ? 0 : (x + y - 1) / y;
-    default: return 0;
+    case Add: return !__builtin_add_overflow(x, y, &out);
+    case Sub: return !__builtin_sub_overflow(x, y, &out);
+    case Mul: return !__builtin_mul_overflow(x, y, &out);
+    case Div:
+    case CeilDiv:
+      if (y == 0) {
+        out = 0;
+        return true;
+      }
+      if (kind == CeilDiv &&
+          (__builtin_sub_overflow(y, 1, &out) || __builtin_add_overflow(x, out, &x)))
+        return false;
+      if (x == INT64_MIN && y == -1)
+        return false;
+      out = x / y;
+      return true;
+    default: return false;
     }
   }
   bool isConstant() const {
@@ -46,6 +61,11 @@ public:
   explicit Parser(const std::string &text) : text(text) {}
 
   Result<NodePtr> parseAll() {
+    // Evaluation recurses over the tree: a bounded text bounds its depth.
+    if (text.size() > kMaxLength)
+      return makeError("shape expression of " + std::to_string(text.size()) +
+                       " characters: longer than the " + std::to_string(kMaxLength) +
+                       " a plan may use");
     NodePtr root = expr();
     skipSpace();
     if (!error.empty() || pos != text.size())
@@ -56,6 +76,9 @@ public:
   }
 
 private:
+  /// Plans quamba-compile writes use a few dozen characters.
+  static constexpr size_t kMaxLength = 1024;
+
   static NodePtr binary(ShapeExpr::Node::Kind kind, NodePtr lhs, NodePtr rhs) {
     auto node = std::make_shared<ShapeExpr::Node>();
     node->kind = kind;
@@ -172,7 +195,12 @@ Result<ShapeExpr> ShapeExpr::parse(const std::string &text) {
 }
 
 int64_t ShapeExpr::evaluate(int64_t batch, int64_t seqlen) const {
-  return root_ ? root_->evaluate(batch, seqlen) : 0;
+  // -1 for an overflow: no size, grid or scalar is negative, so every
+  // consumer of the value refuses it.
+  int64_t value = 0;
+  if (root_ && !root_->evaluate(batch, seqlen, value))
+    return -1;
+  return value;
 }
 
 bool ShapeExpr::isConstant() const { return !root_ || root_->isConstant(); }

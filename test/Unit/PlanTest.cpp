@@ -34,6 +34,41 @@ TEST(ShapeExpr, RejectsMalformedTextNamingIt) {
   }
 }
 
+TEST(ShapeExpr, OverflowEvaluatesToMinusOne) {
+  // Plans are untrusted input: found by fuzz/PlanJsonFuzzer.cpp (UBSan,
+  // signed overflow). No size, grid or scalar is negative, so -1 is refused.
+  EXPECT_EQ(ShapeExpr::parse("4611686018427387904*B")->evaluate(3, 1), -1);
+  EXPECT_EQ(ShapeExpr::parse("4611686018427387904*B")->evaluate(1, 1), 4611686018427387904);
+  const std::string half = "4611686018427387904"; // 2^62
+  EXPECT_EQ(ShapeExpr::parse(half + "+" + half + "*L")->evaluate(1, 1), -1);
+  EXPECT_EQ(ShapeExpr::parse("0-" + half + "-" + half + "-L")->evaluate(1, 1), -1);
+  EXPECT_EQ(ShapeExpr::parse("(0-" + half + "-" + half + ")/(0-L)")->evaluate(1, 1), -1);
+  EXPECT_EQ(ShapeExpr::parse("cdiv(" + half + "+(" + half + "-1), B)")->evaluate(2, 1), -1);
+  EXPECT_EQ(ShapeExpr::parse("cdiv(" + half + "+(" + half + "-1), B)")->evaluate(1, 1),
+            INT64_MAX);
+  EXPECT_EQ(ShapeExpr::parse("cdiv(B*L, 0)")->evaluate(2, 1), 0);
+}
+
+TEST(ShapeExpr, RejectsTextsLongerThan1024) {
+  // Evaluation recurses over the tree; a 1 MB chain of "+1" overflowed the
+  // stack (fuzz/PlanJsonFuzzer.cpp, ASan).
+  std::string chain = "1";
+  while (chain.size() <= 1024)
+    chain += "+1";
+  auto e = ShapeExpr::parse(chain);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().find("longer than the 1024 a plan may use"), std::string::npos) << e.error();
+  EXPECT_EQ(ShapeExpr::parse(chain.substr(0, 1023))->evaluate(1, 1), 512);
+}
+
+TEST(Buffer, NumelOverflowIsMinusOne) {
+  Buffer w{"w", DType::F32, BufferKind::Weight, {ShapeExpr(int64_t(1) << 32), ShapeExpr(int64_t(1) << 32)}};
+  EXPECT_EQ(w.numel(1, 1), -1);
+  Buffer x{"x", DType::F32, BufferKind::Activation, {*ShapeExpr::parse("B"), ShapeExpr(int64_t(1) << 62)}};
+  EXPECT_EQ(x.numel(2, 1), -1);
+  EXPECT_EQ(x.numel(1, 1), int64_t(1) << 62);
+}
+
 Plan tinyPlan() {
   Plan p;
   p.target = "sm_90a";
@@ -95,6 +130,20 @@ TEST(Plan, RejectsWrongVersionUnknownOpsAndBadIndices) {
   ASSERT_FALSE(epilogue.ok());
   EXPECT_NE(epilogue.error().find("op 'quantize' has no split epilogue"), std::string::npos)
       << epilogue.error();
+  auto negative = replaced("\"shape\":[4]", "\"shape\":[-4]");
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(negative.error().find("weight 's' has a negative or overflowing dimension -4"),
+            std::string::npos)
+      << negative.error();
+  // json's get<int> of 1e308 was undefined behaviour (fuzz/PlanJsonFuzzer.cpp,
+  // UBSan); 2^32 + 3 wrapped to buffer 3.
+  for (const char *index : {"1e308", "4294967299", "2.5"}) {
+    auto bad = replaced("\"operands\":[1,2,3]", std::string("\"operands\":[1,2,") + index + "]");
+    ASSERT_FALSE(bad.ok()) << index;
+    EXPECT_NE(bad.error().find("expected an integer in [-2147483648, 2147483647], got"),
+              std::string::npos)
+        << bad.error();
+  }
   auto garbage = Plan::fromJson("{\"format\": \"quamba-plan\", \"version\": ", "m.qmb");
   ASSERT_FALSE(garbage.ok());
   EXPECT_NE(garbage.error().find("m.qmb: launch plan: malformed JSON"), std::string::npos);
@@ -115,9 +164,10 @@ TEST(Plan, SplitEpilogueTakesOneOutputOperandPerPart) {
   EXPECT_EQ(splitOutputOperand(l), -2);
 }
 
-/// A model.qmb holding tinyPlan with `target`.
-std::string writeArtifact(const std::string &target, const std::string &version = "1") {
-  Plan p = tinyPlan();
+/// A model.qmb holding `plan` (tinyPlan when null) with `target`.
+std::string writeArtifact(const std::string &target, const std::string &version = "1",
+                          const Plan *plan = nullptr) {
+  Plan p = plan ? *plan : tinyPlan();
   p.target = target;
   safetensors::Writer w;
   float scales[4] = {1, 2, 3, 4};
@@ -186,6 +236,19 @@ TEST(Artifact, RejectsATruncatedFile) {
   std::filesystem::remove(path);
   ASSERT_FALSE(a.ok());
   EXPECT_NE(a.error().find(path), std::string::npos) << a.error();
+}
+
+TEST(Artifact, RejectsAWeightTooLargeToCount) {
+  // numel overflowed int64_t (UBSan) before the byte count was compared.
+  Plan p = tinyPlan();
+  p.buffers[2].shape = {ShapeExpr(int64_t(1) << 32), ShapeExpr(int64_t(1) << 32)};
+  std::string path = writeArtifact("sm_90a", "1", &p);
+  auto a = Artifact::open(path);
+  std::filesystem::remove(path);
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.error().find("weight tensor 'weights/s' has more bytes than a 64-bit size holds"),
+            std::string::npos)
+      << a.error();
 }
 
 TEST(Artifact, FromBufferValidatesLikeOpen) {
