@@ -11,6 +11,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/APFloat.h"
@@ -572,6 +573,21 @@ LogicalResult PlanBuilder::buildEntry(func::FuncOp func) {
   return success();
 }
 
+/// Starts every thread of `func` with `griddepcontrol.wait` (nothing before
+/// it reads or writes memory, so a launch with programmatic stream
+/// serialization computes exactly what a serialized one does: the kernel's
+/// blocks may be scheduled while the previous kernel drains, hiding the
+/// launch latency, but read nothing before it has completed and flushed),
+/// then `griddepcontrol.launch_dependents`, which lets the next kernel's
+/// launch begin once every block of this one is running. Each kernel
+/// waiting for its predecessor's completion makes the ordering transitive.
+void awaitPredecessorGrid(gpu::GPUFuncOp func) {
+  OpBuilder builder = OpBuilder::atBlockBegin(&func.getBody().front());
+  NVVM::GriddepcontrolOp::create(builder, func.getLoc(), NVVM::GridDepActionKind::wait);
+  NVVM::GriddepcontrolOp::create(builder, func.getLoc(),
+                                 NVVM::GridDepActionKind::launch_dependents);
+}
+
 } // namespace
 
 FailureOr<LaunchPlanResult> buildLaunchPlan(ModuleOp model, ModuleOp kernels,
@@ -591,12 +607,17 @@ FailureOr<LaunchPlanResult> buildLaunchPlan(ModuleOp model, ModuleOp kernels,
       return failure();
   }
   LaunchPlanResult result = builder.take();
+  const bool overlap = supportsProgrammaticLaunch(target);
   // The kernel list of the plan: every gpu.module codegen built, with its
   // Triton signature (visible arguments) and warps.
   for (auto module : kernels.getOps<gpu::GPUModuleOp>()) {
     plan::KernelInfo info;
     info.name = module.getName().str();
     for (auto func : module.getOps<gpu::GPUFuncOp>()) {
+      if (overlap) {
+        awaitPredecessorGrid(func);
+        info.awaitsPredecessor = true;
+      }
       if (auto block = func.getKnownBlockSizeAttr())
         info.numWarps = block[0] / 32;
       if (auto signature = func->getAttrOfType<ArrayAttr>("quamba.signature"))

@@ -55,6 +55,8 @@ static int capability(StringRef chip) {
   return cc;
 }
 
+bool supportsProgrammaticLaunch(StringRef chip) { return capability(chip) >= 90; }
+
 std::optional<int> toolkitPtxVersion() {
   static const std::optional<int> version = []() -> std::optional<int> {
     llvm::ErrorOr<std::string> ptxas = llvm::sys::findProgramByName("ptxas");

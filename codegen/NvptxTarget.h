@@ -55,6 +55,10 @@ void registerCodegenDialects(DialectRegistry &registry);
 /// Whether `chip` is a target quamba compiles for ("sm_80", "sm_90a").
 bool isSupportedChip(StringRef chip);
 
+/// Whether kernels for `chip` can use programmatic dependent launch
+/// (`griddepcontrol`, PTX 7.8, sm_90 and later).
+bool supportsProgrammaticLaunch(StringRef chip);
+
 /// The CUDA toolkit's libdevice.10.bc ($CUDA_HOME, $CUDA_PATH, beside the
 /// ptxas on PATH, /usr/local/cuda), if any.
 std::optional<std::string> findLibdevice();

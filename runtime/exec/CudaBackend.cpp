@@ -61,6 +61,7 @@ struct Driver {
   QUAMBA_CU_FN(decltype(&::cuMemcpyDtoDAsync), memcpyDtoDAsync)
   QUAMBA_CU_FN(decltype(&::cuMemsetD8Async), memsetD8Async)
   QUAMBA_CU_FN(decltype(&::cuLaunchKernel), launchKernel)
+  QUAMBA_CU_FN(decltype(&::cuLaunchKernelEx), launchKernelEx)
   QUAMBA_CU_FN(decltype(&::cuGetErrorString), getErrorString)
   QUAMBA_CU_FN(decltype(&::cuStreamCreate), streamCreate)
   QUAMBA_CU_FN(decltype(&::cuStreamSynchronize), streamSynchronize)
@@ -98,6 +99,7 @@ struct Driver {
         {reinterpret_cast<void **>(&memcpyDtoDAsync), "cuMemcpyDtoDAsync_v2"},
         {reinterpret_cast<void **>(&memsetD8Async), "cuMemsetD8Async"},
         {reinterpret_cast<void **>(&launchKernel), "cuLaunchKernel"},
+        {reinterpret_cast<void **>(&launchKernelEx), "cuLaunchKernelEx"},
         {reinterpret_cast<void **>(&getErrorString), "cuGetErrorString"},
         {reinterpret_cast<void **>(&streamCreate), "cuStreamCreate"},
         {reinterpret_cast<void **>(&streamSynchronize), "cuStreamSynchronize"},
@@ -157,16 +159,35 @@ Status useDevice(Driver &driver, int ordinal, CUdevice &device, CUcontext &conte
 }
 
 /// Launches `function` with Triton's ABI: `args` (pointers to the visible
-/// argument values), then two null hidden scratch pointers.
+/// argument values), then two null hidden scratch pointers. `overlap`
+/// launches it with programmatic stream serialization: only for kernels
+/// that await their predecessor (plan::KernelInfo::awaitsPredecessor).
 CUresult launchTriton(Driver &driver, CUfunction function, const std::array<uint32_t, 3> &grid,
                       const std::array<int, 3> &block, int shared, void *const *args,
-                      size_t count, CUstream stream = nullptr) {
+                      size_t count, CUstream stream = nullptr, bool overlap = false) {
   CUdeviceptr hidden[2] = {0, 0};
   std::vector<void *> params(args, args + count);
   params.push_back(&hidden[0]);
   params.push_back(&hidden[1]);
-  return driver.launchKernel(function, grid[0], grid[1], grid[2], block[0], block[1], block[2],
-                             static_cast<unsigned>(shared), stream, params.data(), nullptr);
+  if (!overlap)
+    return driver.launchKernel(function, grid[0], grid[1], grid[2], block[0], block[1],
+                               block[2], static_cast<unsigned>(shared), stream, params.data(),
+                               nullptr);
+  CUlaunchAttribute attribute = {};
+  attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+  attribute.value.programmaticStreamSerializationAllowed = 1;
+  CUlaunchConfig config = {};
+  config.gridDimX = grid[0];
+  config.gridDimY = grid[1];
+  config.gridDimZ = grid[2];
+  config.blockDimX = static_cast<unsigned>(block[0]);
+  config.blockDimY = static_cast<unsigned>(block[1]);
+  config.blockDimZ = static_cast<unsigned>(block[2]);
+  config.sharedMemBytes = static_cast<unsigned>(shared);
+  config.hStream = stream;
+  config.attrs = &attribute;
+  config.numAttrs = 1;
+  return driver.launchKernelEx(&config, function, params.data(), nullptr);
 }
 
 class CudaBackend final : public Backend {
@@ -188,6 +209,10 @@ public:
     // graph capture off (for A/B measurements).
     const char *graphsEnv = std::getenv("QUAMBA_CUDA_GRAPHS");
     useGraphs = !graphsEnv || std::string(graphsEnv) != "0";
+    // Programmatic dependent launch needs sm_90; QUAMBA_CUDA_OVERLAP=0 turns
+    // it off (for A/B measurements).
+    const char *overlapEnv = std::getenv("QUAMBA_CUDA_OVERLAP");
+    useOverlap = major >= 9 && (!overlapEnv || std::string(overlapEnv) != "0");
     return call(driver.streamCreate(&stream, CU_STREAM_DEFAULT), "cuStreamCreate");
   }
 
@@ -263,7 +288,7 @@ public:
                             "cuFuncSetAttribute");
             !s)
           return s;
-      functions[kernel.name] = function;
+      functions[kernel.name] = {function, useOverlap && kernel.awaitsPredecessor};
     }
     return Status::success();
   }
@@ -313,8 +338,9 @@ public:
       params.push_back(&p);
     for (int32_t &s : scalars)
       params.push_back(&s);
-    CUresult rc = launchTriton(driver, it->second, bound.grid, l.block, l.sharedBytes,
-                               params.data(), params.size(), stream);
+    CUresult rc = launchTriton(driver, it->second.function, bound.grid, l.block,
+                               l.sharedBytes, params.data(), params.size(), stream,
+                               it->second.overlap);
     return call(rc, "cuLaunchKernel " + l.kernel);
   }
 
@@ -328,12 +354,17 @@ private:
   Driver driver;
   CUstream stream = nullptr;
   bool useGraphs = true;
+  bool useOverlap = true;
   std::map<std::string, CUgraphExec> graphs;
   CUdevice device = 0;
   CUcontext context = nullptr;
   int major = 0, minor = 0;
   std::string deviceName;
-  std::map<std::string, CUfunction> functions;
+  struct LoadedFunction {
+    CUfunction function = nullptr;
+    bool overlap = false; ///< launched with programmatic stream serialization
+  };
+  std::map<std::string, LoadedFunction> functions;
 };
 
 class LoadedCudaKernel final : public CudaKernel {

@@ -188,11 +188,16 @@ std::string Plan::toJson() const {
                        {"shape", exprsToJson(b.shape)}});
   root["buffers"] = std::move(buffers);
   json kernelList = json::array();
-  for (const KernelInfo &k : kernels)
-    kernelList.push_back({{"name", k.name},
-                          {"num_warps", k.numWarps},
-                          {"shared", k.sharedBytes},
-                          {"signature", k.signature}});
+  for (const KernelInfo &k : kernels) {
+    json entry = {{"name", k.name},
+                  {"num_warps", k.numWarps},
+                  {"shared", k.sharedBytes},
+                  {"signature", k.signature}};
+    // Written only when set: artifacts without it launch as before.
+    if (k.awaitsPredecessor)
+      entry["awaits_predecessor"] = true;
+    kernelList.push_back(std::move(entry));
+  }
   root["kernels"] = std::move(kernelList);
   auto launchJson = [](const Launch &l) {
     json attrs = json::object();
@@ -272,6 +277,7 @@ Result<Plan> Plan::fromJson(const std::string &text, const std::string &origin) 
       info.numWarps = integer<int>(k.at("num_warps"));
       info.sharedBytes = integer<int>(k.at("shared"));
       info.signature = k.at("signature").get<std::vector<std::string>>();
+      info.awaitsPredecessor = k.value("awaits_predecessor", false);
       plan.kernels.push_back(std::move(info));
     }
     const int bufferCount = static_cast<int>(plan.buffers.size());

@@ -107,6 +107,11 @@ struct KernelInfo {
   int sharedBytes = 0;
   /// The Triton signature of the visible arguments ("*fp32", "i32", ...).
   std::vector<std::string> signature;
+  /// The kernel's threads all begin with `griddepcontrol.wait` (sm_90): it
+  /// may be launched with programmatic stream serialization, its blocks
+  /// starting while the previous kernel drains, and still reads nothing
+  /// before that kernel has completed and flushed its memory.
+  bool awaitsPredecessor = false;
 };
 
 struct Plan {

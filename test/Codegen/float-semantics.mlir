@@ -5,7 +5,7 @@
 // random sampler, on either target.
 // RUN: for f in norm conv scan hadamard sampler; do \
 // RUN:   quamba-opt %S/$f-kernels.mlir -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx; \
-// RUN:   quamba-opt %S/$f-kernels.mlir -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx=chip=sm_80; \
+// RUN:   quamba-opt %S/$f-kernels.mlir -split-input-file --quamba-convert-mamba-to-gpu=target=sm_80 --quamba-kernels-to-ptx=chip=sm_80; \
 // RUN: done | FileCheck %s
 // CHECK: .visible .entry
 // CHECK-NOT: {{\.approx|\.ftz|fma\.rn}}

@@ -12,11 +12,11 @@
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu | FileCheck %s
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx \
 // RUN:   | FileCheck %s --check-prefix=PTX
-// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx=chip=sm_80 \
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu=target=sm_80 --quamba-kernels-to-ptx=chip=sm_80 \
 // RUN:   | FileCheck %s --check-prefix=PTX80
 
 // fp32 linear, K = 64: warp kernel, 16-byte loads, shuffle reduction.
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_k64_n32_warp_r16\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_k64_n32_warp_r16\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
 // CHECK-SAME: \22kernel\22:\22linear_k64_n32_warp_r16\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,16)*1024,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-SAME: \22kernel\22:\22linear_k64_n32_warp_r1\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*1024,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK: gpu.module @linear_k64_n32_warp_r1 {
@@ -44,7 +44,7 @@ module {
 // -----
 
 // fp32 linear with a bias, K = 6 (not a whole chunk): thread kernel.
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_bias_k6_n8_thread\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_bias_k6_n8_thread\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
 // CHECK-SAME: \22kernel\22:\22linear_bias_k6_n8_thread\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(B*L*8,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-SAME: \22kernel\22:\22linear_bias_k6_n8_thread\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*8,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK: gpu.module @linear_bias_k6_n8_thread {
@@ -73,7 +73,7 @@ module {
 // w8a8 with a bias, K = 128: decode (rows = B) on the warp kernel (prefill
 // takes the tensor-core kernel, linear-mma-kernels.mlir); int32 accumulation,
 // then the unfused epilogue t = xs * ws (mul.rn), y = float(acc) * t, y + bias.
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w8a8_k128_n64_bias_mma\22,{{.*}}{\22name\22:\22linear_w8a8_k128_n64_bias_warp_r1\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w8a8_k128_n64_bias_mma\22,{{.*}}{\22name\22:\22linear_w8a8_k128_n64_bias_warp_r1\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
 // CHECK-SAME: \22kernel\22:\22linear_w8a8_k128_n64_bias_mma\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,16)*256,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-SAME: \22kernel\22:\22linear_w8a8_k128_n64_bias_warp_r1\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*2048,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK: gpu.module @linear_w8a8_k128_n64_bias_warp_r1 {
@@ -125,7 +125,7 @@ module {
 // -----
 
 // w8a8 without a bias, K = 24: thread kernel; the epilogue has no add.
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w8a8_k24_n16_nobias_thread\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w8a8_k24_n16_nobias_thread\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
 // CHECK-SAME: \22kernel\22:\22linear_w8a8_k24_n16_nobias_thread\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(B*L*16,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-SAME: \22kernel\22:\22linear_w8a8_k24_n16_nobias_thread\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*16,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK: gpu.module @linear_w8a8_k24_n16_nobias_thread {
@@ -171,7 +171,7 @@ module {
 // w4a8, K = 64, group 32: decode on the warp kernel (prefill: the tensor-core
 // kernel, linear-mma-kernels.mlir); w8 = sat8(RNE(float(code - 8) * s~))
 // (cvt.rni, clamps, NaN -> 0), then int32 mad.
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g32_nobias_mma\22,{{.*}}{\22name\22:\22linear_w4a8_k64_n16_g32_nobias_warp_r1\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g32_nobias_mma\22,{{.*}}{\22name\22:\22linear_w4a8_k64_n16_g32_nobias_warp_r1\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
 // CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g32_nobias_mma\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,16)*64,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g32_nobias_warp_r1\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*512,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK: gpu.module @linear_w4a8_k64_n16_g32_nobias_warp_r1 {
@@ -222,7 +222,7 @@ module {
 
 // w4a8 with a bias, group 16 (not a whole chunk): decode on the thread kernel
 // (prefill: the tensor-core kernel).
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g16_bias_mma\22,{{.*}}{\22name\22:\22linear_w4a8_k64_n16_g16_bias_thread\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g16_bias_mma\22,{{.*}}{\22name\22:\22linear_w4a8_k64_n16_g16_bias_thread\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
 // CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g16_bias_mma\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,16)*64,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g16_bias_thread\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*16,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK: gpu.module @linear_w4a8_k64_n16_g16_bias_thread {
@@ -264,7 +264,7 @@ module {
 
 // w4a16 with a bias, K = 128, group 64: warp kernel, fp32 weights
 // float(code - 8) * s_g.
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a16_k128_n64_g64_bias_warp_r16\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a16_k128_n64_g64_bias_warp_r16\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
 // CHECK-SAME: \22kernel\22:\22linear_w4a16_k128_n64_g64_bias_warp_r16\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,16)*2048,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-SAME: \22kernel\22:\22linear_w4a16_k128_n64_g64_bias_warp_r1\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*2048,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK: gpu.module @linear_w4a16_k128_n64_g64_bias_warp_r1 {
@@ -297,7 +297,7 @@ module {
 // -----
 
 // w4a16 without a bias, K = 48, group 16: thread kernel.
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a16_k48_n8_g16_nobias_thread\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22]}
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a16_k48_n8_g16_nobias_thread\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
 // CHECK-SAME: \22kernel\22:\22linear_w4a16_k48_n8_g16_nobias_thread\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(B*L*8,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-SAME: \22kernel\22:\22linear_w4a16_k48_n8_g16_nobias_thread\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*8,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK: gpu.module @linear_w4a16_k48_n8_g16_nobias_thread {
@@ -333,7 +333,7 @@ module {
 // for all the warp's rows, then two 16-byte loads of x per chunk and row.
 // CHECK-LABEL: mamba.launch_plan
 // CHECK-SAME: {\22name\22:\22prefill.2\22,\22dtype\22:\22f16\22,\22kind\22:\22activation\22,\22shape\22:[32,64]}
-// CHECK-SAME: \22kernels\22:[{\22name\22:\22linear_k64_n32_f16w_warp_r16\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*fp16\22,\22*fp32\22,\22i32\22]}
+// CHECK-SAME: \22kernels\22:[{\22name\22:\22linear_k64_n32_f16w_warp_r16\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*fp16\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
 // CHECK: gpu.func @linear_k64_n32_f16w_warp_r1(
 // CHECK: %[[W:.*]] = llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<8xf16>
 // CHECK: %[[W0:.*]] = llvm.extractelement %[[W]]

@@ -4,7 +4,7 @@
 // int4 weights to int8 words in registers and takes the same mma. Both targets.
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu | FileCheck %s
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx | FileCheck %s --check-prefix=PTX
-// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx=chip=sm_80 | FileCheck %s --check-prefix=PTX
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu=target=sm_80 --quamba-kernels-to-ptx=chip=sm_80 | FileCheck %s --check-prefix=PTX
 
 // The plan: prefill tiles = cdiv(B*L, 16) * (40 / 8) warps, 4 per block.
 // CHECK: mamba.launch_plan = "{{.*}}\22kernel\22:\22linear_w8a8_k64_n40_nobias_mma\22{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,16)*160,128)\22

@@ -7,7 +7,7 @@
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu | FileCheck %s
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx \
 // RUN:   | FileCheck %s --check-prefix=PTX
-// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx=chip=sm_80 \
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu=target=sm_80 --quamba-kernels-to-ptx=chip=sm_80 \
 // RUN:   | FileCheck %s --check-prefix=PTX
 
 // rms_norm: x, weight, out, then rows; eps = 1e-5 (0x3727c5ac).

@@ -4,7 +4,7 @@
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu | FileCheck %s
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx \
 // RUN:   | FileCheck %s --check-prefix=PTX
-// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx=chip=sm_80 \
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu=target=sm_80 --quamba-kernels-to-ptx=chip=sm_80 \
 // RUN:   | FileCheck %s --check-prefix=PTX
 
 // split: x, out_0, out_1, out_2, then rows; one thread per element of x.

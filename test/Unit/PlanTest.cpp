@@ -103,6 +103,25 @@ TEST(Plan, JsonRoundTripKeepsEverything) {
   EXPECT_EQ(back->entry("decode")->launches[0].scalars[0].evaluate(2, 3), 24);
 }
 
+TEST(Plan, AwaitsPredecessorDefaultsToFalseAndRoundTrips) {
+  Plan p = tinyPlan();
+  // Artifacts written before the flag existed have no key: plain launches.
+  std::string json = p.toJson();
+  EXPECT_EQ(json.find("awaits_predecessor"), std::string::npos);
+  auto old = Plan::fromJson(json, "test");
+  ASSERT_TRUE(old.ok()) << old.error();
+  EXPECT_FALSE(old->kernels[0].awaitsPredecessor);
+  p.kernels[0].awaitsPredecessor = true;
+  auto back = Plan::fromJson(p.toJson(), "test");
+  ASSERT_TRUE(back.ok()) << back.error();
+  EXPECT_TRUE(back->kernels[0].awaitsPredecessor);
+  std::string wrongType = p.toJson();
+  wrongType.replace(wrongType.find("\"awaits_predecessor\":true"), 25, "\"awaits_predecessor\":\"yes\"");
+  auto bad = Plan::fromJson(wrongType, "m.qmb");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().find("m.qmb"), std::string::npos) << bad.error();
+}
+
 TEST(Plan, RejectsWrongVersionUnknownOpsAndBadIndices) {
   std::string json = tinyPlan().toJson();
   auto replaced = [&](const std::string &from, const std::string &to) {
