@@ -25,6 +25,13 @@ def QuambaConvertMambaToGpu : Pass<"quamba-convert-mamba-to-gpu", "ModuleOp"> {
     quantize/dequantize to be a constant and every dynamic dimension to be
     the batch (dim 0) or the sequence (dim 1).
 
+    On sm_90a every kernel begins with `nvvm.griddepcontrol wait` then
+    `launch_dependents`, before any memory access, and is marked
+    `awaits_predecessor` in the plan: the runtime may launch it with
+    programmatic stream serialization (its blocks are scheduled while the
+    previous kernel drains; results are unchanged). Lower the kernels with
+    the same chip as `target`: sm_80 has no griddepcontrol.
+
     Lower the result to PTX with
     `gpu.module(convert-scf-to-cf, convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),
     gpu-module-to-binary{format=isa}` after attaching an `#nvvm.target`
