@@ -60,6 +60,29 @@ Session::~Session() {
     backend_->release(arenaMemory_.ptr);
 }
 
+/// Decode's state input i paired with its state output i (DESIGN.md §2:
+/// inputs 1.. and outputs 1.. correspond), both ways; empty (no ping-pong)
+/// unless every pair has the same element type and shape.
+static std::vector<int> pairDecodeStates(const plan::Plan &p) {
+  const plan::EntryPoint *decode = p.entry("decode");
+  if (!decode || decode->inputs.size() != decode->outputs.size())
+    return {};
+  std::vector<int> partner(p.buffers.size(), -1);
+  for (size_t i = 1; i < decode->inputs.size(); ++i) {
+    int in = decode->inputs[i], out = decode->outputs[i];
+    const Buffer &a = p.buffers[in], &b = p.buffers[out];
+    if (in == out || partner[in] >= 0 || partner[out] >= 0 || a.dtype != b.dtype ||
+        a.shape.size() != b.shape.size())
+      return {};
+    for (size_t d = 0; d < a.shape.size(); ++d)
+      if (a.shape[d].text() != b.shape[d].text())
+        return {};
+    partner[in] = out;
+    partner[out] = in;
+  }
+  return partner;
+}
+
 Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const plan::Artifact> artifact,
                                                  std::unique_ptr<Backend> backend) {
   std::unique_ptr<Session> session(new Session());
@@ -70,6 +93,7 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const plan::Art
   const plan::Plan &p = session->artifact_->plan();
   session->buffers_.resize(p.buffers.size());
   session->arena_ = std::make_unique<ActivationArena>(p);
+  session->statePartner_ = pairDecodeStates(p);
   for (size_t i = 0; i < p.buffers.size(); ++i) {
     const Buffer &b = p.buffers[i];
     if (b.kind != BufferKind::Weight)
@@ -118,6 +142,8 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const plan::Art
 }
 
 Result<void *> Session::buffer(int index, int64_t batch, int64_t seqlen) {
+  if (statesSwapped_ && statePartner_[index] >= 0)
+    index = statePartner_[index];
   const Buffer &b = artifact_->plan().buffers[index];
   Allocation &a = buffers_[index];
   if (b.kind == BufferKind::Weight)
@@ -265,7 +291,8 @@ Status Session::runEntry(const plan::EntryPoint &entry, int64_t batch, int64_t s
                                             (pick == Pick::Greedy   ? "+argmax"
                                              : pick == Pick::Random ? "+sample"
                                                                     : "") +
-                                            "/B=" + std::to_string(batch),
+                                            "/B=" + std::to_string(batch) +
+                                            (statesSwapped_ ? "/swapped" : ""),
                                         launchAll)
                    : launchAll();
   if (!ran)
@@ -430,7 +457,13 @@ Status Session::startEntry(const plan::EntryPoint &entry, const std::vector<int3
   }
   if (Status s = runEntry(entry, batch, seqlen, pick); !s)
     return s;
-  if (Status s = carryStates(*this, *backend_, p, entry, *p.entry("decode"), batch, seqlen); !s)
+  // After a decode step its outputs are the next step's inputs: exchange
+  // the buffers rather than copy every state (decode is graphed per
+  // parity). Prefill's states are copied into decode's current inputs.
+  if (entry.singleToken && !statePartner_.empty())
+    statesSwapped_ = !statesSwapped_;
+  else if (Status s = carryStates(*this, *backend_, p, entry, *p.entry("decode"), batch, seqlen);
+           !s)
     return s;
   stateBatch_ = batch;
   return Status::success();

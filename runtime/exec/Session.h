@@ -108,6 +108,12 @@ private:
   std::pair<int64_t, int64_t> layoutKey_{-1, -1};
   ActivationArena::Layout layout_;
   int64_t stateBatch_ = 0;          // batch of the states held (0: none)
+  /// Decode's states ping-pong instead of being copied back after each
+  /// step: statePartner_[i] is the decode state output paired with state
+  /// input i (and the reverse; -1 elsewhere), and while statesSwapped_ the
+  /// two exchange their memory. Empty when some pair differs in size.
+  std::vector<int> statePartner_;
+  bool statesSwapped_ = false;
   size_t weightBytes_ = 0, heldBytes_ = 0, peakBytes_ = 0;
   void held(ptrdiff_t delta);
 };

@@ -139,6 +139,23 @@ TEST_P(CompiledModel, CpuBackendEqualsInterpreterBitForBit) {
         << "decode step " << step << " logits differ";
     states.assign(out->begin() + 1, out->end());
   }
+
+  // A new prompt after an odd number of decode steps (the session's decode
+  // states are then in the other buffer of their pair): prefill must start
+  // the next decode from its own states, not from the previous sequence's.
+  std::vector<int32_t> again(ids.rbegin(), ids.rend());
+  auto reference2 = interp.run("prefill", {HostTensor::tokens({batch, len}, again)});
+  ASSERT_TRUE(static_cast<bool>(reference2)) << llvm::toString(reference2.takeError());
+  ASSERT_TRUE((*session)->prefill(again, batch, len).ok());
+  std::vector<int32_t> next = {'x', 'y'};
+  std::vector<HostTensor> args = {HostTensor::tokens({batch, 1}, next)};
+  args.insert(args.end(), reference2->begin() + 1, reference2->end());
+  auto out = interp.run("decode", std::move(args));
+  ASSERT_TRUE(static_cast<bool>(out)) << llvm::toString(out.takeError());
+  auto got = (*session)->decode(next);
+  ASSERT_TRUE(got.ok()) << got.error();
+  EXPECT_EQ(0, std::memcmp(got->data(), (*out)[0].values.data(), got->size() * sizeof(float)))
+      << "decode after a second prefill differs";
 }
 
 INSTANTIATE_TEST_SUITE_P(
