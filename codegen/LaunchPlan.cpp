@@ -223,10 +223,28 @@ private:
     launch.operands = operands.size() ? std::vector<int>(operands.begin(), operands.end())
                                       : std::vector<int>{};
     launch.attrs = std::move(attrs);
+    // Decode of many sequences may have a kernel of its own: the launch is
+    // then emitted twice, for batches below and from the threshold.
+    std::optional<plan::Launch> batched;
+    if (int64_t from = current->singleToken ? batchedDecodeMinBatch(opName) : 0) {
+      batched = launch;
+      batched->minBatch = from;
+    }
     KernelContext ctx(kernels, result.plan, launch);
     if (failed(emitKernel(ctx, irOp->getLoc())))
       return failure();
+    if (batched) {
+      KernelContext batchedCtx(kernels, result.plan, *batched);
+      if (failed(emitKernel(batchedCtx, irOp->getLoc())))
+        return failure();
+      if (batched->kernel == launch.kernel)
+        batched.reset();
+      else
+        launch.maxBatch = batched->minBatch - 1;
+    }
     current->launches.push_back(std::move(launch));
+    if (batched)
+      current->launches.push_back(std::move(*batched));
     return success();
   }
 

@@ -79,6 +79,12 @@ Value warpSum(KernelBuilder &k, Value value);
 void storeOutput(KernelBuilder &k, Value value, Value row, Value col, unsigned firstArg,
                  int64_t width, ArrayRef<int64_t> parts);
 
+/// The smallest batch from which a decode launch of `op` has a kernel of its
+/// own for many rows (the weights read once per block of rows instead of
+/// once per row), or 0 when one kernel serves every batch. LaunchPlan then
+/// emits both alternatives, with batch ranges (plan::Launch::runsFor).
+int64_t batchedDecodeMinBatch(StringRef op);
+
 /// Builds the kernel for ctx's launch; fails with a diagnostic at `loc` for
 /// an op or a shape no emitter handles.
 LogicalResult emitKernel(KernelContext &ctx, Location loc);

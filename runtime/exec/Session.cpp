@@ -263,7 +263,8 @@ Status Session::runEntry(const plan::EntryPoint &entry, int64_t batch, int64_t s
   // launches, on buffers that stay where they are.
   std::vector<const plan::Launch *> launches;
   for (const plan::Launch &launch : entry.launches)
-    launches.push_back(&launch);
+    if (launch.runsFor(batch))
+      launches.push_back(&launch);
   if (pick != Pick::Logits)
     launches.push_back(&*sampler);
   std::vector<BoundLaunch> bound;
@@ -354,7 +355,8 @@ Status Session::checkShape(const plan::EntryPoint &entry, int64_t batch,
   const plan::Plan &p = artifact_->plan();
   std::vector<const plan::Launch *> launches;
   for (const plan::Launch &launch : entry.launches)
-    launches.push_back(&launch);
+    if (launch.runsFor(batch))
+      launches.push_back(&launch);
   for (const std::optional<plan::Launch> *sampler : {&entry.sampler, &entry.randomSampler})
     if (*sampler)
       launches.push_back(&**sampler);

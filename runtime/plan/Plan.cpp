@@ -203,7 +203,7 @@ std::string Plan::toJson() const {
     json attrs = json::object();
     for (const auto &[key, values] : l.attrs)
       attrs[key] = values;
-    return json{{"op", l.op},
+    json out = {{"op", l.op},
                 {"kernel", l.kernel},
                 {"operands", l.operands},
                 {"scalars", exprsToJson(l.scalars)},
@@ -211,6 +211,11 @@ std::string Plan::toJson() const {
                 {"grid", exprsToJson({l.grid.begin(), l.grid.end()})},
                 {"block", l.block},
                 {"shared", l.sharedBytes}};
+    // Written only when restricted: older readers see every launch as
+    // unconditional, and such plans have none restricted.
+    if (l.minBatch != 1 || l.maxBatch != 0)
+      out["batch"] = {l.minBatch, l.maxBatch};
+    return out;
   };
   json entryList = json::array();
   for (const EntryPoint &e : entries) {
@@ -326,6 +331,14 @@ Result<Plan> Plan::fromJson(const std::string &text, const std::string &origin) 
           return fail(where + ": block must have 3 dimensions");
         std::copy(block.begin(), block.end(), launch.block.begin());
         launch.sharedBytes = integer<int>(l.at("shared"));
+        if (l.contains("batch")) {
+          std::vector<int64_t> range = integers<int64_t>(l.at("batch"));
+          if (range.size() != 2 || range[0] < 1 || range[1] < 0 ||
+              (range[1] != 0 && range[1] < range[0]))
+            return fail(where + ": batch range must be [min >= 1, max >= min or 0]");
+          launch.minBatch = range[0];
+          launch.maxBatch = range[1];
+        }
         int expected = expectedOperandCount(launch);
         if (expected < 0)
           return fail(where + ": unknown op '" + launch.op + "'");

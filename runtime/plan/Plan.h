@@ -78,6 +78,14 @@ struct Launch {
   std::array<ShapeExpr, 3> grid = {ShapeExpr(1), ShapeExpr(1), ShapeExpr(1)};
   std::array<int, 3> block = {1, 1, 1};
   int sharedBytes = 0;
+  /// The batch sizes this launch runs for, [minBatch, maxBatch] (maxBatch 0:
+  /// no bound). Alternatives of one op (kernels tuned for few or many
+  /// sequences, computing the same function) cover disjoint ranges; the
+  /// session runs the one whose range holds the call's batch.
+  int64_t minBatch = 1, maxBatch = 0;
+  bool runsFor(int64_t batch) const {
+    return batch >= minBatch && (maxBatch == 0 || batch <= maxBatch);
+  }
 
   /// The one value of attribute `name` (0 when absent).
   double attr(const std::string &name) const;

@@ -143,12 +143,15 @@ TEST_P(CompiledModel, CpuBackendEqualsInterpreterBitForBit) {
   // A new prompt after an odd number of decode steps (the session's decode
   // states are then in the other buffer of their pair): prefill must start
   // the next decode from its own states, not from the previous sequence's.
-  std::vector<int32_t> again(ids.rbegin(), ids.rend());
-  auto reference2 = interp.run("prefill", {HostTensor::tokens({batch, len}, again)});
+  // Four sequences: decode takes its launches for large batches (a linear's
+  // alternative from batch 4, plan::Launch::runsFor).
+  const int64_t batch2 = 4, len2 = 5;
+  std::vector<int32_t> again(ids.rbegin(), ids.rbegin() + batch2 * len2);
+  auto reference2 = interp.run("prefill", {HostTensor::tokens({batch2, len2}, again)});
   ASSERT_TRUE(static_cast<bool>(reference2)) << llvm::toString(reference2.takeError());
-  ASSERT_TRUE((*session)->prefill(again, batch, len).ok());
-  std::vector<int32_t> next = {'x', 'y'};
-  std::vector<HostTensor> args = {HostTensor::tokens({batch, 1}, next)};
+  ASSERT_TRUE((*session)->prefill(again, batch2, len2).ok());
+  std::vector<int32_t> next = {'x', 'y', 'z', 'w'};
+  std::vector<HostTensor> args = {HostTensor::tokens({batch2, 1}, next)};
   args.insert(args.end(), reference2->begin() + 1, reference2->end());
   auto out = interp.run("decode", std::move(args));
   ASSERT_TRUE(static_cast<bool>(out)) << llvm::toString(out.takeError());

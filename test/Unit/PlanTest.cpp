@@ -122,6 +122,31 @@ TEST(Plan, AwaitsPredecessorDefaultsToFalseAndRoundTrips) {
   EXPECT_NE(bad.error().find("m.qmb"), std::string::npos) << bad.error();
 }
 
+TEST(Plan, BatchRangesSelectLaunchesAndRoundTrip) {
+  Plan p = tinyPlan();
+  Launch &few = p.entries[1].launches[0];
+  EXPECT_TRUE(few.runsFor(1) && few.runsFor(1000)); // no range: every batch
+  few.maxBatch = 3;
+  Launch many = few;
+  many.minBatch = 4;
+  many.maxBatch = 0;
+  p.entries[1].launches.push_back(many);
+  EXPECT_TRUE(few.runsFor(3));
+  EXPECT_FALSE(few.runsFor(4));
+  EXPECT_FALSE(many.runsFor(3));
+  EXPECT_TRUE(many.runsFor(4) && many.runsFor(1 << 20));
+  auto back = Plan::fromJson(p.toJson(), "test");
+  ASSERT_TRUE(back.ok()) << back.error();
+  EXPECT_EQ(back->toJson(), p.toJson());
+  EXPECT_EQ(back->entries[1].launches[0].maxBatch, 3);
+  EXPECT_EQ(back->entries[1].launches[1].minBatch, 4);
+  std::string json = p.toJson();
+  json.replace(json.find("\"batch\":[1,3]"), 13, "\"batch\":[5,3]");
+  auto bad = Plan::fromJson(json, "m.qmb");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().find("batch range must be"), std::string::npos) << bad.error();
+}
+
 TEST(Plan, RejectsWrongVersionUnknownOpsAndBadIndices) {
   std::string json = tinyPlan().toJson();
   auto replaced = [&](const std::string &from, const std::string &to) {
