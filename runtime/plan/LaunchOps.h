@@ -16,6 +16,11 @@
 // holding what `split` of that output would give (codegen fuses a split
 // that is an op's only reader this way; a launch fewer per split).
 //
+// Batch ranges: a launch may run only for batches in [min, max] (plan JSON
+// "batch"; plan::Launch::runsFor). Codegen emits such alternatives for one
+// op (a decode linear's kernel for few and for many sequences) over disjoint
+// ranges, each computing the function below: a backend may run either.
+//
 // Activations are f32; an f16 weight (quamba-cast-weights) is widened exactly
 // where it is read, so it changes no arithmetic (the CPU backend widens it on
 // upload). Outputs never alias inputs: in-place IR updates (SSM and conv states) read
