@@ -143,14 +143,18 @@ TEST_P(CompiledModel, CpuBackendEqualsInterpreterBitForBit) {
   // A new prompt after an odd number of decode steps (the session's decode
   // states are then in the other buffer of their pair): prefill must start
   // the next decode from its own states, not from the previous sequence's.
-  // Four sequences: decode takes its launches for large batches (a linear's
-  // alternative from batch 4, plan::Launch::runsFor).
-  const int64_t batch2 = 4, len2 = 5;
-  std::vector<int32_t> again(ids.rbegin(), ids.rbegin() + batch2 * len2);
+  // Sixteen sequences: decode takes its launches for large batches (an
+  // integer linear's tensor-core alternative, plan::Launch::runsFor).
+  const int64_t batch2 = 16, len2 = 3;
+  std::vector<int32_t> again;
+  for (int64_t i = 0; i < batch2 * len2; ++i)
+    again.push_back(static_cast<unsigned char>(text[text.size() - 1 - i % text.size()]));
   auto reference2 = interp.run("prefill", {HostTensor::tokens({batch2, len2}, again)});
   ASSERT_TRUE(static_cast<bool>(reference2)) << llvm::toString(reference2.takeError());
   ASSERT_TRUE((*session)->prefill(again, batch2, len2).ok());
-  std::vector<int32_t> next = {'x', 'y', 'z', 'w'};
+  std::vector<int32_t> next;
+  for (int64_t i = 0; i < batch2; ++i)
+    next.push_back(static_cast<int32_t>('a' + i));
   std::vector<HostTensor> args = {HostTensor::tokens({batch2, 1}, next)};
   args.insert(args.end(), reference2->begin() + 1, reference2->end());
   auto out = interp.run("decode", std::move(args));
