@@ -3,15 +3,14 @@
 inputs, so that they can be regenerated and reviewed:
 
   fuzz/make_seeds.py [--neox ../shared/tokenizers/gpt-neox-20b/tokenizer.json]
-                     [--qmb bare.qmb] [--mlirbc ops.mlirbc]
+                     [--qmb bare.qmb]
 
 --neox cuts the GPT-NeoX tokenizer down to its first merges (the 2.4 MB file
 stays out of the repository); --qmb takes a model.qmb written by
 `quamba-compile test/fixtures/tiny_mamba2_g2_hf --mode fp32 --no-weights` and
-keeps its plan with short PTX stand-ins; each --mlirbc adds a bytecode seed
-(`quamba-opt test/Passes/quamba-print-model-summary.mlir -emit-bytecode`:
-config, dense_resource weights). Seeds a flag would write are left as they are when the
-flag is absent. Every seed stays a few KB: libFuzzer's default -max_len is the
+keeps its plan with short PTX stand-ins. Seeds a flag would write are left as
+they are when the flag is absent. The IR seeds are the cases of the dialect and
+pass tests without their resource sections (IrParserFuzzer.cpp skips those). Every seed stays a few KB: libFuzzer's default -max_len is the
 largest seed. regression-* seeds are the inputs of fixed findings (written
 here, small); crash-* files are findings kept as the fuzzer wrote them."""
 import argparse
@@ -247,6 +246,7 @@ def regression_seeds():
 def split_cases(path):
     with open(path) as f:
         text = f.read()
+    text = re.sub(r"\{-#.*?#-\}", "", text, flags=re.S)
     for case in text.split("// -----"):
         lines = [l for l in case.splitlines() if not l.lstrip().startswith("//")]
         body = "\n".join(l for l in lines if l.strip()) + "\n"
@@ -254,7 +254,7 @@ def split_cases(path):
             yield body
 
 
-def ir_seeds(mlirbc):
+def ir_seeds():
     inputs = [os.path.join(ROOT, "test", "Dialect", "Mamba", n)
               for n in ("ops.mlir", "config.mlir", "invalid.mlir")]
     passes = os.path.join(ROOT, "test", "Passes")
@@ -264,22 +264,18 @@ def ir_seeds(mlirbc):
         for i, case in enumerate(split_cases(path)):
             if len(case) <= 8192:
                 write("ir-parser", "%s-%03d.mlir" % (stem, i), case)
-    for path in mlirbc:
-        with open(path, "rb") as f:
-            write("ir-parser", os.path.basename(path), f.read())
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--neox")
     parser.add_argument("--qmb")
-    parser.add_argument("--mlirbc", action="append", default=[])
     args = parser.parse_args()
     safetensors_seeds()
     config_seeds()
     tokenizer_seeds(args.neox)
     plan_seeds(args.qmb)
-    ir_seeds(args.mlirbc)
+    ir_seeds()
 
 
 if __name__ == "__main__":

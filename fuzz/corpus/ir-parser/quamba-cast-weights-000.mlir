@@ -11,12 +11,3 @@ module attributes {mamba.config = #mamba.config<arch = mamba1, d_model = 2, n_la
     return %logits : tensor<?x?x2xf32>
   }
 }
-{-#
-  dialect_resources: {
-    builtin: {
-      table: "0x040000000000803FCDCCCC3D000020C000004040",
-      g: "0x040000000000803F0000803F",
-      w: "0x040000000000803F000000400000404000008040"
-    }
-  }
-#-}

@@ -5,10 +5,3 @@ module {
     return %h : tensor<?x?x2xf32>
   }
 }
-{-#
-  dialect_resources: {
-    builtin: {
-      big: "0x040000000000803F0000803F00B888470000803F"
-    }
-  }
-#-}

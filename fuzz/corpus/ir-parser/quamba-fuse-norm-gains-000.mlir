@@ -29,14 +29,3 @@ module attributes {mamba.config = #mamba.config<arch = mamba1, d_model = 2, n_la
     return %logits : tensor<?x1x4xf32>
   }
 }
-{-#
-  dialect_resources: {
-    builtin: {
-      table: "0x040000000000803F0000004000004040000080400000A0400000C0400000E04000000041",
-      g0: "0x04000000000000400000003F",
-      w_in: "0x040000000000803F000000400000404000008040",
-      w_out: "0x040000000000803F000080BF000000400000803E",
-      gf: "0x040000000000003F00004040"
-    }
-  }
-#-}

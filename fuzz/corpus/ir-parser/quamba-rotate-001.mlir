@@ -9,11 +9,3 @@ module attributes {mamba.config = #mamba.config<arch = mamba1, d_model = 2, n_la
     return %logits : tensor<?x?x4xf32>
   }
 }
-{-#
-  dialect_resources: {
-    builtin: {
-      table2: "0x040000000000803F0000004000004040000080400000A0400000C0400000E04000000041",
-      gain2: "0x04000000000000400000003F"
-    }
-  }
-#-}

@@ -9,11 +9,3 @@ module attributes {mamba.config = #mamba.config<arch = mamba1, d_model = 6, n_la
     return %logits : tensor<?x?x2xf32>
   }
 }
-{-#
-  dialect_resources: {
-    builtin: {
-      table6: "0x040000000000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F0000803F",
-      ones6: "0x040000000000803F0000803F0000803F0000803F0000803F0000803F"
-    }
-  }
-#-}
