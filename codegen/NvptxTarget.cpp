@@ -41,6 +41,11 @@
 #include "llvm/Support/Regex.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <unistd.h>
+
 namespace mlir::quamba::codegen {
 
 bool isSupportedChip(StringRef chip) {
@@ -57,14 +62,75 @@ static int capability(StringRef chip) {
 
 bool supportsProgrammaticLaunch(StringRef chip) { return capability(chip) >= 90; }
 
+namespace {
+/// ptxas works on files. They live in one directory per process,
+/// "$TMPDIR/quamba-ptxas-<pid>-XXXXXX" (createUniqueDirectory adds the suffix), removed when the process exits; a
+/// process killed mid-compile cannot remove its own, so the next one removes
+/// every such directory whose pid no longer runs (docs/robustness.md,
+/// "Crash-safe outputs").
+class PtxasScratch {
+public:
+  /// The process's directory (created on first use), or an error message.
+  static llvm::Expected<StringRef> directory() {
+    static PtxasScratch scratch;
+    if (scratch.path.empty())
+      return llvm::createStringError(scratch.error);
+    return StringRef(scratch.path);
+  }
+  /// A fresh file name in `dir` ("<n>-<stem>.<ext>").
+  static std::string file(StringRef dir, StringRef stem, StringRef ext) {
+    static std::atomic<unsigned> counter{0};
+    SmallString<128> path(dir);
+    llvm::sys::path::append(path, Twine(counter++) + "-" + stem + "." + ext);
+    return path.str().str();
+  }
+
+private:
+  PtxasScratch() {
+    SmallString<128> tmp;
+    llvm::sys::path::system_temp_directory(/*ErasedOnReboot=*/true, tmp);
+    removeStale(tmp);
+    SmallString<128> model(tmp);
+    llvm::sys::path::append(model, "quamba-ptxas-" + Twine(::getpid()));
+    if (std::error_code ec = llvm::sys::fs::createUniqueDirectory(model, path)) {
+      error = ("cannot create a directory for ptxas in " + tmp + ": " + ec.message()).str();
+      path.clear();
+    }
+  }
+  ~PtxasScratch() {
+    if (!path.empty())
+      llvm::sys::fs::remove_directories(path);
+  }
+  static void removeStale(StringRef tmp) {
+    std::error_code ec;
+    for (llvm::sys::fs::directory_iterator it(tmp, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      StringRef name = llvm::sys::path::filename(it->path());
+      if (!name.consume_front("quamba-ptxas-"))
+        continue;
+      int pid = 0;
+      if (name.consumeInteger(10, pid) || !name.starts_with("-") || pid <= 0)
+        continue;
+      if (::kill(pid, 0) != 0 && errno == ESRCH)
+        llvm::sys::fs::remove_directories(it->path());
+    }
+  }
+  SmallString<128> path;
+  std::string error;
+};
+} // namespace
+
 std::optional<int> toolkitPtxVersion() {
   static const std::optional<int> version = []() -> std::optional<int> {
     llvm::ErrorOr<std::string> ptxas = llvm::sys::findProgramByName("ptxas");
     if (!ptxas)
       return std::nullopt;
-    SmallString<128> out;
-    if (llvm::sys::fs::createTemporaryFile("quamba-ptxas-version", "txt", out))
+    auto dir = PtxasScratch::directory();
+    if (!dir) {
+      llvm::consumeError(dir.takeError());
       return std::nullopt;
+    }
+    std::string out = PtxasScratch::file(*dir, "version", "txt");
     std::optional<StringRef> redirects[] = {std::nullopt, StringRef(out), StringRef(out)};
     int rc = llvm::sys::ExecuteAndWait(*ptxas, {*ptxas, "--version"}, std::nullopt,
                                        redirects);
@@ -108,11 +174,12 @@ static LogicalResult runPtxas(Operation *diagOp, CompiledKernel &kernel,
   llvm::ErrorOr<std::string> ptxas = llvm::sys::findProgramByName("ptxas");
   if (!ptxas)
     return success(); // PTX only; the runtime JITs it.
-  SmallString<128> in, out, log;
-  if (llvm::sys::fs::createTemporaryFile("quamba-kernel", "ptx", in) ||
-      llvm::sys::fs::createTemporaryFile("quamba-kernel", "cubin", out) ||
-      llvm::sys::fs::createTemporaryFile("quamba-ptxas", "log", log))
-    return diagOp->emitError("cannot create temporary files for ptxas");
+  auto dir = PtxasScratch::directory();
+  if (!dir)
+    return diagOp->emitError(llvm::toString(dir.takeError()));
+  std::string in = PtxasScratch::file(*dir, kernel.name, "ptx"),
+              out = PtxasScratch::file(*dir, kernel.name, "cubin"),
+              log = PtxasScratch::file(*dir, kernel.name, "log");
   llvm::scope_exit cleanup([&] {
     llvm::sys::fs::remove(in);
     llvm::sys::fs::remove(out);

@@ -24,10 +24,12 @@ half of them holding a previous output ("previous contents\\n"), and ends it:
 After each case the directory may hold only: no output, the previous output
 untouched, or a complete output equal to REF; and at most one temporary file,
 named ".<name>.tmp-<pid of the killed run>-XXXXXX". Any other file, a
-partial output, or a lost previous output is a failure. Where a temporary
-file is left (in the first K such cases: each run costs T), the command is
-run again in that directory: it must succeed, write REF, and remove the
-temporary file. Prints "ok" when every check held;
+partial output, or a lost previous output is a failure. The run's TMPDIR
+(a directory of its own) may hold only the killed run's ptxas scratch
+directory, "quamba-ptxas-<pid>-XXXXXX", and nothing after a run that ended
+by itself. Where a temporary file or scratch directory is left (in the first
+K such cases: each run costs T), the command is run again: it must succeed,
+write REF, and remove both. Prints "ok" when every check held;
 exits 1 with the failures otherwise.
 """
 
@@ -86,6 +88,15 @@ def run_case(command, directory, name, reference, previous, mode, rerun, delay=0
         raise Failure(f"{directory}: the run succeeded under a file size limit of {size_limit} "
                       "bytes, below the output's size")
 
+    scratch_pattern = re.compile(r"^quamba-ptxas-(\d+)-[A-Za-z0-9]{6}$")
+    scratch = sorted(os.listdir(tmp))
+    killed = code < 0
+    for entry in scratch:
+        match = scratch_pattern.match(entry)
+        if not killed or not match or int(match.group(1)) != process.pid:
+            raise Failure(f"{directory}: TMPDIR holds {entry} after a run that "
+                          f"{'was killed (pid ' + str(process.pid) + ')' if killed else 'ended by itself'}")
+
     entries = sorted(os.listdir(directory))
     temps = [e for e in entries if temp_pattern.match(e)]
     others = [e for e in entries if e not in temps and e not in (name, "tmp")]
@@ -108,8 +119,8 @@ def run_case(command, directory, name, reference, previous, mode, rerun, delay=0
     elif previous:
         raise Failure(f"{directory}: the previous {name} was removed")
 
-    if temps and rerun:
-        # The next run removes the temporary file the killed one left.
+    if (temps or scratch) and rerun:
+        # The next run removes the temporary file and scratch the killed one left.
         again = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         if again.returncode != 0:
             raise Failure(f"{directory}: the run after the kill failed: "
@@ -120,7 +131,9 @@ def run_case(command, directory, name, reference, previous, mode, rerun, delay=0
         with open(out, "rb") as f:
             if f.read() != reference:
                 raise Failure(f"{directory}: the next run's {name} differs from the reference")
-    return bool(temps), seen_temp and bool(temps)
+        if os.listdir(tmp):
+            raise Failure(f"{directory}: after the next run TMPDIR holds {sorted(os.listdir(tmp))}")
+    return bool(temps or scratch), seen_temp and bool(temps)
 
 
 def main(argv):
