@@ -6,6 +6,7 @@
 //   quamba-run model.qmb --check-kernels [--batch B --seqlen L --seed S]
 //   quamba-run model.qmb --compare-devices [--prompt TEXT --max-tokens N]
 //   quamba-run model.qmb --bench [--batch 1,16,64 --prompt-len 1024 --max-tokens 128 --reps 5]
+//   quamba-run model.qmb --drift reference.qmb --text FILE [--steps N --window W --trace F]
 //   common: --device auto|cuda|cpu (auto: CUDA when a GPU is present)
 //
 // MLIR-free: links the runtime only. --check-kernels runs every launch of
@@ -13,7 +14,10 @@
 // inputs; --compare-devices compares whole-model logits and greedy tokens.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/Drift.h"
 #include "runtime/Generation.h"
+#include "runtime/Progress.h"
+#include "runtime/Safetensors.h"
 #include "runtime/exec/BackendCheck.h"
 #include "runtime/exec/Session.h"
 #include "runtime/tokenizer/BpeTokenizer.h"
@@ -25,6 +29,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 using namespace quamba;
@@ -60,15 +65,18 @@ const char *kUsage =
     "                                    logits and greedy tokens, CUDA vs CPU\n"
     "  --bench [--batch 1,16] [--prompt-len 1024] [--max-tokens 128] [--reps 5]\n"
     "                                    TTFT and TPOT (greedy, random prompts), medians, JSON\n"
+    "  --drift REF.qmb --text FILE [--steps N=1024] [--window W=1024] [--trace OUT.tsv]\n"
+    "                                    logits drift from REF over N teacher-forced decode\n"
+    "                                    steps on FILE's tokens (JSON; per step: --trace)\n"
     "  --json                            print one JSON object\n"
     "  --tokenizer tokenizer.json        override the artifact's tokenizer\n";
 
 struct Options {
-  std::string model, device = "auto", prompt, ppl, tokenizer;
+  std::string model, device = "auto", prompt, ppl, tokenizer, drift, text, trace;
   bool hasPrompt = false, json = false, checkKernels = false, compareDevices = false,
        bench = false;
   int64_t maxTokens = 64, window = 1024, stride = 0, topK = 0, batch = 2, seqlen = 37,
-          promptLen = 1024, reps = 5;
+          promptLen = 1024, reps = 5, steps = 1024;
   std::vector<int64_t> batches = {1};
   float temperature = 0.0f, topP = 1.0f;
   uint64_t seed = 0;
@@ -89,11 +97,12 @@ Options parse(int argc, char **argv) {
   Options o;
   std::map<std::string, std::string *> strings = {
       {"--device", &o.device}, {"--prompt", &o.prompt}, {"--ppl", &o.ppl},
-      {"--tokenizer", &o.tokenizer}};
+      {"--tokenizer", &o.tokenizer}, {"--drift", &o.drift}, {"--text", &o.text},
+      {"--trace", &o.trace}};
   std::map<std::string, int64_t *> ints = {
       {"--max-tokens", &o.maxTokens}, {"--window", &o.window}, {"--stride", &o.stride},
       {"--top-k", &o.topK},           {"--seqlen", &o.seqlen}, {"--prompt-len", &o.promptLen},
-      {"--reps", &o.reps}};
+      {"--reps", &o.reps},            {"--steps", &o.steps}};
   auto toInt = [](const std::string &s, size_t *u) { return std::stoll(s, u); };
   auto toFloat = [](const std::string &s, size_t *u) { return std::stof(s, u); };
   auto toUnsigned = [](const std::string &s, size_t *u) { return std::stoull(s, u); };
@@ -145,8 +154,14 @@ Options parse(int argc, char **argv) {
   }
   if (o.model.empty())
     die(std::string("no model given\n") + kUsage);
-  if (!o.hasPrompt && o.ppl.empty() && !o.checkKernels && !o.compareDevices && !o.bench)
-    die("nothing to do: pass --prompt TEXT, --ppl FILE, --bench, --check-kernels or --compare-devices");
+  if (!o.hasPrompt && o.ppl.empty() && !o.checkKernels && !o.compareDevices && !o.bench &&
+      o.drift.empty())
+    die("nothing to do: pass --prompt TEXT, --ppl FILE, --bench, --drift REF.qmb, "
+        "--check-kernels or --compare-devices");
+  if (!o.drift.empty() && o.text.empty())
+    die("--drift needs --text FILE (the tokens both models read)");
+  if (o.steps < 1 || o.window < 1)
+    die("--steps and --window must be >= 1");
   for (int64_t b : o.batches)
     if (b < 1)
       die("--batch sizes must be >= 1");
@@ -356,6 +371,42 @@ int bench(const Options &o, std::shared_ptr<const plan::Artifact> artifact) {
   return 0;
 }
 
+std::string readFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    die(path + ": cannot open");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// The model's logits drift from --drift's reference over --steps
+/// teacher-forced decode steps (runtime/Drift.h), both on --device.
+int drift(const Options &o, std::shared_ptr<const plan::Artifact> artifact,
+          const Tokenizer &tokenizer) {
+  std::shared_ptr<const plan::Artifact> refArtifact = orDie(plan::Artifact::open(o.drift));
+  if (!refArtifact->hasWeights())
+    die(o.drift + " was compiled without its weights: it cannot be a reference");
+  auto session = openSession(artifact, o.device);
+  auto refSession = openSession(refArtifact, o.device);
+  CompiledModel model(*session), reference(*refSession);
+  std::vector<int32_t> tokens = tokenizer.encode(readFile(o.text));
+  ProgressBar progress("drift", o.steps, "step");
+  DriftReport report = orDie(measureDrift(
+      model, reference, tokens, tokenizer.vocabSize(), {o.steps, o.window}, {o.model, o.drift},
+      [&](int64_t step) { progress.update(step); }));
+  progress.finish();
+  if (!o.trace.empty())
+    orDie(safetensors::writeFileAtomically(o.trace, report.toTsv()));
+  nlohmann::json out = nlohmann::json::parse(report.toJson());
+  out["model"] = o.model;
+  out["reference"] = o.drift;
+  out["text"] = o.text;
+  out["device"] = session->backend().name();
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
 int compareDevices(const Options &o, std::shared_ptr<const plan::Artifact> artifact,
                    const Tokenizer &tokenizer) {
   auto gpu = openSession(artifact, "cuda");
@@ -393,19 +444,16 @@ int main(int argc, char **argv) {
   std::unique_ptr<Tokenizer> tokenizer = loadTokenizer(o, *artifact);
   if (o.compareDevices)
     return compareDevices(o, artifact, *tokenizer);
+  if (!o.drift.empty())
+    return drift(o, artifact, *tokenizer);
 
   std::unique_ptr<exec::Session> session = openSession(artifact, o.device);
   std::fprintf(stderr, "[quamba-run: %s on %s]\n", o.model.c_str(),
                session->backend().name().c_str());
   CompiledModel model(*session);
   if (!o.ppl.empty()) {
-    std::ifstream in(o.ppl, std::ios::binary);
-    if (!in)
-      die(o.ppl + ": cannot open");
-    std::stringstream text;
-    text << in.rdbuf();
     PerplexityReport report =
-        orDie(perplexity(model, *tokenizer, text.str(), o.ppl, {o.window, o.stride}));
+        orDie(perplexity(model, *tokenizer, readFile(o.ppl), o.ppl, {o.window, o.stride}));
     std::printf("%s\n", (o.json ? report.toJson() : report.toText()).c_str());
     return 0;
   }
