@@ -7,6 +7,7 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <cmath>
 #include <cstring>
@@ -147,6 +148,31 @@ void mlir::quamba::redirectConstants(
     // readers accept any float tensor.
     constant.getResult().setType(it->second.getType());
   });
+}
+
+size_t mlir::quamba::releaseUnreferencedWeights(ModuleOp module) {
+  llvm::StringSet<> referenced;
+  module->walk([&](Operation *op) {
+    op->getAttrDictionary().walk([&](DenseResourceElementsAttr attr) {
+      referenced.insert(attr.getRawHandle().getKey());
+    });
+  });
+  DialectResourceBlobManager &manager =
+      DenseResourceElementsHandle::getManagerInterface(module.getContext()).getBlobManager();
+  std::vector<std::string> unreferenced;
+  manager.getBlobMap([&](const llvm::StringMap<DialectResourceBlobManager::BlobEntry> &blobs) {
+    for (const auto &entry : blobs)
+      if (!referenced.contains(entry.getKey()) && entry.getValue().getBlob() &&
+          !entry.getValue().getBlob()->getData().empty())
+        unreferenced.push_back(entry.getKey().str());
+  });
+  size_t freed = 0;
+  for (const std::string &key : unreferenced)
+    if (DialectResourceBlobManager::BlobEntry *entry = manager.lookup(key)) {
+      freed += entry->getBlob()->getData().size();
+      entry->setBlob(AsmResourceBlob());
+    }
+  return freed;
 }
 
 DenseResourceElementsAttr

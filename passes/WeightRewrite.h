@@ -51,4 +51,12 @@ DenseResourceElementsAttr createBlobWeight(ShapedType type, StringRef name,
 void redirectConstants(ModuleOp module,
                        const llvm::StringMap<DenseResourceElementsAttr> &replacements);
 
+/// Frees the blob of every dense_resource in `module`'s context that no
+/// attribute of `module` references (the weights a rewrite superseded), and
+/// returns the bytes freed. Only for a context that holds `module` alone:
+/// a resource another module reads would lose its data. quamba-compile calls
+/// it after every pass, so that a rewrite of a multi-GB model holds at most
+/// two copies of a weight set (old and new) instead of one per pass.
+size_t releaseUnreferencedWeights(ModuleOp module);
+
 } // namespace mlir::quamba

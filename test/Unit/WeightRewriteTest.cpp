@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/WeightRewrite.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/MLIRContext.h"
@@ -108,6 +109,34 @@ TEST(WeightRewrite, ReadWeightWidensExactly) {
       ASSERT_EQ((*read)[i], stored.convertToDouble()) << w.name() << " of " << values[i];
     }
   }
+}
+
+TEST(WeightRewrite, ReleaseFreesOnlyWeightsNoOpReferences) {
+  MLIRContext context;
+  context.loadDialect<arith::ArithDialect>();
+  OpBuilder b(&context);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc());
+  b.setInsertionPointToEnd(module->getBody());
+  auto type = RankedTensorType::get({4}, b.getF32Type());
+  DenseResourceElementsAttr kept = quamba::createWeight(type, "kept", {1, 2, 3, 4}),
+                            old = quamba::createWeight(type, "w", {5, 6, 7, 8});
+  arith::ConstantOp::create(b, b.getUnknownLoc(), kept);
+  arith::ConstantOp::create(b, b.getUnknownLoc(), old);
+  // A rewrite supersedes `old`: the constant now reads `w_1`.
+  DenseResourceElementsAttr rewritten = quamba::createWeight(type, "w", {9, 10, 11, 12});
+  quamba::redirectConstants(*module, {{old.getRawHandle().getKey(), rewritten}});
+
+  EXPECT_EQ(quamba::releaseUnreferencedWeights(*module), 4 * sizeof(float));
+  EXPECT_TRUE(old.getRawHandle().getBlob()->getData().empty());
+  ArrayRef<char> keptData = kept.getRawHandle().getBlob()->getData();
+  ArrayRef<char> newData = rewritten.getRawHandle().getBlob()->getData();
+  ASSERT_EQ(keptData.size(), 16u);
+  ASSERT_EQ(newData.size(), 16u);
+  float first;
+  std::memcpy(&first, newData.data(), sizeof(first));
+  EXPECT_EQ(first, 9.0f);
+  // Nothing left to free.
+  EXPECT_EQ(quamba::releaseUnreferencedWeights(*module), 0u);
 }
 
 } // namespace

@@ -21,6 +21,7 @@
 #include "dialect/Mamba/Import/CheckpointImporter.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
+#include "passes/WeightRewrite.h"
 #include "tools/WriteModule.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -131,6 +132,18 @@ struct StageLog : PassInstrumentation {
                          .count();
     llvm::errs() << "      " << pass->getArgument() << " done in "
                  << llvm::format("%.1f", seconds) << " s\n";
+  }
+};
+
+/// quamba-compile's context holds one module, so after each pass the weights
+/// it superseded can go (releaseUnreferencedWeights): without this, every
+/// weight-rewriting pass kept another copy of the model alive.
+struct ReleaseSupersededWeights : PassInstrumentation {
+  void runAfterPass(Pass *, Operation *op) override {
+    if (auto module = dyn_cast<ModuleOp>(op))
+      if (size_t freed = mlir::quamba::releaseUnreferencedWeights(module))
+        llvm::errs() << "      released " << llvm::format("%.1f", freed / 1048576.0)
+                     << " MiB of superseded weights\n";
   }
 };
 
@@ -274,6 +287,8 @@ int main(int argc, char **argv) {
     mlir::quamba::buildQuambaPipeline(pm, quantMode, options);
   if (mode == "fp16")
     pm.addPass(mlir::quamba::createQuambaCastWeights({/*type=*/"f16"}));
+  // After-pass hooks run in reverse order: the log line, then the release.
+  pm.addInstrumentation(std::make_unique<ReleaseSupersededWeights>());
   pm.addInstrumentation(std::make_unique<StageLog>(pm.size()));
   if (failed(pm.run(*module)))
     die("the " + mode + " pipeline failed (see the errors above)");
