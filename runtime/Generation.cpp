@@ -64,6 +64,23 @@ Result<int32_t> LanguageModel::decodeGreedy(int32_t token, int64_t allowed) {
   return firstMax(*logits, vocabSize(), allowed);
 }
 
+Result<std::vector<int32_t>> LanguageModel::decodeGreedySteps(int32_t token, int64_t steps,
+                                                             int64_t allowed) {
+  std::vector<int32_t> out;
+  for (int64_t i = 0; i < steps; ++i) {
+    Result<int32_t> next = decodeGreedy(i == 0 ? token : out.back(), allowed);
+    if (!next)
+      return makeError(next.error());
+    out.push_back(*next);
+  }
+  return out;
+}
+
+/// Greedy tokens decoded between visits to the host: the streamed text comes
+/// in bursts of up to this many tokens, and the GPU saves a host round trip
+/// (upload, synchronize, download) on all but one token of each burst.
+constexpr int64_t kGreedyBurst = 16;
+
 Result<GenerateReport> generate(LanguageModel &model, const Tokenizer &tokenizer,
                                 const GenerateOptions &options,
                                 const std::function<void(const std::string &)> &onText) {
@@ -90,22 +107,34 @@ Result<GenerateReport> generate(LanguageModel &model, const Tokenizer &tokenizer
   double prefillSeconds = secondsSince(start);
 
   std::string pending;
-  start = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < options.maxTokens; ++i) {
-    report.tokens.push_back(*next);
+  auto emit = [&](int32_t token) {
+    report.tokens.push_back(token);
     if (onText) {
-      tokenizer.appendBytes(*next, pending);
+      tokenizer.appendBytes(token, pending);
       size_t ready = unicode::completeUtf8Prefix(pending);
       onText(pending.substr(0, ready));
       pending.erase(0, ready);
     }
-    if (i + 1 == options.maxTokens)
-      break;
-    int32_t token = *next;
-    next = greedy ? model.decodeGreedy(token, allowed)
-                  : model.decodeSample(token, sampler.params(allowed, step++));
+  };
+  start = std::chrono::steady_clock::now();
+  if (options.maxTokens > 0)
+    emit(*next);
+  while (static_cast<int64_t>(report.tokens.size()) < options.maxTokens) {
+    int32_t token = report.tokens.back();
+    if (greedy) {
+      int64_t burst = std::min(kGreedyBurst, options.maxTokens -
+                                                 static_cast<int64_t>(report.tokens.size()));
+      Result<std::vector<int32_t>> tokens = model.decodeGreedySteps(token, burst, allowed);
+      if (!tokens)
+        return makeError(tokens.error());
+      for (int32_t t : *tokens)
+        emit(t);
+      continue;
+    }
+    next = model.decodeSample(token, sampler.params(allowed, step++));
     if (!next)
       return makeError(next.error());
+    emit(*next);
   }
   if (onText && !pending.empty())
     onText(pending);

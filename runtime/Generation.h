@@ -36,6 +36,11 @@ public:
   /// overrides them.
   virtual Result<int32_t> prefillGreedy(const std::vector<int32_t> &tokens, int64_t allowed);
   virtual Result<int32_t> decodeGreedy(int32_t token, int64_t allowed);
+  /// `steps` greedy decode steps from `token`, each reading the previous
+  /// one's pick: the default calls decodeGreedy; a GPU model runs them
+  /// without a host round trip between steps.
+  virtual Result<std::vector<int32_t>> decodeGreedySteps(int32_t token, int64_t steps,
+                                                         int64_t allowed);
   /// The same for a random draw (ref::sampleToken with `params`, whose
   /// `allowed` and `step` the caller sets): the defaults draw on the host
   /// from the logits, a GPU model draws where the logits live. Both give the

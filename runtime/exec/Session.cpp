@@ -252,7 +252,7 @@ Result<BoundLaunch> Session::bind(const plan::Launch &launch, int64_t batch, int
 }
 
 Status Session::runEntry(const plan::EntryPoint &entry, int64_t batch, int64_t seqlen,
-                         Pick pick) {
+                         Pick pick, bool wait) {
   const std::optional<plan::Launch> &sampler =
       pick == Pick::Random ? entry.randomSampler : entry.sampler;
   if (pick != Pick::Logits && !sampler)
@@ -296,7 +296,7 @@ Status Session::runEntry(const plan::EntryPoint &entry, int64_t batch, int64_t s
                                             (statesSwapped_ ? "/swapped" : ""),
                                         launchAll)
                    : launchAll();
-  if (!ran)
+  if (!ran || !wait)
     return ran;
   return backend_->synchronize();
 }
@@ -424,7 +424,7 @@ static Result<std::vector<float>> readLogits(Session &session, Backend &backend,
 
 Status Session::startEntry(const plan::EntryPoint &entry, const std::vector<int32_t> &tokens,
                            int64_t batch, int64_t seqlen, Pick pick,
-                           const ref::SampleParams *params) {
+                           const ref::SampleParams *params, bool wait) {
   const plan::Plan &p = artifact_->plan();
   const std::string what = "@" + entry.name + ": ";
   if (Status s = checkShape(entry, batch, seqlen); !s)
@@ -457,8 +457,13 @@ Status Session::startEntry(const plan::EntryPoint &entry, const std::vector<int3
     if (Status s = backend_->upload(*ptr, words, sizeof(words)); !s)
       return makeError(s.error());
   }
-  if (Status s = runEntry(entry, batch, seqlen, pick); !s)
+  if (Status s = runEntry(entry, batch, seqlen, pick, wait); !s)
     return s;
+  return advanceStates(entry, batch, seqlen);
+}
+
+Status Session::advanceStates(const plan::EntryPoint &entry, int64_t batch, int64_t seqlen) {
+  const plan::Plan &p = artifact_->plan();
   // After a decode step its outputs are the next step's inputs: exchange
   // the buffers rather than copy every state (decode is graphed per
   // parity). Prefill's states are copied into decode's current inputs.
@@ -505,6 +510,61 @@ Result<std::vector<int32_t>> Session::prefillGreedy(const std::vector<int32_t> &
   if (Status s = startEntry(entry, tokens, batch, seqlen, Pick::Greedy); !s)
     return makeError(s.error());
   return readTokens(entry, batch);
+}
+
+Result<std::vector<int32_t>> Session::decodeGreedySteps(const std::vector<int32_t> &tokens,
+                                                        int64_t steps) {
+  const plan::EntryPoint &entry = *artifact_->plan().entry("decode");
+  const int64_t batch = static_cast<int64_t>(tokens.size());
+  if (steps < 1)
+    return makeError("@decode: " + std::to_string(steps) + " steps: need at least one");
+  if (!entry.sampler)
+    return makeError("@decode has no sampler; recompile with this quamba-compile");
+  const size_t stepBytes = static_cast<size_t>(batch) * sizeof(int32_t);
+  size_t historyBytes = 0;
+  if (__builtin_mul_overflow(stepBytes, static_cast<size_t>(steps), &historyBytes))
+    return makeError("@decode: " + std::to_string(steps) + " steps of " + std::to_string(batch) +
+                     " tokens overflow a buffer size");
+  Result<void *> history = backend_->allocate(historyBytes);
+  if (!history)
+    return makeError(history.error());
+  struct Release {
+    Backend &backend;
+    void *ptr;
+    ~Release() { backend.release(ptr); }
+  } release{*backend_, *history};
+  auto record = [&](int64_t step) -> Status {
+    Result<void *> next = buffer(entry.sampler->operands[1], batch, 1);
+    if (!next)
+      return makeError(next.error());
+    return backend_->copy(static_cast<char *>(*history) + static_cast<size_t>(step) * stepBytes,
+                          *next, stepBytes);
+  };
+  if (Status s = startEntry(entry, tokens, batch, 1, Pick::Greedy, nullptr, /*wait=*/false); !s)
+    return makeError(s.error());
+  if (Status s = record(0); !s)
+    return makeError(s.error());
+  for (int64_t step = 1; step < steps; ++step) {
+    Result<void *> in = buffer(entry.inputs[0], batch, 1);
+    Result<void *> next = buffer(entry.sampler->operands[1], batch, 1);
+    if (!in || !next)
+      return makeError(!in ? in.error() : next.error());
+    Status s = backend_->copy(*in, *next, stepBytes);
+    if (s)
+      s = runEntry(entry, batch, 1, Pick::Greedy, /*wait=*/false);
+    if (s)
+      s = advanceStates(entry, batch, 1);
+    if (s)
+      s = record(step);
+    if (!s)
+      return makeError(s.error());
+  }
+  if (Status s = backend_->synchronize(); !s)
+    return makeError(s.error());
+  std::vector<int32_t> out(static_cast<size_t>(batch * steps));
+  if (Status s = backend_->download(out.data(), *history, historyBytes); !s)
+    return makeError(s.error());
+  return out;
 }
 
 Result<std::vector<int32_t>> Session::decodeGreedy(const std::vector<int32_t> &tokens) {

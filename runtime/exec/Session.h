@@ -48,6 +48,13 @@ public:
   Result<std::vector<int32_t>> prefillGreedy(const std::vector<int32_t> &tokens, int64_t batch,
                                              int64_t seqlen);
   Result<std::vector<int32_t>> decodeGreedy(const std::vector<int32_t> &tokens);
+  /// `steps` greedy decode steps from `tokens` (one per sequence), each step
+  /// reading the previous one's argmax, without returning to the host in
+  /// between: the token is copied on the device into the next step's input
+  /// and into a history, which is read back once at the end. The same
+  /// tokens as `steps` calls of decodeGreedy; returns [steps, batch].
+  Result<std::vector<int32_t>> decodeGreedySteps(const std::vector<int32_t> &tokens,
+                                                 int64_t steps);
   /// The same with a random draw (the entry's random sampler,
   /// ref::sampleToken; sequence b of the batch is row b). `params.step` is
   /// the caller's counter; the params are uploaded before the launches, so
@@ -81,11 +88,15 @@ private:
   Session() = default;
   /// Which sampler runs after an entry's launches.
   enum class Pick { Logits, Greedy, Random };
+  /// Runs an entry's launches on the current buffers; `wait`: then waits
+  /// for the device.
   Status runEntry(const plan::EntryPoint &entry, int64_t batch, int64_t seqlen,
-                  Pick pick = Pick::Logits);
+                  Pick pick = Pick::Logits, bool wait = true);
   Status startEntry(const plan::EntryPoint &entry, const std::vector<int32_t> &tokens,
                     int64_t batch, int64_t seqlen, Pick pick,
-                    const ref::SampleParams *params = nullptr);
+                    const ref::SampleParams *params = nullptr, bool wait = true);
+  /// After an entry ran: its final states become decode's next inputs.
+  Status advanceStates(const plan::EntryPoint &entry, int64_t batch, int64_t seqlen);
   Result<std::vector<int32_t>> readTokens(const plan::EntryPoint &entry, int64_t batch);
   Result<BoundLaunch> bind(const plan::Launch &launch, int64_t batch, int64_t seqlen);
   Status checkTokens(const std::vector<int32_t> &tokens) const;

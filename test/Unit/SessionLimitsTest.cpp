@@ -184,4 +184,30 @@ TEST(SessionLimits, GrowingBeyondWhatWasAllocated) {
   }
 }
 
+TEST(SessionLimits, DecodeGreedyStepsEqualsOneCallPerStep) {
+  // The device-side loop (each step's argmax copied into the next step's
+  // input on the device) must pick what a host loop over decodeGreedy picks,
+  // across both state parities and at batch 2.
+  auto loop = cpuSession(), stepwise = cpuSession();
+  ASSERT_TRUE(loop && stepwise);
+  std::vector<int32_t> prompt = byteTokens("Whales are big", 18);
+  auto a = loop->prefillGreedy(prompt, 2, static_cast<int64_t>(prompt.size() / 2));
+  auto b = stepwise->prefillGreedy(prompt, 2, static_cast<int64_t>(prompt.size() / 2));
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto steps = loop->decodeGreedySteps(*a, 7);
+  ASSERT_TRUE(steps.ok()) << steps.error();
+  std::vector<int32_t> want, next = *b;
+  for (int step = 0; step < 7; ++step) {
+    auto picked = stepwise->decodeGreedy(next);
+    ASSERT_TRUE(picked.ok()) << picked.error();
+    next = *picked;
+    want.insert(want.end(), next.begin(), next.end());
+  }
+  EXPECT_EQ(*steps, want);
+  // The states advanced as far: one more step agrees too.
+  std::vector<int32_t> last(steps->end() - 2, steps->end());
+  EXPECT_EQ(loop->decodeGreedy(last).take(), stepwise->decodeGreedy(next).take());
+  EXPECT_ERROR(loop->decodeGreedySteps(last, 0), "@decode: 0 steps: need at least one");
+}
+
 } // namespace

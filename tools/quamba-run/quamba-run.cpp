@@ -241,6 +241,12 @@ public:
       return LanguageModel::decodeGreedy(token, allowed);
     return first(session.decodeGreedy({token}));
   }
+  Result<std::vector<int32_t>> decodeGreedySteps(int32_t token, int64_t steps,
+                                                 int64_t allowed) override {
+    if (!onDevice(allowed))
+      return LanguageModel::decodeGreedySteps(token, steps, allowed);
+    return session.decodeGreedySteps({token}, steps);
+  }
   // The random sampler honours `allowed` itself (a params word).
   Result<int32_t> prefillSample(const std::vector<int32_t> &tokens,
                                 const ref::SampleParams &params) override {
@@ -319,7 +325,10 @@ double copyBandwidth(exec::Backend &backend) {
 }
 
 /// TTFT (prefill of --prompt-len tokens per sequence, to the first greedy
-/// token on the host) and TPOT (each further greedy token), per batch size:
+/// token on the host) and TPOT (each further greedy token: the steps run on
+/// the device back to back, Session::decodeGreedySteps, as the peer's
+/// graphed decode loop does; and, as tpot_host_round_trip_ms, the same
+/// number of steps with the host waiting for each token), per batch size:
 /// one warm-up run, then --reps runs on fresh random prompts; medians.
 /// Host clocks around calls that end synchronized (the tokens are copied
 /// back), as METHOD.md allows. With them: the weight bytes and the peak bytes
@@ -335,7 +344,7 @@ int bench(const Options &o, std::shared_ptr<const plan::Artifact> artifact) {
     return std::chrono::duration<double>(b - a).count();
   };
   for (int64_t batch : o.batches) {
-    std::vector<double> ttft, tpot;
+    std::vector<double> ttft, tpot, tpotSync;
     for (int64_t rep = 0; rep <= o.reps; ++rep) {
       std::vector<int32_t> prompt(static_cast<size_t>(batch * o.promptLen));
       for (int32_t &t : prompt)
@@ -343,26 +352,37 @@ int bench(const Options &o, std::shared_ptr<const plan::Artifact> artifact) {
       auto start = clock::now();
       std::vector<int32_t> next = orDie(session->prefillGreedy(prompt, batch, o.promptLen));
       auto first = clock::now();
-      for (int64_t i = 1; i < o.maxTokens; ++i)
-        next = orDie(session->decodeGreedy(next));
+      const int64_t steps = o.maxTokens - 1;
+      if (steps > 0)
+        next = orDie(session->decodeGreedySteps(next, steps));
       auto end = clock::now();
+      // The same steps with a host round trip each (upload the token, wait,
+      // download the next), continuing from the states reached.
+      next.erase(next.begin(), next.end() - batch);
+      for (int64_t i = 0; i < steps; ++i)
+        next = orDie(session->decodeGreedy(next));
+      auto endSync = clock::now();
       if (rep == 0)
         continue; // warm-up: module load, allocation, graph capture
       ttft.push_back(seconds(start, first));
-      if (o.maxTokens > 1)
-        tpot.push_back(seconds(first, end) / static_cast<double>(o.maxTokens - 1));
+      if (steps > 0) {
+        tpot.push_back(seconds(first, end) / static_cast<double>(steps));
+        tpotSync.push_back(seconds(end, endSync) / static_cast<double>(steps));
+      }
     }
-    double t0 = median(ttft), t1 = tpot.empty() ? 0.0 : median(tpot);
+    double t0 = median(ttft), t1 = tpot.empty() ? 0.0 : median(tpot),
+           t1Sync = tpotSync.empty() ? 0.0 : median(tpotSync);
     double stepBytes = static_cast<double>(session->decodeStepBytes(batch));
     double roofline = stepBytes / bandwidth;
     std::printf("{\"model\": \"%s\", \"device\": \"%s\", \"batch\": %lld, \"prompt_len\": %lld, "
                 "\"new_tokens\": %lld, \"reps\": %lld, \"ttft_ms\": %.3f, \"tpot_ms\": %.4f, "
+                "\"tpot_host_round_trip_ms\": %.4f, "
                 "\"prefill_tokens_per_s\": %.0f, \"decode_tokens_per_s\": %.0f, "
                 "\"weight_bytes\": %zu, \"peak_device_bytes\": %zu, \"decode_step_bytes\": %.0f, "
                 "\"copy_bandwidth_gbs\": %.1f, \"roofline_tpot_ms\": %.4f, \"roofline_fraction\": %.4f}\n",
                 o.model.c_str(), session->backend().name().c_str(), static_cast<long long>(batch),
                 static_cast<long long>(o.promptLen), static_cast<long long>(o.maxTokens),
-                static_cast<long long>(o.reps), 1e3 * t0, 1e3 * t1,
+                static_cast<long long>(o.reps), 1e3 * t0, 1e3 * t1, 1e3 * t1Sync,
                 static_cast<double>(batch * o.promptLen) / t0,
                 t1 > 0 ? static_cast<double>(batch) / t1 : 0.0, session->weightBytes(),
                 session->peakBytes(), stepBytes, bandwidth / 1e9, 1e3 * roofline,
