@@ -7,7 +7,8 @@
 #      kernels, fresh random inputs (quamba-run --check-kernels);
 #   3. end to end, every model: logits and 64 greedy tokens, CUDA vs CPU
 #      (quamba-run --compare-devices);
-#   4. compute-sanitizer memcheck and racecheck over a prefill and decodes.
+#   4. compute-sanitizer: memcheck on every model, racecheck, synccheck and
+#      initcheck on one, over a prefill and a burst of greedy decodes.
 # Prints a summary table last; logs go to $GPU_CHECK_LOGS (default .device/logs). The models
 # are .device/models/<group>/*.qmb; carry the groups that fit one call.
 set -uo pipefail
@@ -55,17 +56,35 @@ except Exception as e: print(open(sys.argv[1]).read().strip()[-200:])' "$logs/$n
   row "$name end-to-end" "$verdict" "$detail"
 done
 
-# 4. compute-sanitizer over a prefill and 8 decodes of one quantized model.
+# 4. compute-sanitizer over a prefill and 16 greedy decodes (a burst of the
+# device-side decode loop, CUDA graphs replayed): memcheck on every mode of
+# the bundled models, then racecheck, synccheck and initcheck on one
+# quantized model.
+sanitize() { # tool, model
+  local tool=$1 qmb=$2 name log rc errors
+  name=$(basename "$qmb" .qmb)
+  log="$logs/sanitizer-$tool-$name.log"
+  compute-sanitizer --tool "$tool" --error-exitcode 9 "$run" "$qmb" --device cuda \
+    --prompt "The whale" --max-tokens 17 > "$log" 2>&1
+  rc=$?
+  errors=$(grep -oE '(ERROR|RACECHECK|SYNCCHECK|INITCHECK) SUMMARY: .*' "$log" | tail -1)
+  [ $rc = 0 ] && row "sanitizer $tool $name" ok "${errors:-no summary}" \
+              || row "sanitizer $tool $name" FAIL "rc $rc ${errors}"
+}
 sanitized="$bundle/models/tiny/tiny2-w4a8.qmb"
 [ -f "$bundle/models/mamba2-6m/mamba2-6m-w8a8.qmb" ] && sanitized="$bundle/models/mamba2-6m/mamba2-6m-w8a8.qmb"
 if command -v compute-sanitizer >/dev/null; then
-  for tool in memcheck racecheck; do
-    compute-sanitizer --tool "$tool" --error-exitcode 9 "$run" "$sanitized" --device cuda \
-      --prompt "The whale" --max-tokens 8 > "$logs/sanitizer-$tool.log" 2>&1
-    rc=$?
-    errors=$(grep -oE '(ERROR|RACECHECK) SUMMARY: .*' "$logs/sanitizer-$tool.log" | tail -1)
-    [ $rc = 0 ] && row "compute-sanitizer $tool" ok "$(basename "$sanitized"): ${errors:-no summary}" \
-                || row "compute-sanitizer $tool" FAIL "$(basename "$sanitized"): rc $rc ${errors}"
+  # The bundled models in every mode (else the tiny fixtures); files over
+  # 100 MB (the big --no-weights shapes) only with GPU_CHECK_SANITIZE=all.
+  models=$(find "$bundle/models" -path "*/mamba*" -name "*.qmb" | sort)
+  [ -n "$models" ] || models=$(find "$bundle/models" -name "*.qmb" | sort)
+  for qmb in $models; do
+    size=$(stat -c %s "$qmb")
+    [ "${GPU_CHECK_SANITIZE:-}" = all ] || [ "$size" -lt 100000000 ] || continue
+    sanitize memcheck "$qmb"
+  done
+  for tool in racecheck synccheck initcheck; do
+    sanitize "$tool" "$sanitized"
   done
 else
   row "compute-sanitizer" FAIL "not on PATH"
