@@ -68,7 +68,52 @@ DriftWindow summarize(const std::vector<DriftStep> &steps, int64_t first, int64_
   return w;
 }
 
+/// prefillReplay's model.
+class PrefillReplay final : public LanguageModel {
+public:
+  PrefillReplay(LanguageModel &model, std::vector<int32_t> tokens)
+      : model(model), tokens(std::move(tokens)) {}
+  int64_t vocabSize() const override { return model.vocabSize(); }
+  Result<std::vector<float>> prefill(const std::vector<int32_t> &prompt) override {
+    if (prompt.size() != 1 || prompt[0] != tokens[0])
+      return makeError("prefill replay: expected the text's first token alone");
+    Result<std::vector<float>> all = model.prefill(tokens);
+    if (!all)
+      return all;
+    logits = all.take();
+    step = 0;
+    return row(0);
+  }
+  Result<std::vector<float>> decode(int32_t token) override {
+    ++step;
+    if (logits.empty() || step >= static_cast<int64_t>(tokens.size()) ||
+        token != tokens[static_cast<size_t>(step)])
+      return makeError("prefill replay: decode step " + std::to_string(step) +
+                       " was not given the text's next token");
+    return row(step);
+  }
+
+private:
+  std::vector<float> row(int64_t t) const {
+    const size_t v = static_cast<size_t>(vocabSize());
+    return std::vector<float>(logits.begin() + static_cast<ptrdiff_t>(t * v),
+                              logits.begin() + static_cast<ptrdiff_t>((t + 1) * v));
+  }
+  LanguageModel &model;
+  std::vector<int32_t> tokens;
+  std::vector<float> logits;
+  int64_t step = 0;
+};
+
 } // namespace
+
+std::unique_ptr<LanguageModel> prefillReplay(LanguageModel &model,
+                                             const std::vector<int32_t> &tokens,
+                                             int64_t steps) {
+  size_t n = std::min(tokens.size(), static_cast<size_t>(std::max<int64_t>(steps, 0) + 1));
+  return std::make_unique<PrefillReplay>(
+      model, std::vector<int32_t>(tokens.begin(), tokens.begin() + static_cast<ptrdiff_t>(n)));
+}
 
 Result<DriftReport> measureDrift(LanguageModel &model, LanguageModel &reference,
                                  const std::vector<int32_t> &tokens, int64_t allowedVocab,

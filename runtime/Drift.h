@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,19 @@ struct DriftOptions {
   int64_t steps = 1024;  ///< decode steps
   int64_t window = 1024; ///< steps per summary window
 };
+
+/// `model`'s prefill path as a reference for a decode path (of another
+/// instance of the same model: `model`'s state is its own): the first
+/// prefill call runs the prefill of tokens [0, steps] at once and keeps its
+/// logits; each later decode step returns the next row (after checking that
+/// it was given the text's next token). A quantized model's prefill keeps
+/// its SSM state in fp32 inside the scan and quantizes it once, at the end;
+/// its decode requantizes the int8 state every step. Against this
+/// reference, the drift of the decode path is what those requantizations
+/// accumulate.
+std::unique_ptr<LanguageModel> prefillReplay(LanguageModel &model,
+                                             const std::vector<int32_t> &tokens,
+                                             int64_t steps);
 
 /// Runs `model` and `reference` over `tokens` (at least steps + 2: the last
 /// step's next token is scored); `allowedVocab` ids are compared. A

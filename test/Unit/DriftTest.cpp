@@ -19,9 +19,15 @@ public:
   FakeModel(float scale, float shiftPerStep, int64_t vocab = 4)
       : scale(scale), shiftPerStep(shiftPerStep), vocab(vocab) {}
   int64_t vocabSize() const override { return vocab; }
+  /// Row t: the logits decode step t gives after the same tokens.
   Result<std::vector<float>> prefill(const std::vector<int32_t> &tokens) override {
-    step = 0;
-    return logits(tokens.back());
+    std::vector<float> rows;
+    for (size_t t = 0; t < tokens.size(); ++t) {
+      step = static_cast<int64_t>(t);
+      std::vector<float> row = logits(tokens[t]);
+      rows.insert(rows.end(), row.begin(), row.end());
+    }
+    return rows;
   }
   Result<std::vector<float>> decode(int32_t token) override {
     ++step;
@@ -116,6 +122,31 @@ TEST(DriftTest, TooShortTextIsAnError) {
   EXPECT_NE(report.error().find("7 decode steps need 9 tokens of text, got 8"),
             std::string::npos)
       << report.error();
+}
+
+TEST(DriftTest, PrefillReplayMatchesTheDecodePathStepByStep) {
+  // Each of the fake's prefill rows is what its decode gives at that step,
+  // so its decode path drifts from its replayed prefill path by nothing.
+  FakeModel model(1.0f, 0.5f), prefillSide(1.0f, 0.5f);
+  std::unique_ptr<LanguageModel> replay = prefillReplay(prefillSide, kTokens, 5);
+  auto report = measureDrift(model, *replay, kTokens, 4, {5, 5}, kNames);
+  ASSERT_TRUE(report) << report.error();
+  for (const DriftStep &s : report->steps) {
+    EXPECT_EQ(s.maxAbs, 0.0);
+    EXPECT_TRUE(s.sameTop1);
+  }
+}
+
+TEST(DriftTest, PrefillReplayRefusesAnotherText) {
+  FakeModel prefillSide(1.0f, 0.0f);
+  std::unique_ptr<LanguageModel> replay = prefillReplay(prefillSide, kTokens, 5);
+  ASSERT_TRUE(replay->prefill({kTokens[0]}));
+  ASSERT_TRUE(replay->decode(kTokens[1]));
+  auto wrong = replay->decode(kTokens[1]);
+  ASSERT_FALSE(wrong);
+  EXPECT_NE(wrong.error().find("decode step 2 was not given the text's next token"),
+            std::string::npos)
+      << wrong.error();
 }
 
 } // namespace

@@ -65,9 +65,10 @@ const char *kUsage =
     "                                    logits and greedy tokens, CUDA vs CPU\n"
     "  --bench [--batch 1,16] [--prompt-len 1024] [--max-tokens 128] [--reps 5]\n"
     "                                    TTFT and TPOT (greedy, random prompts), medians, JSON\n"
-    "  --drift REF.qmb --text FILE [--steps N=1024] [--window W=1024] [--trace OUT.tsv]\n"
-    "                                    logits drift from REF over N teacher-forced decode\n"
-    "                                    steps on FILE's tokens (JSON; per step: --trace)\n"
+    "  --drift REF.qmb|prefill --text FILE [--steps N=1024] [--window W=1024] [--trace OUT.tsv]\n"
+    "                                    logits drift from REF (or from the model's own\n"
+    "                                    prefill path) over N teacher-forced decode steps\n"
+    "                                    on FILE's tokens (JSON; per step: --trace)\n"
     "  --json                            print one JSON object\n"
     "  --tokenizer tokenizer.json        override the artifact's tokenizer\n";
 
@@ -404,16 +405,28 @@ std::string readFile(const std::string &path) {
 /// teacher-forced decode steps (runtime/Drift.h), both on --device.
 int drift(const Options &o, std::shared_ptr<const plan::Artifact> artifact,
           const Tokenizer &tokenizer) {
-  std::shared_ptr<const plan::Artifact> refArtifact = orDie(plan::Artifact::open(o.drift));
-  if (!refArtifact->hasWeights())
-    die(o.drift + " was compiled without its weights: it cannot be a reference");
   auto session = openSession(artifact, o.device);
-  auto refSession = openSession(refArtifact, o.device);
-  CompiledModel model(*session), reference(*refSession);
+  CompiledModel model(*session);
   std::vector<int32_t> tokens = tokenizer.encode(readFile(o.text));
+  // --drift prefill: the model's own prefill path (in a session of its
+  // own: the replay's prefill must not move the decode path's states).
+  std::unique_ptr<exec::Session> refSession;
+  std::unique_ptr<CompiledModel> refModel;
+  std::unique_ptr<LanguageModel> reference;
+  if (o.drift == "prefill") {
+    refSession = openSession(artifact, o.device);
+    refModel = std::make_unique<CompiledModel>(*refSession);
+    reference = prefillReplay(*refModel, tokens, o.steps);
+  } else {
+    std::shared_ptr<const plan::Artifact> refArtifact = orDie(plan::Artifact::open(o.drift));
+    if (!refArtifact->hasWeights())
+      die(o.drift + " was compiled without its weights: it cannot be a reference");
+    refSession = openSession(refArtifact, o.device);
+    reference = std::make_unique<CompiledModel>(*refSession);
+  }
   ProgressBar progress("drift", o.steps, "step");
   DriftReport report = orDie(measureDrift(
-      model, reference, tokens, tokenizer.vocabSize(), {o.steps, o.window}, {o.model, o.drift},
+      model, *reference, tokens, tokenizer.vocabSize(), {o.steps, o.window}, {o.model, o.drift},
       [&](int64_t step) { progress.update(step); }));
   progress.finish();
   if (!o.trace.empty())
