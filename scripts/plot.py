@@ -805,20 +805,21 @@ def draw_grid(canvas, x_axis, y_axis, mapper):
     the legend placement counts)."""
     left, top, right, bottom = mapper.box
     buf, stride = canvas.buf, canvas.stride
+
+    def paint(pixels):
+        for x, y in pixels:
+            o = y * stride + x * 3
+            if buf[o:o + 3] == WHITE:
+                buf[o:o + 3] = GRID
+
     for u, _ in x_axis.major:
         x = int(mapper.x(u) + 0.5)
         if left < x < right:
-            for y in range(top + 1, bottom):
-                o = y * stride + x * 3
-                if buf[o:o + 3] == WHITE:
-                    buf[o:o + 3] = GRID
+            paint((x, y) for y in range(top + 1, bottom))
     for v, _ in y_axis.major:
         y = int(mapper.y(v) + 0.5)
         if top < y < bottom:
-            for x in range(left + 1, right):
-                o = y * stride + x * 3
-                if buf[o:o + 3] == WHITE:
-                    buf[o:o + 3] = GRID
+            paint((x, y) for x in range(left + 1, right))
 
 
 def draw_frame(canvas, x_axis, y_axis, mapper):
