@@ -130,9 +130,9 @@ TEST(Plan, BatchRangesSelectLaunchesAndRoundTrip) {
   Launch many = few;
   many.minBatch = 4;
   many.maxBatch = 0;
-  p.entries[1].launches.push_back(many);
   EXPECT_TRUE(few.runsFor(3));
   EXPECT_FALSE(few.runsFor(4));
+  p.entries[1].launches.push_back(many); // `few` dangles from here on
   EXPECT_FALSE(many.runsFor(3));
   EXPECT_TRUE(many.runsFor(4) && many.runsFor(1 << 20));
   auto back = Plan::fromJson(p.toJson(), "test");
