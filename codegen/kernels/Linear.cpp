@@ -25,15 +25,24 @@
 //  * "thread": one thread per output element, a plain loop over k in
 //    ascending order. Used when K does not split into whole chunks.
 //    Block = 128 threads; grid = cdiv(rows * N, 128).
-//  * "mma" (linear_w8a8 and linear_w4a8 in prefill, K % 32 == 0): int8 tensor cores; W4A8 decodes its int4 weights to int8
-//    in registers first (exactly the reference's dequantizeW4ToInt8). One warp per 16 x 8 output tile issues nvgpu.mma.sync m16n8k32
-//    (PTX mma.sync.aligned.m16n8k32.row.col.satfinite.s32.s8.s8.s32) along
-//    K, its A and B fragments loaded straight from global memory in 4-byte
-//    words (A: x rows, "row"; B: weight rows, which are the "col" layout of
-//    W^T). Exact int32 sums (satfinite never triggers below
-//    kMaxInt8DotLength), then the same epilogue. Block = 4 warps; grid =
-//    cdiv(cdiv(rows, 16) * cdiv(N, 8), 4); a partial last column tile
-//    reads zero weights and stores nothing past N.
+//  * "mma" (prefill, and decode from batch kBatchedDecodeMinBatch): tensor
+//    cores. linear_w8a8 / linear_w4a8 on mma.sync m16n8k32 .s8 (W4A8
+//    decodes its int4 weights to int8 in registers first, exactly the
+//    reference's dequantizeW4ToInt8): exact int32 sums, then the same
+//    epilogue. The fp32 linear with f16 weights on mma.sync m16n8k8 .tf32:
+//    the f16 weights are exact in tf32 and x is split into two tf32 parts,
+//    x = hi + lo (each rounded to nearest, ties away), two mmas per tile
+//    ("2xTF32"), so each product is within 2^-21 relative of x * w and the
+//    fp32 accumulation dominates the error, as in the GEMV (single TF32
+//    would round x to 11 significant bits: 2^-12 relative, the f16
+//    activations' precision). A warp computes a tile of 32 x 32 outputs
+//    in prefill (2 x 4 mma tiles: each x load serves 4 tiles, each weight
+//    load 2) and 16 x 8 in batched decode; each lane loads 16 or 32
+//    contiguous bytes of each of its rows and columns per step (the K slots
+//    of the mma are permuted alike for A and B, which a sum does not see).
+//    No shared memory. Rows and columns past the end read the last one and
+//    are not stored. Block = 4 warps (adjacent column tiles of one row
+//    tile); blocks walk the row tiles fastest.
 //
 // Both take the i32 scalar `rows`.
 //
@@ -58,6 +67,8 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <optional>
 
 namespace mlir::quamba::codegen {
 
@@ -517,129 +528,295 @@ int64_t staticDim(KernelContext &ctx, unsigned i, int axis) {
   return buffer.shape[index].evaluate(0, 0);
 }
 
-} // namespace
+/// How the tensor-core kernel maps a linear onto mma.sync (see the file
+/// comment): the instruction's K, the K elements a lane loads per step, and
+/// the warp tile in 16 x 8 mma tiles.
+struct MmaConfig {
+  /// K of one mma.sync: 32 (m16n8k32 .s8) or 8 (m16n8k8 .tf32).
+  int64_t mmaK = 32;
+  /// K elements of one row (and one column) a lane loads per step: whole
+  /// mmas, mmaK / 4 elements each; a step covers 4 * laneElems of K.
+  int64_t laneElems = 16;
+  /// 16-row and 8-column mma tiles per warp.
+  int64_t mTiles = 1, nTiles = 1;
 
-/// The int8 tensor-core kernel (see the file comment). Fragment layouts
-/// of mma.m16n8k32 .s8 (PTX ISA, "Matrix fragments for mma.m16n8k32"),
-/// with g = lane / 4 and t = lane % 4:
-///   A (16 x 32, row):  a[i] = 4 bytes of row g + 8 * (i % 2), columns
-///                      4t + 16 * (i / 2) .. + 3
-///   B (32 x 8, col):   b[i] = 4 bytes of column g, rows 4t + 16 * i .. + 3
-///   C (16 x 8, s32):   c[i][j] at row g + 8 * i, column 2t + j
-void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, int numWarps) {
+  bool tf32() const { return mmaK == 8; }
+  int64_t stepK() const { return 4 * laneElems; }
+  int64_t warpRows() const { return 16 * mTiles; }
+  int64_t warpCols() const { return 8 * nTiles; }
+  std::string suffix() const {
+    return "_mma_m" + std::to_string(warpRows()) + "n" + std::to_string(warpCols());
+  }
+};
+
+/// The mma configuration of `s`, or nothing where the tensor-core kernel
+/// does not apply (fp32 weights, an int4 group a lane chunk would straddle,
+/// a K no step divides).
+std::optional<MmaConfig> mmaConfig(const LinearSpec &s, bool prefill) {
+  MmaConfig c;
+  if (s.kind == Kind::W4A16 || (s.kind == Kind::F32 && !s.f16Weights))
+    return std::nullopt;
+  c.mmaK = s.kind == Kind::F32 ? 8 : 32;
+  // The widest lane chunk (16-byte x loads for int8, 32 for fp32) K allows.
+  const int64_t perMma = c.mmaK / 4;
+  c.laneElems = 0;
+  for (int64_t elems : {int64_t{16} / (s.kind == Kind::F32 ? 2 : 1), perMma})
+    if (s.K % (4 * elems) == 0 && (!s.int4() || s.group % elems == 0)) {
+      c.laneElems = elems;
+      break;
+    }
+  if (c.laneElems == 0)
+    return std::nullopt;
+  // Prefill: 32 x 32 a warp (each x and weight load serves 4 and 2 mma
+  // tiles); batched decode (16-64 rows): one tile a warp, for warps enough
+  // to stream the weights.
+  if (prefill)
+    c.mTiles = 2, c.nTiles = 4;
+  return c;
+}
+
+/// The tensor-core kernel (see the file comment). Fragment layouts of
+/// mma.m16n8k32 .s8 and mma.m16n8k8 .tf32 (PTX ISA, "Matrix fragments"),
+/// with g = lane / 4 and t = lane % 4, each register holding mmaK / 8
+/// consecutive K slots (4 int8 or 1 tf32):
+///   A (16 x K, row): a0 = row g, half 0; a1 = row g + 8, half 0;
+///                    a2 = row g, half 1; a3 = row g + 8, half 1
+///   B (K x 8, col):  b0 = column g, half 0; b1 = column g, half 1
+///   C (16 x 8):      c[i][j] at row g + 8i, column 2t + j
+/// where half h of lane t is K slots t * mmaK / 8 + h * mmaK / 2 onwards.
+/// A sum does not depend on which physical k a K slot holds as long as A
+/// and B agree, so each lane loads laneElems contiguous elements of its
+/// rows and columns per step (16- or 32-byte vector loads) and sub-step u
+/// gives slot half h the elements u * mmaK / 4 + h * mmaK / 8 onwards.
+void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, const MmaConfig &c,
+                    int numWarps) {
   auto &b = k.b();
   LinearEmitter e(k, s);
   e.loadXScale();
-  Type i8 = b.getI8Type(), i32 = b.getI32Type();
+  Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
+  const bool tf32 = c.tf32();
   auto word = VectorType::get({4}, i8);
-  auto aType = VectorType::get({4, 4}, i8);
-  auto bType = VectorType::get({2, 4}, i8);
-  auto cType = VectorType::get({2, 2}, i32);
+  auto aType = tf32 ? VectorType::get({4, 1}, f32) : VectorType::get({4, 4}, i8);
+  auto bType = tf32 ? VectorType::get({2, 1}, f32) : VectorType::get({2, 4}, i8);
+  auto cType = VectorType::get({2, 2}, tf32 ? f32 : i32);
   Type globalPtr = k.arg(s.x).getType();
 
-  // A 4-byte word of `ptr` at byte offset `offset` (4-aligned).
-  auto loadWord = [&](Value ptr, Value offset) -> Value {
-    Value off64 = arith::IndexCastOp::create(b, b.getI64Type(), offset);
-    Value address = LLVM::GEPOp::create(b, globalPtr, i8, ptr, ValueRange{off64});
-    return LLVM::LoadOp::create(b, word, address, /*alignment=*/4);
+  // `words` 4-byte words of `ptr` from byte offset `offset`, in vector
+  // loads of up to 16 bytes (offset is a multiple of the load's size).
+  auto loadWords = [&](Value ptr, Value offset, int64_t words) {
+    SmallVector<Value> out;
+    for (int64_t w = 0; w < words;) {
+      // words is 1, 2, 4 or 8 (the lane chunks of mmaConfig).
+      int64_t n = std::min<int64_t>(4, words - w);
+      Value at = arith::AddIOp::create(b, offset, k.idx(4 * w));
+      Value off64 = arith::IndexCastOp::create(b, b.getI64Type(), at);
+      Value address = LLVM::GEPOp::create(b, globalPtr, i8, ptr, ValueRange{off64});
+      if (n == 1) {
+        out.push_back(LLVM::LoadOp::create(b, i32, address, /*alignment=*/4));
+      } else {
+        Value v = LLVM::LoadOp::create(b, VectorType::get({n}, i32), address,
+                                       /*alignment=*/4 * n);
+        for (int64_t i = 0; i < n; ++i)
+          out.push_back(e.extract(v, i));
+      }
+      w += n;
+    }
+    return out;
   };
-  Value zeroWord = arith::ConstantOp::create(b, word, DenseElementsAttr::get(word, b.getI8IntegerAttr(0)));
+  auto asWord = [&](Value v) -> Value { return LLVM::BitcastOp::create(b, word, v); };
+  auto asF32 = [&](Value v) -> Value { return arith::BitcastOp::create(b, f32, v); };
+  // fp32 -> tf32 rounded to nearest, ties away (cvt.rna.tf32.f32): the 13
+  // low mantissa bits cleared after adding half their weight.
+  auto roundTf32 = [&](Value x) -> Value {
+    Value bits = arith::BitcastOp::create(b, i32, x);
+    bits = arith::AddIOp::create(b, bits, k.i32(0x1000));
+    bits = arith::AndIOp::create(b, bits, k.i32(static_cast<int32_t>(0xFFFFE000u)));
+    return asF32(bits);
+  };
 
   Value rows = k.argIndex(s.operands);
   Value tid = k.threadIdx();
   Value lane = arith::RemUIOp::create(b, tid, k.idx(32));
   Value warp = arith::DivUIOp::create(b, tid, k.idx(32));
-  Value tile = arith::AddIOp::create(
-      b, arith::MulIOp::create(b, k.blockIdx(), k.idx(numWarps)), warp);
-  // A last, partial tile of columns (N % 8 != 0, e.g. Mamba2's in_proj)
-  // reads zero weights past N and stores nothing there.
-  const int64_t nTiles = (s.N + 7) / 8;
-  Value mTiles = arith::CeilDivUIOp::create(b, rows, k.idx(16));
-  Value tiles = arith::MulIOp::create(b, mTiles, k.idx(nTiles));
+  // Blocks walk the row tiles fastest (a block's weights stay in L2 while
+  // every row tile reads them); the warps of a block take adjacent column
+  // tiles of one row tile and share its x through L1.
+  const int64_t colTiles = (s.N + c.warpCols() - 1) / c.warpCols();
+  Value rowTiles = arith::CeilDivUIOp::create(b, rows, k.idx(c.warpRows()));
+  Value mt = arith::RemUIOp::create(b, k.blockIdx(), rowTiles);
+  Value nt = arith::AddIOp::create(
+      b, arith::MulIOp::create(b, arith::DivUIOp::create(b, k.blockIdx(), rowTiles), k.idx(numWarps)),
+      warp);
   // Warp-uniform: a whole warp takes or skips the tile (mma.sync needs all
   // 32 lanes).
-  Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tile, tiles);
+  Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, nt, k.idx(colTiles));
   k.ifThen(active, [&] {
-    Value mt = arith::DivUIOp::create(b, tile, k.idx(nTiles));
-    Value nt = arith::RemUIOp::create(b, tile, k.idx(nTiles));
     Value g = arith::DivUIOp::create(b, lane, k.idx(4));
     Value t = arith::RemUIOp::create(b, lane, k.idx(4));
-    Value row0 = arith::AddIOp::create(b, arith::MulIOp::create(b, mt, k.idx(16)), g);
-    Value row1 = arith::AddIOp::create(b, row0, k.idx(8));
-    Value in0 = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row0, rows);
-    Value in1 = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row1, rows);
-    Value col = arith::AddIOp::create(b, arith::MulIOp::create(b, nt, k.idx(8)), g);
-    Value t4 = arith::MulIOp::create(b, t, k.idx(4));
-    Value xRow0 = arith::MulIOp::create(b, row0, k.idx(s.K));
-    Value xRow1 = arith::MulIOp::create(b, row1, k.idx(s.K));
-    Value wRow = arith::MulIOp::create(b, col, k.idx(s.int4() ? s.K / 2 : s.K));
-    // Weight elements k .. k+3 of column `col` as one int8 word: W8A8 loads
-    // it; W4A8 decodes two packed bytes in registers (Marlin-QQQ's
-    // int4 -> int8, one group scale: 4 | group).
-    Value colInRange = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, k.idx(s.N));
-    auto decodeWord = [&](Value kIndex) -> Value {
-      if (!s.int4())
-        return loadWord(k.arg(s.w), arith::AddIOp::create(b, wRow, kIndex));
-      Value byteAt = arith::AddIOp::create(b, wRow, arith::DivUIOp::create(b, kIndex, k.idx(2)));
-      Value scale = e.groupScale(col, arith::DivUIOp::create(b, kIndex, k.idx(s.group)));
-      auto [w0, w1] = e.decodeByte(k.load(i8, k.arg(s.w), byteAt), scale, scale);
-      auto [w2, w3] = e.decodeByte(
-          k.load(i8, k.arg(s.w), arith::AddIOp::create(b, byteAt, k.idx(1))), scale, scale);
-      SmallVector<Value> bytes;
-      for (Value v : {w0, w1, w2, w3})
-        bytes.push_back(arith::TruncIOp::create(b, i8, v));
-      return vector::FromElementsOp::create(b, word, bytes);
-    };
-    auto weightWord = [&](Value kIndex) -> Value {
-      if (s.N % 8 == 0)
-        return decodeWord(kIndex);
-      return k.select(colInRange, word, [&] { return decodeWord(kIndex); },
-                      [&] { return zeroWord; });
-    };
-    // Rows past the end read zeros (their results are not stored).
-    auto loadA = [&](Value inRange, Value rowBase, Value column) -> Value {
-      return k.select(inRange, word, [&] {
-        return loadWord(k.arg(s.x), arith::AddIOp::create(b, rowBase, column));
-      }, [&] { return zeroWord; });
-    };
-    Value zeroAcc = arith::ConstantOp::create(b, cType, DenseElementsAttr::get(cType, b.getI32IntegerAttr(0)));
-    Value zeroA = arith::ConstantOp::create(b, aType, DenseElementsAttr::get(aType, b.getI8IntegerAttr(0)));
-    Value zeroB = arith::ConstantOp::create(b, bType, DenseElementsAttr::get(bType, b.getI8IntegerAttr(0)));
-    SmallVector<Value> acc = k.forLoop(k.idx(0), k.idx(s.K), k.idx(32), ValueRange{zeroAcc},
-                                       [&](Value k0, ValueRange iter) -> SmallVector<Value> {
-      Value lo = arith::AddIOp::create(b, k0, t4);
-      Value hi = arith::AddIOp::create(b, lo, k.idx(16));
-      Value a = zeroA;
-      Value words[4] = {loadA(in0, xRow0, lo), loadA(in1, xRow1, lo), loadA(in0, xRow0, hi),
-                        loadA(in1, xRow1, hi)};
-      for (int64_t i = 0; i < 4; ++i)
-        a = vector::InsertOp::create(b, words[i], a, ArrayRef<int64_t>{i});
-      Value bFrag = vector::InsertOp::create(b, weightWord(lo), zeroB, ArrayRef<int64_t>{0});
-      bFrag = vector::InsertOp::create(b, weightWord(hi), bFrag, ArrayRef<int64_t>{1});
-      Value next = nvgpu::MmaSyncOp::create(b, a, bFrag, iter[0], b.getI64ArrayAttr({16, 8, 32}));
-      return {next};
-    });
-    // Epilogue: c[i][j] is (row g + 8i, column 2t + j) of the tile.
-    Value outCol0 = arith::AddIOp::create(b, arith::MulIOp::create(b, nt, k.idx(8)),
-                                          arith::MulIOp::create(b, t, k.idx(2)));
-    for (int64_t i = 0; i < 2; ++i)
-      for (int64_t j = 0; j < 2; ++j) {
-        Value row = i ? row1 : row0;
-        Value inRange = i ? in1 : in0;
-        Value n = arith::AddIOp::create(b, outCol0, k.idx(j));
-        Value c = vector::ExtractOp::create(b, acc[0], ArrayRef<int64_t>{i, j});
-        if (s.N % 8 != 0)
-          inRange = arith::AndIOp::create(
-              b, inRange, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, n, k.idx(s.N)));
-        k.ifThen(inRange, [&] {
-          storeOutput(k, e.epilogue(c, n), row, n, s.out, s.N, s.parts);
-        });
+    Value firstRow = arith::MulIOp::create(b, mt, k.idx(c.warpRows()));
+    Value firstCol = arith::MulIOp::create(b, nt, k.idx(c.warpCols()));
+    // The lane's rows (g + 8r) and columns (g + 8j) of the warp tile.
+    // Rows and columns past the end read the last one (finite data) and
+    // store nothing.
+    const int64_t xElemBytes = tf32 ? 4 : 1;
+    const int64_t laneXWords = c.laneElems * xElemBytes / 4;
+    const int64_t laneWBytes = s.int4() ? c.laneElems / 2 : c.laneElems * (tf32 ? 2 : 1);
+    Value lastRow = arith::SubIOp::create(b, rows, k.idx(1));
+    SmallVector<Value> xBase, wBase, cols;
+    Value laneK = arith::MulIOp::create(b, t, k.idx(c.laneElems));
+    for (int64_t r = 0; r < 2 * c.mTiles; ++r) {
+      Value row = arith::AddIOp::create(b, firstRow, arith::AddIOp::create(b, g, k.idx(8 * r)));
+      row = arith::MinUIOp::create(b, row, lastRow);
+      Value elem = arith::AddIOp::create(b, arith::MulIOp::create(b, row, k.idx(s.K)), laneK);
+      xBase.push_back(arith::MulIOp::create(b, elem, k.idx(xElemBytes)));
+    }
+    for (int64_t j = 0; j < c.nTiles; ++j) {
+      Value col = arith::AddIOp::create(b, firstCol, arith::AddIOp::create(b, g, k.idx(8 * j)));
+      col = arith::MinUIOp::create(b, col, k.idx(s.N - 1));
+      cols.push_back(col);
+      Value rowBytes = arith::MulIOp::create(b, col, k.idx(s.weightRowBytes()));
+      wBase.push_back(arith::AddIOp::create(
+          b, rowBytes, arith::MulIOp::create(b, t, k.idx(laneWBytes))));
+    }
+    // The lane chunk's weights of column j at step offset k0 as mma
+    // operands: int8 words (W8A8 loads them; W4A8 decodes packed bytes in
+    // registers, one group scale a chunk) or tf32 values (f16, exact).
+    auto weightOperands = [&](int64_t j, Value k0) {
+      Value byteOffset = arith::DivUIOp::create(
+          b, arith::MulIOp::create(b, k0, k.idx(laneWBytes)), k.idx(c.laneElems));
+      SmallVector<Value> words =
+          loadWords(k.arg(s.w), arith::AddIOp::create(b, wBase[j], byteOffset),
+                    std::max<int64_t>(1, laneWBytes / 4));
+      SmallVector<Value> out;
+      if (s.kind == Kind::W8A8) {
+        for (Value w : words)
+          out.push_back(asWord(w));
+      } else if (s.kind == Kind::W4A8) {
+        Value chunkK = arith::AddIOp::create(b, k0, laneK);
+        Value scale = e.groupScale(cols[j], arith::DivUIOp::create(b, chunkK, k.idx(s.group)));
+        SmallVector<Value> bytes;
+        for (int64_t i = 0; i < laneWBytes; ++i) {
+          Value shifted = arith::ShRUIOp::create(b, words[i / 4], k.i32(8 * (i % 4)));
+          auto [lo, hi] = e.decodeByte(arith::TruncIOp::create(b, i8, shifted), scale, scale);
+          bytes.push_back(arith::TruncIOp::create(b, i8, lo));
+          bytes.push_back(arith::TruncIOp::create(b, i8, hi));
+        }
+        for (int64_t i = 0; i < static_cast<int64_t>(bytes.size()); i += 4)
+          out.push_back(vector::FromElementsOp::create(b, word, ArrayRef(bytes).slice(i, 4)));
+      } else {
+        auto halves = VectorType::get({2}, b.getF16Type());
+        for (Value w : words) {
+          Value pair = LLVM::BitcastOp::create(b, halves, w);
+          for (int64_t i = 0; i < 2; ++i)
+            out.push_back(arith::ExtFOp::create(b, f32, e.extract(pair, i)));
+        }
       }
+      return out;
+    };
+    auto xOperands = [&](int64_t r, Value k0) {
+      Value offset = arith::AddIOp::create(b, xBase[r],
+                                           arith::MulIOp::create(b, k0, k.idx(xElemBytes)));
+      SmallVector<Value> words = loadWords(k.arg(s.x), offset, laneXWords);
+      SmallVector<Value> out;
+      for (Value w : words)
+        out.push_back(tf32 ? asF32(w) : asWord(w));
+      return out;
+    };
+    SmallVector<Value> init(c.mTiles * c.nTiles,
+                            arith::ConstantOp::create(
+                                b, cType,
+                                tf32 ? DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0f))
+                                     : DenseElementsAttr::get(cType, b.getI32IntegerAttr(0))));
+    // Operand registers per sub-step and half: one word (int8) or value.
+    const int64_t subSteps = c.laneElems / (c.mmaK / 4);
+    SmallVector<Value> acc = k.forLoop(
+        k.idx(0), k.idx(s.K), k.idx(c.stepK()), init,
+        [&](Value k0, ValueRange iter) -> SmallVector<Value> {
+          SmallVector<SmallVector<Value>> xs, ws;
+          for (int64_t r = 0; r < 2 * c.mTiles; ++r)
+            xs.push_back(xOperands(r, k0));
+          for (int64_t j = 0; j < c.nTiles; ++j)
+            ws.push_back(weightOperands(j, k0));
+          SmallVector<Value> next(iter.begin(), iter.end());
+          for (int64_t u = 0; u < subSteps; ++u) {
+            auto piece = [&](ArrayRef<Value> v, int64_t half) { return v[2 * u + half]; };
+            SmallVector<Value> bFrags;
+            for (int64_t j = 0; j < c.nTiles; ++j) {
+              Value b0 = piece(ws[j], 0), b1 = piece(ws[j], 1);
+              bFrags.push_back(tf32 ? vector::FromElementsOp::create(b, bType, ValueRange{b0, b1})
+                                          .getResult()
+                                    : vector::InsertOp::create(
+                                          b, b1,
+                                          vector::InsertOp::create(b, b0,
+                                                                   arith::ConstantOp::create(
+                                                                       b, bType,
+                                                                       DenseElementsAttr::get(
+                                                                           bType, b.getI8IntegerAttr(0))),
+                                                                   ArrayRef<int64_t>{0}),
+                                          ArrayRef<int64_t>{1})
+                                          .getResult());
+            }
+            for (int64_t m = 0; m < c.mTiles; ++m) {
+              Value a[4] = {piece(xs[2 * m], 0), piece(xs[2 * m + 1], 0), piece(xs[2 * m], 1),
+                            piece(xs[2 * m + 1], 1)};
+              SmallVector<Value> aFrags;
+              if (tf32) {
+                // x = hi + lo, both tf32: products within ~2^-21 of fp32's
+                // (the f16 weights are exact in tf32).
+                Value hi[4], lo[4];
+                for (int i = 0; i < 4; ++i) {
+                  hi[i] = roundTf32(a[i]);
+                  lo[i] = roundTf32(arith::SubFOp::create(b, a[i], hi[i]));
+                }
+                aFrags.push_back(vector::FromElementsOp::create(b, aType, ValueRange(hi)));
+                aFrags.push_back(vector::FromElementsOp::create(b, aType, ValueRange(lo)));
+              } else {
+                Value frag = arith::ConstantOp::create(
+                    b, aType, DenseElementsAttr::get(aType, b.getI8IntegerAttr(0)));
+                for (int64_t i = 0; i < 4; ++i)
+                  frag = vector::InsertOp::create(b, a[i], frag, ArrayRef<int64_t>{i});
+                aFrags.push_back(frag);
+              }
+              for (int64_t j = 0; j < c.nTiles; ++j)
+                for (Value aFrag : aFrags)
+                  next[m * c.nTiles + j] = nvgpu::MmaSyncOp::create(
+                      b, aFrag, bFrags[j], next[m * c.nTiles + j],
+                      ArrayRef<int64_t>{16, 8, c.mmaK}, tf32);
+            }
+          }
+          return next;
+        });
+    // Epilogue: c[i][j] is (row g + 8i, column 2t + j) of each mma tile.
+    for (int64_t m = 0; m < c.mTiles; ++m)
+      for (int64_t j = 0; j < c.nTiles; ++j)
+        for (int64_t i = 0; i < 2; ++i)
+          for (int64_t h = 0; h < 2; ++h) {
+            Value row = arith::AddIOp::create(
+                b, firstRow, arith::AddIOp::create(b, g, k.idx(16 * m + 8 * i)));
+            Value n = arith::AddIOp::create(
+                b, firstCol,
+                arith::AddIOp::create(b, arith::MulIOp::create(b, t, k.idx(2)),
+                                      k.idx(8 * j + h)));
+            Value inRange = arith::AndIOp::create(
+                b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, rows),
+                arith::CmpIOp::create(b, arith::CmpIPredicate::ult, n, k.idx(s.N)));
+            Value value = vector::ExtractOp::create(b, acc[m * c.nTiles + j],
+                                                    ArrayRef<int64_t>{i, h});
+            k.ifThen(inRange, [&] {
+              storeOutput(k, e.epilogue(value, n), row, n, s.out, s.N, s.parts);
+            });
+          }
   });
 }
 
+} // namespace
+
 int64_t batchedDecodeMinBatch(StringRef op) {
-  return op == "linear_w8a8" || op == "linear_w4a8" ? kBatchedDecodeMinBatch : 0;
+  // fp32 linears with f32 weights get the warp kernel again, and LaunchPlan
+  // then keeps one launch.
+  return op == "linear_w8a8" || op == "linear_w4a8" || op == "linear" || op == "linear_bias"
+             ? kBatchedDecodeMinBatch
+             : 0;
 }
 
 LogicalResult emitLinear(KernelContext &ctx, Location loc) {
@@ -745,8 +922,10 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   // would be the same kernel, LaunchPlan keeps one launch.
   const bool prefill = rows.text().find('L') != std::string::npos;
   const bool batchedDecode = !prefill && launch.minBatch >= kBatchedDecodeMinBatch;
-  const bool mmaKernel = (s.kind == Kind::W8A8 || (s.kind == Kind::W4A8 && s.group % 4 == 0)) &&
-                         (prefill || batchedDecode) && s.K % 32 == 0;
+  std::optional<MmaConfig> mma;
+  if (prefill || batchedDecode)
+    mma = mmaConfig(s, prefill);
+  const bool mmaKernel = mma.has_value();
   const bool warpKernel =
       !mmaKernel && s.K % s.chunk() == 0 && (!s.int4() || s.group % s.chunk() == 0);
   const int64_t rowsPerWarp = prefill ? kPrefillRowsPerWarp : kDecodeRowsPerWarp;
@@ -759,10 +938,14 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
                                   ? kDecodeColsPerWarp
                                   : 1;
   plan::ShapeExpr outputs = mulExpr(rows, plan::ShapeExpr(s.N));
-  if (mmaKernel)
-    ctx.gridFor(mulExpr(*plan::ShapeExpr::parse("cdiv(" + rows.text() + ",16)"),
-                        plan::ShapeExpr((s.N + 7) / 8 * 32)),
+  if (mmaKernel) {
+    // Blocks of numWarps column tiles, for every row tile.
+    int64_t colTiles = (s.N + mma->warpCols() - 1) / mma->warpCols();
+    ctx.gridFor(mulExpr(*plan::ShapeExpr::parse("cdiv(" + rows.text() + "," +
+                                                 std::to_string(mma->warpRows()) + ")"),
+                        plan::ShapeExpr((colTiles + numWarps - 1) / numWarps * numWarps * 32)),
                 numWarps);
+  }
   else if (warpKernel)
     ctx.gridFor(mulExpr(rowsPerWarp == 1
                             ? rows
@@ -782,13 +965,13 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   if (op != "linear" && op != "linear_bias")
     name += s.hasBias ? "_bias" : "_nobias";
   name += ctx.splitSuffix();
-  name += mmaKernel   ? "_mma"
+  name += mmaKernel   ? mma->suffix()
           : warpKernel ? "_warp_r" + std::to_string(rowsPerWarp) +
                              (colsPerWarp > 1 ? "_c" + std::to_string(colsPerWarp) : "")
                        : "_thread";
   ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
     if (mmaKernel)
-      buildMmaKernel(k, s, numWarps);
+      buildMmaKernel(k, s, *mma, numWarps);
     else if (warpKernel)
       buildWarpKernel(k, s, numWarps, rowsPerWarp, colsPerWarp);
     else
