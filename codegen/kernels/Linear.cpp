@@ -40,9 +40,13 @@
 //    load 2) and 16 x 8 in batched decode; each lane loads 16 or 32
 //    contiguous bytes of each of its rows and columns per step (the K slots
 //    of the mma are permuted alike for A and B, which a sum does not see).
-//    No shared memory. Rows and columns past the end read the last one and
-//    are not stored. Block = 4 warps (adjacent column tiles of one row
-//    tile); blocks walk the row tiles fastest.
+//    Each lane issues the loads of 2 (prefill) or 4 (decode) steps before
+//    their mmas. Batched decode has few tiles (mamba2-2.7b's out_proj: 320
+//    at batch 16), so there the 4 warps of a block split K and add their
+//    sums in warp order through shared memory (deterministic). Rows and
+//    columns past the end read the last one and are not stored. Block = 4
+//    warps (adjacent column tiles of one row tile, or one tile's K slices);
+//    blocks walk the row tiles fastest.
 //
 // Both take the i32 scalar `rows`.
 //
@@ -539,20 +543,28 @@ struct MmaConfig {
   int64_t laneElems = 16;
   /// 16-row and 8-column mma tiles per warp.
   int64_t mTiles = 1, nTiles = 1;
+  /// Warps of a block sharing one tile, each summing a slice of K (summed
+  /// in warp order through shared memory): more loads in flight where
+  /// there are few tiles (batched decode).
+  int64_t kSplit = 1;
+  /// Steps whose loads a lane issues before their mmas.
+  int64_t unroll = 1;
 
   bool tf32() const { return mmaK == 8; }
   int64_t stepK() const { return 4 * laneElems; }
   int64_t warpRows() const { return 16 * mTiles; }
   int64_t warpCols() const { return 8 * nTiles; }
   std::string suffix() const {
-    return "_mma_m" + std::to_string(warpRows()) + "n" + std::to_string(warpCols());
+    return "_mma_m" + std::to_string(warpRows()) + "n" + std::to_string(warpCols()) +
+           (kSplit > 1 ? "_k" + std::to_string(kSplit) : "") +
+           (unroll > 1 ? "_u" + std::to_string(unroll) : "");
   }
 };
 
 /// The mma configuration of `s`, or nothing where the tensor-core kernel
 /// does not apply (fp32 weights, an int4 group a lane chunk would straddle,
 /// a K no step divides).
-std::optional<MmaConfig> mmaConfig(const LinearSpec &s, bool prefill) {
+std::optional<MmaConfig> mmaConfig(const LinearSpec &s, bool prefill, int numWarps) {
   MmaConfig c;
   if (s.kind == Kind::W4A16 || (s.kind == Kind::F32 && !s.f16Weights))
     return std::nullopt;
@@ -572,6 +584,15 @@ std::optional<MmaConfig> mmaConfig(const LinearSpec &s, bool prefill) {
   // to stream the weights.
   if (prefill)
     c.mTiles = 2, c.nTiles = 4;
+  else if (s.K % (numWarps * c.stepK()) == 0)
+    c.kSplit = numWarps;
+  // Loads of up to 4 (decode) or 2 (prefill: 3x the operands a step)
+  // steps in flight, where the warp's K slice divides into them.
+  for (int64_t u = prefill ? 2 : 4; u > 1; u /= 2)
+    if ((s.K / c.kSplit) % (u * c.stepK()) == 0) {
+      c.unroll = u;
+      break;
+    }
   return c;
 }
 
@@ -642,13 +663,19 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, const MmaConfig &c,
   // every row tile reads them); the warps of a block take adjacent column
   // tiles of one row tile and share its x through L1.
   const int64_t colTiles = (s.N + c.warpCols() - 1) / c.warpCols();
+  // With a split K, the warps of a block share one tile instead.
   Value rowTiles = arith::CeilDivUIOp::create(b, rows, k.idx(c.warpRows()));
   Value mt = arith::RemUIOp::create(b, k.blockIdx(), rowTiles);
-  Value nt = arith::AddIOp::create(
-      b, arith::MulIOp::create(b, arith::DivUIOp::create(b, k.blockIdx(), rowTiles), k.idx(numWarps)),
-      warp);
-  // Warp-uniform: a whole warp takes or skips the tile (mma.sync needs all
-  // 32 lanes).
+  Value blockCols = arith::DivUIOp::create(b, k.blockIdx(), rowTiles);
+  Value nt = c.kSplit > 1 ? blockCols
+                          : arith::AddIOp::create(
+                                b, arith::MulIOp::create(b, blockCols, k.idx(numWarps)), warp)
+                                .getResult();
+  const int64_t sliceK = s.K / c.kSplit;
+  Value kBegin = c.kSplit > 1 ? arith::MulIOp::create(b, warp, k.idx(sliceK)).getResult()
+                              : k.idx(0);
+  // Warp-uniform (block-uniform with a split K): a whole warp takes or
+  // skips the tile (mma.sync needs all 32 lanes).
   Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, nt, k.idx(colTiles));
   k.ifThen(active, [&] {
     Value g = arith::DivUIOp::create(b, lane, k.idx(4));
@@ -730,63 +757,100 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, const MmaConfig &c,
     // Operand registers per sub-step and half: one word (int8) or value.
     const int64_t subSteps = c.laneElems / (c.mmaK / 4);
     SmallVector<Value> acc = k.forLoop(
-        k.idx(0), k.idx(s.K), k.idx(c.stepK()), init,
-        [&](Value k0, ValueRange iter) -> SmallVector<Value> {
-          SmallVector<SmallVector<Value>> xs, ws;
-          for (int64_t r = 0; r < 2 * c.mTiles; ++r)
-            xs.push_back(xOperands(r, k0));
-          for (int64_t j = 0; j < c.nTiles; ++j)
-            ws.push_back(weightOperands(j, k0));
+        kBegin, arith::AddIOp::create(b, kBegin, k.idx(sliceK)), k.idx(c.unroll * c.stepK()), init,
+        [&](Value kLoop, ValueRange iter) -> SmallVector<Value> {
+          // Every step's loads first, then their mmas.
+          SmallVector<SmallVector<SmallVector<Value>>> xSteps, wSteps;
+          for (int64_t step = 0; step < c.unroll; ++step) {
+            Value k0 = arith::AddIOp::create(b, kLoop, k.idx(step * c.stepK()));
+            xSteps.emplace_back();
+            wSteps.emplace_back();
+            for (int64_t r = 0; r < 2 * c.mTiles; ++r)
+              xSteps.back().push_back(xOperands(r, k0));
+            for (int64_t j = 0; j < c.nTiles; ++j)
+              wSteps.back().push_back(weightOperands(j, k0));
+          }
           SmallVector<Value> next(iter.begin(), iter.end());
-          for (int64_t u = 0; u < subSteps; ++u) {
-            auto piece = [&](ArrayRef<Value> v, int64_t half) { return v[2 * u + half]; };
-            SmallVector<Value> bFrags;
-            for (int64_t j = 0; j < c.nTiles; ++j) {
-              Value b0 = piece(ws[j], 0), b1 = piece(ws[j], 1);
-              bFrags.push_back(tf32 ? vector::FromElementsOp::create(b, bType, ValueRange{b0, b1})
-                                          .getResult()
-                                    : vector::InsertOp::create(
-                                          b, b1,
-                                          vector::InsertOp::create(b, b0,
-                                                                   arith::ConstantOp::create(
-                                                                       b, bType,
-                                                                       DenseElementsAttr::get(
-                                                                           bType, b.getI8IntegerAttr(0))),
-                                                                   ArrayRef<int64_t>{0}),
-                                          ArrayRef<int64_t>{1})
-                                          .getResult());
-            }
-            for (int64_t m = 0; m < c.mTiles; ++m) {
-              Value a[4] = {piece(xs[2 * m], 0), piece(xs[2 * m + 1], 0), piece(xs[2 * m], 1),
-                            piece(xs[2 * m + 1], 1)};
-              SmallVector<Value> aFrags;
-              if (tf32) {
-                // x = hi + lo, both tf32: products within ~2^-21 of fp32's
-                // (the f16 weights are exact in tf32).
-                Value hi[4], lo[4];
-                for (int i = 0; i < 4; ++i) {
-                  hi[i] = roundTf32(a[i]);
-                  lo[i] = roundTf32(arith::SubFOp::create(b, a[i], hi[i]));
-                }
-                aFrags.push_back(vector::FromElementsOp::create(b, aType, ValueRange(hi)));
-                aFrags.push_back(vector::FromElementsOp::create(b, aType, ValueRange(lo)));
-              } else {
-                Value frag = arith::ConstantOp::create(
-                    b, aType, DenseElementsAttr::get(aType, b.getI8IntegerAttr(0)));
-                for (int64_t i = 0; i < 4; ++i)
-                  frag = vector::InsertOp::create(b, a[i], frag, ArrayRef<int64_t>{i});
-                aFrags.push_back(frag);
+          for (int64_t step = 0; step < c.unroll; ++step) {
+            for (int64_t u = 0; u < subSteps; ++u) {
+              auto &xs = xSteps[step];
+              auto &ws = wSteps[step];
+              auto piece = [&](ArrayRef<Value> v, int64_t half) { return v[2 * u + half]; };
+              SmallVector<Value> bFrags;
+              for (int64_t j = 0; j < c.nTiles; ++j) {
+                Value b0 = piece(ws[j], 0), b1 = piece(ws[j], 1);
+                bFrags.push_back(tf32 ? vector::FromElementsOp::create(b, bType, ValueRange{b0, b1})
+                                            .getResult()
+                                      : vector::InsertOp::create(
+                                            b, b1,
+                                            vector::InsertOp::create(b, b0,
+                                                                     arith::ConstantOp::create(
+                                                                         b, bType,
+                                                                         DenseElementsAttr::get(
+                                                                             bType, b.getI8IntegerAttr(0))),
+                                                                     ArrayRef<int64_t>{0}),
+                                            ArrayRef<int64_t>{1})
+                                            .getResult());
               }
-              for (int64_t j = 0; j < c.nTiles; ++j)
-                for (Value aFrag : aFrags)
-                  next[m * c.nTiles + j] = nvgpu::MmaSyncOp::create(
-                      b, aFrag, bFrags[j], next[m * c.nTiles + j],
-                      ArrayRef<int64_t>{16, 8, c.mmaK}, tf32);
+              for (int64_t m = 0; m < c.mTiles; ++m) {
+                Value a[4] = {piece(xs[2 * m], 0), piece(xs[2 * m + 1], 0), piece(xs[2 * m], 1),
+                              piece(xs[2 * m + 1], 1)};
+                SmallVector<Value> aFrags;
+                if (tf32) {
+                  // x = hi + lo, both tf32: products within ~2^-21 of fp32's
+                  // (the f16 weights are exact in tf32).
+                  Value hi[4], lo[4];
+                  for (int i = 0; i < 4; ++i) {
+                    hi[i] = roundTf32(a[i]);
+                    lo[i] = roundTf32(arith::SubFOp::create(b, a[i], hi[i]));
+                  }
+                  aFrags.push_back(vector::FromElementsOp::create(b, aType, ValueRange(hi)));
+                  aFrags.push_back(vector::FromElementsOp::create(b, aType, ValueRange(lo)));
+                } else {
+                  Value frag = arith::ConstantOp::create(
+                      b, aType, DenseElementsAttr::get(aType, b.getI8IntegerAttr(0)));
+                  for (int64_t i = 0; i < 4; ++i)
+                    frag = vector::InsertOp::create(b, a[i], frag, ArrayRef<int64_t>{i});
+                  aFrags.push_back(frag);
+                }
+                for (int64_t j = 0; j < c.nTiles; ++j)
+                  for (Value aFrag : aFrags)
+                    next[m * c.nTiles + j] = nvgpu::MmaSyncOp::create(
+                        b, aFrag, bFrags[j], next[m * c.nTiles + j],
+                        ArrayRef<int64_t>{16, 8, c.mmaK}, tf32);
+              }
             }
           }
           return next;
         });
-    // Epilogue: c[i][j] is (row g + 8i, column 2t + j) of each mma tile.
+    if (c.kSplit > 1) {
+      // The slices' sums, added in warp order by warp 0 (deterministic;
+      // exact for the int32 sums).
+      const int64_t perLane = 4 * c.mTiles * c.nTiles;
+      Type elem = tf32 ? f32 : i32;
+      Value partials = k.sharedArray("k_partials", elem, c.kSplit * perLane * 32);
+      auto slot = [&](Value w, int64_t v) {
+        return arith::AddIOp::create(
+            b, arith::MulIOp::create(b, arith::AddIOp::create(b, arith::MulIOp::create(b, w, k.idx(perLane)), k.idx(v)), k.idx(32)),
+            lane);
+      };
+      for (int64_t a = 0; a < c.mTiles * c.nTiles; ++a)
+        for (int64_t v = 0; v < 4; ++v)
+          k.store(vector::ExtractOp::create(b, acc[a], ArrayRef<int64_t>{v / 2, v % 2}),
+                  partials, slot(warp, 4 * a + v));
+      k.barrier();
+      for (int64_t a = 0; a < c.mTiles * c.nTiles; ++a)
+        for (int64_t v = 0; v < 4; ++v) {
+          Value sum = k.load(elem, partials, slot(k.idx(0), 4 * a + v));
+          for (int64_t w = 1; w < c.kSplit; ++w)
+            sum = e.add(sum, k.load(elem, partials, slot(k.idx(w), 4 * a + v)));
+          acc[a] = vector::InsertOp::create(b, sum, acc[a], ArrayRef<int64_t>{v / 2, v % 2});
+        }
+    }
+    // Epilogue: c[i][j] is (row g + 8i, column 2t + j) of each mma tile;
+    // with a split K, warp 0 stores.
+    Value storing = c.kSplit > 1 ? arith::CmpIOp::create(b, arith::CmpIPredicate::eq, warp, k.idx(0)).getResult()
+                                 : Value();
     for (int64_t m = 0; m < c.mTiles; ++m)
       for (int64_t j = 0; j < c.nTiles; ++j)
         for (int64_t i = 0; i < 2; ++i)
@@ -800,6 +864,8 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, const MmaConfig &c,
             Value inRange = arith::AndIOp::create(
                 b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, rows),
                 arith::CmpIOp::create(b, arith::CmpIPredicate::ult, n, k.idx(s.N)));
+            if (storing)
+              inRange = arith::AndIOp::create(b, inRange, storing);
             Value value = vector::ExtractOp::create(b, acc[m * c.nTiles + j],
                                                     ArrayRef<int64_t>{i, h});
             k.ifThen(inRange, [&] {
@@ -924,7 +990,7 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   const bool batchedDecode = !prefill && launch.minBatch >= kBatchedDecodeMinBatch;
   std::optional<MmaConfig> mma;
   if (prefill || batchedDecode)
-    mma = mmaConfig(s, prefill);
+    mma = mmaConfig(s, prefill, numWarps);
   const bool mmaKernel = mma.has_value();
   const bool warpKernel =
       !mmaKernel && s.K % s.chunk() == 0 && (!s.int4() || s.group % s.chunk() == 0);
@@ -939,11 +1005,13 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
                                   : 1;
   plan::ShapeExpr outputs = mulExpr(rows, plan::ShapeExpr(s.N));
   if (mmaKernel) {
-    // Blocks of numWarps column tiles, for every row tile.
+    // Blocks of numWarps column tiles (or of one tile's K slices), for
+    // every row tile.
     int64_t colTiles = (s.N + mma->warpCols() - 1) / mma->warpCols();
+    int64_t blockCols = mma->kSplit > 1 ? colTiles : (colTiles + numWarps - 1) / numWarps;
     ctx.gridFor(mulExpr(*plan::ShapeExpr::parse("cdiv(" + rows.text() + "," +
                                                  std::to_string(mma->warpRows()) + ")"),
-                        plan::ShapeExpr((colTiles + numWarps - 1) / numWarps * numWarps * 32)),
+                        plan::ShapeExpr(blockCols * numWarps * 32)),
                 numWarps);
   }
   else if (warpKernel)

@@ -7,7 +7,10 @@
 // with dt_t = softplus(dt_raw + dt_bias) (ssd_scan also clamps it to
 // [dt_min, dt_max]; ssd_step does not, as ref::ssdStep) and A = -exp(A_log).
 //
-// ssd_scan / ssd_step: one warp per (b, h, p); lane l owns the elements
+// ssd_scan / ssd_step: one warp per (b, h, p) (ssd_scan: per 4 p of one
+// head, sharing dt, the decay and the B and C loads, with the loads of 4
+// tokens issued before their steps; the order of each row's operations is
+// unchanged); lane l owns the elements
 // n = l, l + 32, ... of the state row h[b, h, p, :] and keeps them in
 // registers (the scan across the whole sequence: state memory is written
 // once, at the end), so loads of the row, B and C are coalesced across the
@@ -37,6 +40,11 @@
 namespace mlir::quamba::codegen {
 
 namespace {
+
+/// State rows (p) of one head a warp of ssd_scan owns, and the tokens whose
+/// loads it issues before their recurrence steps.
+constexpr int64_t kScanRowsPerWarp = 4;
+constexpr int64_t kScanTokensInFlight = 4;
 
 Value add(KernelBuilder &k, Value a, Value c) {
   return arith::AddIOp::create(k.b(), a, c);
@@ -110,7 +118,13 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
     seqlen = x.shape[1];
     launch.scalars = {batch, seqlen};
   }
-  ctx.gridFor(mulExpr(batch, plan::ShapeExpr(H * P * 32)), numWarps);
+  // The scan gives a warp R state rows of one head (R = 4 where P allows):
+  // dt, its softplus and decay, and the B and C loads serve all R rows.
+  // The step keeps a row a warp (batch 1 has only H * P warps to spread).
+  const int64_t R = !step && P % kScanRowsPerWarp == 0 ? kScanRowsPerWarp : 1;
+  ctx.gridFor(mulExpr(batch, plan::ShapeExpr(H * P / R * 32)), numWarps);
+  if (R > 1)
+    name += "_r" + std::to_string(R) + "_u" + std::to_string(kScanTokensInFlight);
 
   // ssd_scan: x, dt, B, C, A_log, D, dt_bias, y, state; batch, seqlen.
   // ssd_step: x, dt, B, C, A_log, D, dt_bias, state_in, y, state_out; batch.
@@ -121,25 +135,31 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
     auto &b = k.b();
     Type f32 = b.getF32Type();
     Value gid = k.globalIdx();
-    Value i = arith::DivUIOp::create(b, gid, k.idx(32)); // (b * H + h) * P + p
+    // (b * H + h) * (P / R) + p / R
+    Value i = arith::DivUIOp::create(b, gid, k.idx(32));
     Value lane = arith::RemUIOp::create(b, gid, k.idx(32));
-    Value total = mulC(k, k.argIndex(batchArg), H * P);
+    Value total = mulC(k, k.argIndex(batchArg), H * P / R);
     // Warp-uniform: the shuffles inside see every lane.
     Value inBounds =
         arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, total);
     k.ifThen(inBounds, [&] {
-      Value p = arith::RemUIOp::create(b, i, k.idx(P));
-      Value bh = arith::DivUIOp::create(b, i, k.idx(P));
+      Value p0 = mulC(k, arith::RemUIOp::create(b, i, k.idx(P / R)), R);
+      Value bh = arith::DivUIOp::create(b, i, k.idx(P / R));
       Value h = arith::RemUIOp::create(b, bh, k.idx(H));
       Value bIdx = arith::DivUIOp::create(b, bh, k.idx(H));
       Value g = arith::DivUIOp::create(b, h, k.idx(headsPerGroup));
       Value A = arith::NegFOp::create(
           b, exp(k, k.load(f32, k.arg(4), h)));
       Value dtBias = k.load(f32, k.arg(6), h);
-      Value dIndex = dHasHdim ? add(k, mulC(k, h, P), p) : h;
-      Value D = k.load(f32, k.arg(5), dIndex);
-      Value stateBase = mulC(k, i, N); // state[b, h, p, :]
-      Value hp = add(k, mulC(k, h, P), p);
+      // Row r of the warp: p = p0 + r, state row (b, h, p), its D and
+      // its x column h * P + p.
+      SmallVector<Value> D, stateBase, hp;
+      for (int64_t r = 0; r < R; ++r) {
+        Value p = add(k, p0, k.idx(r));
+        hp.push_back(add(k, mulC(k, h, P), p));
+        D.push_back(k.load(f32, k.arg(5), dHasHdim ? hp.back() : h));
+        stateBase.push_back(mulC(k, add(k, mulC(k, bh, P), p), N));
+      }
       Value gn = mulC(k, g, N);
       // The lane's state elements n_j = lane + 32 j (ragged: the last may
       // not exist; it then holds 0 and adds +0 to the lane's sum, which
@@ -166,12 +186,28 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
         k.ifThen(valid[j], [&] { k.store(v, ptr, at); });
       };
 
+      // What one token reads (independent of the state, so a warp issues
+      // the loads of several tokens before their recurrence steps).
+      struct TokenInputs {
+        SmallVector<Value> x, Bn, Cn;
+        Value dtRaw;
+      };
+      auto loadToken = [&](Value row) {
+        TokenInputs in;
+        for (int64_t r = 0; r < R; ++r)
+          in.x.push_back(k.load(f32, k.arg(0), add(k, mulC(k, row, H * P), hp[r])));
+        in.dtRaw = k.load(f32, k.arg(1), add(k, mulC(k, row, H), h));
+        Value bcBase = add(k, mulC(k, row, G * N), gn);
+        for (int64_t j = 0; j < perLane; ++j) {
+          in.Bn.push_back(loadAt(k.arg(2), bcBase, j));
+          in.Cn.push_back(loadAt(k.arg(3), bcBase, j));
+        }
+        return in;
+      };
       // One token of the recurrence at sequence row `row` (= b * L + t):
-      // the state in registers, y stored by lane 0.
-      auto token = [&](Value row, ValueRange state, bool clamp) {
-        Value xv = k.load(f32, k.arg(0), add(k, mulC(k, row, H * P), hp));
-        Value dtRaw = k.load(f32, k.arg(1), add(k, mulC(k, row, H), h));
-        Value dtv = softplus(k, arith::AddFOp::create(b, dtRaw, dtBias));
+      // state[r * perLane + j] in registers, y stored by lane 0.
+      auto token = [&](Value row, const TokenInputs &in, ValueRange state, bool clamp) {
+        Value dtv = softplus(k, arith::AddFOp::create(b, in.dtRaw, dtBias));
         if (clamp) {
           // std::min(std::max(v, dtMin), dtMax), as ref::ssdScan: the
           // unordered compares keep a NaN v, as std::max/min do.
@@ -187,45 +223,63 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
           }
         }
         Value decay = exp(k, fmul(k, dtv, A));
-        Value bcBase = add(k, mulC(k, row, G * N), gn);
-        SmallVector<Value> Bn, Cn;
-        for (int64_t j = 0; j < perLane; ++j) {
-          Bn.push_back(loadAt(k.arg(2), bcBase, j));
-          Cn.push_back(loadAt(k.arg(3), bcBase, j));
-        }
         // row[n] * decay + B * dt * x, then C . h in the warp order, as
         // ref::ssdStep.
-        SmallVector<Value> next;
-        Value acc = k.f32(0.0f);
-        for (int64_t j = 0; j < perLane; ++j) {
-          next.push_back(fadd(k, fmul(k, state[j], decay),
-                              fmul(k, fmul(k, Bn[j], dtv), xv)));
-          acc = fadd(k, acc, fmul(k, Cn[j], next[j]));
+        SmallVector<Value> next, y;
+        for (int64_t r = 0; r < R; ++r) {
+          Value acc = k.f32(0.0f);
+          for (int64_t j = 0; j < perLane; ++j) {
+            next.push_back(fadd(k, fmul(k, state[r * perLane + j], decay),
+                                fmul(k, fmul(k, in.Bn[j], dtv), in.x[r])));
+            acc = fadd(k, acc, fmul(k, in.Cn[j], next.back()));
+          }
+          y.push_back(fadd(k, warpSum(k, acc), fmul(k, D[r], in.x[r])));
         }
-        Value y = fadd(k, warpSum(k, acc), fmul(k, D, xv));
         k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, k.idx(0)), [&] {
-          k.store(y, k.arg(yArg), add(k, mulC(k, row, H * P), hp));
+          for (int64_t r = 0; r < R; ++r)
+            k.store(y[r], k.arg(yArg), add(k, mulC(k, row, H * P), hp[r]));
         });
         return next;
       };
 
       SmallVector<Value> state;
       if (step) {
-        for (int64_t j = 0; j < perLane; ++j)
-          state.push_back(loadAt(k.arg(7), stateBase, j));
-        state = token(bIdx, state, /*clamp=*/false);
+        for (int64_t r = 0; r < R; ++r)
+          for (int64_t j = 0; j < perLane; ++j)
+            state.push_back(loadAt(k.arg(7), stateBase[r], j));
+        state = token(bIdx, loadToken(bIdx), state, /*clamp=*/false);
       } else {
-        // The scan starts from a zero state and keeps it in registers.
+        // The scan starts from a zero state and keeps it in registers:
+        // tokens in groups of U (all their loads, then their steps), the
+        // last L % U one by one.
+        const int64_t U = R > 1 ? kScanTokensInFlight : 1;
         Value L = k.argIndex(10);
         Value rowBase = mul(k, bIdx, L);
-        SmallVector<Value> zero(perLane, k.f32(0.0f));
-        state = k.forLoop(k.idx(0), L, k.idx(1), zero,
+        Value whole = arith::SubIOp::create(b, L, arith::RemUIOp::create(b, L, k.idx(U)));
+        SmallVector<Value> zero(R * perLane, k.f32(0.0f));
+        state = k.forLoop(k.idx(0), whole, k.idx(U), zero,
                           [&](Value t, ValueRange iter) -> SmallVector<Value> {
-                            return token(add(k, rowBase, t), iter, /*clamp=*/true);
+                            SmallVector<Value> rowsU;
+                            SmallVector<TokenInputs> ins;
+                            for (int64_t u = 0; u < U; ++u) {
+                              rowsU.push_back(add(k, rowBase, add(k, t, k.idx(u))));
+                              ins.push_back(loadToken(rowsU.back()));
+                            }
+                            SmallVector<Value> st(iter.begin(), iter.end());
+                            for (int64_t u = 0; u < U; ++u)
+                              st = token(rowsU[u], ins[u], st, /*clamp=*/true);
+                            return st;
                           });
+        if (U > 1)
+          state = k.forLoop(whole, L, k.idx(1), state,
+                            [&](Value t, ValueRange iter) -> SmallVector<Value> {
+                              Value row = add(k, rowBase, t);
+                              return token(row, loadToken(row), iter, /*clamp=*/true);
+                            });
       }
-      for (int64_t j = 0; j < perLane; ++j)
-        storeAt(state[j], k.arg(stateArg), stateBase, j);
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t j = 0; j < perLane; ++j)
+          storeAt(state[r * perLane + j], k.arg(stateArg), stateBase[r], j);
     });
   });
   return success();

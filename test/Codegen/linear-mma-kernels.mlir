@@ -109,8 +109,8 @@ module {
 // tile a warp from batch 16.
 // CHECK-LABEL: \22name\22:\22decode\22
 // CHECK-SAME: \22kernel\22:\22linear_k64_n32_f16w_warp_r1\22,{{.*}}\22batch\22:[1,15]
-// CHECK-SAME: \22kernel\22:\22linear_k64_n32_f16w_mma_m16n8\22,{{.*}}\22batch\22:[16,0]
-// CHECK-LABEL: gpu.module @linear_k64_n32_f16w_mma_m32n32
+// CHECK-SAME: \22kernel\22:\22linear_k64_n32_f16w_mma_m16n8_u2\22,{{.*}}\22batch\22:[16,0]
+// CHECK-LABEL: gpu.module @linear_k64_n32_f16w_mma_m32n32_u2
 // CHECK: scf.for
 // CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xi32>
 // CHECK: llvm.bitcast %{{.*}} : i32 to vector<2xf16>
@@ -121,9 +121,9 @@ module {
 // CHECK: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 8], tf32Enabled} : (vector<4x1xf32>, vector<2x1xf32>, vector<2x2xf32>) -> vector<2x2xf32>
 // CHECK: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 8], tf32Enabled}
 // CHECK-LABEL: gpu.module @linear_k64_n32_f16w_warp_r1
-// CHECK-LABEL: gpu.module @linear_k64_n32_f16w_mma_m16n8
+// CHECK-LABEL: gpu.module @linear_k64_n32_f16w_mma_m16n8_u2
 // CHECK: nvgpu.mma.sync
-// PTX-LABEL: .visible .entry linear_k64_n32_f16w_mma_m32n32(
+// PTX-LABEL: .visible .entry linear_k64_n32_f16w_mma_m32n32_u2(
 // PTX: ld.global.v4.b32
 // PTX: mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32
 module {
@@ -134,5 +134,35 @@ module {
   func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x64xf32>, %w: tensor<32x64xf16>) -> tensor<?x1x32xf32> {
     %y = mamba.linear %x, %w : (tensor<?x1x64xf32>, tensor<32x64xf16>) -> tensor<?x1x32xf32>
     return %y : tensor<?x1x32xf32>
+  }
+}
+
+// -----
+
+// Batched decode with K = 512 (f16 weights): a block's 4 warps share one
+// 16x8 tile and each sums a quarter of K (4 steps' loads in flight), then
+// warp 0 adds the 4 partial sums in warp order from shared memory and
+// stores; prefill keeps 32x32 tiles a warp.
+// CHECK-LABEL: \22name\22:\22decode\22
+// CHECK-SAME: \22kernel\22:\22linear_k512_n24_f16w_mma_m16n8_k4_u4\22,{{.*}}\22grid\22:[\22cdiv(cdiv(B,16)*384,128)\22
+// CHECK-LABEL: gpu.module @linear_k512_n24_f16w_mma_m16n8_k4_u4
+// CHECK: llvm.mlir.global internal @k_partials() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<512 x f32>
+// CHECK: scf.for
+// CHECK-COUNT-8: nvgpu.mma.sync
+// CHECK: gpu.barrier
+// CHECK: arith.addf
+// CHECK: arith.addf
+// CHECK: arith.addf
+// PTX-LABEL: .visible .entry linear_k512_n24_f16w_mma_m16n8_k4_u4(
+// PTX: mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32
+// PTX: bar.sync
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x512xf32>, %w: tensor<24x512xf16>) -> tensor<?x?x24xf32> {
+    %y = mamba.linear %x, %w : (tensor<?x?x512xf32>, tensor<24x512xf16>) -> tensor<?x?x24xf32>
+    return %y : tensor<?x?x24xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x512xf32>, %w: tensor<24x512xf16>) -> tensor<?x1x24xf32> {
+    %y = mamba.linear %x, %w : (tensor<?x1x512xf32>, tensor<24x512xf16>) -> tensor<?x1x24xf32>
+    return %y : tensor<?x1x24xf32>
   }
 }

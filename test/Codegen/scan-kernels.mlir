@@ -1,6 +1,7 @@
 // quamba-convert-mamba-to-gpu: the SSM scans run the sequential recurrence,
-// one warp per (b, h, p) (Mamba2 SSD: the state row spread over the lanes,
-// in registers) or one thread per (b, e) (Mamba1 selective, the state row
+// one warp per 4 rows (b, h, p..p+3) (Mamba2 SSD: each state row spread
+// over the lanes, in registers; tokens in groups of 4, their loads first,
+// then a loop for the last L % 4) or one thread per (b, e) (Mamba1 selective, the state row
 // in the output state buffer). Kernels are specialised
 // on the static dims and attrs; batch (and seqlen for scans) are i32 scalars.
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu | FileCheck %s
@@ -10,18 +11,19 @@
 // RUN:   | FileCheck %s --check-prefix=PTX
 
 // ssd_scan, no dt limit (dt_min 0, dt_max +inf): x, dt, B, C, A_log, D,
-// dt_bias, y, state, then batch, seqlen; H = 8, P = 16, G = 2, N = 16.
+// dt_bias, y, state, then batch, seqlen; H = 8, P = 16, G = 2, N = 16:
+// B * 8 * 16 / 4 warps.
 // CHECK-LABEL: mamba.launch_plan
-// CHECK-SAME: \22kernel\22:\22ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22,\22L\22],{{.*}}\22grid\22:[\22cdiv(B*4096,128)\22,1,1],\22block\22:[128,1,1]
-// CHECK-LABEL: gpu.module @ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000
-// CHECK: gpu.func @ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: \22kernel\22:\22ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000_r4_u4\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22,\22L\22],{{.*}}\22grid\22:[\22cdiv(B*1024,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-LABEL: gpu.module @ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000_r4_u4
+// CHECK: gpu.func @ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000_r4_u4(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32", "i32"]
 // CHECK: scf.for
 // CHECK: arith.bitcast %{{.*}} : f32 to i32
 // CHECK: math.roundeven
 // CHECK: scf.for
-// PTX-LABEL: .visible .entry ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000(
+// PTX-LABEL: .visible .entry ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000_r4_u4(
 // PTX: ld.global
 // PTX: cvt.rni.f32.f32
 // PTX: st.global
@@ -43,8 +45,8 @@ module {
 // ssd_scan with the dt limit and D per channel ([H*P]): the limit's bits are
 // in the name, the clamp is two compare-and-selects.
 // CHECK-LABEL: mamba.launch_plan
-// CHECK-SAME: \22kernel\22:\22ssd_scan_h8_p16_g2_n16_dh1_dtmin3a83126f_dtmax3dcccccd\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22,\22L\22],{{.*}}\22grid\22:[\22cdiv(B*4096,128)\22,1,1],\22block\22:[128,1,1]
-// CHECK-LABEL: gpu.module @ssd_scan_h8_p16_g2_n16_dh1_dtmin3a83126f_dtmax3dcccccd
+// CHECK-SAME: \22kernel\22:\22ssd_scan_h8_p16_g2_n16_dh1_dtmin3a83126f_dtmax3dcccccd_r4_u4\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22,\22L\22],{{.*}}\22grid\22:[\22cdiv(B*1024,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-LABEL: gpu.module @ssd_scan_h8_p16_g2_n16_dh1_dtmin3a83126f_dtmax3dcccccd_r4_u4
 // CHECK: arith.bitcast %{{.*}} : f32 to i32
 // CHECK: %[[DTMIN:.*]] = arith.constant 1.000000e-03 : f32
 // CHECK: %[[GE:.*]] = arith.cmpf uge, %{{.*}}, %[[DTMIN]] : f32
@@ -53,7 +55,7 @@ module {
 // CHECK: %[[LE:.*]] = arith.cmpf ule, %[[DT]], %[[DTMAX]] : f32
 // CHECK: arith.select %[[LE]], %[[DT]], %[[DTMAX]] : f32
 // CHECK: math.roundeven
-// PTX-LABEL: .visible .entry ssd_scan_h8_p16_g2_n16_dh1_dtmin3a83126f_dtmax3dcccccd(
+// PTX-LABEL: .visible .entry ssd_scan_h8_p16_g2_n16_dh1_dtmin3a83126f_dtmax3dcccccd_r4_u4(
 // PTX: cvt.rni.f32.f32
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>, %dt: tensor<?x?x8xf32>, %B: tensor<?x?x32xf32>, %C: tensor<?x?x32xf32>) -> (tensor<?x?x128xf32>, tensor<?x8x16x16xf32>) {
