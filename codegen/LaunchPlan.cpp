@@ -335,6 +335,14 @@ private:
   LogicalResult lowerScaled(Operation *op, Value input, Value scales,
                             Value output, StringRef opName);
   LogicalResult lowerHadamard(mamba::HadamardOp op);
+  LogicalResult foldConstantDequantize(mamba::DequantizeOp op);
+  /// Whether a and b are the same value or constants of the same attribute.
+  static bool sameConstant(Value a, Value b) {
+    if (a == b)
+      return true;
+    auto ca = a.getDefiningOp<arith::ConstantOp>(), cb = b.getDefiningOp<arith::ConstantOp>();
+    return ca && cb && ca.getValue() == cb.getValue() && ca.getType() == cb.getType();
+  }
 
   ModuleOp kernels;
   LaunchPlanResult result;
@@ -347,6 +355,10 @@ private:
   llvm::DenseMap<std::pair<Attribute, int>, int> constantBuffers;
   std::map<int64_t, int> zeroBuffers;
   std::map<std::vector<float>, int> expandedScales;
+  /// Dequantizes lowered with their quantize as one requantize launch.
+  llvm::SmallPtrSet<Operation *, 16> fusedDequantizes;
+  /// (int8 constant, scales) -> its dequantized f32 weight.
+  llvm::DenseMap<std::pair<Attribute, Attribute>, int> foldedDequantizes;
 };
 
 static double f64(const APFloat &value) { return value.convertToDouble(); }
@@ -396,6 +408,53 @@ LogicalResult PlanBuilder::lowerScaled(Operation *op, Value input, Value scales,
   operands.push_back(scaleBuffer);
   return launch(op, opName, operands, output,
                 {{"inner", {static_cast<double>(inner)}}});
+}
+
+/// A dequantized int8 constant (quamba-quantize's conv, A_log, D and dt_bias
+/// weights) becomes an f32 weight computed here with the reference kernel
+/// (float(q) * scale, one IEEE multiply: the bits a dequantize launch would
+/// write), instead of a launch per layer and step.
+LogicalResult PlanBuilder::foldConstantDequantize(mamba::DequantizeOp op) {
+  auto input = op.getInput().getDefiningOp<arith::ConstantOp>();
+  auto scales = op.getScales().getDefiningOp<arith::ConstantOp>();
+  if (!scales)
+    return op.emitError("scales must be constants to lower to a kernel");
+  llvm::Expected<HostTensor> q = evaluateConstant(input);
+  llvm::Expected<HostTensor> s = evaluateConstant(scales);
+  if (!q || !s) {
+    op.emitError(llvm::toString(q ? s.takeError() : q.takeError()));
+    return failure();
+  }
+  if (!q->isInt8)
+    return op.emitError("dequantize of a constant that is not int8");
+  std::pair<Attribute, Attribute> key{input.getValue(), scales.getValue()};
+  if (auto it = foldedDequantizes.find(key); it != foldedDequantizes.end()) {
+    buffers[op.getResult()] = it->second;
+    return success();
+  }
+  auto type = cast<RankedTensorType>(op.getResult().getType());
+  auto scaleType = cast<RankedTensorType>(op.getScales().getType());
+  std::vector<int64_t> block(type.getShape().end() - scaleType.getRank(), type.getShape().end());
+  ::quamba::Result<std::vector<float>> expanded = ref::broadcastScales(
+      s->values.data(),
+      std::vector<int64_t>(scaleType.getShape().begin(), scaleType.getShape().end()), block);
+  if (!expanded)
+    return op.emitError(expanded.error());
+  std::vector<float> inner = expanded.take();
+  const int64_t count = static_cast<int64_t>(q->bytes.size());
+  if (inner.empty() || count % static_cast<int64_t>(inner.size()) != 0)
+    return op.emitError("scales do not tile the dequantized constant");
+  std::vector<float> values(count);
+  ref::dequantizeInt8PerChannel(q->bytes.data(), inner.data(), values.data(),
+                                count / static_cast<int64_t>(inner.size()),
+                                static_cast<int64_t>(inner.size()));
+  std::string name = "codegen.dequantized" + std::to_string(result.weights.size());
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(input.getValue()))
+    name = resource.getRawHandle().getKey().str() + ".dequantized";
+  int index = weight(name, DType::F32, q->shape, floatBytes(values));
+  foldedDequantizes[key] = index;
+  buffers[op.getResult()] = index;
+  return success();
 }
 
 LogicalResult PlanBuilder::lowerHadamard(mamba::HadamardOp op) {
@@ -519,9 +578,21 @@ LogicalResult PlanBuilder::lowerOp(Operation *op) {
       })
       .Case([&](mamba::HadamardOp o) { return lowerHadamard(o); })
       .Case([&](mamba::QuantizeOp o) {
+        // quantize -> dequantize with the same scales, the code read by
+        // nothing else: one launch rounding x to its int8 grid.
+        if (o.getResult().hasOneUse())
+          if (auto dq = dyn_cast<mamba::DequantizeOp>(*o.getResult().user_begin()))
+            if (sameConstant(dq.getScales(), o.getScales())) {
+              fusedDequantizes.insert(dq);
+              return lowerScaled(o, o.getInput(), o.getScales(), dq.getResult(), "requantize");
+            }
         return lowerScaled(o, o.getInput(), o.getScales(), o.getResult(), "quantize");
       })
       .Case([&](mamba::DequantizeOp o) {
+        if (fusedDequantizes.contains(o))
+          return success(); // its quantize wrote the result (requantize)
+        if (o.getInput().getDefiningOp<arith::ConstantOp>())
+          return foldConstantDequantize(o);
         return lowerScaled(o, o.getInput(), o.getScales(), o.getResult(), "dequantize");
       })
       .Case([&](mamba::LinearW8A8Op o) {

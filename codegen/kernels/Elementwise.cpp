@@ -1,8 +1,9 @@
-//===- Elementwise.cpp - quantize and dequantize kernels ------------------===//
+//===- Elementwise.cpp - quantize, dequantize and requantize kernels ------===//
 //
 // One thread per element. quantize follows ref::quantizeInt8Value exactly:
 // one IEEE division (div.rn.f32), round half to even (cvt.rni), NaN -> 0,
-// saturation to [-128, 127]; dequantize is one multiply. Bit-exact.
+// saturation to [-128, 127]; dequantize is one multiply; requantize is the
+// two, the int8 code kept in a register. Bit-exact.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernels/Kernels.h"
@@ -15,6 +16,7 @@ namespace mlir::quamba::codegen {
 LogicalResult emitElementwise(KernelContext &ctx, Location loc) {
   plan::Launch &launch = ctx.getLaunch();
   const bool quantize = launch.op == "quantize";
+  const bool requantize = launch.op == "requantize";
   const int64_t inner = static_cast<int64_t>(launch.attr("inner"));
   if (inner <= 0)
     return emitError(loc) << launch.op << " launch without a positive 'inner'";
@@ -32,7 +34,7 @@ LogicalResult emitElementwise(KernelContext &ctx, Location loc) {
     k.ifThen(inBounds, [&] {
       Value channel = arith::RemUIOp::create(b, i, k.idx(inner));
       Value scale = k.load(f32, k.arg(1), channel);
-      if (!quantize) {
+      if (!quantize && !requantize) {
         Value q = k.load(i8, k.arg(0), i);
         Value x = arith::SIToFPOp::create(b, f32, q);
         k.store(arith::MulFOp::create(b, x, scale), k.arg(2), i);
@@ -41,7 +43,10 @@ LogicalResult emitElementwise(KernelContext &ctx, Location loc) {
       Value x = k.load(f32, k.arg(0), i);
       Value t = arith::DivFOp::create(b, x, scale);
       Value q = roundToInt8Saturating(k, t, i8);
-      k.store(q, k.arg(2), i);
+      if (requantize)
+        k.store(arith::MulFOp::create(b, arith::SIToFPOp::create(b, f32, q), scale), k.arg(2), i);
+      else
+        k.store(q, k.arg(2), i);
     });
   });
   return success();

@@ -151,7 +151,7 @@ void KernelContext::gridFor(const ShapeExpr &work, int numWarps) {
 
 LogicalResult emitKernel(KernelContext &ctx, Location loc) {
   const std::string &op = ctx.getLaunch().op;
-  if (op == "quantize" || op == "dequantize")
+  if (op == "quantize" || op == "dequantize" || op == "requantize")
     return emitElementwise(ctx, loc);
   if (op == "rms_norm" || op == "add_rms_norm" || op == "gated_rms_norm")
     return emitNorm(ctx, loc);

@@ -90,7 +90,7 @@ int64_t batchedDecodeMinBatch(StringRef op);
 LogicalResult emitKernel(KernelContext &ctx, Location loc);
 
 // The emitters, one per family (kernels/*.cpp).
-LogicalResult emitElementwise(KernelContext &ctx, Location loc); // quantize, dequantize
+LogicalResult emitElementwise(KernelContext &ctx, Location loc); // (de|re)quantize
 LogicalResult emitNorm(KernelContext &ctx, Location loc);      // rms_norm, add_rms_norm, gated_rms_norm
 LogicalResult emitLinear(KernelContext &ctx, Location loc);    // linear, linear_bias, linear_w8a8/w4a8/w4a16
 LogicalResult emitEmbedding(KernelContext &ctx, Location loc); // embedding, quantized_embedding

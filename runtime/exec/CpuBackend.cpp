@@ -223,12 +223,17 @@ Status CpuBackend::runOp(const BoundLaunch &bound) {
     std::memcpy(p[2], p[0], count * sizeof(float));
     return check(ref::hadamard(as<float>(p[2]), count / n, n));
   }
-  if (op == "quantize" || op == "dequantize") {
+  if (op == "quantize" || op == "dequantize" || op == "requantize") {
     int64_t inner = static_cast<int64_t>(l.attr("inner")), count = product(d[0]);
     if (inner <= 0 || count % inner != 0)
       return fail("scale block " + std::to_string(inner) + " does not tile " +
                   std::to_string(count) + " elements");
-    if (op == "quantize")
+    if (op == "requantize") {
+      std::vector<int8_t> q(count);
+      ref::quantizeInt8PerChannel(as<float>(p[0]), as<float>(p[1]), q.data(), count / inner, inner);
+      ref::dequantizeInt8PerChannel(q.data(), as<float>(p[1]), as<float>(p[2]), count / inner,
+                                    inner);
+    } else if (op == "quantize")
       ref::quantizeInt8PerChannel(as<float>(p[0]), as<float>(p[1]), as<int8_t>(p[2]),
                                   count / inner, inner);
     else

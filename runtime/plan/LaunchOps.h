@@ -52,6 +52,11 @@
 //                        (scales expanded over the trailing block at compile time;
 //                         element i uses scales[i % inner]; RNE, saturating)
 // dequantize           q i8, scales[inner], out f32                count    inner
+// requantize           x f32, scales[inner], out f32               count    inner
+//                        (dequantize(quantize(x)): x rounded to its int8 grid, as
+//                         ref::quantizeInt8PerChannel then ref::dequantizeInt8PerChannel;
+//                         codegen fuses a quantize whose only reader dequantizes
+//                         with the same scales)
 // linear_w8a8          x i8, x_scale[1], w i8[N,K], w_scales[N], bias[N], out  rows  has_bias
 // linear_w4a8          x i8, x_scale[1], w u8[N,K/2], group_scales[N,K/g],
 //                        channel_scales[N], bias[N], out          rows     group_size, has_bias
@@ -79,7 +84,8 @@ inline constexpr std::string_view kLaunchOps[] = {
     "split",          "causal_conv1d",       "causal_conv1d_step",
     "ssd_scan",       "ssd_step",            "selective_scan",
     "selective_step", "gated_rms_norm",      "hadamard",
-    "quantize",       "dequantize",          "linear_w8a8",
+    "quantize",       "dequantize",          "requantize",
+    "linear_w8a8",
     "linear_w4a8",    "linear_w4a16",        "argmax",
     "sample",
 };

@@ -82,7 +82,7 @@ int expectedOperandCount(const Launch &launch) {
       {"ssd_scan", 9},       {"ssd_step", 10},
       {"selective_scan", 10}, {"selective_step", 11},
       {"gated_rms_norm", 4}, {"hadamard", 3},
-      {"quantize", 3},       {"dequantize", 3},
+      {"quantize", 3},       {"dequantize", 3},     {"requantize", 3},
       {"linear_w8a8", 6},    {"linear_w4a8", 7},
       {"linear_w4a16", 5},   {"argmax", 2},         {"sample", 3},
   };

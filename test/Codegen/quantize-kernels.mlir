@@ -26,3 +26,63 @@ module {
     return %q : tensor<?x1x64xi8>
   }
 }
+
+// -----
+
+// A dequantized int8 constant (quamba-quantize's conv, A_log, D weights)
+// folds into an f32 weight at plan time: no dequantize launch, and one
+// weight for both entry points.
+// CHECK-LABEL: mamba.launch_plan
+// CHECK-SAME: {\22name\22:\22codegen.dequantized{{[0-9]+}}\22,\22dtype\22:\22f32\22,\22kind\22:\22weight\22,\22shape\22:[4,8]}
+// CHECK-NOT: dequantize_inner
+// CHECK: gpu.module @linear_k8_n4_warp_r16
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x8xf32>) -> tensor<?x?x4xf32> {
+    %q = arith.constant dense<3> : tensor<4x8xi8>
+    %s = arith.constant dense<0.25> : tensor<4x1xf32>
+    %w = mamba.dequantize %q, scales(%s) : (tensor<4x8xi8>, tensor<4x1xf32>) -> tensor<4x8xf32>
+    %y = mamba.linear %x, %w : (tensor<?x?x8xf32>, tensor<4x8xf32>) -> tensor<?x?x4xf32>
+    return %y : tensor<?x?x4xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x8xf32>) -> tensor<?x1x4xf32> {
+    %q = arith.constant dense<3> : tensor<4x8xi8>
+    %s = arith.constant dense<0.25> : tensor<4x1xf32>
+    %w = mamba.dequantize %q, scales(%s) : (tensor<4x8xi8>, tensor<4x1xf32>) -> tensor<4x8xf32>
+    %y = mamba.linear %x, %w : (tensor<?x1x8xf32>, tensor<4x8xf32>) -> tensor<?x1x4xf32>
+    return %y : tensor<?x1x4xf32>
+  }
+}
+
+// -----
+
+// quantize whose only reader dequantizes with the same scales: one
+// requantize launch (x -> its int8 grid, the code kept in a register);
+// a quantize whose code is also read elsewhere stays a quantize.
+// CHECK-LABEL: gpu.module @requantize_inner64
+// CHECK: gpu.func @requantize_inner64(
+// CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "i32"]
+// CHECK: arith.divf
+// CHECK: math.roundeven
+// CHECK: %[[Q:.*]] = arith.fptosi %{{.*}} : f32 to i8
+// CHECK: %[[QF:.*]] = arith.sitofp %[[Q]] : i8 to f32
+// CHECK: arith.mulf %[[QF]], %{{.*}} : f32
+// CHECK-LABEL: gpu.module @quantize_inner64
+// CHECK-LABEL: gpu.module @dequantize_inner64
+// PTX-LABEL: .visible .entry requantize_inner64(
+// PTX: div.rn.f32
+// PTX: cvt.rni.f32.f32
+// PTX: mul.rn.f32
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xf32>) -> tensor<?x?x64xf32> {
+    %s = arith.constant dense<0.5> : tensor<1xf32>
+    %q = mamba.quantize %x, scales(%s) : (tensor<?x?x64xf32>, tensor<1xf32>) -> tensor<?x?x64xi8>
+    %d = mamba.dequantize %q, scales(%s) : (tensor<?x?x64xi8>, tensor<1xf32>) -> tensor<?x?x64xf32>
+    return %d : tensor<?x?x64xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x64xf32>) -> (tensor<?x1x64xf32>, tensor<?x1x64xi8>) {
+    %s = arith.constant dense<0.5> : tensor<1xf32>
+    %q = mamba.quantize %x, scales(%s) : (tensor<?x1x64xf32>, tensor<1xf32>) -> tensor<?x1x64xi8>
+    %d = mamba.dequantize %q, scales(%s) : (tensor<?x1x64xi8>, tensor<1xf32>) -> tensor<?x1x64xf32>
+    return %d, %q : tensor<?x1x64xf32>, tensor<?x1x64xi8>
+  }
+}
