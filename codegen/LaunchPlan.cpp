@@ -336,6 +336,27 @@ private:
                             Value output, StringRef opName);
   LogicalResult lowerHadamard(mamba::HadamardOp op);
   LogicalResult foldConstantDequantize(mamba::DequantizeOp op);
+  /// The state operand and new-state result of a step op (null otherwise).
+  static std::pair<Value, Value> stepState(Operation *op) {
+    if (auto o = dyn_cast<mamba::CausalConv1dStepOp>(op))
+      return {o.getState(), o.getNewState()};
+    if (auto o = dyn_cast<mamba::SSDStepOp>(op))
+      return {o.getState(), o.getNewState()};
+    if (auto o = dyn_cast<mamba::SelectiveStepOp>(op))
+      return {o.getState(), o.getNewState()};
+    return {};
+  }
+  /// Launches step op `op` over `values` (its state among them) and
+  /// `outputs` (its new state last), with its int8 state fused in when
+  /// fusedStates holds it: the state operand is the int8 codes, the
+  /// expanded scales come after the inputs (`operands` may already hold
+  /// extra inputs, e.g. a bias), the new state is the quantized one.
+  LogicalResult lowerStep(Operation *op, StringRef opName, SmallVector<Value> values,
+                          SmallVector<int> extraInputs, SmallVector<Value> outputs,
+                          std::map<std::string, std::vector<double>> attrs);
+  /// The plan buffer of `scales` expanded over the trailing block of
+  /// `tensor` (one scale per element of the block), and the block's size.
+  FailureOr<int> expandedScaleBuffer(Operation *op, Value tensor, Value scales, int64_t &inner);
   /// Whether a and b are the same value or constants of the same attribute.
   static bool sameConstant(Value a, Value b) {
     if (a == b)
@@ -355,6 +376,15 @@ private:
   llvm::DenseMap<std::pair<Attribute, int>, int> constantBuffers;
   std::map<int64_t, int> zeroBuffers;
   std::map<std::vector<float>, int> expandedScales;
+  /// Step ops with the dequantize of their state and the quantize of their
+  /// new state fused in (both then lower to nothing of their own).
+  llvm::DenseMap<Operation *, std::pair<mamba::DequantizeOp, mamba::QuantizeOp>> fusedStates;
+  bool fusedStateOp(Operation *op) const {
+    for (const auto &entry : fusedStates)
+      if (entry.second.first == op || entry.second.second == op)
+        return true;
+    return false;
+  }
   /// Dequantizes lowered with their quantize as one requantize launch.
   llvm::SmallPtrSet<Operation *, 16> fusedDequantizes;
   /// (int8 constant, scales) -> its dequantized f32 weight.
@@ -363,9 +393,9 @@ private:
 
 static double f64(const APFloat &value) { return value.convertToDouble(); }
 
-LogicalResult PlanBuilder::lowerScaled(Operation *op, Value input, Value scales,
-                                       Value output, StringRef opName) {
-  auto inputType = cast<RankedTensorType>(input.getType());
+FailureOr<int> PlanBuilder::expandedScaleBuffer(Operation *op, Value tensor, Value scales,
+                                                int64_t &inner) {
+  auto inputType = cast<RankedTensorType>(tensor.getType());
   auto scaleType = cast<RankedTensorType>(scales.getType());
   int64_t rank = scaleType.getRank();
   if (rank > inputType.getRank())
@@ -373,7 +403,7 @@ LogicalResult PlanBuilder::lowerScaled(Operation *op, Value input, Value scales,
   // The trailing block of the input the scales cover; it must be static.
   std::vector<int64_t> block(inputType.getShape().end() - rank,
                              inputType.getShape().end());
-  int64_t inner = 1;
+  inner = 1;
   for (int64_t d : block) {
     if (ShapedType::isDynamic(d))
       return op->emitError("scales broadcast over a dynamic dimension");
@@ -393,21 +423,50 @@ LogicalResult PlanBuilder::lowerScaled(Operation *op, Value input, Value scales,
   if (!broadcast)
     return op->emitError(broadcast.error());
   std::vector<float> expanded = broadcast.take();
-  int scaleBuffer;
   auto it = expandedScales.find(expanded);
-  if (it != expandedScales.end()) {
-    scaleBuffer = it->second;
-  } else {
-    scaleBuffer = weight("codegen.scales" + std::to_string(expandedScales.size()),
-                         DType::F32, {inner}, floatBytes(expanded));
-    expandedScales[expanded] = scaleBuffer;
-  }
+  if (it != expandedScales.end())
+    return it->second;
+  int index = weight("codegen.scales" + std::to_string(expandedScales.size()), DType::F32,
+                     {inner}, floatBytes(expanded));
+  expandedScales[expanded] = index;
+  return index;
+}
+
+LogicalResult PlanBuilder::lowerScaled(Operation *op, Value input, Value scales,
+                                       Value output, StringRef opName) {
+  int64_t inner = 0;
+  FailureOr<int> scaleBuffer = expandedScaleBuffer(op, input, scales, inner);
+  if (failed(scaleBuffer))
+    return failure();
   SmallVector<int> operands;
   if (failed(inputs(op, input, operands)))
     return failure();
-  operands.push_back(scaleBuffer);
+  operands.push_back(*scaleBuffer);
   return launch(op, opName, operands, output,
                 {{"inner", {static_cast<double>(inner)}}});
+}
+
+LogicalResult PlanBuilder::lowerStep(Operation *op, StringRef opName, SmallVector<Value> values,
+                                     SmallVector<int> extraInputs, SmallVector<Value> outputs,
+                                     std::map<std::string, std::vector<double>> attrs) {
+  auto [state, newState] = stepState(op);
+  auto fused = fusedStates.find(op);
+  if (fused != fusedStates.end()) {
+    auto [dq, q] = fused->second;
+    *llvm::find(values, state) = dq.getInput();
+    outputs.back() = q.getResult();
+    int64_t inner = 0;
+    FailureOr<int> scaleBuffer = expandedScaleBuffer(op, dq.getInput(), dq.getScales(), inner);
+    if (failed(scaleBuffer))
+      return failure();
+    extraInputs.push_back(*scaleBuffer);
+    attrs["state_int8"] = {1.0};
+  }
+  SmallVector<int> operands;
+  if (failed(inputs(op, values, operands)))
+    return failure();
+  operands.append(extraInputs.begin(), extraInputs.end());
+  return launch(op, opName, operands, outputs, std::move(attrs));
 }
 
 /// A dequantized int8 constant (quamba-quantize's conv, A_log, D and dt_bias
@@ -526,10 +585,10 @@ LogicalResult PlanBuilder::lowerOp(Operation *op) {
         SmallVector<int> operands;
         std::map<std::string, std::vector<double>> attrs = {{"silu", {o.getSilu() ? 1.0 : 0.0}}};
         int64_t channels = cast<RankedTensorType>(o.getWeight().getType()).getDimSize(0);
-        if (failed(inputs(o, {o.getX(), o.getState(), o.getWeight()}, operands)) ||
-            failed(biasOperand(o, o.getBias(), channels, operands, attrs)))
+        if (failed(biasOperand(o, o.getBias(), channels, operands, attrs)))
           return failure();
-        return launch(o, "causal_conv1d_step", operands, {o.getY(), o.getNewState()}, attrs);
+        return lowerStep(o, "causal_conv1d_step", {o.getX(), o.getState(), o.getWeight()},
+                         operands, {o.getY(), o.getNewState()}, attrs);
       })
       .Case([&](mamba::SSDScanOp o) {
         // JSON has no infinity: an unbounded dt_max is left out (LaunchOps.h).
@@ -551,13 +610,13 @@ LogicalResult PlanBuilder::lowerOp(Operation *op) {
       .Case([&](mamba::SSDStepOp o) {
         bool dHasHdim = cast<RankedTensorType>(o.getD().getType()).getDimSize(0) ==
                         cast<RankedTensorType>(o.getX().getType()).getShape().back();
-        return simple(o, "ssd_step",
-                      {o.getX(), o.getDt(), o.getB(), o.getC(), o.getALog(), o.getD(),
-                       o.getDtBias(), o.getState()},
-                      {o.getY(), o.getNewState()},
-                      {{"headdim", {static_cast<double>(o.getHeaddim())}},
-                       {"ngroups", {static_cast<double>(o.getNgroups())}},
-                       {"d_has_hdim", {dHasHdim ? 1.0 : 0.0}}});
+        return lowerStep(o, "ssd_step",
+                         {o.getX(), o.getDt(), o.getB(), o.getC(), o.getALog(), o.getD(),
+                          o.getDtBias(), o.getState()},
+                         {}, {o.getY(), o.getNewState()},
+                         {{"headdim", {static_cast<double>(o.getHeaddim())}},
+                          {"ngroups", {static_cast<double>(o.getNgroups())}},
+                          {"d_has_hdim", {dHasHdim ? 1.0 : 0.0}}});
       })
       .Case([&](mamba::SelectiveScanOp o) {
         return simple(o, "selective_scan",
@@ -566,10 +625,10 @@ LogicalResult PlanBuilder::lowerOp(Operation *op) {
                       {o.getY(), o.getState()});
       })
       .Case([&](mamba::SelectiveStepOp o) {
-        return simple(o, "selective_step",
-                      {o.getX(), o.getDt(), o.getB(), o.getC(), o.getZ(), o.getALog(),
-                       o.getD(), o.getDtBias(), o.getState()},
-                      {o.getY(), o.getNewState()});
+        return lowerStep(o, "selective_step",
+                         {o.getX(), o.getDt(), o.getB(), o.getC(), o.getZ(), o.getALog(),
+                          o.getD(), o.getDtBias(), o.getState()},
+                         {}, {o.getY(), o.getNewState()}, {});
       })
       .Case([&](mamba::GatedRMSNormOp o) {
         return simple(o, "gated_rms_norm", {o.getY(), o.getZ(), o.getWeight()}, o.getOutput(),
@@ -578,6 +637,8 @@ LogicalResult PlanBuilder::lowerOp(Operation *op) {
       })
       .Case([&](mamba::HadamardOp o) { return lowerHadamard(o); })
       .Case([&](mamba::QuantizeOp o) {
+        if (fusedStateOp(o))
+          return success(); // a step op writes the int8 state
         // quantize -> dequantize with the same scales, the code read by
         // nothing else: one launch rounding x to its int8 grid.
         if (o.getResult().hasOneUse())
@@ -589,8 +650,8 @@ LogicalResult PlanBuilder::lowerOp(Operation *op) {
         return lowerScaled(o, o.getInput(), o.getScales(), o.getResult(), "quantize");
       })
       .Case([&](mamba::DequantizeOp o) {
-        if (fusedDequantizes.contains(o))
-          return success(); // its quantize wrote the result (requantize)
+        if (fusedDequantizes.contains(o) || fusedStateOp(o))
+          return success(); // its quantize (requantize) or a step op reads the codes
         if (o.getInput().getDefiningOp<arith::ConstantOp>())
           return foldConstantDequantize(o);
         return lowerScaled(o, o.getInput(), o.getScales(), o.getResult(), "dequantize");
@@ -644,6 +705,20 @@ LogicalResult PlanBuilder::buildEntry(func::FuncOp func) {
   }
   if (auto tokens = dyn_cast<RankedTensorType>(func.getArgumentTypes()[0]))
     current->singleToken = tokens.getRank() == 2 && tokens.getDimSize(1) == 1;
+  // Step ops whose int8 state is dequantized and quantized around them
+  // take both into their launch (state_int8, LaunchOps.h).
+  func.walk([&](Operation *op) {
+    auto [state, newState] = stepState(op);
+    if (!state)
+      return;
+    auto dq = state.getDefiningOp<mamba::DequantizeOp>();
+    if (!dq || !state.hasOneUse() || dq.getInput().getDefiningOp<arith::ConstantOp>() ||
+        !newState.hasOneUse())
+      return;
+    auto q = dyn_cast<mamba::QuantizeOp>(*newState.user_begin());
+    if (q && sameConstant(q.getScales(), dq.getScales()))
+      fusedStates[op] = {dq, q};
+  });
   for (Operation &op : func.getBody().front()) {
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       for (Value v : ret.getOperands()) {

@@ -9,7 +9,8 @@
 // causal_conv1d_step: one thread per (b, c). It reads the window
 // state_in[b, c, 1..K-1] followed by x[b, c], writes it to state_out (the
 // rolled state) and computes y[b, c] from it in the same order as
-// ref::causalConv1dStep.
+// ref::causalConv1dStep. An int8 state (state_int8) is dequantized where it
+// is read and the rolled state quantized where it is written.
 //
 // Kernels are specialised on C, K, silu, has_bias and a split epilogue (y
 // stored as its parts, LaunchOps.h); B and L are i32 scalars.
@@ -40,6 +41,7 @@ std::string convName(const std::string &op, int64_t channels, int64_t kernel,
 LogicalResult emitConv(KernelContext &ctx, Location loc) {
   plan::Launch &launch = ctx.getLaunch();
   const bool step = launch.op == "causal_conv1d_step";
+  const bool int8State = step && launch.flag("state_int8");
   const bool useSilu = launch.flag("silu");
   const bool hasBias = launch.flag("has_bias");
   const unsigned weightOperand = step ? 2 : 1;
@@ -57,8 +59,8 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
     return emitError(loc) << launch.op << ": weight is not [" << channels
                           << ", K]";
   const int numWarps = 4;
-  std::string name =
-      convName(launch.op, channels, kernel, useSilu, hasBias) + ctx.splitSuffix();
+  std::string name = convName(launch.op, channels, kernel, useSilu, hasBias) +
+                     (int8State ? "_qstate" : "") + ctx.splitSuffix();
   // y may be split (LaunchOps.h): `extra` more operands before the state.
   const SmallVector<int64_t> parts = ctx.splitSizes();
   const unsigned extra = parts.size() > 1 ? parts.size() - 1 : 0;
@@ -68,12 +70,16 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
     plan::ShapeExpr batch = x.shape[0];
     launch.scalars = {batch};
     ctx.gridFor(mulExpr(batch, plan::ShapeExpr(channels)), numWarps);
-    // Operands: x, state_in, weight, bias, y, state_out; scalar batch.
+    // Operands: x, state_in, weight, bias, [state_scales,] y, state_out;
+    // scalar batch. An int8 state has scales per element of [C, K].
+    const unsigned q = int8State ? 1 : 0;
     ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
       auto &b = k.b();
       Type f32 = b.getF32Type();
+      Value scales = int8State ? k.arg(4) : Value();
+      const StateOperand stateIn{k.arg(1), scales}, stateOut{k.arg(5 + q + extra), scales};
       Value i = k.globalIdx(); // b * C + c
-      Value total = arith::MulIOp::create(b, k.argIndex(6 + extra), k.idx(channels));
+      Value total = arith::MulIOp::create(b, k.argIndex(6 + q + extra), k.idx(channels));
       Value inBounds =
           arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, total);
       k.ifThen(inBounds, [&] {
@@ -85,19 +91,19 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
           Value v;
           if (tap + 1 < kernel) {
             Value src = arith::AddIOp::create(b, stateBase, k.idx(tap + 1));
-            v = k.load(f32, k.arg(1), src);
+            v = stateIn.load(k, src, arith::AddIOp::create(b, wBase, k.idx(tap + 1)));
           } else {
             v = k.load(f32, k.arg(0), i);
           }
           Value dst = arith::AddIOp::create(b, stateBase, k.idx(tap));
-          k.store(v, k.arg(5 + extra), dst);
+          stateOut.store(k, v, dst, arith::AddIOp::create(b, wBase, k.idx(tap)));
           Value w = k.load(f32, k.arg(2),
                            arith::AddIOp::create(b, wBase, k.idx(tap)));
           acc = mulAdd(k, acc, w, v);
         }
         if (useSilu)
           acc = silu(k, acc);
-        storeOutput(k, acc, arith::DivUIOp::create(b, i, k.idx(channels)), c, 4, channels,
+        storeOutput(k, acc, arith::DivUIOp::create(b, i, k.idx(channels)), c, 4 + q, channels,
                     parts);
       });
     });

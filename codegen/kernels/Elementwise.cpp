@@ -35,18 +35,11 @@ LogicalResult emitElementwise(KernelContext &ctx, Location loc) {
       Value channel = arith::RemUIOp::create(b, i, k.idx(inner));
       Value scale = k.load(f32, k.arg(1), channel);
       if (!quantize && !requantize) {
-        Value q = k.load(i8, k.arg(0), i);
-        Value x = arith::SIToFPOp::create(b, f32, q);
-        k.store(arith::MulFOp::create(b, x, scale), k.arg(2), i);
+        k.store(dequantizeInt8(k, k.load(i8, k.arg(0), i), scale), k.arg(2), i);
         return;
       }
-      Value x = k.load(f32, k.arg(0), i);
-      Value t = arith::DivFOp::create(b, x, scale);
-      Value q = roundToInt8Saturating(k, t, i8);
-      if (requantize)
-        k.store(arith::MulFOp::create(b, arith::SIToFPOp::create(b, f32, q), scale), k.arg(2), i);
-      else
-        k.store(q, k.arg(2), i);
+      Value q = quantizeInt8(k, k.load(f32, k.arg(0), i), scale);
+      k.store(requantize ? dequantizeInt8(k, q, scale) : q, k.arg(2), i);
     });
   });
   return success();

@@ -1,5 +1,6 @@
 //===- Kernels.cpp - kernel naming, dedupe and dispatch -------------------===//
 #include "codegen/kernels/Kernels.h"
+#include "codegen/kernels/ScalarMath.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Diagnostics.h"
@@ -87,6 +88,20 @@ Value warpSum(KernelBuilder &k, Value value) {
     value = arith::AddFOp::create(b, value, shuffle.getShuffleResult());
   }
   return value;
+}
+
+Value StateOperand::load(KernelBuilder &k, Value index, Value scaleIndex) const {
+  auto &b = k.b();
+  if (!scales)
+    return k.load(b.getF32Type(), ptr, index);
+  Value q = k.load(b.getI8Type(), ptr, index);
+  return dequantizeInt8(k, q, k.load(b.getF32Type(), scales, scaleIndex));
+}
+
+void StateOperand::store(KernelBuilder &k, Value value, Value index, Value scaleIndex) const {
+  if (!scales)
+    return k.store(value, ptr, index);
+  k.store(quantizeInt8(k, value, k.load(k.b().getF32Type(), scales, scaleIndex)), ptr, index);
 }
 
 void storeOutput(KernelBuilder &k, Value value, Value row, Value col, unsigned firstArg,

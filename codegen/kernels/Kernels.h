@@ -79,6 +79,20 @@ Value warpSum(KernelBuilder &k, Value value);
 void storeOutput(KernelBuilder &k, Value value, Value row, Value col, unsigned firstArg,
                  int64_t width, ArrayRef<int64_t> parts);
 
+/// A recurrent state operand of a step op: f32, or int8 codes with
+/// per-element scales (the launch's state_int8, LaunchOps.h), which loads
+/// dequantize (float(q) * s) and stores quantize (sat8(RNE(v / s))) exactly
+/// as the dequantize / quantize launches they replace.
+struct StateOperand {
+  Value ptr;
+  /// Null for an f32 state.
+  Value scales;
+
+  /// Element `index`, whose scale is scales[scaleIndex].
+  Value load(KernelBuilder &k, Value index, Value scaleIndex) const;
+  void store(KernelBuilder &k, Value value, Value index, Value scaleIndex) const;
+};
+
 /// The smallest batch from which a decode launch of `op` has a kernel of its
 /// own for many rows (the weights read once per block of rows instead of
 /// once per row), or 0 when one kernel serves every batch. LaunchPlan then

@@ -107,4 +107,14 @@ std::string floatBits(float value) {
   return text;
 }
 
+Value quantizeInt8(KernelBuilder &k, Value v, Value scale) {
+  auto &b = k.b();
+  return roundToInt8Saturating(k, arith::DivFOp::create(b, v, scale), b.getI8Type());
+}
+
+Value dequantizeInt8(KernelBuilder &k, Value q, Value scale) {
+  auto &b = k.b();
+  return arith::MulFOp::create(b, arith::SIToFPOp::create(b, b.getF32Type(), q), scale);
+}
+
 } // namespace mlir::quamba::codegen

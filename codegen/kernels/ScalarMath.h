@@ -27,6 +27,10 @@ Value softplus(KernelBuilder &k, Value v);
 /// an integer-valued f32 in [-128, 127] converted to `intType` (i8 or i32).
 /// minimumf/maximumf would propagate NaN: ordered compares clamp instead.
 Value roundToInt8Saturating(KernelBuilder &k, Value v, Type intType);
+/// sat8(RNE(v / scale)) as i8: ref::quantizeInt8Value (one IEEE division).
+Value quantizeInt8(KernelBuilder &k, Value v, Value scale);
+/// float(q) * scale for an i8 q: ref::dequantizeInt8PerChannel's element.
+Value dequantizeInt8(KernelBuilder &k, Value q, Value scale);
 /// The bits of an f32 in hex ("3727c5ac" for 1e-5): kernel names carry
 /// float parameters exactly.
 std::string floatBits(float value);

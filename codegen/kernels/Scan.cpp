@@ -71,6 +71,7 @@ bool staticTrailing(const plan::Buffer &buffer) {
 LogicalResult emitSSD(KernelContext &ctx, Location loc) {
   plan::Launch &launch = ctx.getLaunch();
   const bool step = launch.op == "ssd_step";
+  const bool int8State = step && launch.flag("state_int8");
   const int64_t headdim = static_cast<int64_t>(launch.attr("headdim"));
   const int64_t ngroups = static_cast<int64_t>(launch.attr("ngroups"));
   const bool dHasHdim = launch.flag("d_has_hdim");
@@ -102,6 +103,8 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
                      std::to_string(N) + "_dh" + (dHasHdim ? "1" : "0");
   if (!step)
     name += "_dtmin" + floatBits(dtMin) + "_dtmax" + floatBits(dtMax);
+  if (int8State)
+    name += "_qstate";
 
   // A warp per state row: lane l owns h[.., n] for n = l, l + 32, ...
   const int64_t perLane = (N + 31) / 32;
@@ -127,9 +130,11 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
     name += "_r" + std::to_string(R) + "_u" + std::to_string(kScanTokensInFlight);
 
   // ssd_scan: x, dt, B, C, A_log, D, dt_bias, y, state; batch, seqlen.
-  // ssd_step: x, dt, B, C, A_log, D, dt_bias, state_in, y, state_out; batch.
-  const unsigned yArg = step ? 8 : 7, stateArg = step ? 9 : 8;
-  const unsigned batchArg = step ? 10 : 9;
+  // ssd_step: x, dt, B, C, A_log, D, dt_bias, state_in, [state_scales,]
+  // y, state_out; batch.
+  const unsigned q = int8State ? 1 : 0;
+  const unsigned yArg = step ? 8 + q : 7, stateArg = step ? 9 + q : 8;
+  const unsigned batchArg = step ? 10 + q : 9;
   ctx.useKernel(name, ctx.operandArgs(step ? 1 : 2), numWarps,
                 [&](KernelBuilder &k) {
     auto &b = k.b();
@@ -153,13 +158,17 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
       Value dtBias = k.load(f32, k.arg(6), h);
       // Row r of the warp: p = p0 + r, state row (b, h, p), its D and
       // its x column h * P + p.
-      SmallVector<Value> D, stateBase, hp;
+      SmallVector<Value> D, stateBase, hp, scaleBase;
       for (int64_t r = 0; r < R; ++r) {
         Value p = add(k, p0, k.idx(r));
         hp.push_back(add(k, mulC(k, h, P), p));
         D.push_back(k.load(f32, k.arg(5), dHasHdim ? hp.back() : h));
         stateBase.push_back(mulC(k, add(k, mulC(k, bh, P), p), N));
+        // An int8 state's scales are per element of [H, P, N].
+        scaleBase.push_back(mulC(k, hp.back(), N));
       }
+      Value scales = int8State ? k.arg(8) : Value();
+      const StateOperand stateIn{k.arg(7), scales}, stateOut{k.arg(stateArg), scales};
       Value gn = mulC(k, g, N);
       // The lane's state elements n_j = lane + 32 j (ragged: the last may
       // not exist; it then holds 0 and adds +0 to the lane's sum, which
@@ -179,11 +188,18 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
         return k.select(valid[j], f32, [&] { return k.load(f32, ptr, at); },
                         [&] { return k.f32(0.0f); });
       };
-      auto storeAt = [&](Value v, Value ptr, Value base, int64_t j) {
-        Value at = add(k, base, ns[j]);
+      auto loadState = [&](const StateOperand &state, int64_t r, int64_t j) -> Value {
+        Value at = add(k, stateBase[r], ns[j]), scaleAt = add(k, scaleBase[r], ns[j]);
         if (!valid[j])
-          return k.store(v, ptr, at);
-        k.ifThen(valid[j], [&] { k.store(v, ptr, at); });
+          return state.load(k, at, scaleAt);
+        return k.select(valid[j], f32, [&] { return state.load(k, at, scaleAt); },
+                        [&] { return k.f32(0.0f); });
+      };
+      auto storeState = [&](Value v, const StateOperand &state, int64_t r, int64_t j) {
+        Value at = add(k, stateBase[r], ns[j]), scaleAt = add(k, scaleBase[r], ns[j]);
+        if (!valid[j])
+          return state.store(k, v, at, scaleAt);
+        k.ifThen(valid[j], [&] { state.store(k, v, at, scaleAt); });
       };
 
       // What one token reads (independent of the state, so a warp issues
@@ -246,7 +262,7 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
       if (step) {
         for (int64_t r = 0; r < R; ++r)
           for (int64_t j = 0; j < perLane; ++j)
-            state.push_back(loadAt(k.arg(7), stateBase[r], j));
+            state.push_back(loadState(stateIn, r, j));
         state = token(bIdx, loadToken(bIdx), state, /*clamp=*/false);
       } else {
         // The scan starts from a zero state and keeps it in registers:
@@ -279,7 +295,7 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
       }
       for (int64_t r = 0; r < R; ++r)
         for (int64_t j = 0; j < perLane; ++j)
-          storeAt(state[r * perLane + j], k.arg(stateArg), stateBase[r], j);
+          storeState(state[r * perLane + j], stateOut, r, j);
     });
   });
   return success();
@@ -292,6 +308,7 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
 LogicalResult emitSelective(KernelContext &ctx, Location loc) {
   plan::Launch &launch = ctx.getLaunch();
   const bool step = launch.op == "selective_step";
+  const bool int8State = step && launch.flag("state_int8");
   const plan::Buffer &x = ctx.operand(0);
   const plan::Buffer &aLog = ctx.operand(5);
   if (!staticTrailing(x) || !staticTrailing(ctx.operand(2)) ||
@@ -303,7 +320,7 @@ LogicalResult emitSelective(KernelContext &ctx, Location loc) {
   if (ctx.dim(0, -1) != E || ctx.dim(2, -1) != N || ctx.dim(3, -1) != N)
     return emitError(loc) << launch.op << ": inconsistent shapes";
   std::string name = launch.op + "_e" + std::to_string(E) + "_n" +
-                     std::to_string(N);
+                     std::to_string(N) + (int8State ? "_qstate" : "");
 
   const int numWarps = 4;
   plan::ShapeExpr batch = x.shape[0];
@@ -317,10 +334,11 @@ LogicalResult emitSelective(KernelContext &ctx, Location loc) {
   ctx.gridFor(mulExpr(batch, plan::ShapeExpr(E)), numWarps);
 
   // selective_scan: x, dt, B, C, z, A_log, D, dt_bias, y, state; batch, seqlen.
-  // selective_step: x, dt, B, C, z, A_log, D, dt_bias, state_in, y,
-  //                 state_out; batch.
-  const unsigned yArg = step ? 9 : 8, stateArg = step ? 10 : 9;
-  const unsigned batchArg = step ? 11 : 10;
+  // selective_step: x, dt, B, C, z, A_log, D, dt_bias, state_in,
+  //                 [state_scales,] y, state_out; batch.
+  const unsigned q = int8State ? 1 : 0;
+  const unsigned yArg = step ? 9 + q : 8, stateArg = step ? 10 + q : 9;
+  const unsigned batchArg = step ? 11 + q : 10;
   ctx.useKernel(name, ctx.operandArgs(step ? 1 : 2), numWarps,
                 [&](KernelBuilder &k) {
     auto &b = k.b();
@@ -337,8 +355,11 @@ LogicalResult emitSelective(KernelContext &ctx, Location loc) {
       Value stateBase = mulC(k, i, N); // state[b, e, :]
       Value aBase = mulC(k, e, N);
 
+      // The state [B, E, N]: an int8 one has scales per element of [E, N].
+      Value scales = int8State ? k.arg(9) : Value();
+      const StateOperand stateOut{k.arg(stateArg), scales};
       // One token at sequence row `row` (= b * L + t).
-      auto token = [&](Value row, Value stateIn) {
+      auto token = [&](Value row, const StateOperand &stateIn) {
         Value xi = add(k, mulC(k, row, E), e);
         Value xv = k.load(f32, k.arg(0), xi);
         Value dtv = softplus(
@@ -352,13 +373,13 @@ LogicalResult emitSelective(KernelContext &ctx, Location loc) {
               Value decay = exp(k, fmul(k, dtv, A));
               Value s = add(k, stateBase, n);
               Value bc = add(k, bcBase, n);
-              Value old = k.load(f32, stateIn, s);
+              Value old = stateIn.load(k, s, add(k, aBase, n));
               Value Bn = k.load(f32, k.arg(2), bc);
               Value Cn = k.load(f32, k.arg(3), bc);
               // decay * h + dt * B * x, as ref::updateChannel.
               Value hn = fadd(k, fmul(k, decay, old),
                               fmul(k, fmul(k, dtv, Bn), xv));
-              k.store(hn, k.arg(stateArg), s);
+              stateOut.store(k, hn, s, add(k, aBase, n));
               return {fadd(k, iter[0], fmul(k, hn, Cn))};
             });
         Value z = k.load(f32, k.arg(4), xi);
@@ -367,7 +388,7 @@ LogicalResult emitSelective(KernelContext &ctx, Location loc) {
       };
 
       if (step) {
-        token(bIdx, k.arg(8));
+        token(bIdx, StateOperand{k.arg(8), scales});
         return;
       }
       k.forLoop(k.idx(0), k.idx(N), k.idx(1), [&](Value n) {
@@ -376,7 +397,7 @@ LogicalResult emitSelective(KernelContext &ctx, Location loc) {
       Value L = k.argIndex(11);
       Value rowBase = mul(k, bIdx, L);
       k.forLoop(k.idx(0), L, k.idx(1), [&](Value t) {
-        token(add(k, rowBase, t), k.arg(stateArg));
+        token(add(k, rowBase, t), stateOut);
       });
     });
   });

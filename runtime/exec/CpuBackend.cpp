@@ -63,6 +63,8 @@ public:
   Status run(const BoundLaunch &bound) override;
 
 private:
+  /// The launch with its split epilogue (if any) applied after the op.
+  Status runSplit(const BoundLaunch &bound);
   /// The op of `bound`, its split epilogue (if any) not applied: operand
   /// `splitOutputOperand` is the whole output.
   Status runOp(const BoundLaunch &bound);
@@ -71,6 +73,37 @@ private:
 template <typename T> T *as(void *p) { return static_cast<T *>(p); }
 
 Status CpuBackend::run(const BoundLaunch &bound) {
+  std::optional<plan::Int8StateOperands> state = plan::int8StateOperands(*bound.launch);
+  if (!state)
+    return runSplit(bound);
+  // An int8 state: dequantize it, run the f32 op, quantize its new state
+  // (the launches codegen fused, LaunchOps.h).
+  int64_t count = product(bound.dims[state->stateIn]);
+  int64_t inner = product(bound.dims[state->scales]);
+  if (inner <= 0 || count % inner != 0 || product(bound.dims[state->stateOut]) != count)
+    return makeError("cpu backend: " + bound.launch->op + ": int8 state of " +
+                     std::to_string(count) + " elements, scales of " + std::to_string(inner));
+  const float *scales = as<float>(bound.operands[state->scales]);
+  std::vector<float> stateIn(count), stateOut(count);
+  ref::dequantizeInt8PerChannel(as<int8_t>(bound.operands[state->stateIn]), scales,
+                                stateIn.data(), count / inner, inner);
+  plan::Launch f32Launch = *bound.launch;
+  f32Launch.attrs.erase("state_int8");
+  BoundLaunch f32 = bound;
+  f32.launch = &f32Launch;
+  f32.operands[state->stateIn] = stateIn.data();
+  f32.operands[state->stateOut] = stateOut.data();
+  f32.operands.erase(f32.operands.begin() + state->scales);
+  f32.dims.erase(f32.dims.begin() + state->scales);
+  f32Launch.operands.erase(f32Launch.operands.begin() + state->scales);
+  if (Status s = runSplit(f32); !s)
+    return s;
+  ref::quantizeInt8PerChannel(stateOut.data(), scales, as<int8_t>(bound.operands[state->stateOut]),
+                              count / inner, inner);
+  return Status::success();
+}
+
+Status CpuBackend::runSplit(const BoundLaunch &bound) {
   int at = plan::splitOutputOperand(*bound.launch);
   if (at < 0)
     return runOp(bound);

@@ -16,6 +16,16 @@
 // holding what `split` of that output would give (codegen fuses a split
 // that is an op's only reader this way; a launch fewer per split).
 //
+// Int8 state: causal_conv1d_step, ssd_step and selective_step may carry the
+// flag state_int8: state_in and state_out are then int8 codes, and the
+// state's scales (f32, one per element of a sequence's state: the scales
+// expanded over [C, K], [H, P, N] or [E, N]) come after the other inputs;
+// the op dequantizes the state (ref::dequantizeInt8PerChannel) and
+// quantizes the new one (ref::quantizeInt8PerChannel) around the f32 step
+// (codegen fuses a dequantize only the step reads and a quantize that is
+// the new state's only reader, with the same scales; two launches and an
+// f32 state's round trip fewer per layer and token).
+//
 // Batch ranges: a launch may run only for batches in [min, max] (plan JSON
 // "batch"; plan::Launch::runsFor). Codegen emits such alternatives for one
 // op (a decode linear's kernel for few and for many sequences) over disjoint

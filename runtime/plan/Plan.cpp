@@ -94,10 +94,14 @@ int expectedOperandCount(const Launch &launch) {
   if (it == counts.end())
     return -1;
   // A split epilogue: one output operand becomes one per part.
+  int count = it->second;
+  // An int8 state adds its scales.
+  if (launch.flag("state_int8"))
+    ++count;
   auto split = launch.attrs.find("split_sizes");
   if (split != launch.attrs.end() && !split->second.empty())
-    return it->second + static_cast<int>(split->second.size()) - 1;
-  return it->second;
+    count += static_cast<int>(split->second.size()) - 1;
+  return count;
 }
 
 int splitOutputOperand(const Launch &launch) {
@@ -110,7 +114,23 @@ int splitOutputOperand(const Launch &launch) {
       {"causal_conv1d_step", 4},
   };
   auto it = firstOutput.find(launch.op);
-  return it == firstOutput.end() ? -2 : it->second;
+  if (it == firstOutput.end())
+    return -2;
+  // An int8 state's scales are the last input.
+  return it->second + (int8StateOperands(launch) ? 1 : 0);
+}
+
+std::optional<Int8StateOperands> int8StateOperands(const Launch &launch) {
+  if (!launch.flag("state_int8"))
+    return std::nullopt;
+  // The f32 layout's state input; the scales follow the inputs.
+  static const std::map<std::string, std::pair<int, int>, std::less<>> layout = {
+      {"causal_conv1d_step", {1, 4}}, {"ssd_step", {7, 8}}, {"selective_step", {8, 9}}};
+  auto it = layout.find(launch.op);
+  if (it == layout.end())
+    return std::nullopt;
+  return Int8StateOperands{it->second.first, it->second.second,
+                           static_cast<int>(launch.operands.size()) - 1};
 }
 
 namespace {
@@ -344,6 +364,8 @@ Result<Plan> Plan::fromJson(const std::string &text, const std::string &origin) 
           return fail(where + ": unknown op '" + launch.op + "'");
         if (splitOutputOperand(launch) == -2)
           return fail(where + ": op '" + launch.op + "' has no split epilogue");
+        if (launch.flag("state_int8") && !int8StateOperands(launch))
+          return fail(where + ": op '" + launch.op + "' has no int8 state");
         if (expected != static_cast<int>(launch.operands.size()))
           return fail(where + ": takes " + std::to_string(expected) +
                       " buffer operands, the plan gives " +

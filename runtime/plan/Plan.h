@@ -150,4 +150,12 @@ int expectedOperandCount(const Launch &launch);
 /// no split epilogue.
 int splitOutputOperand(const Launch &launch);
 
+/// For a step op with an int8 state (attr state_int8, LaunchOps.h): the
+/// operand indices of its int8 state input, the state's scales and its
+/// int8 new state; nothing for other launches.
+struct Int8StateOperands {
+  int stateIn = -1, scales = -1, stateOut = -1;
+};
+std::optional<Int8StateOperands> int8StateOperands(const Launch &launch);
+
 } // namespace quamba::plan

@@ -152,3 +152,44 @@ module {
     return %y, %s : tensor<?x1x128xf32>, tensor<?x128x16xf32>
   }
 }
+
+// -----
+
+// An int8 SSM state dequantized only by ssd_step and its new state
+// quantized with the same scales: one launch (state_int8), the int8 codes
+// in and out, the expanded scales after the inputs; the kernel dequantizes
+// where it loads (float(q) * s) and quantizes where it stores
+// (sat8(RNE(h / s))). No dequantize or quantize launch remains.
+// CHECK-LABEL: mamba.launch_plan
+// CHECK-SAME: \22name\22:\22codegen.scales0\22,\22dtype\22:\22f32\22,\22kind\22:\22weight\22,\22shape\22:[2048]
+// CHECK-NOT: quantize_inner
+// CHECK-SAME: \22op\22:\22ssd_step\22,\22kernel\22:\22ssd_step_h8_p16_g2_n16_dh0_qstate\22,{{.*}}\22attrs\22:{{{.*}}\22state_int8\22:[1.0]}
+// CHECK-NOT: quantize_inner
+// CHECK-LABEL: gpu.module @ssd_step_h8_p16_g2_n16_dh0_qstate
+// CHECK: gpu.func @ssd_step_h8_p16_g2_n16_dh0_qstate(
+// CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*i8", "*fp32", "*fp32", "*i8", "i32"]
+// CHECK: %[[Q:.*]] = llvm.load %{{.*}} : !llvm.ptr<1> -> i8
+// CHECK: %[[QF:.*]] = arith.sitofp %[[Q]] : i8 to f32
+// CHECK: arith.mulf %[[QF]], %{{.*}} : f32
+// CHECK: arith.divf
+// CHECK: math.roundeven
+// CHECK: arith.fptosi %{{.*}} : f32 to i8
+// PTX-LABEL: .visible .entry ssd_step_h8_p16_g2_n16_dh0_qstate(
+// PTX: ld.global.{{[us]}}8
+// PTX: div.rn.f32
+// PTX: st.global.b8
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>) -> tensor<?x?x128xf32> {
+    return %x : tensor<?x?x128xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x128xf32>, %dt: tensor<?x1x8xf32>, %B: tensor<?x1x32xf32>, %C: tensor<?x1x32xf32>, %q: tensor<?x8x16x16xi8>) -> (tensor<?x1x128xf32>, tensor<?x8x16x16xi8>) {
+    %A_log = arith.constant dense<0.5> : tensor<8xf32>
+    %D = arith.constant dense<1.0> : tensor<8xf32>
+    %dt_bias = arith.constant dense<0.1> : tensor<8xf32>
+    %scales = arith.constant dense<0.03> : tensor<8x16x16xf32>
+    %state = mamba.dequantize %q, scales(%scales) : (tensor<?x8x16x16xi8>, tensor<8x16x16xf32>) -> tensor<?x8x16x16xf32>
+    %y, %s = mamba.ssd_step %x, %dt, %B, %C, A_log(%A_log), D(%D), dt_bias(%dt_bias), state(%state) {headdim = 16 : i64, ngroups = 2 : i64} : (tensor<?x1x128xf32>, tensor<?x1x8xf32>, tensor<?x1x32xf32>, tensor<?x1x32xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<?x8x16x16xf32>) -> (tensor<?x1x128xf32>, tensor<?x8x16x16xf32>)
+    %sq = mamba.quantize %s, scales(%scales) : (tensor<?x8x16x16xf32>, tensor<8x16x16xf32>) -> tensor<?x8x16x16xi8>
+    return %y, %sq : tensor<?x1x128xf32>, tensor<?x8x16x16xi8>
+  }
+}

@@ -208,6 +208,35 @@ TEST(Plan, SplitEpilogueTakesOneOutputOperandPerPart) {
   EXPECT_EQ(splitOutputOperand(l), -2);
 }
 
+TEST(Plan, Int8StateAddsScalesAfterTheInputs) {
+  Launch l;
+  l.op = "ssd_step";
+  l.operands = std::vector<int>(10);
+  EXPECT_EQ(expectedOperandCount(l), 10);
+  EXPECT_FALSE(int8StateOperands(l));
+  l.attrs["state_int8"] = {1};
+  l.operands.push_back(0);
+  EXPECT_EQ(expectedOperandCount(l), 11);
+  auto ssd = int8StateOperands(l);
+  ASSERT_TRUE(ssd);
+  EXPECT_EQ(ssd->stateIn, 7);
+  EXPECT_EQ(ssd->scales, 8);
+  EXPECT_EQ(ssd->stateOut, 10);
+  // conv step: x, state_in, weight, bias, scales, y (3 parts), state_out.
+  l.op = "causal_conv1d_step";
+  l.attrs["split_sizes"] = {16, 8, 8};
+  l.operands = std::vector<int>(9);
+  EXPECT_EQ(expectedOperandCount(l), 9);
+  EXPECT_EQ(splitOutputOperand(l), 5);
+  auto conv = int8StateOperands(l);
+  ASSERT_TRUE(conv);
+  EXPECT_EQ(conv->stateIn, 1);
+  EXPECT_EQ(conv->scales, 4);
+  EXPECT_EQ(conv->stateOut, 8);
+  l.op = "linear";
+  EXPECT_FALSE(int8StateOperands(l));
+}
+
 /// A model.qmb holding `plan` (tinyPlan when null) with `target`.
 std::string writeArtifact(const std::string &target, const std::string &version = "1",
                           const Plan *plan = nullptr) {
