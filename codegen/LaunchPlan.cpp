@@ -356,7 +356,10 @@ private:
                           std::map<std::string, std::vector<double>> attrs);
   /// The plan buffer of `scales` expanded over the trailing block of
   /// `tensor` (one scale per element of the block), and the block's size.
-  FailureOr<int> expandedScaleBuffer(Operation *op, Value tensor, Value scales, int64_t &inner);
+  /// The block has the scales' rank, or `blockRank` dimensions (the scales
+  /// broadcast over the leading ones) when that is larger.
+  FailureOr<int> expandedScaleBuffer(Operation *op, Value tensor, Value scales, int64_t &inner,
+                                     int64_t blockRank = 0);
   /// Whether a and b are the same value or constants of the same attribute.
   static bool sameConstant(Value a, Value b) {
     if (a == b)
@@ -394,10 +397,12 @@ private:
 static double f64(const APFloat &value) { return value.convertToDouble(); }
 
 FailureOr<int> PlanBuilder::expandedScaleBuffer(Operation *op, Value tensor, Value scales,
-                                                int64_t &inner) {
+                                                int64_t &inner, int64_t blockRank) {
   auto inputType = cast<RankedTensorType>(tensor.getType());
   auto scaleType = cast<RankedTensorType>(scales.getType());
-  int64_t rank = scaleType.getRank();
+  int64_t rank = std::max<int64_t>(scaleType.getRank(), blockRank);
+  std::vector<int64_t> scaleShape(rank - scaleType.getRank(), 1);
+  scaleShape.insert(scaleShape.end(), scaleType.getShape().begin(), scaleType.getShape().end());
   if (rank > inputType.getRank())
     return op->emitError("scales have more dimensions than the tensor");
   // The trailing block of the input the scales cover; it must be static.
@@ -417,9 +422,8 @@ FailureOr<int> PlanBuilder::expandedScaleBuffer(Operation *op, Value tensor, Val
     op->emitError(llvm::toString(values.takeError()));
     return failure();
   }
-  ::quamba::Result<std::vector<float>> broadcast = ref::broadcastScales(
-      values->values.data(),
-      std::vector<int64_t>(scaleType.getShape().begin(), scaleType.getShape().end()), block);
+  ::quamba::Result<std::vector<float>> broadcast =
+      ref::broadcastScales(values->values.data(), scaleShape, block);
   if (!broadcast)
     return op->emitError(broadcast.error());
   std::vector<float> expanded = broadcast.take();
@@ -455,8 +459,12 @@ LogicalResult PlanBuilder::lowerStep(Operation *op, StringRef opName, SmallVecto
     auto [dq, q] = fused->second;
     *llvm::find(values, state) = dq.getInput();
     outputs.back() = q.getResult();
+    // The kernels index the scales by the element of a sequence's state:
+    // expanded over every dimension but the batch.
     int64_t inner = 0;
-    FailureOr<int> scaleBuffer = expandedScaleBuffer(op, dq.getInput(), dq.getScales(), inner);
+    int64_t stateRank = cast<RankedTensorType>(dq.getInput().getType()).getRank();
+    FailureOr<int> scaleBuffer =
+        expandedScaleBuffer(op, dq.getInput(), dq.getScales(), inner, stateRank - 1);
     if (failed(scaleBuffer))
       return failure();
     extraInputs.push_back(*scaleBuffer);

@@ -159,7 +159,9 @@ module {
 // quantized with the same scales: one launch (state_int8), the int8 codes
 // in and out, the expanded scales after the inputs; the kernel dequantizes
 // where it loads (float(q) * s) and quantizes where it stores
-// (sat8(RNE(h / s))). No dequantize or quantize launch remains.
+// (sat8(RNE(h / s))), the scales expanded over a whole sequence's state
+// ([H, P, N] = 2048 values, from one per n here). No dequantize or
+// quantize launch remains.
 // CHECK-LABEL: mamba.launch_plan
 // CHECK-SAME: \22name\22:\22codegen.scales0\22,\22dtype\22:\22f32\22,\22kind\22:\22weight\22,\22shape\22:[2048]
 // CHECK-NOT: quantize_inner
@@ -186,10 +188,10 @@ module {
     %A_log = arith.constant dense<0.5> : tensor<8xf32>
     %D = arith.constant dense<1.0> : tensor<8xf32>
     %dt_bias = arith.constant dense<0.1> : tensor<8xf32>
-    %scales = arith.constant dense<0.03> : tensor<8x16x16xf32>
-    %state = mamba.dequantize %q, scales(%scales) : (tensor<?x8x16x16xi8>, tensor<8x16x16xf32>) -> tensor<?x8x16x16xf32>
+    %scales = arith.constant dense<0.03> : tensor<16xf32>
+    %state = mamba.dequantize %q, scales(%scales) : (tensor<?x8x16x16xi8>, tensor<16xf32>) -> tensor<?x8x16x16xf32>
     %y, %s = mamba.ssd_step %x, %dt, %B, %C, A_log(%A_log), D(%D), dt_bias(%dt_bias), state(%state) {headdim = 16 : i64, ngroups = 2 : i64} : (tensor<?x1x128xf32>, tensor<?x1x8xf32>, tensor<?x1x32xf32>, tensor<?x1x32xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<?x8x16x16xf32>) -> (tensor<?x1x128xf32>, tensor<?x8x16x16xf32>)
-    %sq = mamba.quantize %s, scales(%scales) : (tensor<?x8x16x16xf32>, tensor<8x16x16xf32>) -> tensor<?x8x16x16xi8>
+    %sq = mamba.quantize %s, scales(%scales) : (tensor<?x8x16x16xf32>, tensor<16xf32>) -> tensor<?x8x16x16xi8>
     return %y, %sq : tensor<?x1x128xf32>, tensor<?x8x16x16xi8>
   }
 }
