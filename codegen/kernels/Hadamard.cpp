@@ -2,18 +2,26 @@
 //
 // ref::hadamard for n = m * 2^k (m in {1, 12, 40}), one block per row
 // (grid = rows) of a thread per butterfly pair (4 to 32 warps), out of place, in the reference's operation order,
-// so the result is bit-identical. With the row viewed as [m][p], p = 2^k:
-//   1. out = x;
+// so the result is bit-identical. With the row viewed as [m][p], p = 2^k,
+// and a work row in shared memory (global memory, `out` itself, for rows
+// past kMaxSharedRow floats):
+//   1. work = x;
 //   2. log2(p) butterfly passes (Sylvester, natural order) on each of the m
-//      blocks of out, in place in global memory, a barrier after each pass
-//      (bar.sync orders the block's global memory accesses);
-//   3. the m-point factor across the blocks: the thread of column r loads
-//      out[j*p + r] for every j and writes
-//      out[c*p + r] = (sum_j H_m[c][j] * out[j*p + r]) * scale, j ascending
+//      blocks of the work row, in place, a barrier after each pass
+//      (bar.sync also orders the block's global memory accesses);
+//   3. the m-point factor across the blocks,
+//      out[c*p + r] = (sum_j H_m[c][j] * work[j*p + r]) * scale, j ascending
 //      from 0.0, H_m's +-1 entries compiled in as adds and subtracts
-//      (ref::hadamardFactor; x + (-v) and x - v are the same IEEE result);
-//      for m = 1 just out *= scale; scale = float(1 / sqrt(double(n))).
-// The factor operand (LaunchOps.h) is checked for its shape only.
+//      (ref::hadamardFactor; x + (-v) and x - v are the same IEEE result):
+//      a thread per output from shared memory, or the thread of column r
+//      for all of its m outputs when work is out (it reads them all first);
+//      for m = 1 just out = work * scale; scale = float(1 / sqrt(double(n))).
+// mamba2-2.7b's n = 5120 at batch 1 (one block): 11.5 us under ncu with the
+// work row in global memory and a thread per column in step 3 (128 threads
+// of 1,600 adds each).
+// The factor operand (LaunchOps.h) is read by the shared-memory variant's
+// step 3 (its +-1 entries; LaunchPlan fills it from ref::hadamardFactor);
+// the global variant compiles the same entries in.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernels/Kernels.h"
@@ -24,6 +32,12 @@
 #include <cmath>
 
 namespace mlir::quamba::codegen {
+
+namespace {
+/// Largest row (floats) whose work copy lives in shared memory (48 KiB of
+/// static shared memory a block).
+constexpr int64_t kMaxSharedRow = 12288;
+} // namespace
 
 LogicalResult emitHadamard(KernelContext &ctx, Location loc) {
   plan::Launch &launch = ctx.getLaunch();
@@ -61,7 +75,8 @@ LogicalResult emitHadamard(KernelContext &ctx, Location loc) {
   launch.grid[0] = rows;
   launch.grid[1] = plan::ShapeExpr(1);
   launch.grid[2] = plan::ShapeExpr(1);
-  std::string name = "hadamard_n" + std::to_string(n);
+  const bool shared = n <= kMaxSharedRow;
+  std::string name = "hadamard_n" + std::to_string(n) + (shared ? "" : "_global");
   ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
     auto &b = k.b();
     Type f32 = b.getF32Type();
@@ -75,10 +90,12 @@ LogicalResult emitHadamard(KernelContext &ctx, Location loc) {
     k.ifThen(inBounds, [&] {
       Value base = arith::MulIOp::create(b, row, k.idx(n));
       auto at = [&](Value i) { return arith::AddIOp::create(b, base, i); };
+      Value work = shared ? k.sharedArray("hadamard_row", f32, n) : out;
+      auto workAt = [&](Value i) -> Value { return shared ? i : at(i); };
 
       // 1. Copy.
       k.forLoop(tid, k.idx(n), threads, [&](Value i) {
-        k.store(k.load(f32, x, at(i)), out, at(i));
+        k.store(k.load(f32, x, at(i)), work, workAt(i));
       });
       gpu::BarrierOp::create(b);
 
@@ -95,10 +112,10 @@ LogicalResult emitHadamard(KernelContext &ctx, Location loc) {
               arith::AddIOp::create(
                   b, pairBase, arith::RemUIOp::create(b, q, k.idx(half))));
           Value hi = arith::AddIOp::create(b, lo, k.idx(half));
-          Value va = k.load(f32, out, at(lo));
-          Value vb = k.load(f32, out, at(hi));
-          k.store(arith::AddFOp::create(b, va, vb), out, at(lo));
-          k.store(arith::SubFOp::create(b, va, vb), out, at(hi));
+          Value va = k.load(f32, work, workAt(lo));
+          Value vb = k.load(f32, work, workAt(hi));
+          k.store(arith::AddFOp::create(b, va, vb), work, workAt(lo));
+          k.store(arith::SubFOp::create(b, va, vb), work, workAt(hi));
         });
         gpu::BarrierOp::create(b);
       }
@@ -107,25 +124,50 @@ LogicalResult emitHadamard(KernelContext &ctx, Location loc) {
       //    only) and the normalisation.
       if (m == 1) {
         k.forLoop(tid, k.idx(n), threads, [&](Value i) {
-          Value v = k.load(f32, out, at(i));
+          Value v = k.load(f32, work, workAt(i));
           k.store(arith::MulFOp::create(b, v, k.f32(scale)), out, at(i));
         });
         return;
       }
-      k.forLoop(tid, k.idx(p), threads, [&](Value r) {
+      // Output c of column r from the column's m values, in j order.
+      auto factorRow = [&](int64_t c, ArrayRef<Value> column) {
+        Value acc = k.f32(0.0f);
+        for (int64_t j = 0; j < m; ++j)
+          acc = factor[c * m + j] > 0 ? arith::AddFOp::create(b, acc, column[j]).getResult()
+                                      : arith::SubFOp::create(b, acc, column[j]).getResult();
+        return arith::MulFOp::create(b, acc, k.f32(scale));
+      };
+      auto loadColumn = [&](Value r) {
         SmallVector<Value> column;
         for (int64_t j = 0; j < m; ++j)
-          column.push_back(k.load(
-              f32, out, at(arith::AddIOp::create(b, k.idx(j * p), r))));
-        for (int64_t c = 0; c < m; ++c) {
+          column.push_back(
+              k.load(f32, work, workAt(arith::AddIOp::create(b, k.idx(j * p), r))));
+        return column;
+      };
+      if (shared) {
+        // A thread per output (c, r), the m-way sums spread over the block.
+        // c is dynamic, so H_m's row comes from the factor operand:
+        // acc + (+-1 * v) is exactly acc +- v (the product is exact), fused
+        // or not.
+        Value h = k.arg(1);
+        k.forLoop(tid, k.idx(n), threads, [&](Value i) {
+          Value c = arith::DivUIOp::create(b, i, k.idx(p));
+          Value r = arith::RemUIOp::create(b, i, k.idx(p));
+          Value hRow = arith::MulIOp::create(b, c, k.idx(m));
           Value acc = k.f32(0.0f);
-          for (int64_t j = 0; j < m; ++j)
-            acc = factor[c * m + j] > 0
-                      ? arith::AddFOp::create(b, acc, column[j]).getResult()
-                      : arith::SubFOp::create(b, acc, column[j]).getResult();
-          k.store(arith::MulFOp::create(b, acc, k.f32(scale)), out,
-                  at(arith::AddIOp::create(b, k.idx(c * p), r)));
-        }
+          for (int64_t j = 0; j < m; ++j) {
+            Value v = k.load(f32, work, arith::AddIOp::create(b, k.idx(j * p), r));
+            Value sign = k.load(f32, h, arith::AddIOp::create(b, hRow, k.idx(j)));
+            acc = arith::AddFOp::create(b, acc, arith::MulFOp::create(b, sign, v));
+          }
+          k.store(arith::MulFOp::create(b, acc, k.f32(scale)), out, at(i));
+        });
+        return;
+      }
+      k.forLoop(tid, k.idx(p), threads, [&](Value r) {
+        SmallVector<Value> column = loadColumn(r);
+        for (int64_t c = 0; c < m; ++c)
+          k.store(factorRow(c, column), out, at(arith::AddIOp::create(b, k.idx(c * p), r)));
       });
     });
   });

@@ -40,23 +40,27 @@ module {
 
 // -----
 
-// n = 160 = 40 * 4: two butterfly passes, then the 40-point factor: each
-// thread loads its column's 40 values and sums them with 1600 adds and
-// subtracts, no multiplication before the scale.
+// n = 160 = 40 * 4: two butterfly passes on the row in shared memory, then
+// the 40-point factor, a thread per output: acc + (+-1 * v) over the 40
+// values of its column in j order (the product is exact, so this is acc +- v),
+// H_40's row read from the factor operand; then the scale.
 // CHECK: mamba.launch_plan
 // CHECK-SAME: codegen.hadamard_factor_40
 // CHECK-SAME: [40,40]
 // CHECK-SAME: \22kernel\22:\22hadamard_n160\22
 // CHECK-LABEL: gpu.module @hadamard_n160
+// CHECK: llvm.mlir.global internal @hadamard_row() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<160 x f32>
 // CHECK: gpu.barrier
 // CHECK: arith.subf
 // CHECK: gpu.barrier
 // CHECK: arith.subf
 // CHECK: gpu.barrier
-// CHECK-COUNT-40: llvm.load
-// CHECK-NOT: arith.mulf
-// CHECK-COUNT-40: arith.{{addf|subf}}
-// CHECK: arith.mulf
+// CHECK: %[[V0:.*]] = llvm.load %{{.*}} : !llvm.ptr<3> -> f32
+// CHECK: %[[H0:.*]] = llvm.load %{{.*}} : !llvm.ptr<1> -> f32
+// CHECK: %[[P0:.*]] = arith.mulf %[[H0]], %[[V0]] : f32
+// CHECK: arith.addf %{{.*}}, %[[P0]] : f32
+// CHECK-COUNT-39: arith.addf
+// CHECK: arith.mulf %{{.*}}, %{{.*}} : f32
 // CHECK: llvm.store
 // PTX-LABEL: .visible .entry hadamard_n160(
 // PTX: bar.sync
@@ -76,17 +80,11 @@ module {
 
 // -----
 
-// n = 12: no butterfly pass; the factor alone. Row 0 of H_12 (Paley II)
-// starts + - +: out[0] = ((0 + v0) - v1) + v2 ...
+// n = 12: no butterfly pass; the factor alone, from shared memory.
 // CHECK-LABEL: gpu.module @hadamard_n12
 // CHECK: gpu.barrier
-// CHECK: %[[V0:.*]] = llvm.load
-// CHECK: %[[V1:.*]] = llvm.load
-// CHECK: %[[V2:.*]] = llvm.load
-// CHECK: %[[S0:.*]] = arith.addf %{{.*}}, %[[V0]] : f32
-// CHECK-NEXT: %[[S1:.*]] = arith.subf %[[S0]], %[[V1]] : f32
-// CHECK-NEXT: arith.addf %[[S1]], %[[V2]] : f32
 // CHECK: arith.mulf
+// CHECK: arith.addf
 // CHECK: gpu.return
 // PTX-LABEL: .visible .entry hadamard_n12(
 // PTX: sub.rn.f32
@@ -115,5 +113,28 @@ module {
   }
   func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x5120xf32>) -> tensor<?x1x5120xf32> {
     return %x : tensor<?x1x5120xf32>
+  }
+}
+
+// -----
+
+// n = 20480 = 40 * 512 (over 48 KiB): the work row is the output in global
+// memory, and the thread of column r reads its 40 values before it writes
+// its 40 outputs, each ((0 + v0) - v1) + ... with H_40's signs compiled in.
+// CHECK-LABEL: gpu.module @hadamard_n20480_global
+// CHECK-NOT: addr_space = 3
+// CHECK: gpu.barrier
+// CHECK-COUNT-40: llvm.load %{{.*}} : !llvm.ptr<1> -> f32
+// CHECK-NOT: arith.mulf
+// CHECK-COUNT-40: arith.{{addf|subf}}
+// CHECK: arith.mulf
+// CHECK: llvm.store
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x20480xf32>) -> tensor<?x?x20480xf32> {
+    %y = mamba.hadamard %x : tensor<?x?x20480xf32>
+    return %y : tensor<?x?x20480xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x20480xf32>) -> tensor<?x1x20480xf32> {
+    return %x : tensor<?x1x20480xf32>
   }
 }
