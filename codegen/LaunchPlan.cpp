@@ -212,6 +212,35 @@ private:
                                                    split.getSizes().end());
         fusedSplits.insert(split);
       }
+    // Parts of that output whose only reader is a quantize -> dequantize
+    // pair (requantize, below) store the rounded values themselves
+    // (requantize_parts, LaunchOps.h); their scales become the last inputs.
+    if (hasSplitEpilogue(opName)) {
+      size_t partCount = attrs.count("split_sizes") ? attrs["split_sizes"].size() : 1;
+      std::vector<double> requantized(partCount, 0.0);
+      SmallVector<int> scaleOperands;
+      for (size_t j = 0; j < partCount; ++j) {
+        auto pair = requantizePair(outs[j]);
+        if (!pair)
+          continue;
+        auto [q, dq] = *pair;
+        int64_t inner = 0;
+        FailureOr<int> scales = expandedScaleBuffer(q, q.getInput(), q.getScales(), inner);
+        // Only scales over the part's last dimension (a scale per column).
+        if (failed(scales) ||
+            inner != cast<RankedTensorType>(outs[j].getType()).getShape().back())
+          continue;
+        requantized[j] = 1.0;
+        scaleOperands.push_back(*scales);
+        epilogueRequantizes.insert(q);
+        epilogueRequantizes.insert(dq);
+        outs[j] = dq.getResult();
+      }
+      if (!scaleOperands.empty()) {
+        attrs["requantize_parts"] = requantized;
+        operands.append(scaleOperands.begin(), scaleOperands.end());
+      }
+    }
     for (Value out : outs) {
       FailureOr<int> index = activation(out, irOp);
       if (failed(index))
@@ -387,6 +416,21 @@ private:
       if (entry.second.first == op || entry.second.second == op)
         return true;
     return false;
+  }
+  /// quantize -> dequantize pairs a producer's epilogue computes.
+  llvm::SmallPtrSet<Operation *, 16> epilogueRequantizes;
+  /// The quantize -> dequantize pair (same scales, each the only reader of
+  /// its input) reading `value`, if that is its only reader.
+  std::optional<std::pair<mamba::QuantizeOp, mamba::DequantizeOp>> requantizePair(Value value) {
+    if (!value.hasOneUse())
+      return std::nullopt;
+    auto q = dyn_cast<mamba::QuantizeOp>(*value.user_begin());
+    if (!q || fusedStateOp(q) || !q.getResult().hasOneUse())
+      return std::nullopt;
+    auto dq = dyn_cast<mamba::DequantizeOp>(*q.getResult().user_begin());
+    if (!dq || !sameConstant(dq.getScales(), q.getScales()))
+      return std::nullopt;
+    return std::make_pair(q, dq);
   }
   /// Dequantizes lowered with their quantize as one requantize launch.
   llvm::SmallPtrSet<Operation *, 16> fusedDequantizes;
@@ -645,8 +689,8 @@ LogicalResult PlanBuilder::lowerOp(Operation *op) {
       })
       .Case([&](mamba::HadamardOp o) { return lowerHadamard(o); })
       .Case([&](mamba::QuantizeOp o) {
-        if (fusedStateOp(o))
-          return success(); // a step op writes the int8 state
+        if (fusedStateOp(o) || epilogueRequantizes.contains(o))
+          return success(); // a step op writes the int8 state, or a producer the rounded values
         // quantize -> dequantize with the same scales, the code read by
         // nothing else: one launch rounding x to its int8 grid.
         if (o.getResult().hasOneUse())
@@ -658,7 +702,7 @@ LogicalResult PlanBuilder::lowerOp(Operation *op) {
         return lowerScaled(o, o.getInput(), o.getScales(), o.getResult(), "quantize");
       })
       .Case([&](mamba::DequantizeOp o) {
-        if (fusedDequantizes.contains(o) || fusedStateOp(o))
+        if (fusedDequantizes.contains(o) || fusedStateOp(o) || epilogueRequantizes.contains(o))
           return success(); // its quantize (requantize) or a step op reads the codes
         if (o.getInput().getDefiningOp<arith::ConstantOp>())
           return foldConstantDequantize(o);

@@ -60,7 +60,9 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
                           << ", K]";
   const int numWarps = 4;
   std::string name = convName(launch.op, channels, kernel, useSilu, hasBias) +
-                     (int8State ? "_qstate" : "") + ctx.splitSuffix();
+                     (int8State ? "_qstate" : "") + ctx.splitSuffix() + ctx.requantizeSuffix();
+  // Requantized parts of y: their scales are the last inputs (`r` of them).
+  const unsigned r = ctx.requantizedPartCount();
   // y may be split (LaunchOps.h): `extra` more operands before the state.
   const SmallVector<int64_t> parts = ctx.splitSizes();
   const unsigned extra = parts.size() > 1 ? parts.size() - 1 : 0;
@@ -77,9 +79,9 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
       auto &b = k.b();
       Type f32 = b.getF32Type();
       Value scales = int8State ? k.arg(4) : Value();
-      const StateOperand stateIn{k.arg(1), scales}, stateOut{k.arg(5 + q + extra), scales};
+      const StateOperand stateIn{k.arg(1), scales}, stateOut{k.arg(5 + q + r + extra), scales};
       Value i = k.globalIdx(); // b * C + c
-      Value total = arith::MulIOp::create(b, k.argIndex(6 + q + extra), k.idx(channels));
+      Value total = arith::MulIOp::create(b, k.argIndex(6 + q + r + extra), k.idx(channels));
       Value inBounds =
           arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, total);
       k.ifThen(inBounds, [&] {
@@ -103,8 +105,8 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
         }
         if (useSilu)
           acc = silu(k, acc);
-        storeOutput(k, acc, arith::DivUIOp::create(b, i, k.idx(channels)), c, 4 + q, channels,
-                    parts);
+        storeOutput(k, acc, arith::DivUIOp::create(b, i, k.idx(channels)), c, 4 + q + r,
+                    channels, parts, ctx.requantizeScaleArgs(4 + q + r));
       });
     });
     return success();
@@ -121,8 +123,8 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
     auto &b = k.b();
     Type f32 = b.getF32Type();
     Value i = k.globalIdx(); // (b * L + t) * C + c
-    Value L = k.argIndex(6 + extra);
-    Value rowsTotal = arith::MulIOp::create(b, k.argIndex(5 + extra), L);
+    Value L = k.argIndex(6 + r + extra);
+    Value rowsTotal = arith::MulIOp::create(b, k.argIndex(5 + r + extra), L);
     Value total = arith::MulIOp::create(b, rowsTotal, k.idx(channels));
     Value inBounds =
         arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, total);
@@ -150,7 +152,7 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
       }
       if (useSilu)
         acc = silu(k, acc);
-      storeOutput(k, acc, row, c, 3, channels, parts);
+      storeOutput(k, acc, row, c, 3 + r, channels, parts, ctx.requantizeScaleArgs(3 + r));
 
       // The last token of (b, c) writes state[b, c, :] = x[b, L-K..L-1, c].
       Value last = arith::CmpIOp::create(
@@ -174,7 +176,7 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
               return k.load(f32, k.arg(0), src);
             }, [&] { return k.f32(0.0f); });
           }
-          k.store(v, k.arg(4 + extra),
+          k.store(v, k.arg(4 + r + extra),
                   arith::AddIOp::create(b, stateBase, k.idx(tap)));
         }
       });

@@ -81,6 +81,30 @@ std::string KernelContext::splitSuffix() const {
   return suffix;
 }
 
+unsigned KernelContext::requantizedPartCount() const {
+  return static_cast<unsigned>(plan::requantizedParts(launch).size());
+}
+
+SmallVector<int> KernelContext::requantizeScaleArgs(unsigned firstOutputArg) const {
+  std::vector<int> parts = plan::requantizedParts(launch);
+  SmallVector<int> args(std::max<size_t>(splitSizes().size(), 1), -1);
+  for (size_t i = 0; i < parts.size(); ++i)
+    if (parts[i] < static_cast<int>(args.size()))
+      args[parts[i]] = static_cast<int>(firstOutputArg - parts.size() + i);
+  return args;
+}
+
+std::string KernelContext::requantizeSuffix() const {
+  std::vector<int> parts = plan::requantizedParts(launch);
+  if (parts.empty())
+    return "";
+  std::string suffix(std::max<size_t>(splitSizes().size(), 1), '0');
+  for (int j : parts)
+    if (j < static_cast<int>(suffix.size()))
+      suffix[j] = '1';
+  return "_rq" + suffix;
+}
+
 Value warpSum(KernelBuilder &k, Value value) {
   auto &b = k.b();
   for (int offset = 16; offset >= 1; offset /= 2) {
@@ -105,9 +129,16 @@ void StateOperand::store(KernelBuilder &k, Value value, Value index, Value scale
 }
 
 void storeOutput(KernelBuilder &k, Value value, Value row, Value col, unsigned firstArg,
-                 int64_t width, ArrayRef<int64_t> parts) {
+                 int64_t width, ArrayRef<int64_t> parts, ArrayRef<int> requantArgs) {
   auto &b = k.b();
+  Type f32 = b.getF32Type();
+  auto requantize = [&](Value v, int scaleArg, Value local) -> Value {
+    Value scale = k.load(f32, k.arg(scaleArg), local);
+    return dequantizeInt8(k, quantizeInt8(k, v, scale), scale);
+  };
   if (parts.size() <= 1) {
+    if (!requantArgs.empty() && requantArgs[0] >= 0)
+      value = requantize(value, requantArgs[0], col);
     k.store(value, k.arg(firstArg),
             arith::AddIOp::create(b, arith::MulIOp::create(b, row, k.idx(width)), col));
     return;
@@ -131,6 +162,17 @@ void storeOutput(KernelBuilder &k, Value value, Value row, Value col, unsigned f
     begin = arith::SelectOp::create(b, inPart, k.idx(starts[j]), begin);
   }
   Value local = arith::SubIOp::create(b, col, begin);
+  // Requantized parts: the part's own scales (a branch per part: a scale
+  // buffer is only as wide as its part).
+  for (size_t j = 0; j < requantArgs.size(); ++j) {
+    if (requantArgs[j] < 0)
+      continue;
+    Value inPart = arith::AndIOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::uge, col, k.idx(starts[j])),
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, k.idx(starts[j] + parts[j])));
+    value = k.select(inPart, f32, [&] { return requantize(value, requantArgs[j], local); },
+                     [&] { return value; });
+  }
   k.store(value, ptr, arith::AddIOp::create(b, arith::MulIOp::create(b, row, size), local));
 }
 

@@ -48,6 +48,15 @@ public:
   SmallVector<int64_t> splitSizes() const;
   /// "" or "_split<s0>x<s1>..." for kernel names.
   std::string splitSuffix() const;
+  /// Per part of the first output (one when it is not split), the kernel
+  /// argument of its requantize scales (attr requantize_parts, LaunchOps.h:
+  /// the scales are the last inputs, just before the first output at
+  /// `firstOutputArg`), or -1 for a part stored as is.
+  SmallVector<int> requantizeScaleArgs(unsigned firstOutputArg) const;
+  /// The count of requantized parts (the extra scale operands).
+  unsigned requantizedPartCount() const;
+  /// "_rq" and a digit a part (1: requantized), or "" when none is.
+  std::string requantizeSuffix() const;
 
   /// Uses kernel `name` for this launch, building it with `body` unless an
   /// earlier launch already did. Sets launch.kernel, block = 32 * numWarps.
@@ -76,8 +85,11 @@ Value warpSum(KernelBuilder &k, Value value);
 /// kernel argument is `firstArg`, or, with a split epilogue (`parts` the
 /// sizes, summing to width), as element (row, col - start_j) of part j (the
 /// one holding col), argument firstArg + j.
+/// A part j with requantArgs[j] >= 0 stores its value rounded to its int8
+/// grid, dequantize(quantize(v)) with the scale of its column in the part
+/// (the requantize launch it replaces, bit for bit).
 void storeOutput(KernelBuilder &k, Value value, Value row, Value col, unsigned firstArg,
-                 int64_t width, ArrayRef<int64_t> parts);
+                 int64_t width, ArrayRef<int64_t> parts, ArrayRef<int> requantArgs = {});
 
 /// A recurrent state operand of a step op: f32, or int8 codes with
 /// per-element scales (the launch's state_int8, LaunchOps.h), which loads

@@ -118,6 +118,8 @@ struct LinearSpec {
   bool hasBias = false;
   /// The parts of a split epilogue (LaunchOps.h); empty: one output.
   SmallVector<int64_t> parts;
+  /// Per part, the kernel argument of its requantize scales, or -1.
+  SmallVector<int> requant;
   /// F32 kind with f16 weights (quamba-cast-weights), widened on load.
   bool f16Weights = false;
   // Operand indices (-1: absent).
@@ -320,7 +322,7 @@ void buildThreadKernel(KernelBuilder &k, const LinearSpec &s) {
             return {e.mac(acc, x1, wHi)};
           })[0];
     }
-    storeOutput(k, e.epilogue(acc, n), r, n, s.out, s.N, s.parts);
+    storeOutput(k, e.epilogue(acc, n), r, n, s.out, s.N, s.parts, s.requant);
   });
 }
 
@@ -511,7 +513,7 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_
         auto store = [&] {
           for (int64_t c = 0; c < C; ++c)
             storeOutput(k, e.epilogue(acc[j * C + c], col[c]), row[j], col[c], s.out, s.N,
-                        s.parts);
+                        s.parts, s.requant);
         };
         if (j == 0)
           store();
@@ -869,7 +871,7 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, const MmaConfig &c,
             Value value = vector::ExtractOp::create(b, acc[m * c.nTiles + j],
                                                     ArrayRef<int64_t>{i, h});
             k.ifThen(inRange, [&] {
-              storeOutput(k, e.epilogue(value, n), row, n, s.out, s.N, s.parts);
+              storeOutput(k, e.epilogue(value, n), row, n, s.out, s.N, s.parts, s.requant);
             });
           }
   });
@@ -918,6 +920,10 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   s.parts = ctx.splitSizes();
   if (s.parts.size() > 1)
     s.operands += s.parts.size() - 1; // out is the last operand
+  // Requantized output parts: their scales are the last inputs.
+  s.operands += ctx.requantizedPartCount();
+  s.out += ctx.requantizedPartCount();
+  s.requant = ctx.requantizeScaleArgs(s.out);
   if (launch.operands.size() != s.operands)
     return emitError(loc) << op << " launch with " << launch.operands.size()
                           << " operands, expected " << s.operands;
@@ -1032,7 +1038,7 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
     name += "_f16w";
   if (op != "linear" && op != "linear_bias")
     name += s.hasBias ? "_bias" : "_nobias";
-  name += ctx.splitSuffix();
+  name += ctx.splitSuffix() + ctx.requantizeSuffix();
   name += mmaKernel   ? mma->suffix()
           : warpKernel ? "_warp_r" + std::to_string(rowsPerWarp) +
                              (colsPerWarp > 1 ? "_c" + std::to_string(colsPerWarp) : "")

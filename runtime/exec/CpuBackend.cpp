@@ -63,6 +63,9 @@ public:
   Status run(const BoundLaunch &bound) override;
 
 private:
+  /// The launch with its int8 state (if any) dequantized before the op and
+  /// quantized after it.
+  Status runInt8State(const BoundLaunch &bound);
   /// The launch with its split epilogue (if any) applied after the op.
   Status runSplit(const BoundLaunch &bound);
   /// The op of `bound`, its split epilogue (if any) not applied: operand
@@ -73,6 +76,39 @@ private:
 template <typename T> T *as(void *p) { return static_cast<T *>(p); }
 
 Status CpuBackend::run(const BoundLaunch &bound) {
+  std::vector<int> requantized = plan::requantizedParts(*bound.launch);
+  if (requantized.empty())
+    return runInt8State(bound);
+  // Requantized output parts: the op without them, then each part rounded
+  // to its int8 grid (quantize, dequantize: the launches codegen fused).
+  const int out = plan::epilogueOutputOperand(*bound.launch);
+  const int count = static_cast<int>(requantized.size());
+  plan::Launch plain = *bound.launch;
+  plain.attrs.erase("requantize_parts");
+  plain.operands.erase(plain.operands.begin() + out - count, plain.operands.begin() + out);
+  BoundLaunch inner = bound;
+  inner.launch = &plain;
+  inner.operands.erase(inner.operands.begin() + out - count, inner.operands.begin() + out);
+  inner.dims.erase(inner.dims.begin() + out - count, inner.dims.begin() + out);
+  if (Status s = runInt8State(inner); !s)
+    return s;
+  for (int i = 0; i < count; ++i) {
+    const int part = out + requantized[i], scales = out - count + i;
+    int64_t n = product(bound.dims[part]), width = product(bound.dims[scales]);
+    if (width <= 0 || n % width != 0)
+      return makeError("cpu backend: " + bound.launch->op + ": requantize scales of " +
+                       std::to_string(width) + " for an output part of " + std::to_string(n));
+    float *values = as<float>(bound.operands[part]);
+    std::vector<int8_t> q(n);
+    ref::quantizeInt8PerChannel(values, as<float>(bound.operands[scales]), q.data(), n / width,
+                                width);
+    ref::dequantizeInt8PerChannel(q.data(), as<float>(bound.operands[scales]), values,
+                                  n / width, width);
+  }
+  return Status::success();
+}
+
+Status CpuBackend::runInt8State(const BoundLaunch &bound) {
   std::optional<plan::Int8StateOperands> state = plan::int8StateOperands(*bound.launch);
   if (!state)
     return runSplit(bound);

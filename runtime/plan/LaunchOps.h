@@ -26,6 +26,14 @@
 // the new state's only reader, with the same scales; two launches and an
 // f32 state's round trip fewer per layer and token).
 //
+// Requantized parts: the ops with a split epilogue may carry the attr
+// requantize_parts [r_0, ...] (one per part, or one for an unsplit output):
+// part j with r_j = 1 holds dequantize(quantize(v)) of the op's value v with
+// scales over its last dimension (requantize's function), and those scales
+// (f32, one per column of the part, in part order) are the last inputs,
+// after an int8 state's scales (codegen fuses a quantize -> dequantize pair
+// that is a part's only reader; one launch and a round trip fewer).
+//
 // Batch ranges: a launch may run only for batches in [min, max] (plan JSON
 // "batch"; plan::Launch::runsFor). Codegen emits such alternatives for one
 // op (a decode linear's kernel for few and for many sequences) over disjoint

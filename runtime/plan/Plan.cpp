@@ -95,18 +95,28 @@ int expectedOperandCount(const Launch &launch) {
     return -1;
   // A split epilogue: one output operand becomes one per part.
   int count = it->second;
-  // An int8 state adds its scales.
+  // An int8 state adds its scales, a requantized output part its own.
   if (launch.flag("state_int8"))
     ++count;
+  count += static_cast<int>(requantizedParts(launch).size());
   auto split = launch.attrs.find("split_sizes");
   if (split != launch.attrs.end() && !split->second.empty())
     count += static_cast<int>(split->second.size()) - 1;
   return count;
 }
 
-int splitOutputOperand(const Launch &launch) {
-  if (!launch.attrs.count("split_sizes"))
-    return -1;
+std::vector<int> requantizedParts(const Launch &launch) {
+  std::vector<int> parts;
+  auto it = launch.attrs.find("requantize_parts");
+  if (it == launch.attrs.end())
+    return parts;
+  for (size_t j = 0; j < it->second.size(); ++j)
+    if (it->second[j] != 0.0)
+      parts.push_back(static_cast<int>(j));
+  return parts;
+}
+
+int epilogueOutputOperand(const Launch &launch) {
   // The op's first output (LaunchOps.h): after the inputs.
   static const std::map<std::string, int, std::less<>> firstOutput = {
       {"linear", 2},      {"linear_bias", 3},         {"linear_w8a8", 5},
@@ -116,8 +126,16 @@ int splitOutputOperand(const Launch &launch) {
   auto it = firstOutput.find(launch.op);
   if (it == firstOutput.end())
     return -2;
-  // An int8 state's scales are the last input.
-  return it->second + (int8StateOperands(launch) ? 1 : 0);
+  // An int8 state's scales and the requantized parts' scales are the last
+  // inputs.
+  return it->second + (int8StateOperands(launch) ? 1 : 0) +
+         static_cast<int>(requantizedParts(launch).size());
+}
+
+int splitOutputOperand(const Launch &launch) {
+  if (!launch.attrs.count("split_sizes"))
+    return -1;
+  return epilogueOutputOperand(launch);
 }
 
 std::optional<Int8StateOperands> int8StateOperands(const Launch &launch) {
@@ -366,6 +384,8 @@ Result<Plan> Plan::fromJson(const std::string &text, const std::string &origin) 
           return fail(where + ": op '" + launch.op + "' has no split epilogue");
         if (launch.flag("state_int8") && !int8StateOperands(launch))
           return fail(where + ": op '" + launch.op + "' has no int8 state");
+        if (!requantizedParts(launch).empty() && epilogueOutputOperand(launch) < 0)
+          return fail(where + ": op '" + launch.op + "' has no requantizing epilogue");
         if (expected != static_cast<int>(launch.operands.size()))
           return fail(where + ": takes " + std::to_string(expected) +
                       " buffer operands, the plan gives " +

@@ -150,6 +150,15 @@ int expectedOperandCount(const Launch &launch);
 /// no split epilogue.
 int splitOutputOperand(const Launch &launch);
 
+/// The operand index of the first output of an op with an epilogue (split
+/// or requantized parts: linear*, causal_conv1d*), -2 for other ops.
+int epilogueOutputOperand(const Launch &launch);
+
+/// The parts (one, or one per split part) of an epilogue op's first output
+/// that it stores requantized (attr requantize_parts, LaunchOps.h), in part
+/// order; empty for other launches.
+std::vector<int> requantizedParts(const Launch &launch);
+
 /// For a step op with an int8 state (attr state_int8, LaunchOps.h): the
 /// operand indices of its int8 state input, the state's scales and its
 /// int8 new state; nothing for other launches.

@@ -86,3 +86,37 @@ module {
     return %d, %q : tensor<?x1x64xf32>, tensor<?x1x64xi8>
   }
 }
+
+// -----
+
+// A linear whose output is read only by quantize -> dequantize (same
+// scales): the linear's epilogue stores the rounded values itself
+// (requantize_parts), its scales (expanded over the 32 columns) the last
+// input; no requantize launch remains.
+// CHECK-LABEL: mamba.launch_plan
+// CHECK-SAME: {\22name\22:\22codegen.scales0\22,\22dtype\22:\22f32\22,\22kind\22:\22weight\22,\22shape\22:[32]}
+// CHECK-NOT: requantize_inner
+// CHECK-SAME: \22op\22:\22linear\22,\22kernel\22:\22linear_k64_n32_rq1_warp_r16\22,{{.*}}\22attrs\22:{\22requantize_parts\22:[1.0]}
+// CHECK-NOT: requantize_inner
+// CHECK-LABEL: gpu.module @linear_k64_n32_rq1_warp_r16
+// CHECK: gpu.func @linear_k64_n32_rq1_warp_r16(
+// CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "i32"]
+// CHECK: gpu.shuffle
+// CHECK: arith.divf
+// CHECK: math.roundeven
+// CHECK: %[[Q:.*]] = arith.fptosi %{{.*}} : f32 to i8
+// CHECK: %[[QF:.*]] = arith.sitofp %[[Q]] : i8 to f32
+// CHECK: %[[V:.*]] = arith.mulf %[[QF]], %{{.*}} : f32
+// CHECK: llvm.store %[[V]]
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xf32>, %w: tensor<32x64xf32>) -> tensor<?x?x32xf32> {
+    %s = arith.constant dense<0.5> : tensor<1xf32>
+    %y = mamba.linear %x, %w : (tensor<?x?x64xf32>, tensor<32x64xf32>) -> tensor<?x?x32xf32>
+    %q = mamba.quantize %y, scales(%s) : (tensor<?x?x32xf32>, tensor<1xf32>) -> tensor<?x?x32xi8>
+    %d = mamba.dequantize %q, scales(%s) : (tensor<?x?x32xi8>, tensor<1xf32>) -> tensor<?x?x32xf32>
+    return %d : tensor<?x?x32xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x64xf32>) -> tensor<?x1x64xf32> {
+    return %x : tensor<?x1x64xf32>
+  }
+}

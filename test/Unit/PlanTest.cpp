@@ -237,6 +237,24 @@ TEST(Plan, Int8StateAddsScalesAfterTheInputs) {
   EXPECT_FALSE(int8StateOperands(l));
 }
 
+TEST(Plan, RequantizedPartsAddTheirScalesBeforeTheOutputs) {
+  Launch l;
+  l.op = "linear_w8a8"; // x, x_scale, w, w_scales, bias, out
+  l.attrs["split_sizes"] = {16, 8, 8};
+  l.attrs["requantize_parts"] = {1, 0, 1};
+  EXPECT_EQ(requantizedParts(l), (std::vector<int>{0, 2}));
+  EXPECT_EQ(expectedOperandCount(l), 6 + 2 + 2);
+  EXPECT_EQ(epilogueOutputOperand(l), 7);
+  EXPECT_EQ(splitOutputOperand(l), 7);
+  l.attrs.erase("split_sizes");
+  l.attrs["requantize_parts"] = {1};
+  EXPECT_EQ(expectedOperandCount(l), 7);
+  EXPECT_EQ(splitOutputOperand(l), -1);
+  EXPECT_EQ(epilogueOutputOperand(l), 6);
+  l.op = "rms_norm";
+  EXPECT_EQ(epilogueOutputOperand(l), -2);
+}
+
 /// A model.qmb holding `plan` (tinyPlan when null) with `target`.
 std::string writeArtifact(const std::string &target, const std::string &version = "1",
                           const Plan *plan = nullptr) {
