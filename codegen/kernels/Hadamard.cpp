@@ -13,15 +13,15 @@
 //      out[c*p + r] = (sum_j H_m[c][j] * work[j*p + r]) * scale, j ascending
 //      from 0.0, H_m's +-1 entries compiled in as adds and subtracts
 //      (ref::hadamardFactor; x + (-v) and x - v are the same IEEE result):
-//      a thread per output from shared memory, or the thread of column r
-//      for all of its m outputs when work is out (it reads them all first);
+//      from shared memory, the m outputs of column r split into groups
+//      (factorGroups) each a thread's; when work is out, the thread of
+//      column r does all m (it reads them all before it writes);
 //      for m = 1 just out = work * scale; scale = float(1 / sqrt(double(n))).
 // mamba2-2.7b's n = 5120 at batch 1 (one block): 11.5 us under ncu with the
 // work row in global memory and a thread per column in step 3 (128 threads
-// of 1,600 adds each).
-// The factor operand (LaunchOps.h) is read by the shared-memory variant's
-// step 3 (its +-1 entries; LaunchPlan fills it from ref::hadamardFactor);
-// the global variant compiles the same entries in.
+// of 1,600 adds each); 16.6 us with a thread per output reading H_m's signs
+// from the factor operand (a dependent global load per add).
+// The factor operand (LaunchOps.h) is checked for its shape only.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernels/Kernels.h"
@@ -37,6 +37,16 @@ namespace {
 /// Largest row (floats) whose work copy lives in shared memory (48 KiB of
 /// static shared memory a block).
 constexpr int64_t kMaxSharedRow = 12288;
+
+/// Groups the m outputs of a column are split into for step 3: the largest
+/// divisor G of m with G * p work items within the block's threads.
+int64_t factorGroups(int64_t m, int64_t p, int64_t threads) {
+  int64_t groups = 1;
+  for (int64_t g = 1; g <= m; ++g)
+    if (m % g == 0 && g * p <= threads)
+      groups = g;
+  return groups;
+}
 } // namespace
 
 LogicalResult emitHadamard(KernelContext &ctx, Location loc) {
@@ -145,22 +155,22 @@ LogicalResult emitHadamard(KernelContext &ctx, Location loc) {
         return column;
       };
       if (shared) {
-        // A thread per output (c, r), the m-way sums spread over the block.
-        // c is dynamic, so H_m's row comes from the factor operand:
-        // acc + (+-1 * v) is exactly acc +- v (the product is exact), fused
-        // or not.
-        Value h = k.arg(1);
-        k.forLoop(tid, k.idx(n), threads, [&](Value i) {
-          Value c = arith::DivUIOp::create(b, i, k.idx(p));
-          Value r = arith::RemUIOp::create(b, i, k.idx(p));
-          Value hRow = arith::MulIOp::create(b, c, k.idx(m));
-          Value acc = k.f32(0.0f);
-          for (int64_t j = 0; j < m; ++j) {
-            Value v = k.load(f32, work, arith::AddIOp::create(b, k.idx(j * p), r));
-            Value sign = k.load(f32, h, arith::AddIOp::create(b, hRow, k.idx(j)));
-            acc = arith::AddFOp::create(b, acc, arith::MulFOp::create(b, sign, v));
-          }
-          k.store(arith::MulFOp::create(b, acc, k.f32(scale)), out, at(i));
+        // G groups of m / G outputs of each column: work item w = g * p + r
+        // loads column r and writes its outputs of group g, H_m's signs
+        // compiled in per group (a branch per group, warp-uniform when
+        // 32 | p), so G * p threads share the m * m adds.
+        const int64_t G = factorGroups(m, p, k.blockSize());
+        const int64_t rowsPerGroup = m / G;
+        k.forLoop(tid, k.idx(G * p), threads, [&](Value w) {
+          Value g = arith::DivUIOp::create(b, w, k.idx(p));
+          Value r = arith::RemUIOp::create(b, w, k.idx(p));
+          for (int64_t group = 0; group < G; ++group)
+            k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, g, k.idx(group)), [&] {
+              SmallVector<Value> column = loadColumn(r);
+              for (int64_t c = group * rowsPerGroup; c < (group + 1) * rowsPerGroup; ++c)
+                k.store(factorRow(c, column), out,
+                        at(arith::AddIOp::create(b, k.idx(c * p), r)));
+            });
         });
         return;
       }

@@ -41,9 +41,11 @@ module {
 // -----
 
 // n = 160 = 40 * 4: two butterfly passes on the row in shared memory, then
-// the 40-point factor, a thread per output: acc + (+-1 * v) over the 40
-// values of its column in j order (the product is exact, so this is acc +- v),
-// H_40's row read from the factor operand; then the scale.
+// the 40-point factor: 128 threads, so the 40 outputs of each of the 4
+// columns split into 20 groups of 2 (160 threads' work for 80 items is one
+// each); a group's thread loads its column's 40 values and sums them with
+// H_40's signs compiled in: adds and subtracts, no multiplication before the
+// scale.
 // CHECK: mamba.launch_plan
 // CHECK-SAME: codegen.hadamard_factor_40
 // CHECK-SAME: [40,40]
@@ -55,13 +57,17 @@ module {
 // CHECK: gpu.barrier
 // CHECK: arith.subf
 // CHECK: gpu.barrier
-// CHECK: %[[V0:.*]] = llvm.load %{{.*}} : !llvm.ptr<3> -> f32
-// CHECK: %[[H0:.*]] = llvm.load %{{.*}} : !llvm.ptr<1> -> f32
-// CHECK: %[[P0:.*]] = arith.mulf %[[H0]], %[[V0]] : f32
-// CHECK: arith.addf %{{.*}}, %[[P0]] : f32
-// CHECK-COUNT-39: arith.addf
-// CHECK: arith.mulf %{{.*}}, %{{.*}} : f32
+// CHECK: scf.if
+// CHECK-COUNT-40: llvm.load %{{.*}} : !llvm.ptr<3> -> f32
+// CHECK-NOT: arith.mulf
+// CHECK-COUNT-40: arith.{{addf|subf}}
+// CHECK: arith.mulf
 // CHECK: llvm.store
+// CHECK-NOT: arith.mulf
+// CHECK-COUNT-40: arith.{{addf|subf}}
+// CHECK: arith.mulf
+// CHECK: llvm.store
+// CHECK: scf.if
 // PTX-LABEL: .visible .entry hadamard_n160(
 // PTX: bar.sync
 // PTX: sub.rn.f32
@@ -80,11 +86,18 @@ module {
 
 // -----
 
-// n = 12: no butterfly pass; the factor alone, from shared memory.
+// n = 12: no butterfly pass; the factor alone, from shared memory, a
+// group (thread) per output. Row 0 of H_12 (Paley II) starts + - +:
+// out[0] = ((0 + v0) - v1) + v2 ...
 // CHECK-LABEL: gpu.module @hadamard_n12
 // CHECK: gpu.barrier
+// CHECK: %[[V0:.*]] = llvm.load %{{.*}} : !llvm.ptr<3> -> f32
+// CHECK: %[[V1:.*]] = llvm.load %{{.*}} : !llvm.ptr<3> -> f32
+// CHECK: %[[V2:.*]] = llvm.load %{{.*}} : !llvm.ptr<3> -> f32
+// CHECK: %[[S0:.*]] = arith.addf %{{.*}}, %[[V0]] : f32
+// CHECK-NEXT: %[[S1:.*]] = arith.subf %[[S0]], %[[V1]] : f32
+// CHECK-NEXT: arith.addf %[[S1]], %[[V2]] : f32
 // CHECK: arith.mulf
-// CHECK: arith.addf
 // CHECK: gpu.return
 // PTX-LABEL: .visible .entry hadamard_n12(
 // PTX: sub.rn.f32
