@@ -751,6 +751,17 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, const MmaConfig &c,
         out.push_back(tf32 ? asF32(w) : asWord(w));
       return out;
     };
+    // An mma operand from its registers in fragment order: tf32 values, or
+    // int8 words (vector<4xi8>) inserted row by row.
+    auto fragment = [&](VectorType type, ArrayRef<Value> registers) -> Value {
+      if (tf32)
+        return vector::FromElementsOp::create(b, type, registers);
+      Value frag = arith::ConstantOp::create(b, type,
+                                             DenseElementsAttr::get(type, b.getI8IntegerAttr(0)));
+      for (int64_t i = 0; i < static_cast<int64_t>(registers.size()); ++i)
+        frag = vector::InsertOp::create(b, registers[i], frag, ArrayRef<int64_t>{i});
+      return frag;
+    };
     SmallVector<Value> init(c.mTiles * c.nTiles,
                             arith::ConstantOp::create(
                                 b, cType,
@@ -781,18 +792,7 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, const MmaConfig &c,
               SmallVector<Value> bFrags;
               for (int64_t j = 0; j < c.nTiles; ++j) {
                 Value b0 = piece(ws[j], 0), b1 = piece(ws[j], 1);
-                bFrags.push_back(tf32 ? vector::FromElementsOp::create(b, bType, ValueRange{b0, b1})
-                                            .getResult()
-                                      : vector::InsertOp::create(
-                                            b, b1,
-                                            vector::InsertOp::create(b, b0,
-                                                                     arith::ConstantOp::create(
-                                                                         b, bType,
-                                                                         DenseElementsAttr::get(
-                                                                             bType, b.getI8IntegerAttr(0))),
-                                                                     ArrayRef<int64_t>{0}),
-                                            ArrayRef<int64_t>{1})
-                                            .getResult());
+                bFrags.push_back(fragment(bType, {b0, b1}));
               }
               for (int64_t m = 0; m < c.mTiles; ++m) {
                 Value a[4] = {piece(xs[2 * m], 0), piece(xs[2 * m + 1], 0), piece(xs[2 * m], 1),
@@ -806,14 +806,10 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, const MmaConfig &c,
                     hi[i] = roundTf32(a[i]);
                     lo[i] = roundTf32(arith::SubFOp::create(b, a[i], hi[i]));
                   }
-                  aFrags.push_back(vector::FromElementsOp::create(b, aType, ValueRange(hi)));
-                  aFrags.push_back(vector::FromElementsOp::create(b, aType, ValueRange(lo)));
+                  aFrags.push_back(fragment(aType, hi));
+                  aFrags.push_back(fragment(aType, lo));
                 } else {
-                  Value frag = arith::ConstantOp::create(
-                      b, aType, DenseElementsAttr::get(aType, b.getI8IntegerAttr(0)));
-                  for (int64_t i = 0; i < 4; ++i)
-                    frag = vector::InsertOp::create(b, a[i], frag, ArrayRef<int64_t>{i});
-                  aFrags.push_back(frag);
+                  aFrags.push_back(fragment(aType, a));
                 }
                 for (int64_t j = 0; j < c.nTiles; ++j)
                   for (Value aFrag : aFrags)
