@@ -364,6 +364,29 @@ private:
   LogicalResult lowerScaled(Operation *op, Value input, Value scales,
                             Value output, StringRef opName);
   LogicalResult lowerHadamard(mamba::HadamardOp op);
+  LogicalResult lowerSSDScan(mamba::SSDScanOp op);
+  /// An activation buffer no IR value names (a multi-launch lowering's
+  /// intermediate), f32 of `shape` (expressions of B and L).
+  int scratch(StringRef what, std::vector<ShapeExpr> shape) {
+    Buffer buffer;
+    buffer.name = entryName + "." + std::to_string(result.plan.buffers.size()) + "." + what.str();
+    buffer.shape = std::move(shape);
+    return addBuffer(std::move(buffer));
+  }
+  /// Appends one launch of `opName` with buffer operands `operands` (LaunchOps.h
+  /// order, outputs included), building its kernel.
+  LogicalResult rawLaunch(Operation *irOp, StringRef opName, SmallVector<int> operands,
+                          std::map<std::string, std::vector<double>> attrs) {
+    plan::Launch launch;
+    launch.op = opName.str();
+    launch.operands.assign(operands.begin(), operands.end());
+    launch.attrs = std::move(attrs);
+    KernelContext ctx(kernels, result.plan, launch);
+    if (failed(emitKernel(ctx, irOp->getLoc())))
+      return failure();
+    current->launches.push_back(std::move(launch));
+    return success();
+  }
   LogicalResult foldConstantDequantize(mamba::DequantizeOp op);
   /// The state operand and new-state result of a step op (null otherwise).
   static std::pair<Value, Value> stepState(Operation *op) {
@@ -591,6 +614,48 @@ LogicalResult PlanBuilder::lowerHadamard(mamba::HadamardOp op) {
   return launch(op, "hadamard", operands, op.getResult(), {});
 }
 
+/// The chunked scan's three launches (LaunchOps.h; ref::ssdScan is their
+/// composition): per-chunk dt and cumulative decay plus chunk states, the
+/// states passed across chunks, then y. Their intermediates are activations
+/// of the prefill (the arena reuses them across layers).
+LogicalResult PlanBuilder::lowerSSDScan(mamba::SSDScanOp o) {
+  auto xType = cast<RankedTensorType>(o.getX().getType());
+  bool dHasHdim =
+      cast<RankedTensorType>(o.getD().getType()).getDimSize(0) == xType.getShape().back();
+  int64_t P = o.getHeaddim(), H = xType.getShape().back() / P;
+  int64_t N = cast<RankedTensorType>(o.getB().getType()).getShape().back() / o.getNgroups();
+  double headdim = static_cast<double>(P), ngroups = static_cast<double>(o.getNgroups());
+  SmallVector<int> in;
+  if (failed(inputs(o, {o.getX(), o.getDt(), o.getB(), o.getC(), o.getALog(), o.getD(),
+                        o.getDtBias()},
+                    in)))
+    return failure();
+  const int x = in[0], dt = in[1], B = in[2], C = in[3], aLog = in[4], D = in[5], dtBias = in[6];
+  ShapeExpr batch = *ShapeExpr::parse("B"), seqlen = *ShapeExpr::parse("L");
+  ShapeExpr chunks = *ShapeExpr::parse("cdiv(L," + std::to_string(ref::kSSDChunk) + ")");
+  int dtOut = scratch("ssd_dt", {batch, ShapeExpr(H), seqlen});
+  int cum = scratch("ssd_cum", {batch, ShapeExpr(H), seqlen});
+  std::vector<ShapeExpr> statesShape = {batch, chunks, ShapeExpr(H), ShapeExpr(P), ShapeExpr(N)};
+  int chunkStates = scratch("ssd_chunk_states", statesShape);
+  int initStates = scratch("ssd_init_states", statesShape);
+  FailureOr<int> y = activation(o.getY(), o), state = activation(o.getState(), o);
+  if (failed(y) || failed(state))
+    return failure();
+  // JSON has no infinity: an unbounded dt_max is left out (LaunchOps.h).
+  std::map<std::string, std::vector<double>> stateAttrs = {
+      {"headdim", {headdim}}, {"ngroups", {ngroups}}, {"dt_min", {f64(o.getDtMin())}}};
+  if (o.getDtMax() && std::isfinite(f64(*o.getDtMax())))
+    stateAttrs["dt_max"] = {f64(*o.getDtMax())};
+  if (failed(rawLaunch(o, "ssd_chunk_state", {x, dt, B, aLog, dtBias, dtOut, cum, chunkStates},
+                       std::move(stateAttrs))) ||
+      failed(rawLaunch(o, "ssd_state_passing", {cum, chunkStates, initStates, *state}, {})))
+    return failure();
+  return rawLaunch(o, "ssd_chunk_scan", {x, dtOut, cum, B, C, D, initStates, *y},
+                   {{"headdim", {headdim}},
+                    {"ngroups", {ngroups}},
+                    {"d_has_hdim", {dHasHdim ? 1.0 : 0.0}}});
+}
+
 LogicalResult PlanBuilder::lowerOp(Operation *op) {
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case([&](arith::ConstantOp) { return success(); })
@@ -642,23 +707,7 @@ LogicalResult PlanBuilder::lowerOp(Operation *op) {
         return lowerStep(o, "causal_conv1d_step", {o.getX(), o.getState(), o.getWeight()},
                          operands, {o.getY(), o.getNewState()}, attrs);
       })
-      .Case([&](mamba::SSDScanOp o) {
-        // JSON has no infinity: an unbounded dt_max is left out (LaunchOps.h).
-        bool dHasHdim = cast<RankedTensorType>(o.getD().getType()).getDimSize(0) ==
-                        cast<RankedTensorType>(o.getX().getType()).getShape().back();
-        std::map<std::string, std::vector<double>> attrs = {
-                      {"headdim", {static_cast<double>(o.getHeaddim())}},
-                       {"ngroups", {static_cast<double>(o.getNgroups())}},
-                       {"chunk_size", {static_cast<double>(o.getChunkSize())}},
-                       {"dt_min", {f64(o.getDtMin())}},
-                       {"d_has_hdim", {dHasHdim ? 1.0 : 0.0}}};
-        if (o.getDtMax() && std::isfinite(f64(*o.getDtMax())))
-          attrs["dt_max"] = {f64(*o.getDtMax())};
-        return simple(o, "ssd_scan",
-                      {o.getX(), o.getDt(), o.getB(), o.getC(), o.getALog(), o.getD(),
-                       o.getDtBias()},
-                      {o.getY(), o.getState()}, attrs);
-      })
+      .Case([&](mamba::SSDScanOp o) { return lowerSSDScan(o); })
       .Case([&](mamba::SSDStepOp o) {
         bool dHasHdim = cast<RankedTensorType>(o.getD().getType()).getDimSize(0) ==
                         cast<RankedTensorType>(o.getX().getType()).getShape().back();

@@ -221,9 +221,10 @@ LogicalResult emitKernel(KernelContext &ctx, Location loc) {
     return emitSplit(ctx, loc);
   if (op == "causal_conv1d" || op == "causal_conv1d_step")
     return emitConv(ctx, loc);
-  if (op == "ssd_scan" || op == "ssd_step" || op == "selective_scan" ||
-      op == "selective_step")
+  if (op == "ssd_step" || op == "selective_scan" || op == "selective_step")
     return emitScan(ctx, loc);
+  if (op == "ssd_chunk_state" || op == "ssd_state_passing" || op == "ssd_chunk_scan")
+    return emitSSDChunked(ctx, loc);
   if (op == "hadamard")
     return emitHadamard(ctx, loc);
   if (op == "argmax")

@@ -122,7 +122,8 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc);    // linear, linear
 LogicalResult emitEmbedding(KernelContext &ctx, Location loc); // embedding, quantized_embedding
 LogicalResult emitSplit(KernelContext &ctx, Location loc);
 LogicalResult emitConv(KernelContext &ctx, Location loc);      // causal_conv1d(_step)
-LogicalResult emitScan(KernelContext &ctx, Location loc);      // ssd_scan/step, selective_scan/step
+LogicalResult emitScan(KernelContext &ctx, Location loc);      // ssd_step, selective_scan/step
+LogicalResult emitSSDChunked(KernelContext &ctx, Location loc); // ssd_chunk_state/scan, ssd_state_passing
 LogicalResult emitHadamard(KernelContext &ctx, Location loc);
 LogicalResult emitArgmax(KernelContext &ctx, Location loc);    // the greedy sampler
 LogicalResult emitSample(KernelContext &ctx, Location loc);    // the random sampler

@@ -1,23 +1,18 @@
 //===- Scan.cpp - SSM scan kernels: Mamba2 SSD and Mamba1 selective -------===//
 //
-// First correct, then fast: every kernel runs the plain sequential
-// recurrence (formats.md §4.2 / §4.3) in the reference's operation order
-// and float semantics (runtime/reference/FloatSemantics.h), bit for bit:
+// Every kernel runs the plain sequential recurrence (formats.md §4.2 /
+// §4.3) in the reference's operation order and float semantics
+// (runtime/reference/FloatSemantics.h), bit for bit:
 //   h_t = exp(dt_t A) h_{t-1} + dt_t B_t x_t,   y_t = C_t . h_t + D x_t
-// with dt_t = softplus(dt_raw + dt_bias) (ssd_scan also clamps it to
-// [dt_min, dt_max]; ssd_step does not, as ref::ssdStep) and A = -exp(A_log).
+// with dt_t = softplus(dt_raw + dt_bias) and A = -exp(A_log). (The Mamba2
+// prefill scan is chunked: SSDChunked.cpp.)
 //
-// ssd_scan / ssd_step: one warp per (b, h, p) (ssd_scan: per 4 p of one
-// head, sharing dt, the decay and the B and C loads, with the loads of 4
-// tokens issued before their steps; the order of each row's operations is
-// unchanged); lane l owns the elements
-// n = l, l + 32, ... of the state row h[b, h, p, :] and keeps them in
-// registers (the scan across the whole sequence: state memory is written
-// once, at the end), so loads of the row, B and C are coalesced across the
-// lanes. C . h is the warp order of FloatSemantics.h (lane partials in
-// ascending n, then the xor butterfly), as ref::ssdStep; lane 0 writes y.
-// Head h reads group h / (H / G) of B and C; D is [H] or [H * P]
-// (d_has_hdim).
+// ssd_step: one warp per (b, h, p); lane l owns the elements n = l, l + 32,
+// ... of the state row h[b, h, p, :], so loads of the row, B and C are
+// coalesced across the lanes. C . h is the warp order of FloatSemantics.h
+// (lane partials in ascending n, then the xor butterfly), as ref::ssdStep;
+// lane 0 writes y. Head h reads group h / (H / G) of B and C; D is [H] or
+// [H * P] (d_has_hdim).
 //
 // selective_scan / selective_step: one thread per (b, e) owning h[b, e, :];
 // A[e, n] = -exp(A_log[e, n]), y = (C . h + D x) * silu(z).
@@ -40,11 +35,6 @@
 namespace mlir::quamba::codegen {
 
 namespace {
-
-/// State rows (p) of one head a warp of ssd_scan owns, and the tokens whose
-/// loads it issues before their recurrence steps.
-constexpr int64_t kScanRowsPerWarp = 4;
-constexpr int64_t kScanTokensInFlight = 4;
 
 Value add(KernelBuilder &k, Value a, Value c) {
   return arith::AddIOp::create(k.b(), a, c);
@@ -70,8 +60,7 @@ bool staticTrailing(const plan::Buffer &buffer) {
 
 LogicalResult emitSSD(KernelContext &ctx, Location loc) {
   plan::Launch &launch = ctx.getLaunch();
-  const bool step = launch.op == "ssd_step";
-  const bool int8State = step && launch.flag("state_int8");
+  const bool int8State = launch.flag("state_int8");
   const int64_t headdim = static_cast<int64_t>(launch.attr("headdim"));
   const int64_t ngroups = static_cast<int64_t>(launch.attr("ngroups"));
   const bool dHasHdim = launch.flag("d_has_hdim");
@@ -91,18 +80,9 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
   const int64_t headsPerGroup = nheads / ngroups;
   const int64_t P = headdim, H = nheads, G = ngroups, N = dstate;
 
-  float dtMin = 0.0f, dtMax = std::numeric_limits<float>::infinity();
-  if (!step) {
-    dtMin = static_cast<float>(launch.attr("dt_min"));
-    if (launch.attrs.count("dt_max"))
-      dtMax = static_cast<float>(launch.attr("dt_max"));
-  }
-
   std::string name = launch.op + "_h" + std::to_string(H) + "_p" +
                      std::to_string(P) + "_g" + std::to_string(G) + "_n" +
                      std::to_string(N) + "_dh" + (dHasHdim ? "1" : "0");
-  if (!step)
-    name += "_dtmin" + floatBits(dtMin) + "_dtmax" + floatBits(dtMax);
   if (int8State)
     name += "_qstate";
 
@@ -112,30 +92,16 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
 
   const int numWarps = 4;
   plan::ShapeExpr batch = x.shape[0];
-  plan::ShapeExpr seqlen(1);
-  if (step) {
-    launch.scalars = {batch};
-  } else {
-    if (x.shape.size() != 3)
-      return emitError(loc) << "ssd_scan: expected x [B, L, H*P]";
-    seqlen = x.shape[1];
-    launch.scalars = {batch, seqlen};
-  }
-  // The scan gives a warp R state rows of one head (R = 4 where P allows):
-  // dt, its softplus and decay, and the B and C loads serve all R rows.
-  // The step keeps a row a warp (batch 1 has only H * P warps to spread).
-  const int64_t R = !step && P % kScanRowsPerWarp == 0 ? kScanRowsPerWarp : 1;
-  ctx.gridFor(mulExpr(batch, plan::ShapeExpr(H * P / R * 32)), numWarps);
-  if (R > 1)
-    name += "_r" + std::to_string(R) + "_u" + std::to_string(kScanTokensInFlight);
+  launch.scalars = {batch};
+  // A state row a warp (batch 1 has only H * P warps to spread).
+  const int64_t R = 1;
+  ctx.gridFor(mulExpr(batch, plan::ShapeExpr(H * P * 32)), numWarps);
 
-  // ssd_scan: x, dt, B, C, A_log, D, dt_bias, y, state; batch, seqlen.
   // ssd_step: x, dt, B, C, A_log, D, dt_bias, state_in, [state_scales,]
   // y, state_out; batch.
   const unsigned q = int8State ? 1 : 0;
-  const unsigned yArg = step ? 8 + q : 7, stateArg = step ? 9 + q : 8;
-  const unsigned batchArg = step ? 10 + q : 9;
-  ctx.useKernel(name, ctx.operandArgs(step ? 1 : 2), numWarps,
+  const unsigned yArg = 8 + q, stateArg = 9 + q, batchArg = 10 + q;
+  ctx.useKernel(name, ctx.operandArgs(1), numWarps,
                 [&](KernelBuilder &k) {
     auto &b = k.b();
     Type f32 = b.getF32Type();
@@ -222,22 +188,10 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
       };
       // One token of the recurrence at sequence row `row` (= b * L + t):
       // state[r * perLane + j] in registers, y stored by lane 0.
-      auto token = [&](Value row, const TokenInputs &in, ValueRange state, bool clamp) {
+      // One token of the recurrence at row `row` (= b): state[r * perLane + j]
+      // in registers, y stored by lane 0. No dt limit (as ref::ssdStep).
+      auto token = [&](Value row, const TokenInputs &in, ValueRange state) {
         Value dtv = softplus(k, arith::AddFOp::create(b, in.dtRaw, dtBias));
-        if (clamp) {
-          // std::min(std::max(v, dtMin), dtMax), as ref::ssdScan: the
-          // unordered compares keep a NaN v, as std::max/min do.
-          Value lo = k.f32(dtMin);
-          Value atLeastMin =
-              arith::CmpFOp::create(b, arith::CmpFPredicate::UGE, dtv, lo);
-          dtv = arith::SelectOp::create(b, atLeastMin, dtv, lo);
-          if (std::isfinite(dtMax)) {
-            Value hi = k.f32(dtMax);
-            Value atMostMax =
-                arith::CmpFOp::create(b, arith::CmpFPredicate::ULE, dtv, hi);
-            dtv = arith::SelectOp::create(b, atMostMax, dtv, hi);
-          }
-        }
         Value decay = exp(k, fmul(k, dtv, A));
         // row[n] * decay + B * dt * x, then C . h in the warp order, as
         // ref::ssdStep.
@@ -259,40 +213,10 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
       };
 
       SmallVector<Value> state;
-      if (step) {
-        for (int64_t r = 0; r < R; ++r)
-          for (int64_t j = 0; j < perLane; ++j)
-            state.push_back(loadState(stateIn, r, j));
-        state = token(bIdx, loadToken(bIdx), state, /*clamp=*/false);
-      } else {
-        // The scan starts from a zero state and keeps it in registers:
-        // tokens in groups of U (all their loads, then their steps), the
-        // last L % U one by one.
-        const int64_t U = R > 1 ? kScanTokensInFlight : 1;
-        Value L = k.argIndex(10);
-        Value rowBase = mul(k, bIdx, L);
-        Value whole = arith::SubIOp::create(b, L, arith::RemUIOp::create(b, L, k.idx(U)));
-        SmallVector<Value> zero(R * perLane, k.f32(0.0f));
-        state = k.forLoop(k.idx(0), whole, k.idx(U), zero,
-                          [&](Value t, ValueRange iter) -> SmallVector<Value> {
-                            SmallVector<Value> rowsU;
-                            SmallVector<TokenInputs> ins;
-                            for (int64_t u = 0; u < U; ++u) {
-                              rowsU.push_back(add(k, rowBase, add(k, t, k.idx(u))));
-                              ins.push_back(loadToken(rowsU.back()));
-                            }
-                            SmallVector<Value> st(iter.begin(), iter.end());
-                            for (int64_t u = 0; u < U; ++u)
-                              st = token(rowsU[u], ins[u], st, /*clamp=*/true);
-                            return st;
-                          });
-        if (U > 1)
-          state = k.forLoop(whole, L, k.idx(1), state,
-                            [&](Value t, ValueRange iter) -> SmallVector<Value> {
-                              Value row = add(k, rowBase, t);
-                              return token(row, loadToken(row), iter, /*clamp=*/true);
-                            });
-      }
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t j = 0; j < perLane; ++j)
+          state.push_back(loadState(stateIn, r, j));
+      state = token(bIdx, loadToken(bIdx), state);
       for (int64_t r = 0; r < R; ++r)
         for (int64_t j = 0; j < perLane; ++j)
           storeState(state[r * perLane + j], stateOut, r, j);
@@ -408,7 +332,7 @@ LogicalResult emitSelective(KernelContext &ctx, Location loc) {
 
 LogicalResult emitScan(KernelContext &ctx, Location loc) {
   const std::string &op = ctx.getLaunch().op;
-  if (op == "ssd_scan" || op == "ssd_step")
+  if (op == "ssd_step")
     return emitSSD(ctx, loc);
   if (op == "selective_scan" || op == "selective_step")
     return emitSelective(ctx, loc);

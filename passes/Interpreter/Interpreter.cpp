@@ -391,8 +391,7 @@ private:
     float dtMax = op.getDtMax()
                       ? static_cast<float>(op.getDtMax()->convertToDouble())
                       : std::numeric_limits<float>::infinity();
-    ref::ssdScan(shape, op.getChunkSize(),
-                 static_cast<float>(op.getDtMin().convertToDouble()), dtMax,
+    ref::ssdScan(shape, static_cast<float>(op.getDtMin().convertToDouble()), dtMax,
                  x.values.data(), get(op.getDt()).values.data(),
                  get(op.getB()).values.data(), get(op.getC()).values.data(),
                  get(op.getALog()).values.data(), get(op.getD()).values.data(),

@@ -20,8 +20,11 @@ int outputCount(const plan::Launch &launch) {
   auto split = launch.attrs.find("split_sizes");
   int parts = split == launch.attrs.end() ? 1 : static_cast<int>(split->second.size());
   if (op == "add_rms_norm" || op == "causal_conv1d" || op == "causal_conv1d_step" ||
-      op == "ssd_scan" || op == "ssd_step" || op == "selective_scan" || op == "selective_step")
+      op == "ssd_step" || op == "selective_scan" || op == "selective_step" ||
+      op == "ssd_state_passing")
     return 1 + parts;
+  if (op == "ssd_chunk_state")
+    return 3;
   return parts;
 }
 

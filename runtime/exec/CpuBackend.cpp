@@ -237,27 +237,41 @@ Status CpuBackend::runOp(const BoundLaunch &bound) {
                           as<float>(p[4]), batch, channels, kernel, l.flag("silu"));
     return Status::success();
   }
-  if (op == "ssd_scan" || op == "ssd_step") {
+  if (op == "ssd_chunk_state" || op == "ssd_state_passing" || op == "ssd_chunk_scan" ||
+      op == "ssd_step") {
+    // x [B, L, H*P] (step: [B, H*P]) and B [.., G*N], or for state passing
+    // the chunk states [B, chunks, H, P, N].
     ref::SSDShape shape;
     shape.batch = d[0][0];
-    shape.seqlen = op == "ssd_scan" ? d[0][1] : 1;
+    if (op == "ssd_state_passing") {
+      shape.seqlen = d[0][2]; // cum [B, H, L]
+      shape.nheads = d[1][2], shape.headdim = d[1][3], shape.dstate = d[1][4];
+      ref::ssdStatePassing(shape, as<float>(p[0]), as<float>(p[1]), as<float>(p[2]),
+                           as<float>(p[3]));
+      return Status::success();
+    }
+    const unsigned bArg = op == "ssd_chunk_scan" ? 3 : 2;
+    shape.seqlen = op == "ssd_step" ? 1 : d[0][1];
     shape.headdim = static_cast<int64_t>(l.attr("headdim"));
     shape.nheads = d[0].back() / shape.headdim;
     shape.ngroups = static_cast<int64_t>(l.attr("ngroups"));
-    shape.dstate = d[2].back() / shape.ngroups;
+    shape.dstate = d[bArg].back() / shape.ngroups;
     shape.dHasHdim = l.flag("d_has_hdim");
-    const float *x = as<float>(p[0]), *dt = as<float>(p[1]), *B = as<float>(p[2]),
-                *C = as<float>(p[3]), *aLog = as<float>(p[4]), *D = as<float>(p[5]),
-                *dtBias = as<float>(p[6]);
-    if (op == "ssd_scan") {
-      ref::ssdScan(shape, static_cast<int64_t>(l.attr("chunk_size")),
-                   static_cast<float>(l.attr("dt_min")),
-                   l.attrs.count("dt_max") ? static_cast<float>(l.attr("dt_max"))
-                                           : std::numeric_limits<float>::infinity(),
-                   x, dt, B, C, aLog, D, dtBias, as<float>(p[7]), as<float>(p[8]));
+    if (op == "ssd_chunk_state") {
+      ref::ssdChunkState(shape, static_cast<float>(l.attr("dt_min")),
+                         l.attrs.count("dt_max") ? static_cast<float>(l.attr("dt_max"))
+                                                 : std::numeric_limits<float>::infinity(),
+                         as<float>(p[0]), as<float>(p[1]), as<float>(p[2]), as<float>(p[3]),
+                         as<float>(p[4]), as<float>(p[5]), as<float>(p[6]), as<float>(p[7]));
+    } else if (op == "ssd_chunk_scan") {
+      ref::ssdChunkScan(shape, as<float>(p[0]), as<float>(p[1]), as<float>(p[2]),
+                        as<float>(p[3]), as<float>(p[4]), as<float>(p[5]), as<float>(p[6]),
+                        as<float>(p[7]));
     } else {
       std::memcpy(p[9], p[7], product(d[7]) * sizeof(float));
-      ref::ssdStep(shape, x, dt, B, C, aLog, D, dtBias, as<float>(p[9]), as<float>(p[8]));
+      ref::ssdStep(shape, as<float>(p[0]), as<float>(p[1]), as<float>(p[2]), as<float>(p[3]),
+                   as<float>(p[4]), as<float>(p[5]), as<float>(p[6]), as<float>(p[9]),
+                   as<float>(p[8]));
     }
     return Status::success();
   }

@@ -57,9 +57,18 @@
 // causal_conv1d        x[B,L,C], weight[C,K], bias[C], y, state[B,C,K]  batch, seqlen  silu, has_bias
 //                        (bias is a zero buffer when has_bias = 0)
 // causal_conv1d_step   x[B,C], state_in[B,C,K], weight, bias, y, state_out  batch  silu, has_bias
-// ssd_scan             x, dt, B, C, A_log, D, dt_bias, y, state    batch, seqlen  headdim, ngroups,
-//                                                                   chunk_size, dt_min, dt_max, d_has_hdim
-//                        (dt_max absent = +infinity: JSON has no infinity)
+// ssd_chunk_state      x[B,L,H*P], dt[B,L,H], B[B,L,G*N], A_log[H], dt_bias[H],
+//                        dt_out[B,H,L], cum[B,H,L], chunk_states[B,cdiv(L,64),H,P,N]
+//                                                                  batch, seqlen  headdim, ngroups,
+//                                                                   dt_min, dt_max
+//                        (ref::ssdChunkState; dt_max absent = +infinity: JSON has no infinity)
+// ssd_state_passing    cum, chunk_states, init_states[B,cdiv(L,64),H,P,N], state[B,H,P,N]
+//                                                                  batch, seqlen  -
+//                        (ref::ssdStatePassing)
+// ssd_chunk_scan       x, dt_out, cum, B, C[B,L,G*N], D, init_states, y  batch, seqlen  headdim,
+//                                                                   ngroups, d_has_hdim
+//                        (ref::ssdChunkScan; the three are ref::ssdScan, the IR's ssd_scan,
+//                         in chunks of ref::kSSDChunk = 64 tokens)
 // ssd_step             x, dt, B, C, A_log, D, dt_bias, state_in, y, state_out  batch  headdim, ngroups, d_has_hdim
 // selective_scan       x, dt, B, C, z, A_log, D, dt_bias, y, state  batch, seqlen  -
 // selective_step       x, dt, B, C, z, A_log, D, dt_bias, state_in, y, state_out  batch  -
@@ -100,7 +109,8 @@ inline constexpr std::string_view kLaunchOps[] = {
     "embedding",      "quantized_embedding", "rms_norm",
     "add_rms_norm",   "linear",              "linear_bias",
     "split",          "causal_conv1d",       "causal_conv1d_step",
-    "ssd_scan",       "ssd_step",            "selective_scan",
+    "ssd_chunk_state", "ssd_state_passing",  "ssd_chunk_scan",
+    "ssd_step",       "selective_scan",
     "selective_step", "gated_rms_norm",      "hadamard",
     "quantize",       "dequantize",          "requantize",
     "linear_w8a8",

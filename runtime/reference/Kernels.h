@@ -64,17 +64,52 @@ struct SSDShape {
   bool dHasHdim = false; // D is [H * P] instead of [H]
 };
 
+/// The chunk length of the chunked SSD scan (ssdScan and its stages). A
+/// numerics choice of quamba's, like the warp order: mamba_ssm's chunk_size
+/// (the op's attribute, 256 in the checkpoints) reassociates the same sums
+/// differently; 64 gives the GPU kernels enough blocks at 1k tokens.
+inline constexpr int64_t kSSDChunk = 64;
+/// Chunks of a sequence of `seqlen` tokens.
+inline int64_t ssdChunks(int64_t seqlen) { return (seqlen + kSSDChunk - 1) / kSSDChunk; }
+
 /// Mamba2 SSD scan from a zero state. x, y: [B, L, H*P]; dt: [B, L, H];
 /// Bm, Cm: [B, L, G*N]; A_log, dtBias: [H]; D: [H] or [H*P]; stateOut:
 /// [B, H, P, N], the final state. dt' = clamp(softplus(dt + dtBias), dtMin,
-/// dtMax); head h uses group h / (H / G). Computed token by token (the
-/// recurrence; exactly ssdStep applied L times, with the dt limit), so
-/// chunkSize, the chunk length of mamba_ssm's equivalent chunked form, does
-/// not change the result.
-void ssdScan(const SSDShape &shape, int64_t chunkSize, float dtMin,
-             float dtMax, const float *x, const float *dt, const float *Bm,
-             const float *Cm, const float *A_log, const float *D,
-             const float *dtBias, float *y, float *stateOut);
+/// dtMax); head h uses group h / (H / G).
+///
+/// Computed in chunks of kSSDChunk tokens (mamba_ssm's ssd_combined, the
+/// recurrence h_t = exp(dt_t A) h_{t-1} + dt_t B_t x_t reassociated): exactly
+/// ssdChunkState, ssdStatePassing and ssdChunkScan in turn, the three
+/// launches a compiled plan runs (LaunchOps.h), so every backend reproduces
+/// it bit for bit. It equals the token-by-token recurrence (ssdStep L times)
+/// up to fp32 rounding.
+void ssdScan(const SSDShape &shape, float dtMin, float dtMax, const float *x,
+             const float *dt, const float *Bm, const float *Cm, const float *A_log,
+             const float *D, const float *dtBias, float *y, float *stateOut);
+
+/// Chunked SSD, stage 1, per (batch, chunk c, head): dt' (as ssdScan) and
+/// cum_i = a_0 + ... + a_i (a_i = dt'_i A, in order) for the chunk's tokens
+/// i, written to dtOut and cumOut [B, H, L]; and the chunk's state from a
+/// zero start, chunkStates[b, c, h, p, n] [B, nchunks, H, P, N]:
+///   sum_i (ascending) B[i, n] * (w_i * x[i, p]),  w_i = exp(cum_last - cum_i) * dt'_i.
+void ssdChunkState(const SSDShape &shape, float dtMin, float dtMax, const float *x,
+                   const float *dt, const float *Bm, const float *A_log,
+                   const float *dtBias, float *dtOut, float *cumOut, float *chunkStates);
+
+/// Chunked SSD, stage 2, per (batch, head, state element e): the state each
+/// chunk starts from, s_0 = 0, s_{c+1} = s_c * exp(cum_last(c)) + chunkStates[c],
+/// into initStates [B, nchunks, H, P, N] (chunk c gets s_c), and the final
+/// state s_nchunks into stateOut [B, H, P, N].
+void ssdStatePassing(const SSDShape &shape, const float *cum, const float *chunkStates,
+                     float *initStates, float *stateOut);
+
+/// Chunked SSD, stage 3, per (batch, chunk, head): y of the chunk's tokens,
+///   y[i, p] = sum_{j <= i} m_ij x[j, p]  then  + sum_n (exp(cum_i) C[i, n]) init[p, n]
+///             (one accumulator, j then n ascending), then + D x[i, p],
+///   m_ij = ((C_i . B_j) * exp(cum_i - cum_j)) * dt'_j,  C_i . B_j over n ascending.
+void ssdChunkScan(const SSDShape &shape, const float *x, const float *dtOut,
+                  const float *cum, const float *Bm, const float *Cm, const float *D,
+                  const float *initStates, float *y);
 
 /// Mamba2 one-token step (shape.seqlen is ignored; x, y: [B, H*P], dt: [B, H],
 /// Bm, Cm: [B, G*N]); state [B, H, P, N] in/out. No dt limit (as mamba_ssm's

@@ -1,32 +1,52 @@
-// quamba-convert-mamba-to-gpu: the SSM scans run the sequential recurrence,
-// one warp per 4 rows (b, h, p..p+3) (Mamba2 SSD: each state row spread
-// over the lanes, in registers; tokens in groups of 4, their loads first,
-// then a loop for the last L % 4) or one thread per (b, e) (Mamba1 selective, the state row
-// in the output state buffer). Kernels are specialised
-// on the static dims and attrs; batch (and seqlen for scans) are i32 scalars.
+// quamba-convert-mamba-to-gpu: the Mamba2 prefill scan is chunked (chunks of
+// 64 tokens, ref::ssdScan) in three launches: ssd_chunk_state (a block per
+// head, chunk and sequence: dt, the running sum of dt A in token order, the
+// chunk's state as a product over shared-memory slices), ssd_state_passing
+// (a thread per state element, a loop over the chunks) and ssd_chunk_scan
+// (C B^T masked into shared memory, then y). The decode steps and Mamba1's
+// scan run the sequential recurrence: a warp per state row (ssd_step), a
+// thread per (b, e) (selective). Kernels are specialised on the static dims
+// and attrs; batch (and seqlen for scans) are i32 scalars. Every product is
+// unfused (mul.rn, add.rn), as the reference.
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu | FileCheck %s
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx \
 // RUN:   | FileCheck %s --check-prefix=PTX
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu=target=sm_80 --quamba-kernels-to-ptx=chip=sm_80 \
 // RUN:   | FileCheck %s --check-prefix=PTX
 
-// ssd_scan, no dt limit (dt_min 0, dt_max +inf): x, dt, B, C, A_log, D,
-// dt_bias, y, state, then batch, seqlen; H = 8, P = 16, G = 2, N = 16:
-// B * 8 * 16 / 4 warps.
+// ssd_scan, no dt limit (dt_min 0, dt_max +inf), H = 8, P = 16, G = 2,
+// N = 16: chunk_state (x, dt, B, A_log, dt_bias -> dt', cum, chunk states),
+// state_passing (cum, chunk states -> init states, the final state),
+// chunk_scan (x, dt', cum, B, C, D, init states -> y), each with batch and
+// seqlen; the chunk kernels' grid is (heads, chunks, batch).
 // CHECK-LABEL: mamba.launch_plan
-// CHECK-SAME: \22kernel\22:\22ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000_r4_u4\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22,\22L\22],{{.*}}\22grid\22:[\22cdiv(B*1024,128)\22,1,1],\22block\22:[128,1,1]
-// CHECK-LABEL: gpu.module @ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000_r4_u4
-// CHECK: gpu.func @ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000_r4_u4(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
-// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
-// CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32", "i32"]
-// CHECK: scf.for
-// CHECK: arith.bitcast %{{.*}} : f32 to i32
-// CHECK: math.roundeven
-// CHECK: scf.for
-// PTX-LABEL: .visible .entry ssd_scan_h8_p16_g2_n16_dh0_dtmin00000000_dtmax7f800000_r4_u4(
-// PTX: ld.global
-// PTX: cvt.rni.f32.f32
-// PTX: st.global
+// CHECK-SAME: \22shape\22:[\22B\22,8,\22L\22]
+// CHECK-SAME: \22shape\22:[\22B\22,\22cdiv(L,64)\22,8,16,16]
+// CHECK-SAME: \22op\22:\22ssd_chunk_state\22,\22kernel\22:\22ssd_chunk_state_h8_p16_g2_n16_q64_dtmin00000000_dtmax7f800000\22,\22operands\22:{{\[}}[[X:[0-9]+]],[[DT:[0-9]+]],[[B:[0-9]+]],{{[0-9]+}},{{[0-9]+}},[[DTP:[0-9]+]],[[CUM:[0-9]+]],[[CHUNK:[0-9]+]]],\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{\22dt_min\22:[0.0],\22headdim\22:[16.0],\22ngroups\22:[2.0]},\22grid\22:[8,\22cdiv(L,64)\22,\22B\22],\22block\22:[256,1,1]
+// CHECK-SAME: \22op\22:\22ssd_state_passing\22,\22kernel\22:\22ssd_state_passing_h8_pn256_q64\22,\22operands\22:{{\[}}[[CUM]],[[CHUNK]],[[INIT:[0-9]+]],{{[0-9]+}}],\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{},\22grid\22:[\22cdiv(B*2048,128)\22,1,1]
+// CHECK-SAME: \22op\22:\22ssd_chunk_scan\22,\22kernel\22:\22ssd_chunk_scan_h8_p16_g2_n16_q64_dh0\22,\22operands\22:{{\[}}[[X]],[[DTP]],[[CUM]],[[B]],{{[0-9]+}},{{[0-9]+}},[[INIT]],{{[0-9]+}}],\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{\22d_has_hdim\22:[0.0],\22headdim\22:[16.0],\22ngroups\22:[2.0]},\22grid\22:[8,\22cdiv(L,64)\22,\22B\22],\22block\22:[256,1,1]
+// CHECK-LABEL: gpu.module @ssd_chunk_state_h8_p16_g2_n16_q64_dtmin00000000_dtmax7f800000
+// CHECK: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32", "i32"]
+// CHECK-LABEL: gpu.module @ssd_state_passing_h8_pn256_q64
+// CHECK-LABEL: gpu.module @ssd_chunk_scan_h8_p16_g2_n16_q64_dh0
+// CHECK: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32", "i32"]
+// PTX-LABEL: .visible .entry ssd_chunk_state_h8_p16_g2_n16_q64_dtmin00000000_dtmax7f800000(
+// PTX-NOT: fma.rn.f32
+// PTX: bar.sync
+// PTX: ld.shared.b32
+// PTX: mul.rn.f32
+// PTX: add.rn.f32
+// PTX-NOT: fma.rn.f32
+// PTX: ret;
+// PTX-LABEL: .visible .entry ssd_state_passing_h8_pn256_q64(
+// PTX-NOT: fma.rn.f32
+// PTX: ret;
+// PTX-LABEL: .visible .entry ssd_chunk_scan_h8_p16_g2_n16_q64_dh0(
+// PTX-NOT: fma.rn.f32
+// PTX: bar.sync
+// PTX: ld.shared.b32
+// PTX-NOT: fma.rn.f32
+// PTX: ret;
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>, %dt: tensor<?x?x8xf32>, %B: tensor<?x?x32xf32>, %C: tensor<?x?x32xf32>) -> (tensor<?x?x128xf32>, tensor<?x8x16x16xf32>) {
     %A_log = arith.constant dense<0.5> : tensor<8xf32>
@@ -43,10 +63,12 @@ module {
 // -----
 
 // ssd_scan with the dt limit and D per channel ([H*P]): the limit's bits are
-// in the name, the clamp is two compare-and-selects.
+// in ssd_chunk_state's name, the clamp is two compare-and-selects; the D
+// layout is in ssd_chunk_scan's.
 // CHECK-LABEL: mamba.launch_plan
-// CHECK-SAME: \22kernel\22:\22ssd_scan_h8_p16_g2_n16_dh1_dtmin3a83126f_dtmax3dcccccd_r4_u4\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22,\22L\22],{{.*}}\22grid\22:[\22cdiv(B*1024,128)\22,1,1],\22block\22:[128,1,1]
-// CHECK-LABEL: gpu.module @ssd_scan_h8_p16_g2_n16_dh1_dtmin3a83126f_dtmax3dcccccd_r4_u4
+// CHECK-SAME: \22kernel\22:\22ssd_chunk_state_h8_p16_g2_n16_q64_dtmin3a83126f_dtmax3dcccccd\22
+// CHECK-SAME: \22kernel\22:\22ssd_chunk_scan_h8_p16_g2_n16_q64_dh1\22
+// CHECK-LABEL: gpu.module @ssd_chunk_state_h8_p16_g2_n16_q64_dtmin3a83126f_dtmax3dcccccd
 // CHECK: arith.bitcast %{{.*}} : f32 to i32
 // CHECK: %[[DTMIN:.*]] = arith.constant 1.000000e-03 : f32
 // CHECK: %[[GE:.*]] = arith.cmpf uge, %{{.*}}, %[[DTMIN]] : f32
@@ -54,8 +76,7 @@ module {
 // CHECK: %[[DTMAX:.*]] = arith.constant 1.000000e-01 : f32
 // CHECK: %[[LE:.*]] = arith.cmpf ule, %[[DT]], %[[DTMAX]] : f32
 // CHECK: arith.select %[[LE]], %[[DT]], %[[DTMAX]] : f32
-// CHECK: math.roundeven
-// PTX-LABEL: .visible .entry ssd_scan_h8_p16_g2_n16_dh1_dtmin3a83126f_dtmax3dcccccd_r4_u4(
+// PTX-LABEL: .visible .entry ssd_chunk_state_h8_p16_g2_n16_q64_dtmin3a83126f_dtmax3dcccccd(
 // PTX: cvt.rni.f32.f32
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>, %dt: tensor<?x?x8xf32>, %B: tensor<?x?x32xf32>, %C: tensor<?x?x32xf32>) -> (tensor<?x?x128xf32>, tensor<?x8x16x16xf32>) {

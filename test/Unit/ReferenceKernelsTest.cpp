@@ -4,7 +4,8 @@
 // shared/reference/formats.md §4 (straight loops, double precision) on random
 // inputs with fixed seeds, over several shapes (batch > 1, ngroups > 1, odd
 // sizes), plus the properties the runtime relies on: prefill + decode steps
-// reproduce a longer prefill, the SSD chunk size changes only rounding, and
+// reproduce a longer prefill, the SSD scan's chunk stages compose to the
+// recurrence (chunk states, states passed on), and
 // results do not depend on the thread count.
 //
 //===----------------------------------------------------------------------===//
@@ -452,12 +453,11 @@ struct SSDResult {
   Floats y, state;
 };
 
-SSDResult runSSDScan(const SSDInputs &in, int64_t chunk,
-                     float dtMin = 0.0f, float dtMax = INFINITY) {
+SSDResult runSSDScan(const SSDInputs &in, float dtMin = 0.0f, float dtMax = INFINITY) {
   const ref::SSDShape &s = in.shape;
   SSDResult r{Floats(in.x.size(), NAN),
               Floats(s.batch * s.nheads * s.headdim * s.dstate, NAN)};
-  ref::ssdScan(s, chunk, dtMin, dtMax, in.x.data(), in.dt.data(), in.B.data(),
+  ref::ssdScan(s, dtMin, dtMax, in.x.data(), in.dt.data(), in.B.data(),
                in.C.data(), in.A_log.data(), in.D.data(), in.dtBias.data(),
                r.y.data(), r.state.data());
   return r;
@@ -487,15 +487,14 @@ const ref::SSDShape kSSDShapes[] = {
 TEST(ReferenceSSD, ScanMatchesSequentialRecurrence) {
   uint32_t seed = 100;
   for (const ref::SSDShape &s : kSSDShapes)
-    for (int64_t chunk : {int64_t(16), int64_t(64)}) {
-      SSDInputs in = makeSSDInputs(s, seed++);
-      Doubles state;
-      Doubles y = naiveSSD(in, {}, state);
-      SSDResult got = runSSDScan(in, chunk);
-      EXPECT_LE(relativeError(got.y, y), 1e-4) << describe(s) << " chunk " << chunk;
-      EXPECT_LE(relativeError(got.state, state), 1e-4)
-          << describe(s) << " chunk " << chunk;
-    }
+  {
+    SSDInputs in = makeSSDInputs(s, seed++);
+    Doubles state;
+    Doubles y = naiveSSD(in, {}, state);
+    SSDResult got = runSSDScan(in);
+    EXPECT_LE(relativeError(got.y, y), 1e-4) << describe(s);
+    EXPECT_LE(relativeError(got.state, state), 1e-4) << describe(s);
+  }
 }
 
 TEST(ReferenceSSD, NGroupsOneTwoFourAndDLayouts) {
@@ -506,37 +505,34 @@ TEST(ReferenceSSD, NGroupsOneTwoFourAndDLayouts) {
       SSDInputs in = makeSSDInputs(s, seed++);
       Doubles state;
       Doubles y = naiveSSD(in, {}, state);
-      SSDResult got = runSSDScan(in, 16);
+      SSDResult got = runSSDScan(in);
       EXPECT_LE(relativeError(got.y, y), 1e-4) << describe(s);
       EXPECT_LE(relativeError(got.state, state), 1e-4) << describe(s);
     }
   // The head -> group map matters: swapping the two groups' B changes y.
   ref::SSDShape s = ssdShape(1, 20, 4, 2, 2, 3);
   SSDInputs in = makeSSDInputs(s, 250);
-  SSDResult base = runSSDScan(in, 8);
+  SSDResult base = runSSDScan(in);
   for (int64_t t = 0; t < s.seqlen; ++t)
     std::swap_ranges(&in.B[t * 6], &in.B[t * 6 + 3], &in.B[t * 6 + 3]);
-  SSDResult swapped = runSSDScan(in, 8);
+  SSDResult swapped = runSSDScan(in);
   EXPECT_GT(relativeError(swapped.y, Doubles(base.y.begin(), base.y.end())),
             1e-2);
 }
 
-TEST(ReferenceSSD, ChunkSizeChangesOnlyRounding) {
-  for (const ref::SSDShape &s :
-       {ssdShape(2, 200, 4, 8, 2, 16), ssdShape(1, 257, 3, 5, 1, 7, true)}) {
-    SSDInputs in = makeSSDInputs(s, 300);
+TEST(ReferenceSSD, ChunkBoundariesChangeOnlyRounding) {
+  // Lengths around multiples of the chunk: one token, a partial chunk, whole
+  // chunks, one token into the next.
+  const int64_t Q = ref::kSSDChunk;
+  uint32_t seed = 300;
+  for (int64_t L : {int64_t(1), Q - 1, Q, Q + 1, 2 * Q, 2 * Q + 1, 3 * Q + Q / 2}) {
+    ref::SSDShape s = ssdShape(2, L, 4, 5, 2, 7, L % 2 == 1);
+    SSDInputs in = makeSSDInputs(s, seed++);
     Doubles state;
     Doubles y = naiveSSD(in, {}, state);
-    SSDResult first = runSSDScan(in, 1);
-    for (int64_t chunk : {1, 3, 16, 64, 256, 0, 1000}) {
-      SSDResult got = runSSDScan(in, chunk);
-      EXPECT_LE(relativeError(got.y, y), 1e-4) << describe(s) << " chunk " << chunk;
-      EXPECT_LE(relativeError(got.state, state), 1e-4)
-          << describe(s) << " chunk " << chunk;
-      EXPECT_LE(relativeError(got.y, Doubles(first.y.begin(), first.y.end())),
-                1e-5)
-          << describe(s) << " chunk " << chunk;
-    }
+    SSDResult got = runSSDScan(in);
+    EXPECT_LE(relativeError(got.y, y), 1e-5) << describe(s);
+    EXPECT_LE(relativeError(got.state, state), 1e-5) << describe(s);
   }
 }
 
@@ -591,6 +587,58 @@ Floats stepThrough(const SSDInputs &in, int64_t from, Floats &state) {
   return y;
 }
 
+TEST(ReferenceSSD, ChunkStatesAreTheRecurrenceFromZeroAndInitStatesCarryIt) {
+  // Stage 1's state of chunk c is the recurrence over that chunk's tokens
+  // alone; stage 2's state for chunk c is the recurrence over all tokens
+  // before it (naiveSSD on the prefix).
+  const int64_t Q = ref::kSSDChunk;
+  ref::SSDShape s = ssdShape(2, 2 * Q + 9, 4, 3, 2, 6);
+  SSDInputs in = makeSSDInputs(s, 350);
+  const int64_t chunks = ref::ssdChunks(s.seqlen), H = s.nheads, PN = s.headdim * s.dstate;
+  ASSERT_EQ(chunks, 3);
+  Floats dtOut(s.batch * H * s.seqlen), cum(dtOut.size());
+  Floats local(s.batch * chunks * H * PN), init(local.size()), final(s.batch * H * PN);
+  ref::ssdChunkState(s, 0.0f, INFINITY, in.x.data(), in.dt.data(), in.B.data(),
+                     in.A_log.data(), in.dtBias.data(), dtOut.data(), cum.data(), local.data());
+  ref::ssdStatePassing(s, cum.data(), local.data(), init.data(), final.data());
+  for (int64_t c = 0; c < chunks; ++c) {
+    int64_t first = c * Q, count = std::min(Q, s.seqlen - first);
+    // The chunk's tokens alone, from zero: drop the tokens before it.
+    SSDInputs alone = in;
+    alone.shape.seqlen = count;
+    SSDInputs prefix = prefixInputs(in, first);
+    int64_t GN = s.ngroups * s.dstate, E = H * s.headdim;
+    auto window = [&](const Floats &v, int64_t width) {
+      Floats out(s.batch * count * width);
+      for (int64_t b = 0; b < s.batch; ++b)
+        std::copy_n(&v[(b * s.seqlen + first) * width], count * width,
+                    &out[b * count * width]);
+      return out;
+    };
+    alone.x = window(in.x, E), alone.dt = window(in.dt, H);
+    alone.B = window(in.B, GN), alone.C = window(in.C, GN);
+    Doubles wantLocal, wantInit;
+    naiveSSD(alone, {}, wantLocal);
+    naiveSSD(prefix, {}, wantInit); // zero for c = 0 (no tokens)
+    Floats gotLocal, gotInit;
+    for (int64_t b = 0; b < s.batch; ++b)
+      for (int64_t h = 0; h < H; ++h) {
+        const float *l = &local[((b * chunks + c) * H + h) * PN];
+        const float *i = &init[((b * chunks + c) * H + h) * PN];
+        gotLocal.insert(gotLocal.end(), l, l + PN);
+        gotInit.insert(gotInit.end(), i, i + PN);
+      }
+    EXPECT_LE(relativeError(gotLocal, wantLocal), 1e-5) << "chunk " << c;
+    if (c == 0)
+      EXPECT_EQ(*std::max_element(gotInit.begin(), gotInit.end()), 0.0f);
+    else
+      EXPECT_LE(relativeError(gotInit, wantInit), 1e-5) << "chunk " << c;
+  }
+  Doubles wantFinal;
+  naiveSSD(in, {}, wantFinal);
+  EXPECT_LE(relativeError(final, wantFinal), 1e-5);
+}
+
 TEST(ReferenceSSD, ScanStateThenStepsEqualsFullScan) {
   uint32_t seed = 400;
   for (const ref::SSDShape &s :
@@ -598,8 +646,8 @@ TEST(ReferenceSSD, ScanStateThenStepsEqualsFullScan) {
         ssdShape(3, 33, 8, 4, 4, 6), ssdShape(1, 70, 6, 8, 2, 16)})
     for (int64_t prefix : {int64_t(1), s.seqlen / 2, s.seqlen - 1}) {
       SSDInputs in = makeSSDInputs(s, seed++);
-      SSDResult full = runSSDScan(in, 16);
-      SSDResult head = runSSDScan(prefixInputs(in, prefix), 16);
+      SSDResult full = runSSDScan(in);
+      SSDResult head = runSSDScan(prefixInputs(in, prefix));
       Floats state = head.state;
       Floats yTail = stepThrough(in, prefix, state);
       int64_t E = s.nheads * s.headdim;
@@ -623,7 +671,7 @@ TEST(ReferenceSSD, DtLimitClampsPrefillButNotStep) {
   Doubles clampedState, freeState;
   Doubles yClamped = naiveSSD(in, {dtMin, dtMax}, clampedState);
   Doubles yFree = naiveSSD(in, {}, freeState);
-  SSDResult got = runSSDScan(in, 16, dtMin, dtMax);
+  SSDResult got = runSSDScan(in, dtMin, dtMax);
   EXPECT_LE(relativeError(got.y, yClamped), 1e-4);
   EXPECT_LE(relativeError(got.state, clampedState), 1e-4);
   EXPECT_GT(relativeError(got.y, yFree), 1e-2) << "the clamp had no effect";
@@ -962,7 +1010,7 @@ TEST(ReferenceParallel, ResultsIndependentOfThreadCount) {
 
   auto runAll = [&]() {
     std::vector<Floats> out;
-    SSDResult r = runSSDScan(ssd, 32);
+    SSDResult r = runSSDScan(ssd);
     out.push_back(r.y);
     out.push_back(r.state);
     Floats y(sel.x.size()), st(ms.batch * ms.dinner * ms.dstate);

@@ -1,0 +1,505 @@
+//===- SSDChunked.cpp - the chunked Mamba2 SSD scan's three kernels -------===//
+//
+// The prefill scan as ref::ssdScan computes it (runtime/reference/
+// SSDScan.cpp): chunks of Q = ref::kSSDChunk tokens, in three launches.
+//
+// ssd_chunk_state: a block per (head, chunk, batch). dt' and a = dt' A of the
+//   chunk's tokens, their running sum cum (one thread, in order: the sum's
+//   association is the reference's), then the chunk's state from zero,
+//   state[p, n] = sum_i B[i, n] * (w_i x[i, p]): a [P, N] product over the
+//   chunk's tokens, the tokens staged in shared memory in slices, each thread
+//   a TP x TN tile of outputs in registers.
+// ssd_state_passing: a thread per (batch, head, state element), a loop over
+//   the chunks (s = s * exp(cum_last) + chunk state).
+// ssd_chunk_scan: a block per (head and block of up to 64 p, chunk, batch).
+//   CB[i, j] = C_i . B_j ([Q, Q] over N, C and B staged in slices of NS
+//   state elements), masked and scaled into m_ij in shared memory; then y =
+//   m x (the causal part: a tile's j stop after its last row) continued by
+//   (exp(cum) C) init over N in slices; + D x.
+//
+// Every output is one thread's sum over its k in ascending order (acc = acc
+// + a * b, unfused, FloatSemantics.h): the reference's order, so the kernels
+// equal the CPU backend bit for bit. Shared-memory rows are padded by one
+// element where a warp reads a column. Rows past the sequence's end are
+// zero in shared memory: their terms add +0 to sums that are never -0
+// (they start at +0), which changes nothing.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/kernels/Kernels.h"
+#include "codegen/kernels/ScalarMath.h"
+#include "runtime/reference/Kernels.h"
+
+#include <cmath>
+#include <limits>
+
+namespace mlir::quamba::codegen {
+
+namespace {
+
+constexpr int64_t Q = ::quamba::ref::kSSDChunk;
+constexpr int kWarps = 8;
+constexpr int64_t kThreads = 32 * kWarps;
+/// Tokens of a ssd_chunk_state slice; state elements of a ssd_chunk_scan slice.
+constexpr int64_t kTokenSlice = 32;
+constexpr int64_t kStateSlice = 16;
+/// The p columns of one ssd_chunk_scan block.
+constexpr int64_t kMaxPBlock = 64;
+
+/// Index arithmetic on `index` values.
+struct Ix {
+  KernelBuilder &k;
+  Value add(Value a, Value c) { return arith::AddIOp::create(k.b(), a, c); }
+  Value add(Value a, int64_t c) { return add(a, k.idx(c)); }
+  Value sub(Value a, Value c) { return arith::SubIOp::create(k.b(), a, c); }
+  Value mul(Value a, Value c) { return arith::MulIOp::create(k.b(), a, c); }
+  Value mul(Value a, int64_t c) { return mul(a, k.idx(c)); }
+  Value div(Value a, int64_t c) { return arith::DivUIOp::create(k.b(), a, k.idx(c)); }
+  Value rem(Value a, int64_t c) { return arith::RemUIOp::create(k.b(), a, k.idx(c)); }
+  Value min(Value a, Value c) { return arith::MinUIOp::create(k.b(), a, c); }
+  Value lt(Value a, Value c) {
+    return arith::CmpIOp::create(k.b(), arith::CmpIPredicate::ult, a, c);
+  }
+  Value lt(Value a, int64_t c) { return lt(a, k.idx(c)); }
+  Value le(Value a, Value c) {
+    return arith::CmpIOp::create(k.b(), arith::CmpIPredicate::ule, a, c);
+  }
+  Value both(Value a, Value c) { return arith::AndIOp::create(k.b(), a, c); }
+  Value fadd(Value a, Value c) { return arith::AddFOp::create(k.b(), a, c); }
+  Value fsub(Value a, Value c) { return arith::SubFOp::create(k.b(), a, c); }
+  Value fmul(Value a, Value c) { return arith::MulFOp::create(k.b(), a, c); }
+  /// cond ? v : 0.0f without evaluating a load for a false cond.
+  Value loadOrZero(Value cond, Value ptr, Value index) {
+    Type f32 = k.b().getF32Type();
+    return k.select(cond, f32, [&] { return k.load(f32, ptr, index); },
+                    [&] { return k.f32(0.0f); });
+  }
+};
+
+/// A matrix in shared memory seen as (k, x) -> ptr[k * kStride + x].
+struct SharedMatrix {
+  Value ptr;
+  int64_t kStride;
+};
+
+/// acc[mi * TN + ni] += A(kk, m0 + mi) * B(kk, n0 + ni) for kk in [kBegin,
+/// kEnd), ascending: each output's sum in the reference's order.
+SmallVector<Value> tileProduct(KernelBuilder &k, SharedMatrix A, Value m0, int64_t TM,
+                               SharedMatrix B, Value n0, int64_t TN, Value kBegin, Value kEnd,
+                               ValueRange acc) {
+  Ix ix{k};
+  Type f32 = k.b().getF32Type();
+  return k.forLoop(kBegin, kEnd, k.idx(1), acc, [&](Value kk, ValueRange iter) {
+    SmallVector<Value> a, bv, next;
+    Value aRow = ix.add(ix.mul(kk, A.kStride), m0), bRow = ix.add(ix.mul(kk, B.kStride), n0);
+    for (int64_t mi = 0; mi < TM; ++mi)
+      a.push_back(k.load(f32, A.ptr, ix.add(aRow, mi)));
+    for (int64_t ni = 0; ni < TN; ++ni)
+      bv.push_back(k.load(f32, B.ptr, ix.add(bRow, ni)));
+    for (int64_t mi = 0; mi < TM; ++mi)
+      for (int64_t ni = 0; ni < TN; ++ni)
+        next.push_back(ix.fadd(iter[mi * TN + ni], ix.fmul(a[mi], bv[ni])));
+    return next;
+  });
+}
+
+/// The largest of {want, 4, 2, 1} dividing n.
+int64_t tileFor(int64_t n, int64_t want) {
+  for (int64_t t : {want, int64_t(4), int64_t(2)})
+    if (t <= want && n % t == 0)
+      return t;
+  return 1;
+}
+
+/// std::min(std::max(v, lo), hi) as ref::ssdChunkState: the unordered
+/// compares keep a NaN v, as std::max/min do.
+Value clampDt(KernelBuilder &k, Value v, float lo, float hi) {
+  auto &b = k.b();
+  Value loV = k.f32(lo);
+  Value atLeast = arith::CmpFOp::create(b, arith::CmpFPredicate::UGE, v, loV);
+  v = arith::SelectOp::create(b, atLeast, v, loV);
+  if (std::isfinite(hi)) {
+    Value hiV = k.f32(hi);
+    Value atMost = arith::CmpFOp::create(b, arith::CmpFPredicate::ULE, v, hiV);
+    v = arith::SelectOp::create(b, atMost, v, hiV);
+  }
+  return v;
+}
+
+/// Shapes the three launches share: x [B, L, H*P], B/C [B, L, G*N].
+struct SSDDims {
+  int64_t H, P, G, N;
+};
+
+FailureOr<SSDDims> ssdDims(KernelContext &ctx, Location loc, unsigned xArg, unsigned bArg) {
+  plan::Launch &launch = ctx.getLaunch();
+  const int64_t P = static_cast<int64_t>(launch.attr("headdim"));
+  const int64_t G = static_cast<int64_t>(launch.attr("ngroups"));
+  if (ctx.operand(xArg).shape.size() != 3 || ctx.operand(bArg).shape.size() != 3)
+    return emitError(loc) << launch.op << ": expected x [B, L, H*P] and B [B, L, G*N]";
+  const int64_t E = ctx.dim(xArg, -1), GN = ctx.dim(bArg, -1);
+  if (P <= 0 || G <= 0 || E % P != 0 || GN % G != 0 || (E / P) % G != 0)
+    return emitError(loc) << launch.op << ": headdim " << P << " and ngroups " << G
+                          << " do not divide x's " << E << " and B's " << GN << " columns";
+  return SSDDims{E / P, P, G, GN / G};
+}
+
+void chunkGrid(plan::Launch &launch, int64_t blocksX) {
+  launch.grid[0] = plan::ShapeExpr(blocksX);
+  launch.grid[1] = *plan::ShapeExpr::parse("cdiv(L," + std::to_string(Q) + ")");
+  launch.grid[2] = *plan::ShapeExpr::parse("B");
+}
+
+std::string dimsName(const SSDDims &d) {
+  return "_h" + std::to_string(d.H) + "_p" + std::to_string(d.P) + "_g" + std::to_string(d.G) +
+         "_n" + std::to_string(d.N) + "_q" + std::to_string(Q);
+}
+
+//===----------------------------------------------------------------------===//
+// ssd_chunk_state: x, dt, B, A_log, dt_bias, dt_out, cum, chunk_states; B, L.
+//===----------------------------------------------------------------------===//
+
+LogicalResult emitChunkState(KernelContext &ctx, Location loc) {
+  plan::Launch &launch = ctx.getLaunch();
+  FailureOr<SSDDims> dims = ssdDims(ctx, loc, 0, 2);
+  if (failed(dims))
+    return failure();
+  const auto [H, P, G, N] = *dims;
+  const float dtMin = static_cast<float>(launch.attr("dt_min"));
+  const float dtMax = launch.attrs.count("dt_max") ? static_cast<float>(launch.attr("dt_max"))
+                                                   : std::numeric_limits<float>::infinity();
+  // Output tiles of TP x TN state elements, a thread each, `rounds` a thread.
+  const int64_t TP = tileFor(P, 4), TN = tileFor(N, 8);
+  const int64_t tilesN = N / TN, tiles = P / TP * tilesN;
+  const int64_t rounds = (tiles + kThreads - 1) / kThreads;
+  if (rounds > 4)
+    return emitError(loc) << "ssd_chunk_state: a state of " << P << " x " << N
+                          << " is too large for one block";
+  std::string name = "ssd_chunk_state" + dimsName(*dims) + "_dtmin" + floatBits(dtMin) +
+                     "_dtmax" + floatBits(dtMax);
+  launch.scalars = {*plan::ShapeExpr::parse("B"), *plan::ShapeExpr::parse("L")};
+  chunkGrid(launch, H);
+  ctx.useKernel(name, ctx.operandArgs(2), kWarps, [&](KernelBuilder &k) {
+    auto &b = k.b();
+    Ix ix{k};
+    Type f32 = b.getF32Type();
+    Value h = k.blockIdx(gpu::Dimension::x), c = k.blockIdx(gpu::Dimension::y),
+          bIdx = k.blockIdx(gpu::Dimension::z), tid = k.threadIdx();
+    Value L = k.argIndex(9), chunks = ix.div(ix.add(L, Q - 1), Q);
+    Value first = ix.mul(c, Q), count = ix.min(k.idx(Q), ix.sub(L, first));
+    Value g = ix.div(h, H / G);
+    Value dtS = k.sharedArray("dt", f32, Q), cumS = k.sharedArray("cum", f32, Q);
+    Value wS = k.sharedArray("w", f32, Q);
+    Value wxS = k.sharedArray("wx", f32, kTokenSlice * P);
+    Value bS = k.sharedArray("b", f32, kTokenSlice * N);
+    Value rowBase = ix.add(ix.mul(bIdx, L), first); // token row b * L + first
+    Value headRow = ix.add(ix.mul(ix.add(ix.mul(bIdx, H), h), L), first);
+
+    // dt' and a = dt' A of the chunk's tokens (0 past the end).
+    Value A = arith::NegFOp::create(b, exp(k, k.load(f32, k.arg(3), h)));
+    Value bias = k.load(f32, k.arg(4), h);
+    k.ifThen(ix.lt(tid, Q), [&] {
+      Value dtv = k.select(ix.lt(tid, count), f32, [&] {
+        Value raw = k.load(f32, k.arg(1), ix.add(ix.mul(ix.add(rowBase, tid), H), h));
+        return clampDt(k, softplus(k, ix.fadd(raw, bias)), dtMin, dtMax);
+      }, [&] { return k.f32(0.0f); });
+      k.store(dtv, dtS, tid);
+      k.store(ix.fmul(dtv, A), cumS, tid);
+    });
+    k.barrier();
+    // The running sum in token order, by one thread.
+    k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, k.idx(0)), [&] {
+      k.forLoop(k.idx(1), count, k.idx(1), ValueRange{k.load(f32, cumS, k.idx(0))},
+                [&](Value i, ValueRange iter) -> SmallVector<Value> {
+                  Value next = ix.fadd(iter[0], k.load(f32, cumS, i));
+                  k.store(next, cumS, i);
+                  return {next};
+                });
+    });
+    k.barrier();
+    k.ifThen(ix.lt(tid, Q), [&] {
+      Value valid = ix.lt(tid, count);
+      Value cumI = k.load(f32, cumS, tid), dtv = k.load(f32, dtS, tid);
+      k.ifThen(valid, [&] {
+        k.store(dtv, k.arg(5), ix.add(headRow, tid));
+        k.store(cumI, k.arg(6), ix.add(headRow, tid));
+      });
+      Value last = k.load(f32, cumS, ix.sub(count, k.idx(1)));
+      Value w = k.select(valid, f32, [&] { return ix.fmul(exp(k, ix.fsub(last, cumI)), dtv); },
+                         [&] { return k.f32(0.0f); });
+      k.store(w, wS, tid);
+    });
+
+    // The state: slices of kTokenSlice tokens staged (w x and B), then each
+    // thread's tiles accumulate over the slice.
+    Value gn = ix.mul(g, N);
+    SmallVector<Value> zeros(rounds * TP * TN, k.f32(0.0f));
+    SmallVector<Value> acc = k.forLoop(
+        k.idx(0), k.idx(Q), k.idx(kTokenSlice), zeros,
+        [&](Value k0, ValueRange iter) -> SmallVector<Value> {
+          k.barrier();
+          k.forLoop(tid, k.idx(kTokenSlice * P), k.idx(kThreads), [&](Value e) {
+            Value i = ix.add(k0, ix.div(e, P)), p = ix.rem(e, P);
+            Value v = k.select(ix.lt(i, count), f32, [&] {
+              Value xv = k.load(f32, k.arg(0),
+                                ix.add(ix.mul(ix.add(rowBase, i), H * P), ix.add(ix.mul(h, P), p)));
+              return ix.fmul(k.load(f32, wS, i), xv);
+            }, [&] { return k.f32(0.0f); });
+            k.store(v, wxS, e);
+          });
+          k.forLoop(tid, k.idx(kTokenSlice * N), k.idx(kThreads), [&](Value e) {
+            Value i = ix.add(k0, ix.div(e, N)), n = ix.rem(e, N);
+            k.store(ix.loadOrZero(ix.lt(i, count), k.arg(2),
+                                  ix.add(ix.mul(ix.add(rowBase, i), G * N), ix.add(gn, n))),
+                    bS, e);
+          });
+          k.barrier();
+          SmallVector<Value> next;
+          for (int64_t r = 0; r < rounds; ++r) {
+            Value tile = ix.add(tid, r * kThreads);
+            ValueRange mine = iter.slice(r * TP * TN, TP * TN);
+            Value p0 = ix.mul(ix.div(tile, tilesN), TP), n0 = ix.mul(ix.rem(tile, tilesN), TN);
+            SmallVector<Value> out(mine.begin(), mine.end());
+            if (tiles % kThreads == 0) {
+              out = tileProduct(k, {wxS, P}, p0, TP, {bS, N}, n0, TN, k.idx(0),
+                                k.idx(kTokenSlice), mine);
+            } else {
+              // Threads past the last tile run no products.
+              Value end = k.select(ix.lt(tile, tiles), b.getIndexType(),
+                                   [&] { return k.idx(kTokenSlice); }, [&] { return k.idx(0); });
+              out = tileProduct(k, {wxS, P}, p0, TP, {bS, N}, n0, TN, k.idx(0), end, mine);
+            }
+            next.append(out.begin(), out.end());
+          }
+          return next;
+        });
+
+    // chunk_states[b, c, h, p, n]
+    Value stateBase = ix.mul(ix.add(ix.mul(ix.add(ix.mul(bIdx, chunks), c), H), h), P * N);
+    for (int64_t r = 0; r < rounds; ++r) {
+      Value tile = ix.add(tid, r * kThreads);
+      k.ifThen(ix.lt(tile, tiles), [&] {
+        Value p0 = ix.mul(ix.div(tile, tilesN), TP), n0 = ix.mul(ix.rem(tile, tilesN), TN);
+        for (int64_t pi = 0; pi < TP; ++pi)
+          for (int64_t ni = 0; ni < TN; ++ni)
+            k.store(acc[(r * TP + pi) * TN + ni], k.arg(7),
+                    ix.add(stateBase, ix.add(ix.mul(ix.add(p0, pi), N), ix.add(n0, ni))));
+      });
+    }
+  });
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ssd_state_passing: cum, chunk_states, init_states, state; B, L.
+//===----------------------------------------------------------------------===//
+
+LogicalResult emitStatePassing(KernelContext &ctx, Location loc) {
+  plan::Launch &launch = ctx.getLaunch();
+  const plan::Buffer &states = ctx.operand(1);
+  if (states.shape.size() != 5 || ctx.operand(0).shape.size() != 3)
+    return emitError(loc) << "ssd_state_passing: expected cum [B, H, L] and chunk states "
+                             "[B, chunks, H, P, N]";
+  const int64_t H = ctx.dim(1, 2), PN = ctx.dim(1, 3) * ctx.dim(1, 4);
+  launch.scalars = {*plan::ShapeExpr::parse("B"), *plan::ShapeExpr::parse("L")};
+  ctx.gridFor(mulExpr(*plan::ShapeExpr::parse("B"), plan::ShapeExpr(H * PN)), 4);
+  std::string name = "ssd_state_passing_h" + std::to_string(H) + "_pn" + std::to_string(PN) +
+                     "_q" + std::to_string(Q);
+  ctx.useKernel(name, ctx.operandArgs(2), 4, [&](KernelBuilder &k) {
+    Ix ix{k};
+    Type f32 = k.b().getF32Type();
+    Value gid = k.globalIdx();
+    Value L = k.argIndex(5), chunks = ix.div(ix.add(L, Q - 1), Q);
+    k.ifThen(ix.lt(gid, ix.mul(k.argIndex(4), H * PN)), [&] {
+      Value bh = ix.div(gid, PN), e = ix.rem(gid, PN);
+      Value bIdx = ix.div(bh, H), h = ix.rem(bh, H);
+      SmallVector<Value> s = k.forLoop(
+          k.idx(0), chunks, k.idx(1), ValueRange{k.f32(0.0f)},
+          [&](Value c, ValueRange iter) -> SmallVector<Value> {
+            Value at = ix.add(ix.mul(ix.add(ix.mul(ix.add(ix.mul(bIdx, chunks), c), H), h), PN), e);
+            k.store(iter[0], k.arg(2), at);
+            Value last = ix.sub(ix.min(ix.mul(ix.add(c, 1), Q), L), k.idx(1));
+            Value decay = exp(k, k.load(f32, k.arg(0), ix.add(ix.mul(bh, L), last)));
+            return {ix.fadd(ix.fmul(iter[0], decay), k.load(f32, k.arg(1), at))};
+          });
+      k.store(s[0], k.arg(3), gid);
+    });
+  });
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ssd_chunk_scan: x, dt_out, cum, B, C, D, init_states, y; B, L.
+//===----------------------------------------------------------------------===//
+
+LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
+  plan::Launch &launch = ctx.getLaunch();
+  FailureOr<SSDDims> dims = ssdDims(ctx, loc, 0, 3);
+  if (failed(dims))
+    return failure();
+  const auto [H, P, G, N] = *dims;
+  const bool dHasHdim = launch.flag("d_has_hdim");
+  const int64_t PB = std::min(P, kMaxPBlock), pBlocks = (P + PB - 1) / PB;
+  // CB: a 4 x 4 tile of (i, j) a thread ((Q / 4)^2 = 256 tiles for Q = 64).
+  constexpr int64_t TI = 4;
+  static_assert(Q % TI == 0 && (Q / TI) * (Q / TI) == kThreads, "one CB tile a thread");
+  // y: TI x TP tiles of (i, p), `rounds` a thread.
+  const int64_t TP = tileFor(PB, 4), tilesP = (PB + TP - 1) / TP, tiles = Q / TI * tilesP;
+  const int64_t rounds = (tiles + kThreads - 1) / kThreads;
+  const int64_t QS = Q + 1, PS = PB + 1; // padded row strides
+  std::string name = "ssd_chunk_scan" + dimsName(*dims) + "_dh" + (dHasHdim ? "1" : "0");
+  launch.scalars = {*plan::ShapeExpr::parse("B"), *plan::ShapeExpr::parse("L")};
+  chunkGrid(launch, H * pBlocks);
+  ctx.useKernel(name, ctx.operandArgs(2), kWarps, [&](KernelBuilder &k) {
+    auto &b = k.b();
+    Ix ix{k};
+    Type f32 = b.getF32Type();
+    Value hb = k.blockIdx(gpu::Dimension::x), c = k.blockIdx(gpu::Dimension::y),
+          bIdx = k.blockIdx(gpu::Dimension::z), tid = k.threadIdx();
+    Value h = ix.div(hb, pBlocks), p0 = ix.mul(ix.rem(hb, pBlocks), PB);
+    Value L = k.argIndex(9), chunks = ix.div(ix.add(L, Q - 1), Q);
+    Value first = ix.mul(c, Q), count = ix.min(k.idx(Q), ix.sub(L, first));
+    Value gn = ix.mul(ix.div(h, H / G), N);
+    Value rowBase = ix.add(ix.mul(bIdx, L), first);
+    Value headRow = ix.add(ix.mul(ix.add(ix.mul(bIdx, H), h), L), first);
+    Value cumS = k.sharedArray("cum", f32, Q), dtS = k.sharedArray("dt", f32, Q);
+    Value eS = k.sharedArray("e", f32, Q);
+    Value xS = k.sharedArray("x", f32, Q * PB);      // (j, p)
+    Value mS = k.sharedArray("m", f32, Q * QS);      // (j, i)
+    Value cS = k.sharedArray("c", f32, kStateSlice * QS); // (n, i)
+    Value oS = k.sharedArray("o", f32, kStateSlice * std::max(QS, PS)); // (n, j) / (n, p)
+    auto xIndex = [&](Value i, Value p) { // x[b, first + i, h * P + p]
+      return ix.add(ix.mul(ix.add(rowBase, i), H * P), ix.add(ix.mul(h, P), p));
+    };
+    auto bcIndex = [&](Value i, Value n) {
+      return ix.add(ix.mul(ix.add(rowBase, i), G * N), ix.add(gn, n));
+    };
+
+    k.ifThen(ix.lt(tid, Q), [&] {
+      Value valid = ix.lt(tid, count);
+      Value cumI = ix.loadOrZero(valid, k.arg(2), ix.add(headRow, tid));
+      k.store(cumI, cumS, tid);
+      k.store(ix.loadOrZero(valid, k.arg(1), ix.add(headRow, tid)), dtS, tid);
+      k.store(exp(k, cumI), eS, tid);
+    });
+    k.forLoop(tid, k.idx(Q * PB), k.idx(kThreads), [&](Value e) {
+      Value i = ix.div(e, PB), p = ix.add(p0, ix.rem(e, PB));
+      k.store(ix.loadOrZero(ix.both(ix.lt(i, count), ix.lt(p, P)), k.arg(0), xIndex(i, p)), xS, e);
+    });
+
+    // Stages a slice of N of C: cS(n, i) = C[i, n0 + n], or with `scaled`
+    // exp(cum_i) * C[i, n0 + n].
+    auto stageC = [&](Value n0, bool scaled) {
+      k.forLoop(tid, k.idx(Q * kStateSlice), k.idx(kThreads), [&](Value e) {
+        Value i = ix.div(e, kStateSlice), nl = ix.rem(e, kStateSlice), n = ix.add(n0, nl);
+        Value cv = ix.loadOrZero(ix.both(ix.lt(i, count), ix.lt(n, N)), k.arg(4), bcIndex(i, n));
+        if (scaled)
+          cv = ix.fmul(k.load(f32, eS, i), cv);
+        k.store(cv, cS, ix.add(ix.mul(nl, QS), i));
+      });
+    };
+
+    // CB over N, then m_ij into shared memory.
+    Value ti = ix.div(tid, Q / TI), tj = ix.rem(tid, Q / TI);
+    Value i0 = ix.mul(ti, TI), j0 = ix.mul(tj, TI);
+    // Tiles wholly above the diagonal (every j > every i) run no products.
+    Value needed = ix.le(j0, ix.add(i0, TI - 1));
+    Value cbEnd = k.select(needed, b.getIndexType(), [&] { return k.idx(kStateSlice); },
+                           [&] { return k.idx(0); });
+    SmallVector<Value> zeros(TI * TI, k.f32(0.0f));
+    SmallVector<Value> cb = k.forLoop(
+        k.idx(0), k.idx(N), k.idx(kStateSlice), zeros,
+        [&](Value n0, ValueRange iter) -> SmallVector<Value> {
+          k.barrier();
+          stageC(n0, /*scaled=*/false);
+          k.forLoop(tid, k.idx(Q * kStateSlice), k.idx(kThreads), [&](Value e) {
+            Value j = ix.div(e, kStateSlice), nl = ix.rem(e, kStateSlice), n = ix.add(n0, nl);
+            k.store(ix.loadOrZero(ix.both(ix.lt(j, count), ix.lt(n, N)), k.arg(3), bcIndex(j, n)),
+                    oS, ix.add(ix.mul(nl, QS), j));
+          });
+          k.barrier();
+          return tileProduct(k, {cS, QS}, i0, TI, {oS, QS}, j0, TI, k.idx(0), cbEnd, iter);
+        });
+    for (int64_t ii = 0; ii < TI; ++ii)
+      for (int64_t jj = 0; jj < TI; ++jj) {
+        Value i = ix.add(i0, ii), j = ix.add(j0, jj);
+        Value m = k.select(ix.le(j, i), f32, [&] {
+          Value decay = exp(k, ix.fsub(k.load(f32, cumS, i), k.load(f32, cumS, j)));
+          return ix.fmul(ix.fmul(cb[ii * TI + jj], decay), k.load(f32, dtS, j));
+        }, [&] { return k.f32(0.0f); });
+        k.store(m, mS, ix.add(ix.mul(j, QS), i));
+      }
+    k.barrier();
+
+    // y = m x over j <= the tile's last row, then (exp(cum) C) init over N.
+    SmallVector<Value> yi0, yp0;
+    SmallVector<Value> acc;
+    for (int64_t r = 0; r < rounds; ++r) {
+      Value tile = ix.add(tid, r * kThreads);
+      Value inRange = ix.lt(tile, tiles);
+      yi0.push_back(ix.mul(ix.rem(ix.div(tile, tilesP), Q / TI), TI));
+      yp0.push_back(ix.mul(ix.rem(tile, tilesP), TP));
+      Value end = k.select(inRange, b.getIndexType(), [&] { return ix.add(yi0.back(), TI); },
+                           [&] { return k.idx(0); });
+      SmallVector<Value> z(TI * TP, k.f32(0.0f));
+      SmallVector<Value> part =
+          tileProduct(k, {mS, QS}, yi0.back(), TI, {xS, PB}, yp0.back(), TP, k.idx(0), end, z);
+      acc.append(part.begin(), part.end());
+    }
+    Value pInit = ix.mul(ix.add(ix.mul(ix.add(ix.mul(bIdx, chunks), c), H), h), P * N);
+    acc = k.forLoop(
+        k.idx(0), k.idx(N), k.idx(kStateSlice), acc,
+        [&](Value n0, ValueRange iter) -> SmallVector<Value> {
+          k.barrier();
+          stageC(n0, /*scaled=*/true);
+          k.forLoop(tid, k.idx(PB * kStateSlice), k.idx(kThreads), [&](Value e) {
+            Value pl = ix.div(e, kStateSlice), nl = ix.rem(e, kStateSlice);
+            Value p = ix.add(p0, pl), n = ix.add(n0, nl);
+            k.store(ix.loadOrZero(ix.both(ix.lt(p, P), ix.lt(n, N)), k.arg(6),
+                                  ix.add(pInit, ix.add(ix.mul(p, N), n))),
+                    oS, ix.add(ix.mul(nl, PS), pl));
+          });
+          k.barrier();
+          SmallVector<Value> next;
+          for (int64_t r = 0; r < rounds; ++r) {
+            Value end = k.select(ix.lt(ix.add(tid, r * kThreads), tiles), b.getIndexType(),
+                                 [&] { return k.idx(kStateSlice); }, [&] { return k.idx(0); });
+            SmallVector<Value> part =
+                tileProduct(k, {cS, QS}, yi0[r], TI, {oS, PS}, yp0[r], TP, k.idx(0), end,
+                            iter.slice(r * TI * TP, TI * TP));
+            next.append(part.begin(), part.end());
+          }
+          return next;
+        });
+
+    for (int64_t r = 0; r < rounds; ++r) {
+      k.ifThen(ix.lt(ix.add(tid, r * kThreads), tiles), [&] {
+        for (int64_t ii = 0; ii < TI; ++ii)
+          for (int64_t pp = 0; pp < TP; ++pp) {
+            Value i = ix.add(yi0[r], ii), pl = ix.add(yp0[r], pp), p = ix.add(p0, pl);
+            k.ifThen(ix.both(ix.lt(i, count), ix.lt(p, P)), [&] {
+              Value xv = k.load(f32, xS, ix.add(ix.mul(i, PB), pl));
+              Value d = k.load(f32, k.arg(5), dHasHdim ? ix.add(ix.mul(h, P), p) : h);
+              k.store(ix.fadd(acc[(r * TI + ii) * TP + pp], ix.fmul(d, xv)), k.arg(7),
+                      xIndex(i, p));
+            });
+          }
+      });
+    }
+  });
+  return success();
+}
+
+} // namespace
+
+LogicalResult emitSSDChunked(KernelContext &ctx, Location loc) {
+  const std::string &op = ctx.getLaunch().op;
+  if (op == "ssd_chunk_state")
+    return emitChunkState(ctx, loc);
+  if (op == "ssd_state_passing")
+    return emitStatePassing(ctx, loc);
+  if (op == "ssd_chunk_scan")
+    return emitChunkScan(ctx, loc);
+  return emitError(loc) << "no chunked SSD kernel for '" << op << "'";
+}
+
+} // namespace mlir::quamba::codegen
