@@ -184,6 +184,17 @@ Value KernelBuilder::select(Value cond, Type type,
   return op.getResult(0);
 }
 
+SmallVector<Value> KernelBuilder::ifOr(Value cond, ValueRange otherwise,
+                                       const std::function<SmallVector<Value>()> &then) {
+  auto op = scf::IfOp::create(builder, otherwise.getTypes(), cond, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(&op.getThenRegion().front());
+  scf::YieldOp::create(builder, then());
+  builder.setInsertionPointToStart(&op.getElseRegion().front());
+  scf::YieldOp::create(builder, otherwise);
+  return SmallVector<Value>(op.getResults());
+}
+
 void KernelBuilder::finish() { gpu::ReturnOp::create(builder); }
 
 } // namespace mlir::quamba::codegen

@@ -86,6 +86,10 @@ public:
   Value select(Value cond, Type type, const std::function<Value()> &then,
                const std::function<Value()> &otherwise);
 
+  /// if (cond) then() else `otherwise`: values of otherwise's types.
+  SmallVector<Value> ifOr(Value cond, ValueRange otherwise,
+                          const std::function<SmallVector<Value>()> &then);
+
   /// Ends the body with gpu.return.
   void finish();
 

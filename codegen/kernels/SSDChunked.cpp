@@ -42,6 +42,8 @@ constexpr int64_t kThreads = 32 * kWarps;
 /// Tokens of a ssd_chunk_state slice; state elements of a ssd_chunk_scan slice.
 constexpr int64_t kTokenSlice = 32;
 constexpr int64_t kStateSlice = 16;
+/// Chunks whose loads a ssd_state_passing thread issues together.
+constexpr int64_t kPassingGroup = 4;
 /// The p columns of one ssd_chunk_scan block.
 constexpr int64_t kMaxPBlock = 64;
 
@@ -81,24 +83,43 @@ struct SharedMatrix {
   int64_t kStride;
 };
 
-/// acc[mi * TN + ni] += A(kk, m0 + mi) * B(kk, n0 + ni) for kk in [kBegin,
-/// kEnd), ascending: each output's sum in the reference's order.
-SmallVector<Value> tileProduct(KernelBuilder &k, SharedMatrix A, Value m0, int64_t TM,
-                               SharedMatrix B, Value n0, int64_t TN, Value kBegin, Value kEnd,
-                               ValueRange acc) {
+/// `count` consecutive elements (kk, x0 ..) of `m`: 16-byte vector loads
+/// where the row stride and count allow (x0 is then a multiple of 4 and the
+/// array 16-byte aligned: the callers' tiles and KernelBuilder::sharedArray).
+SmallVector<Value> loadRun(KernelBuilder &k, SharedMatrix m, Value at, int64_t count) {
   Ix ix{k};
   Type f32 = k.b().getF32Type();
-  return k.forLoop(kBegin, kEnd, k.idx(1), acc, [&](Value kk, ValueRange iter) {
-    SmallVector<Value> a, bv, next;
-    Value aRow = ix.add(ix.mul(kk, A.kStride), m0), bRow = ix.add(ix.mul(kk, B.kStride), n0);
-    for (int64_t mi = 0; mi < TM; ++mi)
-      a.push_back(k.load(f32, A.ptr, ix.add(aRow, mi)));
-    for (int64_t ni = 0; ni < TN; ++ni)
-      bv.push_back(k.load(f32, B.ptr, ix.add(bRow, ni)));
-    for (int64_t mi = 0; mi < TM; ++mi)
-      for (int64_t ni = 0; ni < TN; ++ni)
-        next.push_back(ix.fadd(iter[mi * TN + ni], ix.fmul(a[mi], bv[ni])));
-    return next;
+  SmallVector<Value> out;
+  if (count % 4 == 0 && m.kStride % 4 == 0) {
+    for (int64_t i = 0; i < count; i += 4) {
+      SmallVector<Value> part = k.loadVector(f32, 4, m.ptr, ix.add(at, i));
+      out.append(part.begin(), part.end());
+    }
+    return out;
+  }
+  for (int64_t i = 0; i < count; ++i)
+    out.push_back(k.load(f32, m.ptr, ix.add(at, i)));
+  return out;
+}
+
+/// acc[mi * TN + ni] += A(kk, m0 + mi) * B(kk, n0 + ni) for kk in [kBegin,
+/// kEnd), ascending: each output's sum in the reference's order. The loop
+/// body holds `unroll` consecutive kk (kEnd - kBegin must be a multiple).
+SmallVector<Value> tileProduct(KernelBuilder &k, SharedMatrix A, Value m0, int64_t TM,
+                               SharedMatrix B, Value n0, int64_t TN, Value kBegin, Value kEnd,
+                               ValueRange acc, int64_t unroll = 1) {
+  Ix ix{k};
+  return k.forLoop(kBegin, kEnd, k.idx(unroll), acc, [&](Value k0, ValueRange iter) {
+    SmallVector<Value> sums(iter.begin(), iter.end());
+    for (int64_t u = 0; u < unroll; ++u) {
+      Value kk = ix.add(k0, u);
+      SmallVector<Value> a = loadRun(k, A, ix.add(ix.mul(kk, A.kStride), m0), TM);
+      SmallVector<Value> bv = loadRun(k, B, ix.add(ix.mul(kk, B.kStride), n0), TN);
+      for (int64_t mi = 0; mi < TM; ++mi)
+        for (int64_t ni = 0; ni < TN; ++ni)
+          sums[mi * TN + ni] = ix.fadd(sums[mi * TN + ni], ix.fmul(a[mi], bv[ni]));
+    }
+    return sums;
   });
 }
 
@@ -258,16 +279,13 @@ LogicalResult emitChunkState(KernelContext &ctx, Location loc) {
             Value tile = ix.add(tid, r * kThreads);
             ValueRange mine = iter.slice(r * TP * TN, TP * TN);
             Value p0 = ix.mul(ix.div(tile, tilesN), TP), n0 = ix.mul(ix.rem(tile, tilesN), TN);
-            SmallVector<Value> out(mine.begin(), mine.end());
-            if (tiles % kThreads == 0) {
-              out = tileProduct(k, {wxS, P}, p0, TP, {bS, N}, n0, TN, k.idx(0),
-                                k.idx(kTokenSlice), mine);
-            } else {
-              // Threads past the last tile run no products.
-              Value end = k.select(ix.lt(tile, tiles), b.getIndexType(),
-                                   [&] { return k.idx(kTokenSlice); }, [&] { return k.idx(0); });
-              out = tileProduct(k, {wxS, P}, p0, TP, {bS, N}, n0, TN, k.idx(0), end, mine);
-            }
+            auto product = [&] {
+              return tileProduct(k, {wxS, P}, p0, TP, {bS, N}, n0, TN, k.idx(0),
+                                 k.idx(kTokenSlice), mine, kTokenSlice);
+            };
+            // Threads past the last tile (if any) run no products.
+            SmallVector<Value> out =
+                tiles % kThreads == 0 ? product() : k.ifOr(ix.lt(tile, tiles), mine, product);
             next.append(out.begin(), out.end());
           }
           return next;
@@ -279,10 +297,18 @@ LogicalResult emitChunkState(KernelContext &ctx, Location loc) {
       Value tile = ix.add(tid, r * kThreads);
       k.ifThen(ix.lt(tile, tiles), [&] {
         Value p0 = ix.mul(ix.div(tile, tilesN), TP), n0 = ix.mul(ix.rem(tile, tilesN), TN);
-        for (int64_t pi = 0; pi < TP; ++pi)
-          for (int64_t ni = 0; ni < TN; ++ni)
-            k.store(acc[(r * TP + pi) * TN + ni], k.arg(7),
-                    ix.add(stateBase, ix.add(ix.mul(ix.add(p0, pi), N), ix.add(n0, ni))));
+        for (int64_t pi = 0; pi < TP; ++pi) {
+          Value row = ix.add(stateBase, ix.add(ix.mul(ix.add(p0, pi), N), n0));
+          ArrayRef<Value> values = ArrayRef<Value>(acc).slice((r * TP + pi) * TN, TN);
+          // 16-byte stores where the row allows (n0 is a multiple of TN).
+          const int64_t width = TN % 4 == 0 && N % 4 == 0 ? 4 : 1;
+          for (int64_t ni = 0; ni < TN; ni += width) {
+            if (width == 4)
+              k.storeVector(values.slice(ni, 4), k.arg(7), ix.add(row, ni));
+            else
+              k.store(values[ni], k.arg(7), ix.add(row, ni));
+          }
+        }
       });
     }
   });
@@ -312,14 +338,29 @@ LogicalResult emitStatePassing(KernelContext &ctx, Location loc) {
     k.ifThen(ix.lt(gid, ix.mul(k.argIndex(4), H * PN)), [&] {
       Value bh = ix.div(gid, PN), e = ix.rem(gid, PN);
       Value bIdx = ix.div(bh, H), h = ix.rem(bh, H);
+      // Chunks in groups of U: the group's loads first (the stores to
+      // init_states might alias them as far as the compiler knows), then
+      // its updates in chunk order.
       SmallVector<Value> s = k.forLoop(
-          k.idx(0), chunks, k.idx(1), ValueRange{k.f32(0.0f)},
-          [&](Value c, ValueRange iter) -> SmallVector<Value> {
-            Value at = ix.add(ix.mul(ix.add(ix.mul(ix.add(ix.mul(bIdx, chunks), c), H), h), PN), e);
-            k.store(iter[0], k.arg(2), at);
-            Value last = ix.sub(ix.min(ix.mul(ix.add(c, 1), Q), L), k.idx(1));
-            Value decay = exp(k, k.load(f32, k.arg(0), ix.add(ix.mul(bh, L), last)));
-            return {ix.fadd(ix.fmul(iter[0], decay), k.load(f32, k.arg(1), at))};
+          k.idx(0), chunks, k.idx(kPassingGroup), ValueRange{k.f32(0.0f)},
+          [&](Value c0, ValueRange iter) -> SmallVector<Value> {
+            SmallVector<Value> valid, at, local, cumLast;
+            for (int64_t u = 0; u < kPassingGroup; ++u) {
+              Value c = ix.add(c0, u);
+              valid.push_back(ix.lt(c, chunks));
+              at.push_back(
+                  ix.add(ix.mul(ix.add(ix.mul(ix.add(ix.mul(bIdx, chunks), c), H), h), PN), e));
+              local.push_back(ix.loadOrZero(valid[u], k.arg(1), at[u]));
+              Value last = ix.sub(ix.min(ix.mul(ix.add(c, 1), Q), L), k.idx(1));
+              cumLast.push_back(ix.loadOrZero(valid[u], k.arg(0), ix.add(ix.mul(bh, L), last)));
+            }
+            Value state = iter[0];
+            for (int64_t u = 0; u < kPassingGroup; ++u) {
+              k.ifThen(valid[u], [&] { k.store(state, k.arg(2), at[u]); });
+              Value next = ix.fadd(ix.fmul(state, exp(k, cumLast[u])), local[u]);
+              state = arith::SelectOp::create(k.b(), valid[u], next, state);
+            }
+            return {state};
           });
       k.store(s[0], k.arg(3), gid);
     });
@@ -339,13 +380,16 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
   const auto [H, P, G, N] = *dims;
   const bool dHasHdim = launch.flag("d_has_hdim");
   const int64_t PB = std::min(P, kMaxPBlock), pBlocks = (P + PB - 1) / PB;
-  // CB: a 4 x 4 tile of (i, j) a thread ((Q / 4)^2 = 256 tiles for Q = 64).
-  constexpr int64_t TI = 4;
-  static_assert(Q % TI == 0 && (Q / TI) * (Q / TI) == kThreads, "one CB tile a thread");
+  // CB: a 4 x 4 tile of (i, j) a thread, the tiles on and below the diagonal
+  // (j <= i somewhere in the tile): 136 for Q = 64.
+  constexpr int64_t TI = 4, rowTiles = Q / TI, lowerTiles = rowTiles * (rowTiles + 1) / 2;
+  static_assert(Q % TI == 0 && lowerTiles <= kThreads, "one CB tile a thread");
   // y: TI x TP tiles of (i, p), `rounds` a thread.
   const int64_t TP = tileFor(PB, 4), tilesP = (PB + TP - 1) / TP, tiles = Q / TI * tilesP;
   const int64_t rounds = (tiles + kThreads - 1) / kThreads;
-  const int64_t QS = Q + 1, PS = PB + 1; // padded row strides
+  // Padded row strides, multiples of 4 where the rows are (vector loads).
+  auto padded = [](int64_t n) { return n % 4 == 0 ? n + 4 : n + 1; };
+  const int64_t QS = padded(Q), PS = padded(PB);
   std::string name = "ssd_chunk_scan" + dimsName(*dims) + "_dh" + (dHasHdim ? "1" : "0");
   launch.scalars = {*plan::ShapeExpr::parse("B"), *plan::ShapeExpr::parse("L")};
   chunkGrid(launch, H * pBlocks);
@@ -398,13 +442,17 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
       });
     };
 
-    // CB over N, then m_ij into shared memory.
-    Value ti = ix.div(tid, Q / TI), tj = ix.rem(tid, Q / TI);
+    // CB over N, then m_ij into shared memory. Thread t < lowerTiles owns
+    // tile (ti, tj) of the lower triangle, row-major: ti = #{r >= 1 :
+    // t >= r (r + 1) / 2}, tj = t - ti (ti + 1) / 2.
+    Value needed = ix.lt(tid, lowerTiles);
+    Value ti = k.idx(0);
+    for (int64_t r = 1; r < rowTiles; ++r) {
+      Value past = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, tid, k.idx(r * (r + 1) / 2));
+      ti = arith::SelectOp::create(b, past, ix.add(ti, 1), ti);
+    }
+    Value tj = ix.sub(tid, ix.div(ix.mul(ti, ix.add(ti, 1)), 2));
     Value i0 = ix.mul(ti, TI), j0 = ix.mul(tj, TI);
-    // Tiles wholly above the diagonal (every j > every i) run no products.
-    Value needed = ix.le(j0, ix.add(i0, TI - 1));
-    Value cbEnd = k.select(needed, b.getIndexType(), [&] { return k.idx(kStateSlice); },
-                           [&] { return k.idx(0); });
     SmallVector<Value> zeros(TI * TI, k.f32(0.0f));
     SmallVector<Value> cb = k.forLoop(
         k.idx(0), k.idx(N), k.idx(kStateSlice), zeros,
@@ -417,17 +465,23 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
                     oS, ix.add(ix.mul(nl, QS), j));
           });
           k.barrier();
-          return tileProduct(k, {cS, QS}, i0, TI, {oS, QS}, j0, TI, k.idx(0), cbEnd, iter);
+          return k.ifOr(needed, iter, [&] {
+            return tileProduct(k, {cS, QS}, i0, TI, {oS, QS}, j0, TI, k.idx(0),
+                               k.idx(kStateSlice), iter, kStateSlice);
+          });
         });
-    for (int64_t ii = 0; ii < TI; ++ii)
-      for (int64_t jj = 0; jj < TI; ++jj) {
-        Value i = ix.add(i0, ii), j = ix.add(j0, jj);
-        Value m = k.select(ix.le(j, i), f32, [&] {
-          Value decay = exp(k, ix.fsub(k.load(f32, cumS, i), k.load(f32, cumS, j)));
-          return ix.fmul(ix.fmul(cb[ii * TI + jj], decay), k.load(f32, dtS, j));
-        }, [&] { return k.f32(0.0f); });
-        k.store(m, mS, ix.add(ix.mul(j, QS), i));
-      }
+    // m_ij (0 for j > i); the tiles above the diagonal are never read.
+    k.ifThen(needed, [&] {
+      for (int64_t ii = 0; ii < TI; ++ii)
+        for (int64_t jj = 0; jj < TI; ++jj) {
+          Value i = ix.add(i0, ii), j = ix.add(j0, jj);
+          Value m = k.select(ix.le(j, i), f32, [&] {
+            Value decay = exp(k, ix.fsub(k.load(f32, cumS, i), k.load(f32, cumS, j)));
+            return ix.fmul(ix.fmul(cb[ii * TI + jj], decay), k.load(f32, dtS, j));
+          }, [&] { return k.f32(0.0f); });
+          k.store(m, mS, ix.add(ix.mul(j, QS), i));
+        }
+    });
     k.barrier();
 
     // y = m x over j <= the tile's last row, then (exp(cum) C) init over N.
@@ -441,8 +495,8 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
       Value end = k.select(inRange, b.getIndexType(), [&] { return ix.add(yi0.back(), TI); },
                            [&] { return k.idx(0); });
       SmallVector<Value> z(TI * TP, k.f32(0.0f));
-      SmallVector<Value> part =
-          tileProduct(k, {mS, QS}, yi0.back(), TI, {xS, PB}, yp0.back(), TP, k.idx(0), end, z);
+      SmallVector<Value> part = tileProduct(k, {mS, QS}, yi0.back(), TI, {xS, PB}, yp0.back(), TP,
+                                            k.idx(0), end, z, /*unroll=*/TI);
       acc.append(part.begin(), part.end());
     }
     Value pInit = ix.mul(ix.add(ix.mul(ix.add(ix.mul(bIdx, chunks), c), H), h), P * N);
@@ -461,11 +515,11 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
           k.barrier();
           SmallVector<Value> next;
           for (int64_t r = 0; r < rounds; ++r) {
-            Value end = k.select(ix.lt(ix.add(tid, r * kThreads), tiles), b.getIndexType(),
-                                 [&] { return k.idx(kStateSlice); }, [&] { return k.idx(0); });
-            SmallVector<Value> part =
-                tileProduct(k, {cS, QS}, yi0[r], TI, {oS, PS}, yp0[r], TP, k.idx(0), end,
-                            iter.slice(r * TI * TP, TI * TP));
+            ValueRange mine = iter.slice(r * TI * TP, TI * TP);
+            SmallVector<Value> part = k.ifOr(ix.lt(ix.add(tid, r * kThreads), tiles), mine, [&] {
+              return tileProduct(k, {cS, QS}, yi0[r], TI, {oS, PS}, yp0[r], TP, k.idx(0),
+                                 k.idx(kStateSlice), mine, kStateSlice);
+            });
             next.append(part.begin(), part.end());
           }
           return next;
