@@ -100,6 +100,10 @@ Value KernelBuilder::sharedArray(StringRef name, Type element, int64_t count) {
   return LLVM::AddressOfOp::create(builder, global);
 }
 
+Value KernelBuilder::offsetPointer(Type element, Value ptr, int64_t count) {
+  return elementAddress(builder, element, ptr, idx(count));
+}
+
 void KernelBuilder::barrier() { gpu::BarrierOp::create(builder); }
 
 Value KernelBuilder::load(Type element, Value ptr, Value index) {

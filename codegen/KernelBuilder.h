@@ -61,6 +61,9 @@ public:
   /// memory (a `.shared` global named `name` in this kernel's module), as an
   /// !llvm.ptr<3> that load/store index like any pointer.
   Value sharedArray(StringRef name, Type element, int64_t count);
+  /// ptr + count elements of `element` (a view into an array, e.g. two
+  /// slices sharing one shared-memory array).
+  Value offsetPointer(Type element, Value ptr, int64_t count);
   /// __syncthreads(): every thread of the block must reach it.
   void barrier();
 

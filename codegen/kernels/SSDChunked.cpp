@@ -41,7 +41,7 @@ constexpr int kWarps = 8;
 constexpr int64_t kThreads = 32 * kWarps;
 /// Tokens of a ssd_chunk_state slice; state elements of a ssd_chunk_scan slice.
 constexpr int64_t kTokenSlice = 32;
-constexpr int64_t kStateSlice = 16;
+constexpr int64_t kStateSlice = 32;
 /// Chunks whose loads a ssd_state_passing thread issues together.
 constexpr int64_t kPassingGroup = 4;
 /// The p columns of one ssd_chunk_scan block.
@@ -69,11 +69,13 @@ struct Ix {
   Value fadd(Value a, Value c) { return arith::AddFOp::create(k.b(), a, c); }
   Value fsub(Value a, Value c) { return arith::SubFOp::create(k.b(), a, c); }
   Value fmul(Value a, Value c) { return arith::MulFOp::create(k.b(), a, c); }
-  /// cond ? v : 0.0f without evaluating a load for a false cond.
+  /// cond ? ptr[index] : 0.0f, without a branch: a false cond loads
+  /// ptr[0] (the buffers are never empty when a kernel runs) and drops it.
   Value loadOrZero(Value cond, Value ptr, Value index) {
-    Type f32 = k.b().getF32Type();
-    return k.select(cond, f32, [&] { return k.load(f32, ptr, index); },
-                    [&] { return k.f32(0.0f); });
+    auto &b = k.b();
+    Value safe = arith::SelectOp::create(b, cond, index, k.idx(0));
+    Value v = k.load(b.getF32Type(), ptr, safe);
+    return arith::SelectOp::create(b, cond, v, k.f32(0.0f));
   }
 };
 
@@ -260,12 +262,10 @@ LogicalResult emitChunkState(KernelContext &ctx, Location loc) {
           k.barrier();
           k.forLoop(tid, k.idx(kTokenSlice * P), k.idx(kThreads), [&](Value e) {
             Value i = ix.add(k0, ix.div(e, P)), p = ix.rem(e, P);
-            Value v = k.select(ix.lt(i, count), f32, [&] {
-              Value xv = k.load(f32, k.arg(0),
-                                ix.add(ix.mul(ix.add(rowBase, i), H * P), ix.add(ix.mul(h, P), p)));
-              return ix.fmul(k.load(f32, wS, i), xv);
-            }, [&] { return k.f32(0.0f); });
-            k.store(v, wxS, e);
+            // Past the end: w = 0 and x = 0 (w * x = +0, not NaN).
+            Value xv = ix.loadOrZero(ix.lt(i, count), k.arg(0),
+                                     ix.add(ix.mul(ix.add(rowBase, i), H * P), ix.add(ix.mul(h, P), p)));
+            k.store(ix.fmul(k.load(f32, wS, i), xv), wxS, e);
           });
           k.forLoop(tid, k.idx(kTokenSlice * N), k.idx(kThreads), [&](Value e) {
             Value i = ix.add(k0, ix.div(e, N)), n = ix.rem(e, N);
@@ -390,6 +390,7 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
   // Padded row strides, multiples of 4 where the rows are (vector loads).
   auto padded = [](int64_t n) { return n % 4 == 0 ? n + 4 : n + 1; };
   const int64_t QS = padded(Q), PS = padded(PB);
+  static_assert(2 * kStateSlice * (Q + 4) <= Q * (Q + 4), "the N slices fit in m's array");
   std::string name = "ssd_chunk_scan" + dimsName(*dims) + "_dh" + (dHasHdim ? "1" : "0");
   launch.scalars = {*plan::ShapeExpr::parse("B"), *plan::ShapeExpr::parse("L")};
   chunkGrid(launch, H * pBlocks);
@@ -408,9 +409,11 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
     Value cumS = k.sharedArray("cum", f32, Q), dtS = k.sharedArray("dt", f32, Q);
     Value eS = k.sharedArray("e", f32, Q);
     Value xS = k.sharedArray("x", f32, Q * PB);      // (j, p)
-    Value mS = k.sharedArray("m", f32, Q * QS);      // (j, i)
-    Value cS = k.sharedArray("c", f32, kStateSlice * QS); // (n, i)
-    Value oS = k.sharedArray("o", f32, kStateSlice * std::max(QS, PS)); // (n, j) / (n, p)
+    // m (j, i) is written after the CB products and read before y's second
+    // part: the slices of N (cS (n, i) and oS (n, j) or (n, p)) share its
+    // array, with barriers between the uses.
+    Value mS = k.sharedArray("m", f32, Q * QS);
+    Value cS = mS, oS = k.offsetPointer(f32, mS, kStateSlice * QS);
     auto xIndex = [&](Value i, Value p) { // x[b, first + i, h * P + p]
       return ix.add(ix.mul(ix.add(rowBase, i), H * P), ix.add(ix.mul(h, P), p));
     };
@@ -470,7 +473,9 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
                                k.idx(kStateSlice), iter, kStateSlice);
           });
         });
-    // m_ij (0 for j > i); the tiles above the diagonal are never read.
+    // m_ij (0 for j > i); the tiles above the diagonal are never read. The
+    // barrier: m's array holds the last slice until every thread is done.
+    k.barrier();
     k.ifThen(needed, [&] {
       for (int64_t ii = 0; ii < TI; ++ii)
         for (int64_t jj = 0; jj < TI; ++jj) {
