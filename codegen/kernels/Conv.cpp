@@ -1,7 +1,9 @@
 //===- Conv.cpp - depthwise causal conv1d kernels, prefill and step -------===//
 //
-// causal_conv1d: one thread per output element (b, t, c). It sums the bias,
-// then the taps k = 0..K-1 (oldest input first, x before the start = 0), as
+// causal_conv1d: one thread per (b, c) and run of 16 tokens (grid: channel
+// blocks, token runs, batch), the K weights and the last K inputs in
+// registers. Each output sums the bias, then the taps k = 0..K-1 (oldest
+// input first, taps before the sequence's start skipped), as
 // ref::causalConv1d does, and applies SiLU when asked. The thread of the
 // last token (t = L-1) of each (b, c) also writes the final conv state
 // state[b, c, :] = the last K inputs, zero-padded on the left.
@@ -24,6 +26,9 @@
 namespace mlir::quamba::codegen {
 
 namespace {
+
+/// Tokens of one causal_conv1d thread.
+constexpr int64_t kConvTokens = 16;
 
 Value mulAdd(KernelBuilder &k, Value acc, Value a, Value c) {
   auto &b = k.b();
@@ -116,70 +121,85 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
     return emitError(loc) << "causal_conv1d: expected x [B, L, C]";
   plan::ShapeExpr batch = x.shape[0], seqlen = x.shape[1];
   launch.scalars = {batch, seqlen};
-  ctx.gridFor(mulExpr(mulExpr(batch, seqlen), plan::ShapeExpr(channels)),
-              numWarps);
+  // A thread per (channel, run of kConvTokens tokens): the weights loaded
+  // once, the last K inputs kept in registers as the run slides.
+  const int64_t threads = 32 * numWarps;
+  launch.grid[0] = plan::ShapeExpr((channels + threads - 1) / threads);
+  launch.grid[1] = *plan::ShapeExpr::parse("cdiv(L," + std::to_string(kConvTokens) + ")");
+  launch.grid[2] = batch;
+  name += "_t" + std::to_string(kConvTokens);
   // Operands: x, weight, bias, y, state; scalars batch, seqlen.
   ctx.useKernel(name, ctx.operandArgs(2), numWarps, [&](KernelBuilder &k) {
     auto &b = k.b();
     Type f32 = b.getF32Type();
-    Value i = k.globalIdx(); // (b * L + t) * C + c
+    auto lt = [&](Value a, Value c) {
+      return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, a, c);
+    };
+    Value c = arith::AddIOp::create(
+        b, arith::MulIOp::create(b, k.blockIdx(gpu::Dimension::x), k.idx(threads)),
+        k.threadIdx());
+    Value t0 = arith::MulIOp::create(b, k.blockIdx(gpu::Dimension::y), k.idx(kConvTokens));
+    Value bIdx = k.blockIdx(gpu::Dimension::z);
     Value L = k.argIndex(6 + r + extra);
-    Value rowsTotal = arith::MulIOp::create(b, k.argIndex(5 + r + extra), L);
-    Value total = arith::MulIOp::create(b, rowsTotal, k.idx(channels));
-    Value inBounds =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, total);
-    k.ifThen(inBounds, [&] {
-      Value c = arith::RemUIOp::create(b, i, k.idx(channels));
-      Value row = arith::DivUIOp::create(b, i, k.idx(channels));
-      Value t = arith::RemUIOp::create(b, row, L);
+    Value rowBase = arith::MulIOp::create(b, bIdx, L); // b * L
+    k.ifThen(lt(c, k.idx(channels)), [&] {
       Value wBase = arith::MulIOp::create(b, c, k.idx(kernel));
-      Value acc = hasBias ? k.load(f32, k.arg(2), c) : k.f32(0.0f);
-      for (int64_t tap = 0; tap < kernel; ++tap) {
-        // source token t - (K-1-tap); present when t >= K-1-tap.
-        int64_t back = kernel - 1 - tap;
-        Value w = k.load(f32, k.arg(1),
-                         arith::AddIOp::create(b, wBase, k.idx(tap)));
-        if (back == 0) {
-          acc = mulAdd(k, acc, w, k.load(f32, k.arg(0), i));
-          continue;
-        }
-        Value present = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, t,
-                                              k.idx(back));
-        acc = k.select(present, f32, [&] {
-          Value src = arith::SubIOp::create(b, i, k.idx(back * channels));
-          return mulAdd(k, acc, w, k.load(f32, k.arg(0), src));
-        }, [&] { return acc; });
+      SmallVector<Value> w;
+      for (int64_t tap = 0; tap < kernel; ++tap)
+        w.push_back(k.load(f32, k.arg(1), arith::AddIOp::create(b, wBase, k.idx(tap))));
+      Value bias = hasBias ? k.load(f32, k.arg(2), c) : k.f32(0.0f);
+      // x[b, t, c], 0 outside [0, L) (read at a clamped index: no branch).
+      auto input = [&](Value t, Value valid) {
+        Value safe = arith::SelectOp::create(b, valid, t, k.idx(0));
+        Value at = arith::AddIOp::create(
+            b, arith::MulIOp::create(b, arith::AddIOp::create(b, rowBase, safe), k.idx(channels)), c);
+        return arith::SelectOp::create(b, valid, k.load(f32, k.arg(0), at), k.f32(0.0f))
+            .getResult();
+      };
+      // window[j] = x[t - (K-1) + j] for the current t; present[j]: that
+      // token exists (t - (K-1) + j >= 0).
+      SmallVector<Value> window, present;
+      for (int64_t j = 0; j + 1 < kernel; ++j) {
+        int64_t back = kernel - 1 - j;
+        Value exists = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, t0, k.idx(back));
+        Value src = arith::SubIOp::create(b, arith::SelectOp::create(b, exists, t0, k.idx(back)),
+                                          k.idx(back));
+        window.push_back(input(src, exists));
+        present.push_back(exists);
       }
-      if (useSilu)
-        acc = silu(k, acc);
-      storeOutput(k, acc, row, c, 3 + r, channels, parts, ctx.requantizeScaleArgs(3 + r));
-
-      // The last token of (b, c) writes state[b, c, :] = x[b, L-K..L-1, c].
-      Value last = arith::CmpIOp::create(
-          b, arith::CmpIPredicate::eq, t,
-          arith::SubIOp::create(b, L, k.idx(1)));
-      k.ifThen(last, [&] {
-        Value bIdx = arith::DivUIOp::create(b, row, L);
-        Value bc = arith::AddIOp::create(
-            b, arith::MulIOp::create(b, bIdx, k.idx(channels)), c);
-        Value stateBase = arith::MulIOp::create(b, bc, k.idx(kernel));
-        for (int64_t tap = 0; tap < kernel; ++tap) {
-          int64_t back = kernel - 1 - tap; // source = L-1-back
-          Value v;
-          if (back == 0) {
-            v = k.load(f32, k.arg(0), i);
-          } else {
-            Value present = arith::CmpIOp::create(
-                b, arith::CmpIPredicate::uge, t, k.idx(back));
-            v = k.select(present, f32, [&] {
-              Value src = arith::SubIOp::create(b, i, k.idx(back * channels));
-              return k.load(f32, k.arg(0), src);
-            }, [&] { return k.f32(0.0f); });
-          }
-          k.store(v, k.arg(4 + r + extra),
-                  arith::AddIOp::create(b, stateBase, k.idx(tap)));
-        }
-      });
+      for (int64_t u = 0; u < kConvTokens; ++u) {
+        Value t = arith::AddIOp::create(b, t0, k.idx(u));
+        Value inSeq = lt(t, L);
+        window.push_back(input(t, inSeq));
+        present.push_back(inSeq);
+        // The bias, then the taps oldest first; a tap before the start adds
+        // nothing (as ref::causalConv1d, which skips it).
+        Value acc = bias;
+        for (int64_t tap = 0; tap < kernel; ++tap)
+          acc = tap + 1 == kernel
+                    ? mulAdd(k, acc, w[tap], window[tap])
+                    : arith::SelectOp::create(b, present[tap],
+                                              mulAdd(k, acc, w[tap], window[tap]), acc)
+                          .getResult();
+        if (useSilu)
+          acc = silu(k, acc);
+        Value row = arith::AddIOp::create(b, rowBase, t);
+        k.ifThen(inSeq, [&] {
+          storeOutput(k, acc, row, c, 3 + r, channels, parts, ctx.requantizeScaleArgs(3 + r));
+        });
+        // The last token of (b, c) writes state[b, c, :] = its window.
+        Value last = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, t,
+                                           arith::SubIOp::create(b, L, k.idx(1)));
+        k.ifThen(last, [&] {
+          Value bc = arith::AddIOp::create(b, arith::MulIOp::create(b, bIdx, k.idx(channels)), c);
+          Value stateBase = arith::MulIOp::create(b, bc, k.idx(kernel));
+          for (int64_t tap = 0; tap < kernel; ++tap)
+            k.store(window[tap], k.arg(4 + r + extra),
+                    arith::AddIOp::create(b, stateBase, k.idx(tap)));
+        });
+        window.erase(window.begin());
+        present.erase(present.begin());
+      }
     });
   });
   return success();
