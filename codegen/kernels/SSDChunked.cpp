@@ -391,7 +391,11 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
   auto padded = [](int64_t n) { return n % 4 == 0 ? n + 4 : n + 1; };
   const int64_t QS = padded(Q), PS = padded(PB);
   static_assert(2 * kStateSlice * (Q + 4) <= Q * (Q + 4), "the N slices fit in m's array");
-  std::string name = "ssd_chunk_scan" + dimsName(*dims) + "_dh" + (dHasHdim ? "1" : "0");
+  // The slice of N staged at a time: kStateSlice, or N (rounded up to 4)
+  // when smaller (a longer unrolled slice of zeros made ptxas spill).
+  const int64_t NS = std::min(kStateSlice, (N + 3) / 4 * 4);
+  std::string name = "ssd_chunk_scan" + dimsName(*dims) + "_dh" + (dHasHdim ? "1" : "0") +
+                     "_ns" + std::to_string(NS);
   launch.scalars = {*plan::ShapeExpr::parse("B"), *plan::ShapeExpr::parse("L")};
   chunkGrid(launch, H * pBlocks);
   ctx.useKernel(name, ctx.operandArgs(2), kWarps, [&](KernelBuilder &k) {
@@ -413,7 +417,7 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
     // part: the slices of N (cS (n, i) and oS (n, j) or (n, p)) share its
     // array, with barriers between the uses.
     Value mS = k.sharedArray("m", f32, Q * QS);
-    Value cS = mS, oS = k.offsetPointer(f32, mS, kStateSlice * QS);
+    Value cS = mS, oS = k.offsetPointer(f32, mS, NS * QS);
     auto xIndex = [&](Value i, Value p) { // x[b, first + i, h * P + p]
       return ix.add(ix.mul(ix.add(rowBase, i), H * P), ix.add(ix.mul(h, P), p));
     };
@@ -436,8 +440,8 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
     // Stages a slice of N of C: cS(n, i) = C[i, n0 + n], or with `scaled`
     // exp(cum_i) * C[i, n0 + n].
     auto stageC = [&](Value n0, bool scaled) {
-      k.forLoop(tid, k.idx(Q * kStateSlice), k.idx(kThreads), [&](Value e) {
-        Value i = ix.div(e, kStateSlice), nl = ix.rem(e, kStateSlice), n = ix.add(n0, nl);
+      k.forLoop(tid, k.idx(Q * NS), k.idx(kThreads), [&](Value e) {
+        Value i = ix.div(e, NS), nl = ix.rem(e, NS), n = ix.add(n0, nl);
         Value cv = ix.loadOrZero(ix.both(ix.lt(i, count), ix.lt(n, N)), k.arg(4), bcIndex(i, n));
         if (scaled)
           cv = ix.fmul(k.load(f32, eS, i), cv);
@@ -458,19 +462,19 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
     Value i0 = ix.mul(ti, TI), j0 = ix.mul(tj, TI);
     SmallVector<Value> zeros(TI * TI, k.f32(0.0f));
     SmallVector<Value> cb = k.forLoop(
-        k.idx(0), k.idx(N), k.idx(kStateSlice), zeros,
+        k.idx(0), k.idx(N), k.idx(NS), zeros,
         [&](Value n0, ValueRange iter) -> SmallVector<Value> {
           k.barrier();
           stageC(n0, /*scaled=*/false);
-          k.forLoop(tid, k.idx(Q * kStateSlice), k.idx(kThreads), [&](Value e) {
-            Value j = ix.div(e, kStateSlice), nl = ix.rem(e, kStateSlice), n = ix.add(n0, nl);
+          k.forLoop(tid, k.idx(Q * NS), k.idx(kThreads), [&](Value e) {
+            Value j = ix.div(e, NS), nl = ix.rem(e, NS), n = ix.add(n0, nl);
             k.store(ix.loadOrZero(ix.both(ix.lt(j, count), ix.lt(n, N)), k.arg(3), bcIndex(j, n)),
                     oS, ix.add(ix.mul(nl, QS), j));
           });
           k.barrier();
           return k.ifOr(needed, iter, [&] {
             return tileProduct(k, {cS, QS}, i0, TI, {oS, QS}, j0, TI, k.idx(0),
-                               k.idx(kStateSlice), iter, kStateSlice);
+                               k.idx(NS), iter, NS);
           });
         });
     // m_ij (0 for j > i); the tiles above the diagonal are never read. The
@@ -506,12 +510,12 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
     }
     Value pInit = ix.mul(ix.add(ix.mul(ix.add(ix.mul(bIdx, chunks), c), H), h), P * N);
     acc = k.forLoop(
-        k.idx(0), k.idx(N), k.idx(kStateSlice), acc,
+        k.idx(0), k.idx(N), k.idx(NS), acc,
         [&](Value n0, ValueRange iter) -> SmallVector<Value> {
           k.barrier();
           stageC(n0, /*scaled=*/true);
-          k.forLoop(tid, k.idx(PB * kStateSlice), k.idx(kThreads), [&](Value e) {
-            Value pl = ix.div(e, kStateSlice), nl = ix.rem(e, kStateSlice);
+          k.forLoop(tid, k.idx(PB * NS), k.idx(kThreads), [&](Value e) {
+            Value pl = ix.div(e, NS), nl = ix.rem(e, NS);
             Value p = ix.add(p0, pl), n = ix.add(n0, nl);
             k.store(ix.loadOrZero(ix.both(ix.lt(p, P), ix.lt(n, N)), k.arg(6),
                                   ix.add(pInit, ix.add(ix.mul(p, N), n))),
@@ -523,7 +527,7 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
             ValueRange mine = iter.slice(r * TI * TP, TI * TP);
             SmallVector<Value> part = k.ifOr(ix.lt(ix.add(tid, r * kThreads), tiles), mine, [&] {
               return tileProduct(k, {cS, QS}, yi0[r], TI, {oS, PS}, yp0[r], TP, k.idx(0),
-                                 k.idx(kStateSlice), mine, kStateSlice);
+                                 k.idx(NS), mine, NS);
             });
             next.append(part.begin(), part.end());
           }

@@ -24,11 +24,11 @@
 // CHECK-SAME: \22shape\22:[\22B\22,\22cdiv(L,64)\22,8,16,16]
 // CHECK-SAME: \22op\22:\22ssd_chunk_state\22,\22kernel\22:\22ssd_chunk_state_h8_p16_g2_n16_q64_dtmin00000000_dtmax7f800000\22,\22operands\22:{{\[}}[[X:[0-9]+]],[[DT:[0-9]+]],[[B:[0-9]+]],{{[0-9]+}},{{[0-9]+}},[[DTP:[0-9]+]],[[CUM:[0-9]+]],[[CHUNK:[0-9]+]]],\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{\22dt_min\22:[0.0],\22headdim\22:[16.0],\22ngroups\22:[2.0]},\22grid\22:[8,\22cdiv(L,64)\22,\22B\22],\22block\22:[256,1,1]
 // CHECK-SAME: \22op\22:\22ssd_state_passing\22,\22kernel\22:\22ssd_state_passing_h8_pn256_q64\22,\22operands\22:{{\[}}[[CUM]],[[CHUNK]],[[INIT:[0-9]+]],{{[0-9]+}}],\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{},\22grid\22:[\22cdiv(B*2048,128)\22,1,1]
-// CHECK-SAME: \22op\22:\22ssd_chunk_scan\22,\22kernel\22:\22ssd_chunk_scan_h8_p16_g2_n16_q64_dh0\22,\22operands\22:{{\[}}[[X]],[[DTP]],[[CUM]],[[B]],{{[0-9]+}},{{[0-9]+}},[[INIT]],{{[0-9]+}}],\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{\22d_has_hdim\22:[0.0],\22headdim\22:[16.0],\22ngroups\22:[2.0]},\22grid\22:[8,\22cdiv(L,64)\22,\22B\22],\22block\22:[256,1,1]
+// CHECK-SAME: \22op\22:\22ssd_chunk_scan\22,\22kernel\22:\22ssd_chunk_scan_h8_p16_g2_n16_q64_dh0_ns16\22,\22operands\22:{{\[}}[[X]],[[DTP]],[[CUM]],[[B]],{{[0-9]+}},{{[0-9]+}},[[INIT]],{{[0-9]+}}],\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{\22d_has_hdim\22:[0.0],\22headdim\22:[16.0],\22ngroups\22:[2.0]},\22grid\22:[8,\22cdiv(L,64)\22,\22B\22],\22block\22:[256,1,1]
 // CHECK-LABEL: gpu.module @ssd_chunk_state_h8_p16_g2_n16_q64_dtmin00000000_dtmax7f800000
 // CHECK: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32", "i32"]
 // CHECK-LABEL: gpu.module @ssd_state_passing_h8_pn256_q64
-// CHECK-LABEL: gpu.module @ssd_chunk_scan_h8_p16_g2_n16_q64_dh0
+// CHECK-LABEL: gpu.module @ssd_chunk_scan_h8_p16_g2_n16_q64_dh0_ns16
 // CHECK: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32", "i32"]
 // PTX-LABEL: .visible .entry ssd_chunk_state_h8_p16_g2_n16_q64_dtmin00000000_dtmax7f800000(
 // PTX-NOT: fma.rn.f32
@@ -41,7 +41,7 @@
 // PTX-LABEL: .visible .entry ssd_state_passing_h8_pn256_q64(
 // PTX-NOT: fma.rn.f32
 // PTX: ret;
-// PTX-LABEL: .visible .entry ssd_chunk_scan_h8_p16_g2_n16_q64_dh0(
+// PTX-LABEL: .visible .entry ssd_chunk_scan_h8_p16_g2_n16_q64_dh0_ns16(
 // PTX-NOT: fma.rn.f32
 // PTX: bar.sync
 // PTX: ld.shared.b32
@@ -67,7 +67,7 @@ module {
 // layout is in ssd_chunk_scan's.
 // CHECK-LABEL: mamba.launch_plan
 // CHECK-SAME: \22kernel\22:\22ssd_chunk_state_h8_p16_g2_n16_q64_dtmin3a83126f_dtmax3dcccccd\22
-// CHECK-SAME: \22kernel\22:\22ssd_chunk_scan_h8_p16_g2_n16_q64_dh1\22
+// CHECK-SAME: \22kernel\22:\22ssd_chunk_scan_h8_p16_g2_n16_q64_dh1_ns16\22
 // CHECK-LABEL: gpu.module @ssd_chunk_state_h8_p16_g2_n16_q64_dtmin3a83126f_dtmax3dcccccd
 // CHECK: arith.bitcast %{{.*}} : f32 to i32
 // CHECK: %[[DTMIN:.*]] = arith.constant 1.000000e-03 : f32
