@@ -84,13 +84,18 @@ def quamba_kernel_through_triton(qmb):
     names = [k["name"] for k in plan["kernels"] if k["name"].startswith("dequantize_inner")]
     assert names, "no dequantize kernel in " + qmb
     name = names[0]
-    inner = int(name[len("dequantize_inner"):])
+    # dequantize_inner<C>, or dequantize_inner<C>_v4: four elements a thread.
+    inner_text, _, variant = name[len("dequantize_inner"):].partition("_")
+    inner = int(inner_text)
+    width = 4 if variant == "v4" else 1
     sidecar = json.loads(tensors[f"kernels/{name}.json"])
     cubin = tensors[f"kernels/{name}.cubin"]
     assert sidecar["name"] == name and sidecar["num_ctas"] == 1, sidecar
     assert sidecar["signature"] == ["*i8", "*fp32", "*fp32", "i32"], sidecar["signature"]
 
-    n = 37 * inner + 5  # a partial last block
+    # A partial last block; the four-element kernel runs on counts that are
+    # multiples of 4 (whole rows of a multiple-of-4 channel count).
+    n = 37 * inner + (4 if width == 4 else 5)
     q = torch.randint(-128, 128, (n,), dtype=torch.int8, device="cuda")
     s = torch.rand(inner, device="cuda") + 0.01
     out = torch.full((n,), float("nan"), device="cuda")
@@ -109,7 +114,7 @@ def quamba_kernel_through_triton(qmb):
     launcher.function = loaded[1]
     # CompiledKernel's runner: a 3-d grid and every argument, constexprs too
     # (Triton's launcher drops them: the kernel ABI has only q, s, out, n).
-    launcher[(grid[0], 1, 1)](q, s, out, n, inner, block)
+    launcher[(triton.cdiv(n, block * width), 1, 1)](q, s, out, n, inner, block)
     torch.cuda.synchronize()
     expected = q.float() * s.repeat(n // inner + 1)[:n]
     assert torch.equal(out, expected), (out - expected).abs().max()
