@@ -164,8 +164,11 @@ def Mamba_SSDScanOp : Mamba_PureOp<"ssd_scan"> {
     ```
 
     softplus(v) = v for v > 20. `D` is `[H]`, or `[E]` (D_has_hdim).
-    `dt_max` absent means +infinity. `chunk_size` affects only speed and
-    rounding. The second result is the final state `[B, H, P, N]`.
+    `dt_max` absent means +infinity. `chunk_size` records the checkpoint's
+    (mamba_ssm's) chunk length; it does not change the result: quamba
+    computes the scan in chunks of its own (`ref::kSSDChunk` = 64 tokens, the
+    same on every backend), equal to the recurrence up to fp32 rounding. The
+    second result is the final state `[B, H, P, N]`.
   }];
   let arguments = (ins Mamba_FloatTensor:$x, Mamba_FloatTensor:$dt,
                        Mamba_FloatTensor:$B, Mamba_FloatTensor:$C,
