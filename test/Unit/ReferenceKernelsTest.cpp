@@ -484,31 +484,28 @@ const ref::SSDShape kSSDShapes[] = {
     ssdShape(2, 70, 4, 8, 4, 5),      ssdShape(1, 300, 2, 64, 1, 32, true),
     ssdShape(2, 129, 8, 4, 2, 8, true)};
 
+/// The chunked scan of `s` on random inputs against the recurrence in
+/// double: y and the final state within `tolerance` (relative L2).
+void expectScanMatchesRecurrence(const ref::SSDShape &s, uint32_t seed, double tolerance) {
+  SSDInputs in = makeSSDInputs(s, seed);
+  Doubles state;
+  Doubles y = naiveSSD(in, {}, state);
+  SSDResult got = runSSDScan(in);
+  EXPECT_LE(relativeError(got.y, y), tolerance) << describe(s);
+  EXPECT_LE(relativeError(got.state, state), tolerance) << describe(s);
+}
+
 TEST(ReferenceSSD, ScanMatchesSequentialRecurrence) {
   uint32_t seed = 100;
   for (const ref::SSDShape &s : kSSDShapes)
-  {
-    SSDInputs in = makeSSDInputs(s, seed++);
-    Doubles state;
-    Doubles y = naiveSSD(in, {}, state);
-    SSDResult got = runSSDScan(in);
-    EXPECT_LE(relativeError(got.y, y), 1e-4) << describe(s);
-    EXPECT_LE(relativeError(got.state, state), 1e-4) << describe(s);
-  }
+    expectScanMatchesRecurrence(s, seed++, 1e-4);
 }
 
 TEST(ReferenceSSD, NGroupsOneTwoFourAndDLayouts) {
   uint32_t seed = 200;
   for (int64_t G : {1, 2, 4})
-    for (bool dHasHdim : {false, true}) {
-      ref::SSDShape s = ssdShape(2, 50, 8, 6, G, 10, dHasHdim);
-      SSDInputs in = makeSSDInputs(s, seed++);
-      Doubles state;
-      Doubles y = naiveSSD(in, {}, state);
-      SSDResult got = runSSDScan(in);
-      EXPECT_LE(relativeError(got.y, y), 1e-4) << describe(s);
-      EXPECT_LE(relativeError(got.state, state), 1e-4) << describe(s);
-    }
+    for (bool dHasHdim : {false, true})
+      expectScanMatchesRecurrence(ssdShape(2, 50, 8, 6, G, 10, dHasHdim), seed++, 1e-4);
   // The head -> group map matters: swapping the two groups' B changes y.
   ref::SSDShape s = ssdShape(1, 20, 4, 2, 2, 3);
   SSDInputs in = makeSSDInputs(s, 250);
@@ -525,15 +522,8 @@ TEST(ReferenceSSD, ChunkBoundariesChangeOnlyRounding) {
   // chunks, one token into the next.
   const int64_t Q = ref::kSSDChunk;
   uint32_t seed = 300;
-  for (int64_t L : {int64_t(1), Q - 1, Q, Q + 1, 2 * Q, 2 * Q + 1, 3 * Q + Q / 2}) {
-    ref::SSDShape s = ssdShape(2, L, 4, 5, 2, 7, L % 2 == 1);
-    SSDInputs in = makeSSDInputs(s, seed++);
-    Doubles state;
-    Doubles y = naiveSSD(in, {}, state);
-    SSDResult got = runSSDScan(in);
-    EXPECT_LE(relativeError(got.y, y), 1e-5) << describe(s);
-    EXPECT_LE(relativeError(got.state, state), 1e-5) << describe(s);
-  }
+  for (int64_t L : {int64_t(1), Q - 1, Q, Q + 1, 2 * Q, 2 * Q + 1, 3 * Q + Q / 2})
+    expectScanMatchesRecurrence(ssdShape(2, L, 4, 5, 2, 7, L % 2 == 1), seed++, 1e-5);
 }
 
 /// Copies token t of every batch row out of a [B, L, W] tensor.
