@@ -614,9 +614,9 @@ LogicalResult PlanBuilder::lowerHadamard(mamba::HadamardOp op) {
   return launch(op, "hadamard", operands, op.getResult(), {});
 }
 
-/// The chunked scan's three launches (LaunchOps.h; ref::ssdScan is their
+/// The chunked scan's four launches (LaunchOps.h; ref::ssdScan is their
 /// composition): per-chunk dt and cumulative decay plus chunk states, the
-/// states passed across chunks, then y. Their intermediates are activations
+/// states passed across chunks, C B^T per chunk and group, then y. Their intermediates are activations
 /// of the prefill (the arena reuses them across layers).
 LogicalResult PlanBuilder::lowerSSDScan(mamba::SSDScanOp o) {
   auto xType = cast<RankedTensorType>(o.getX().getType());
@@ -638,6 +638,8 @@ LogicalResult PlanBuilder::lowerSSDScan(mamba::SSDScanOp o) {
   std::vector<ShapeExpr> statesShape = {batch, chunks, ShapeExpr(H), ShapeExpr(P), ShapeExpr(N)};
   int chunkStates = scratch("ssd_chunk_states", statesShape);
   int initStates = scratch("ssd_init_states", statesShape);
+  int cb = scratch("ssd_cb", {batch, chunks, ShapeExpr(o.getNgroups()), ShapeExpr(ref::kSSDChunk),
+                              ShapeExpr(ref::kSSDChunk)});
   FailureOr<int> y = activation(o.getY(), o), state = activation(o.getState(), o);
   if (failed(y) || failed(state))
     return failure();
@@ -648,9 +650,10 @@ LogicalResult PlanBuilder::lowerSSDScan(mamba::SSDScanOp o) {
     stateAttrs["dt_max"] = {f64(*o.getDtMax())};
   if (failed(rawLaunch(o, "ssd_chunk_state", {x, dt, B, aLog, dtBias, dtOut, cum, chunkStates},
                        std::move(stateAttrs))) ||
-      failed(rawLaunch(o, "ssd_state_passing", {cum, chunkStates, initStates, *state}, {})))
+      failed(rawLaunch(o, "ssd_state_passing", {cum, chunkStates, initStates, *state}, {})) ||
+      failed(rawLaunch(o, "ssd_chunk_cb", {B, C, cb}, {{"ngroups", {ngroups}}})))
     return failure();
-  return rawLaunch(o, "ssd_chunk_scan", {x, dtOut, cum, B, C, D, initStates, *y},
+  return rawLaunch(o, "ssd_chunk_scan", {x, dtOut, cum, C, cb, D, initStates, *y},
                    {{"headdim", {headdim}},
                     {"ngroups", {ngroups}},
                     {"d_has_hdim", {dHasHdim ? 1.0 : 0.0}}});

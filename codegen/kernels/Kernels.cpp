@@ -223,7 +223,8 @@ LogicalResult emitKernel(KernelContext &ctx, Location loc) {
     return emitConv(ctx, loc);
   if (op == "ssd_step" || op == "selective_scan" || op == "selective_step")
     return emitScan(ctx, loc);
-  if (op == "ssd_chunk_state" || op == "ssd_state_passing" || op == "ssd_chunk_scan")
+  if (op == "ssd_chunk_state" || op == "ssd_state_passing" || op == "ssd_chunk_cb" ||
+      op == "ssd_chunk_scan")
     return emitSSDChunked(ctx, loc);
   if (op == "hadamard")
     return emitHadamard(ctx, loc);

@@ -11,11 +11,14 @@
 //   a TP x TN tile of outputs in registers.
 // ssd_state_passing: a thread per (batch, head, state element), a loop over
 //   the chunks (s = s * exp(cum_last) + chunk state).
+// ssd_chunk_cb: a block per (16 x 16 outputs, chunk, batch and group):
+//   cb[i, j] = C_i . B_j over N, the block's 16 rows of C and of B staged in
+//   shared memory; blocks above the diagonal write zeros. Once per group,
+//   not per head (the 2.7B's 80 heads share one group).
 // ssd_chunk_scan: a block per (head and block of up to 64 p, chunk, batch).
-//   CB[i, j] = C_i . B_j ([Q, Q] over N, C and B staged in slices of NS
-//   state elements), masked and scaled into m_ij in shared memory; then y =
-//   m x (the causal part: a tile's j stop after its last row) continued by
-//   (exp(cum) C) init over N in slices; + D x.
+//   cb masked and scaled into m_ij in shared memory; then y = m x (the
+//   causal part: a tile's j stop after its last row) continued by (exp(cum)
+//   C) init over N in slices of NS state elements; + D x.
 //
 // Every output is one thread's sum over its k in ascending order (acc = acc
 // + a * b, unfused, FloatSemantics.h): the reference's order, so the kernels
@@ -369,7 +372,79 @@ LogicalResult emitStatePassing(KernelContext &ctx, Location loc) {
 }
 
 //===----------------------------------------------------------------------===//
-// ssd_chunk_scan: x, dt_out, cum, B, C, D, init_states, y; B, L.
+// ssd_chunk_cb: B, C, cb; B, L.
+//===----------------------------------------------------------------------===//
+
+LogicalResult emitChunkCB(KernelContext &ctx, Location loc) {
+  plan::Launch &launch = ctx.getLaunch();
+  const int64_t G = static_cast<int64_t>(launch.attr("ngroups"));
+  if (ctx.operand(0).shape.size() != 3 || G <= 0 || ctx.dim(0, -1) % G != 0 ||
+      ctx.dim(1, -1) != ctx.dim(0, -1))
+    return emitError(loc) << "ssd_chunk_cb: expected B and C [B, L, G*N] with ngroups " << G
+                          << " dividing G*N";
+  const int64_t N = ctx.dim(0, -1) / G;
+  // 16 x 16 outputs a block (a thread each), 4 x 4 blocks a chunk.
+  constexpr int64_t R = 16, blocksPerSide = Q / R;
+  static_assert(R * R == kThreads && Q % R == 0, "a thread per output");
+  // Rows staged with a padded stride; 16-byte loads along n where N allows.
+  const int64_t width = N % 4 == 0 ? 4 : 1, NP = N % 4 == 0 ? N + 4 : N + 1;
+  std::string name = "ssd_chunk_cb_g" + std::to_string(G) + "_n" + std::to_string(N) + "_q" +
+                     std::to_string(Q);
+  launch.scalars = {*plan::ShapeExpr::parse("B"), *plan::ShapeExpr::parse("L")};
+  launch.grid[0] = plan::ShapeExpr(blocksPerSide * blocksPerSide);
+  launch.grid[1] = *plan::ShapeExpr::parse("cdiv(L," + std::to_string(Q) + ")");
+  launch.grid[2] = mulExpr(*plan::ShapeExpr::parse("B"), plan::ShapeExpr(G));
+  ctx.useKernel(name, ctx.operandArgs(2), kWarps, [&](KernelBuilder &k) {
+    auto &b = k.b();
+    Ix ix{k};
+    Type f32 = b.getF32Type();
+    Value tile = k.blockIdx(gpu::Dimension::x), c = k.blockIdx(gpu::Dimension::y),
+          bg = k.blockIdx(gpu::Dimension::z), tid = k.threadIdx();
+    Value bIdx = ix.div(bg, G), g = ix.rem(bg, G);
+    Value L = k.argIndex(4), chunks = ix.div(ix.add(L, Q - 1), Q);
+    Value first = ix.mul(c, Q), count = ix.min(k.idx(Q), ix.sub(L, first));
+    Value rowI = ix.mul(ix.div(tile, blocksPerSide), R), rowJ = ix.mul(ix.rem(tile, blocksPerSide), R);
+    Value il = ix.div(tid, R), jl = ix.rem(tid, R);
+    Value i = ix.add(rowI, il), j = ix.add(rowJ, jl);
+    Value out = ix.add(ix.mul(ix.add(ix.mul(ix.add(ix.mul(bIdx, chunks), c), G), g), Q * Q),
+                       ix.add(ix.mul(i, Q), j));
+    Value cS = k.sharedArray("c", f32, R * NP), bS = k.sharedArray("b", f32, R * NP);
+    // Blocks wholly above the diagonal hold zeros only.
+    Value lower = ix.le(rowJ, rowI);
+    k.ifThen(arith::XOrIOp::create(b, lower, arith::ConstantIntOp::create(b, 1, 1)),
+             [&] { k.store(k.f32(0.0f), k.arg(2), out); });
+    k.ifThen(lower, [&] {
+      // Row r of the block's C rows (i) and B rows (j), zero past the end.
+      k.forLoop(tid, k.idx(R * N), k.idx(kThreads), [&](Value e) {
+        Value r = ix.div(e, N), n = ix.rem(e, N), at = ix.add(ix.mul(r, NP), n);
+        auto row = [&](Value t) { // [b, first + t, g, n]
+          return ix.add(ix.mul(ix.add(ix.add(ix.mul(bIdx, L), first), t), G * N),
+                        ix.add(ix.mul(g, N), n));
+        };
+        Value ti = ix.add(rowI, r), tj = ix.add(rowJ, r);
+        k.store(ix.loadOrZero(ix.lt(ti, count), k.arg(1), row(ti)), cS, at);
+        k.store(ix.loadOrZero(ix.lt(tj, count), k.arg(0), row(tj)), bS, at);
+      });
+      k.barrier();
+      Value cRow = ix.mul(il, NP), bRow = ix.mul(jl, NP);
+      SmallVector<Value> acc = k.forLoop(
+          k.idx(0), k.idx(N), k.idx(width), ValueRange{k.f32(0.0f)},
+          [&](Value n, ValueRange iter) -> SmallVector<Value> {
+            SmallVector<Value> cv = loadRun(k, {cS, NP}, ix.add(cRow, n), width);
+            SmallVector<Value> bv = loadRun(k, {bS, NP}, ix.add(bRow, n), width);
+            Value sum = iter[0];
+            for (int64_t u = 0; u < width; ++u)
+              sum = ix.fadd(sum, ix.fmul(cv[u], bv[u]));
+            return {sum};
+          });
+      k.store(arith::SelectOp::create(b, ix.le(j, i), acc[0], k.f32(0.0f)), k.arg(2), out);
+    });
+  });
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ssd_chunk_scan: x, dt_out, cum, C, cb, D, init_states, y; B, L.
 //===----------------------------------------------------------------------===//
 
 LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
@@ -380,10 +455,9 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
   const auto [H, P, G, N] = *dims;
   const bool dHasHdim = launch.flag("d_has_hdim");
   const int64_t PB = std::min(P, kMaxPBlock), pBlocks = (P + PB - 1) / PB;
-  // CB: a 4 x 4 tile of (i, j) a thread, the tiles on and below the diagonal
-  // (j <= i somewhere in the tile): 136 for Q = 64.
-  constexpr int64_t TI = 4, rowTiles = Q / TI, lowerTiles = rowTiles * (rowTiles + 1) / 2;
-  static_assert(Q % TI == 0 && lowerTiles <= kThreads, "one CB tile a thread");
+  // m: a 4 x 4 tile of (i, j) a thread ((Q / 4)^2 = 256 tiles).
+  constexpr int64_t TI = 4;
+  static_assert(Q % TI == 0 && (Q / TI) * (Q / TI) == kThreads, "one m tile a thread");
   // y: TI x TP tiles of (i, p), `rounds` a thread.
   const int64_t TP = tileFor(PB, 4), tilesP = (PB + TP - 1) / TP, tiles = Q / TI * tilesP;
   const int64_t rounds = (tiles + kThreads - 1) / kThreads;
@@ -413,9 +487,8 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
     Value cumS = k.sharedArray("cum", f32, Q), dtS = k.sharedArray("dt", f32, Q);
     Value eS = k.sharedArray("e", f32, Q);
     Value xS = k.sharedArray("x", f32, Q * PB);      // (j, p)
-    // m (j, i) is written after the CB products and read before y's second
-    // part: the slices of N (cS (n, i) and oS (n, j) or (n, p)) share its
-    // array, with barriers between the uses.
+    // m (j, i) is read before y's second part: the slices of N (cS (n, i)
+    // and oS (n, p)) share its array, with a barrier between the uses.
     Value mS = k.sharedArray("m", f32, Q * QS);
     Value cS = mS, oS = k.offsetPointer(f32, mS, NS * QS);
     auto xIndex = [&](Value i, Value p) { // x[b, first + i, h * P + p]
@@ -424,6 +497,9 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
     auto bcIndex = [&](Value i, Value n) {
       return ix.add(ix.mul(ix.add(rowBase, i), G * N), ix.add(gn, n));
     };
+    // cb[b, c, g] (ssd_chunk_cb's [Q, Q] of this chunk and group)
+    Value cbBase = ix.mul(ix.add(ix.mul(ix.add(ix.mul(bIdx, chunks), c), G), ix.div(h, H / G)),
+                          Q * Q);
 
     k.ifThen(ix.lt(tid, Q), [&] {
       Value valid = ix.lt(tid, count);
@@ -437,60 +513,30 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
       k.store(ix.loadOrZero(ix.both(ix.lt(i, count), ix.lt(p, P)), k.arg(0), xIndex(i, p)), xS, e);
     });
 
-    // Stages a slice of N of C: cS(n, i) = C[i, n0 + n], or with `scaled`
-    // exp(cum_i) * C[i, n0 + n].
-    auto stageC = [&](Value n0, bool scaled) {
+    // Stages a slice of N of C scaled by the decay from the chunk's start:
+    // cS(n, i) = exp(cum_i) * C[i, n0 + n].
+    auto stageScaledC = [&](Value n0) {
       k.forLoop(tid, k.idx(Q * NS), k.idx(kThreads), [&](Value e) {
         Value i = ix.div(e, NS), nl = ix.rem(e, NS), n = ix.add(n0, nl);
-        Value cv = ix.loadOrZero(ix.both(ix.lt(i, count), ix.lt(n, N)), k.arg(4), bcIndex(i, n));
-        if (scaled)
-          cv = ix.fmul(k.load(f32, eS, i), cv);
-        k.store(cv, cS, ix.add(ix.mul(nl, QS), i));
+        Value cv = ix.loadOrZero(ix.both(ix.lt(i, count), ix.lt(n, N)), k.arg(3), bcIndex(i, n));
+        k.store(ix.fmul(k.load(f32, eS, i), cv), cS, ix.add(ix.mul(nl, QS), i));
       });
     };
 
-    // CB over N, then m_ij into shared memory. Thread t < lowerTiles owns
-    // tile (ti, tj) of the lower triangle, row-major: ti = #{r >= 1 :
-    // t >= r (r + 1) / 2}, tj = t - ti (ti + 1) / 2.
-    Value needed = ix.lt(tid, lowerTiles);
-    Value ti = k.idx(0);
-    for (int64_t r = 1; r < rowTiles; ++r) {
-      Value past = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, tid, k.idx(r * (r + 1) / 2));
-      ti = arith::SelectOp::create(b, past, ix.add(ti, 1), ti);
-    }
-    Value tj = ix.sub(tid, ix.div(ix.mul(ti, ix.add(ti, 1)), 2));
-    Value i0 = ix.mul(ti, TI), j0 = ix.mul(tj, TI);
-    SmallVector<Value> zeros(TI * TI, k.f32(0.0f));
-    SmallVector<Value> cb = k.forLoop(
-        k.idx(0), k.idx(N), k.idx(NS), zeros,
-        [&](Value n0, ValueRange iter) -> SmallVector<Value> {
-          k.barrier();
-          stageC(n0, /*scaled=*/false);
-          k.forLoop(tid, k.idx(Q * NS), k.idx(kThreads), [&](Value e) {
-            Value j = ix.div(e, NS), nl = ix.rem(e, NS), n = ix.add(n0, nl);
-            k.store(ix.loadOrZero(ix.both(ix.lt(j, count), ix.lt(n, N)), k.arg(3), bcIndex(j, n)),
-                    oS, ix.add(ix.mul(nl, QS), j));
-          });
-          k.barrier();
-          return k.ifOr(needed, iter, [&] {
-            return tileProduct(k, {cS, QS}, i0, TI, {oS, QS}, j0, TI, k.idx(0),
-                               k.idx(NS), iter, NS);
-          });
-        });
-    // m_ij (0 for j > i); the tiles above the diagonal are never read. The
-    // barrier: m's array holds the last slice until every thread is done.
+    // m_ij = (cb_ij * exp(cum_i - cum_j)) * dt_j (0 for j > i) into shared
+    // memory, a 4 x 4 tile a thread.
     k.barrier();
-    k.ifThen(needed, [&] {
-      for (int64_t ii = 0; ii < TI; ++ii)
-        for (int64_t jj = 0; jj < TI; ++jj) {
-          Value i = ix.add(i0, ii), j = ix.add(j0, jj);
-          Value m = k.select(ix.le(j, i), f32, [&] {
-            Value decay = exp(k, ix.fsub(k.load(f32, cumS, i), k.load(f32, cumS, j)));
-            return ix.fmul(ix.fmul(cb[ii * TI + jj], decay), k.load(f32, dtS, j));
-          }, [&] { return k.f32(0.0f); });
-          k.store(m, mS, ix.add(ix.mul(j, QS), i));
-        }
-    });
+    Value i0 = ix.mul(ix.div(tid, Q / TI), TI), j0 = ix.mul(ix.rem(tid, Q / TI), TI);
+    for (int64_t ii = 0; ii < TI; ++ii) {
+      Value i = ix.add(i0, ii);
+      SmallVector<Value> cbRow = k.loadVector(f32, TI, k.arg(4), ix.add(cbBase, ix.add(ix.mul(i, Q), j0)));
+      for (int64_t jj = 0; jj < TI; ++jj) {
+        Value j = ix.add(j0, jj);
+        Value decay = exp(k, ix.fsub(k.load(f32, cumS, i), k.load(f32, cumS, j)));
+        Value m = ix.fmul(ix.fmul(cbRow[jj], decay), k.load(f32, dtS, j));
+        k.store(arith::SelectOp::create(b, ix.le(j, i), m, k.f32(0.0f)), mS, ix.add(ix.mul(j, QS), i));
+      }
+    }
     k.barrier();
 
     // y = m x over j <= the tile's last row, then (exp(cum) C) init over N.
@@ -513,7 +559,7 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
         k.idx(0), k.idx(N), k.idx(NS), acc,
         [&](Value n0, ValueRange iter) -> SmallVector<Value> {
           k.barrier();
-          stageC(n0, /*scaled=*/true);
+          stageScaledC(n0);
           k.forLoop(tid, k.idx(PB * NS), k.idx(kThreads), [&](Value e) {
             Value pl = ix.div(e, NS), nl = ix.rem(e, NS);
             Value p = ix.add(p0, pl), n = ix.add(n0, nl);
@@ -560,6 +606,8 @@ LogicalResult emitSSDChunked(KernelContext &ctx, Location loc) {
     return emitChunkState(ctx, loc);
   if (op == "ssd_state_passing")
     return emitStatePassing(ctx, loc);
+  if (op == "ssd_chunk_cb")
+    return emitChunkCB(ctx, loc);
   if (op == "ssd_chunk_scan")
     return emitChunkScan(ctx, loc);
   return emitError(loc) << "no chunked SSD kernel for '" << op << "'";

@@ -237,6 +237,15 @@ Status CpuBackend::runOp(const BoundLaunch &bound) {
                           as<float>(p[4]), batch, channels, kernel, l.flag("silu"));
     return Status::success();
   }
+  if (op == "ssd_chunk_cb") {
+    // B, C [B, L, G*N]
+    ref::SSDShape shape;
+    shape.batch = d[0][0], shape.seqlen = d[0][1];
+    shape.ngroups = static_cast<int64_t>(l.attr("ngroups"));
+    shape.dstate = d[0][2] / shape.ngroups;
+    ref::ssdChunkCB(shape, as<float>(p[0]), as<float>(p[1]), as<float>(p[2]));
+    return Status::success();
+  }
   if (op == "ssd_chunk_state" || op == "ssd_state_passing" || op == "ssd_chunk_scan" ||
       op == "ssd_step") {
     // x [B, L, H*P] (step: [B, H*P]) and B [.., G*N], or for state passing
@@ -250,7 +259,7 @@ Status CpuBackend::runOp(const BoundLaunch &bound) {
                            as<float>(p[3]));
       return Status::success();
     }
-    const unsigned bArg = op == "ssd_chunk_scan" ? 3 : 2;
+    const unsigned bArg = op == "ssd_chunk_scan" ? 3 : 2; // B, or C
     shape.seqlen = op == "ssd_step" ? 1 : d[0][1];
     shape.headdim = static_cast<int64_t>(l.attr("headdim"));
     shape.nheads = d[0].back() / shape.headdim;

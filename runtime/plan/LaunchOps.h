@@ -65,9 +65,11 @@
 // ssd_state_passing    cum, chunk_states, init_states[B,cdiv(L,64),H,P,N], state[B,H,P,N]
 //                                                                  batch, seqlen  -
 //                        (ref::ssdStatePassing)
-// ssd_chunk_scan       x, dt_out, cum, B, C[B,L,G*N], D, init_states, y  batch, seqlen  headdim,
+// ssd_chunk_cb         B, C[B,L,G*N], cb[B,cdiv(L,64),G,64,64]      batch, seqlen  ngroups
+//                        (ref::ssdChunkCB)
+// ssd_chunk_scan       x, dt_out, cum, C, cb, D, init_states, y    batch, seqlen  headdim,
 //                                                                   ngroups, d_has_hdim
-//                        (ref::ssdChunkScan; the three are ref::ssdScan, the IR's ssd_scan,
+//                        (ref::ssdChunkScan; the four are ref::ssdScan, the IR's ssd_scan,
 //                         in chunks of ref::kSSDChunk = 64 tokens)
 // ssd_step             x, dt, B, C, A_log, D, dt_bias, state_in, y, state_out  batch  headdim, ngroups, d_has_hdim
 // selective_scan       x, dt, B, C, z, A_log, D, dt_bias, y, state  batch, seqlen  -
@@ -109,7 +111,8 @@ inline constexpr std::string_view kLaunchOps[] = {
     "embedding",      "quantized_embedding", "rms_norm",
     "add_rms_norm",   "linear",              "linear_bias",
     "split",          "causal_conv1d",       "causal_conv1d_step",
-    "ssd_chunk_state", "ssd_state_passing",  "ssd_chunk_scan",
+    "ssd_chunk_state", "ssd_state_passing",  "ssd_chunk_cb",
+    "ssd_chunk_scan",
     "ssd_step",       "selective_scan",
     "selective_step", "gated_rms_norm",      "hadamard",
     "quantize",       "dequantize",          "requantize",

@@ -80,7 +80,7 @@ int expectedOperandCount(const Launch &launch) {
       {"linear", 3},         {"linear_bias", 4},
       {"causal_conv1d", 5},  {"causal_conv1d_step", 6},
       {"ssd_chunk_state", 8}, {"ssd_state_passing", 4},
-      {"ssd_chunk_scan", 8}, {"ssd_step", 10},
+      {"ssd_chunk_cb", 3},   {"ssd_chunk_scan", 8}, {"ssd_step", 10},
       {"selective_scan", 10}, {"selective_step", 11},
       {"gated_rms_norm", 4}, {"hadamard", 3},
       {"quantize", 3},       {"dequantize", 3},     {"requantize", 3},

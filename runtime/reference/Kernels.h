@@ -79,8 +79,8 @@ inline int64_t ssdChunks(int64_t seqlen) { return (seqlen + kSSDChunk - 1) / kSS
 ///
 /// Computed in chunks of kSSDChunk tokens (mamba_ssm's ssd_combined, the
 /// recurrence h_t = exp(dt_t A) h_{t-1} + dt_t B_t x_t reassociated): exactly
-/// ssdChunkState, ssdStatePassing and ssdChunkScan in turn, the three
-/// launches a compiled plan runs (LaunchOps.h), so every backend reproduces
+/// ssdChunkState, ssdStatePassing, ssdChunkCB and ssdChunkScan in turn, the
+/// four launches a compiled plan runs (LaunchOps.h), so every backend reproduces
 /// it bit for bit. It equals the token-by-token recurrence (ssdStep L times)
 /// up to fp32 rounding.
 void ssdScan(const SSDShape &shape, float dtMin, float dtMax, const float *x,
@@ -103,12 +103,18 @@ void ssdChunkState(const SSDShape &shape, float dtMin, float dtMax, const float 
 void ssdStatePassing(const SSDShape &shape, const float *cum, const float *chunkStates,
                      float *initStates, float *stateOut);
 
-/// Chunked SSD, stage 3, per (batch, chunk, head): y of the chunk's tokens,
+/// Chunked SSD, stage 3, per (batch, chunk, group): C_i . B_j of the chunk's
+/// tokens (over n ascending), shared by the group's heads, into cb [B,
+/// nchunks, G, kSSDChunk, kSSDChunk] at [i][j] for j <= i < the chunk's
+/// length, 0 elsewhere.
+void ssdChunkCB(const SSDShape &shape, const float *Bm, const float *Cm, float *cb);
+
+/// Chunked SSD, stage 4, per (batch, chunk, head): y of the chunk's tokens,
 ///   y[i, p] = sum_{j <= i} m_ij x[j, p]  then  + sum_n (exp(cum_i) C[i, n]) init[p, n]
 ///             (one accumulator, j then n ascending), then + D x[i, p],
-///   m_ij = ((C_i . B_j) * exp(cum_i - cum_j)) * dt'_j,  C_i . B_j over n ascending.
+///   m_ij = (cb[i][j] * exp(cum_i - cum_j)) * dt'_j.
 void ssdChunkScan(const SSDShape &shape, const float *x, const float *dtOut,
-                  const float *cum, const float *Bm, const float *Cm, const float *D,
+                  const float *cum, const float *Cm, const float *cb, const float *D,
                   const float *initStates, float *y);
 
 /// Mamba2 one-token step (shape.seqlen is ignored; x, y: [B, H*P], dt: [B, H],

@@ -9,6 +9,7 @@
 // sum of dt A; across chunks, states are passed on), in three stages that are
 // the plan's three launches: the GPU kernels compute every sum in the order
 // written here, bit for bit, and the stages are matrix products there.
+// C B^T of a chunk is a stage of its own: one per group, not one per head.
 // Every item (a head of a chunk, or a head) is computed by one thread, so
 // the result does not depend on the thread count.
 //
@@ -145,18 +146,42 @@ void ssdStatePassing(const SSDShape &shape, const float *cum, const float *chunk
   });
 }
 
+void ssdChunkCB(const SSDShape &shape, const float *Bm, const float *Cm, float *cb) {
+  const int64_t N = shape.dstate, G = shape.ngroups, Q = kSSDChunk;
+  const int64_t chunks = ssdChunks(shape.seqlen);
+  parallelFor(shape.batch * chunks * G, Q * Q * N / 2, [&](int64_t item) {
+    // item = (b * chunks + c) * G + g
+    int64_t g = item % G, c = item / G % chunks, b = item / G / chunks;
+    ChunkSpan span(shape, c);
+    float *out = cb + item * Q * Q;
+    std::fill(out, out + Q * Q, 0.0f);
+    auto row = [&](const float *m, int64_t i) {
+      return m + ((b * shape.seqlen + span.first + i) * G + g) * N;
+    };
+    for (int64_t i = 0; i < span.count; ++i)
+      for (int64_t j = 0; j <= i; ++j) {
+        const float *Ci = row(Cm, i), *Bj = row(Bm, j);
+        float acc = 0.0f;
+        for (int64_t n = 0; n < N; ++n)
+          acc = acc + Ci[n] * Bj[n];
+        out[i * Q + j] = acc;
+      }
+  });
+}
+
 void ssdChunkScan(const SSDShape &shape, const float *x, const float *dtOut,
-                  const float *cum, const float *Bm, const float *Cm, const float *D,
+                  const float *cum, const float *Cm, const float *cb, const float *D,
                   const float *initStates, float *y) {
   const int64_t P = shape.headdim, N = shape.dstate, H = shape.nheads, L = shape.seqlen;
   const int64_t chunks = ssdChunks(L);
-  parallelFor(shape.batch * chunks * H, kSSDChunk * (kSSDChunk + 2 * N) * P, [&](int64_t item) {
+  parallelFor(shape.batch * chunks * H, kSSDChunk * (kSSDChunk / 2 + N) * P, [&](int64_t item) {
     int64_t h = item % H, c = item / H % chunks, b = item / H / chunks;
     HeadView v(shape, b * H + h);
     ChunkSpan span(shape, c);
     const float *dtRow = dtOut + (b * H + h) * L + span.first;
     const float *cumRow = cum + (b * H + h) * L + span.first;
     const float *init = initStates + chunkStateIndex(shape, b, c, h);
+    const float *cbChunk = cb + ((b * chunks + c) * shape.ngroups + v.g) * kSSDChunk * kSSDChunk;
     // init transposed to [N, P]: the n loop below then runs over contiguous p.
     std::vector<float> initT(N * P), acc(P);
     for (int64_t p = 0; p < P; ++p)
@@ -168,11 +193,7 @@ void ssdChunkScan(const SSDShape &shape, const float *x, const float *dtOut,
       std::fill(acc.begin(), acc.end(), 0.0f);
       for (int64_t j = 0; j <= i; ++j) {
         int64_t tj = span.first + j;
-        const float *Bj = Bm + v.bcIndex(tj, 0);
-        float cb = 0.0f;
-        for (int64_t n = 0; n < N; ++n)
-          cb = cb + Ci[n] * Bj[n];
-        float m = cb * ref::exp(cumRow[i] - cumRow[j]) * dtRow[j];
+        float m = cbChunk[i * kSSDChunk + j] * ref::exp(cumRow[i] - cumRow[j]) * dtRow[j];
         for (int64_t p = 0; p < P; ++p)
           acc[p] = acc[p] + m * x[v.xIndex(tj, p)];
       }
@@ -195,10 +216,13 @@ void ssdScan(const SSDShape &shape, float dtMin, float dtMax, const float *x,
   const int64_t states =
       shape.batch * ssdChunks(shape.seqlen) * shape.nheads * shape.headdim * shape.dstate;
   std::vector<float> dtOut(rows), cum(rows), chunkStates(states), initStates(states);
+  std::vector<float> cb(shape.batch * ssdChunks(shape.seqlen) * shape.ngroups * kSSDChunk *
+                        kSSDChunk);
   ssdChunkState(shape, dtMin, dtMax, x, dt, Bm, A_log, dtBias, dtOut.data(), cum.data(),
                 chunkStates.data());
   ssdStatePassing(shape, cum.data(), chunkStates.data(), initStates.data(), stateOut);
-  ssdChunkScan(shape, x, dtOut.data(), cum.data(), Bm, Cm, D, initStates.data(), y);
+  ssdChunkCB(shape, Bm, Cm, cb.data());
+  ssdChunkScan(shape, x, dtOut.data(), cum.data(), Cm, cb.data(), D, initStates.data(), y);
 }
 
 void ssdStep(const SSDShape &shape, const float *x, const float *dt,
