@@ -425,7 +425,6 @@ static Result<std::vector<float>> readLogits(Session &session, Backend &backend,
 Status Session::startEntry(const plan::EntryPoint &entry, const std::vector<int32_t> &tokens,
                            int64_t batch, int64_t seqlen, Pick pick,
                            const ref::SampleParams *params, bool wait) {
-  const plan::Plan &p = artifact_->plan();
   const std::string what = "@" + entry.name + ": ";
   if (Status s = checkShape(entry, batch, seqlen); !s)
     return s;
