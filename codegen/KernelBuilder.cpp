@@ -100,6 +100,33 @@ Value KernelBuilder::sharedArray(StringRef name, Type element, int64_t count) {
   return LLVM::AddressOfOp::create(builder, global);
 }
 
+namespace {
+constexpr StringLiteral kDynamicSharedAttr = "quamba.dynamic_shared_bytes";
+} // namespace
+
+int64_t dynamicSharedBytes(gpu::GPUFuncOp func) {
+  auto bytes = func->getAttrOfType<IntegerAttr>(kDynamicSharedAttr);
+  return bytes ? bytes.getInt() : 0;
+}
+
+Value KernelBuilder::dynamicShared(int64_t bytes) {
+  constexpr unsigned kSharedAddressSpace = 3;
+  assert(!kernel->hasAttr(kDynamicSharedAttr) && "one dynamic shared array a kernel");
+  kernel->setAttr(kDynamicSharedAttr, builder.getI64IntegerAttr(bytes));
+  LLVM::GlobalOp global;
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(module.getBody());
+    // A zero-length external array: NVPTX emits `.extern .shared ...[]`
+    // (an internal one would be demoted to a one-byte local).
+    global = LLVM::GlobalOp::create(
+        builder, LLVM::LLVMArrayType::get(builder.getI8Type(), 0),
+        /*isConstant=*/false, LLVM::Linkage::External, "dynamic_shared", Attribute(),
+        /*alignment=*/16, kSharedAddressSpace);
+  }
+  return LLVM::AddressOfOp::create(builder, global);
+}
+
 Value KernelBuilder::offsetPointer(Type element, Value ptr, int64_t count) {
   return elementAddress(builder, element, ptr, idx(count));
 }

@@ -30,6 +30,9 @@ namespace mlir::quamba::codegen {
 enum class ArgKind { PtrF32, PtrF16, PtrI8, PtrU8, PtrI32, I32 };
 const char *tritonSignature(ArgKind kind);
 
+/// The bytes of dynamic shared memory `func` needs at launch (0: none).
+int64_t dynamicSharedBytes(gpu::GPUFuncOp func);
+
 class KernelBuilder {
 public:
   /// Creates `gpu.module @name { gpu.func @name(...) kernel }` at the end of
@@ -61,6 +64,12 @@ public:
   /// memory (a `.shared` global named `name` in this kernel's module), as an
   /// !llvm.ptr<3> that load/store index like any pointer.
   Value sharedArray(StringRef name, Type element, int64_t count);
+  /// The block's dynamic shared memory (`extern .shared` bytes), `bytes`
+  /// long: recorded on the kernel (dynamicSharedBytes), which the plan's
+  /// kernel list and its launches carry, so the runtime passes the size at
+  /// launch (and raises the kernel's limit past 48 KiB). At most once a
+  /// kernel.
+  Value dynamicShared(int64_t bytes);
   /// ptr + count elements of `element` (a view into an array, e.g. two
   /// slices sharing one shared-memory array).
   Value offsetPointer(Type element, Value ptr, int64_t count);

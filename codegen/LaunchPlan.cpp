@@ -888,6 +888,7 @@ FailureOr<LaunchPlanResult> buildLaunchPlan(ModuleOp model, ModuleOp kernels,
       }
       if (auto block = func.getKnownBlockSizeAttr())
         info.numWarps = block[0] / 32;
+      info.sharedBytes = static_cast<int>(dynamicSharedBytes(func));
       if (auto signature = func->getAttrOfType<ArrayAttr>("quamba.signature"))
         for (auto entry : signature.getAsValueRange<StringAttr>())
           info.signature.push_back(entry.str());

@@ -1,5 +1,6 @@
 //===- NvptxTarget.cpp - gpu.modules to PTX and cubin, Triton's way -------===//
 #include "codegen/NvptxTarget.h"
+#include "codegen/KernelBuilder.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
@@ -211,10 +212,12 @@ static LogicalResult runPtxas(Operation *diagOp, CompiledKernel &kernel,
 static std::string tritonMetadata(gpu::GPUModuleOp module, StringRef chip,
                                   const CompiledKernel &kernel) {
   int numWarps = 4;
+  int64_t shared = 0;
   llvm::json::Array signature;
   for (auto func : module.getOps<gpu::GPUFuncOp>()) {
     if (auto block = func.getKnownBlockSizeAttr())
       numWarps = block[0] / 32;
+    shared = dynamicSharedBytes(func);
     if (auto sig = func->getAttrOfType<ArrayAttr>("quamba.signature"))
       for (auto entry : sig.getAsValueRange<StringAttr>())
         signature.push_back(entry.str());
@@ -225,7 +228,7 @@ static std::string tritonMetadata(gpu::GPUModuleOp module, StringRef chip,
       {"num_warps", numWarps},
       {"num_ctas", 1},
       {"num_stages", 1},
-      {"shared", 0},
+      {"shared", shared},
       {"tmem_size", 0},
       {"global_scratch_size", 0},
       {"global_scratch_align", 1},

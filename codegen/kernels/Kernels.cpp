@@ -181,11 +181,15 @@ void KernelContext::useKernel(const std::string &name, ArrayRef<ArgKind> args,
                               const std::function<void(KernelBuilder &)> &body) {
   launch.kernel = name;
   launch.block = {32 * numWarps, 1, 1};
-  if (container.lookupSymbol<gpu::GPUModuleOp>(name))
+  if (auto existing = container.lookupSymbol<gpu::GPUModuleOp>(name)) {
+    for (auto func : existing.getOps<gpu::GPUFuncOp>())
+      launch.sharedBytes = static_cast<int>(dynamicSharedBytes(func));
     return;
+  }
   KernelBuilder builder(container, name, args, numWarps);
   body(builder);
   builder.finish();
+  launch.sharedBytes = static_cast<int>(dynamicSharedBytes(builder.func()));
   // Triton's signature of the visible arguments, for the plan's kernel list
   // and the metadata sidecar.
   SmallVector<StringRef> signature;

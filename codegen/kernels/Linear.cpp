@@ -64,8 +64,8 @@
 // rounding only.
 //
 //===----------------------------------------------------------------------===//
-#include "codegen/kernels/Kernels.h"
-#include "codegen/kernels/ScalarMath.h"
+#include "codegen/kernels/LinearEmitter.h"
+#include "codegen/kernels/LinearTiled.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -78,7 +78,9 @@ namespace mlir::quamba::codegen {
 
 namespace {
 
-enum class Kind { F32, W8A8, W4A8, W4A16 };
+using linear::Kind;
+using linear::LinearEmitter;
+using linear::LinearSpec;
 
 /// Chunks (16 weight bytes each) a lane of the warp GEMV loads before it
 /// multiplies: enough bytes in flight to approach DRAM bandwidth. 24 lets
@@ -112,155 +114,6 @@ constexpr int64_t kBatchedDecodeMinBatch = 16;
 /// (ref::kMaxInt8DotLength).
 constexpr int64_t kMaxInt8DotLength = 131071;
 
-struct LinearSpec {
-  Kind kind = Kind::F32;
-  int64_t K = 0, N = 0, group = 0;
-  bool hasBias = false;
-  /// The parts of a split epilogue (LaunchOps.h); empty: one output.
-  SmallVector<int64_t> parts;
-  /// Per part, the kernel argument of its requantize scales, or -1.
-  SmallVector<int> requant;
-  /// F32 kind with f16 weights (quamba-cast-weights), widened on load.
-  bool f16Weights = false;
-  // Operand indices (-1: absent).
-  int x = 0, xScale = -1, w = 1, groupScales = -1, wScales = -1, bias = -1,
-      out = 2;
-  unsigned operands = 3;
-
-  bool int4() const { return kind == Kind::W4A8 || kind == Kind::W4A16; }
-  bool integer() const { return kind == Kind::W8A8 || kind == Kind::W4A8; }
-  /// Elements of K per 16-byte weight chunk.
-  int64_t chunk() const {
-    if (kind == Kind::F32)
-      return f16Weights ? 8 : 4;
-    return int4() ? 32 : 16;
-  }
-  /// Bytes of one weight row.
-  int64_t weightRowBytes() const {
-    if (int4())
-      return K / 2;
-    if (kind == Kind::F32)
-      return K * (f16Weights ? 2 : 4);
-    return K;
-  }
-};
-
-/// Emits the kernel body pieces shared by both variants.
-class LinearEmitter {
-public:
-  LinearEmitter(KernelBuilder &k, const LinearSpec &spec)
-      : k(k), b(k.b()), s(spec) {
-    i8 = b.getI8Type();
-    i32 = b.getI32Type();
-    f32 = b.getF32Type();
-  }
-
-  /// The arithmetic identity of the accumulator.
-  Value zero() { return s.integer() ? k.i32(0) : k.f32(0.0f); }
-
-  Value add(Value a, Value c) {
-    if (s.integer())
-      return arith::AddIOp::create(b, a, c);
-    return arith::AddFOp::create(b, a, c, contract());
-  }
-
-  /// acc + x * w for one element; x and w are i32 (integer paths) or f32.
-  Value mac(Value acc, Value x, Value w) {
-    if (s.integer())
-      return arith::AddIOp::create(b, acc, arith::MulIOp::create(b, x, w));
-    Value p = arith::MulFOp::create(b, x, w, contract());
-    return arith::AddFOp::create(b, acc, p, contract());
-  }
-
-  /// An int8 x element as i32, or an f32 x element as is.
-  Value xElement(Value raw) {
-    if (s.integer())
-      return arith::ExtSIOp::create(b, i32, raw);
-    return raw;
-  }
-
-  /// The two weights of one packed int4 byte (element 2i, 2i+1), given the
-  /// group scale of each: i32 for w4a8 (the int8 weight), f32 for w4a16.
-  std::pair<Value, Value> decodeByte(Value byte, Value scaleLo,
-                                     Value scaleHi) {
-    Value wide = arith::ExtUIOp::create(b, i32, byte);
-    Value lo = arith::AndIOp::create(b, wide, k.i32(15));
-    Value hi = arith::ShRUIOp::create(b, wide, k.i32(4));
-    return {decodeCode(lo, scaleLo), decodeCode(hi, scaleHi)};
-  }
-
-  /// The int8 weight element as i32 (w8a8).
-  Value w8Element(Value raw) { return arith::ExtSIOp::create(b, i32, raw); }
-
-  /// The epilogue of output (n): the value to store.
-  Value epilogue(Value acc, Value n) {
-    Value y = acc;
-    if (s.integer()) {
-      Value wScale = k.load(f32, k.arg(s.wScales), n);
-      Value t = arith::MulFOp::create(b, xScaleValue, wScale);
-      Value accF = arith::SIToFPOp::create(b, f32, acc);
-      y = arith::MulFOp::create(b, accF, t);
-    }
-    if (s.hasBias) {
-      Value bias = k.load(f32, k.arg(s.bias), n);
-      y = arith::AddFOp::create(b, y, bias);
-    }
-    return y;
-  }
-
-  /// Loads x_scale[0] (integer paths), once per thread.
-  void loadXScale() {
-    if (s.integer())
-      xScaleValue = k.load(f32, k.arg(s.xScale), k.idx(0));
-  }
-
-  /// The scale of group `g` (an index) of output row n.
-  Value groupScale(Value n, Value g) {
-    Value groups = k.idx(s.K / s.group);
-    Value at = arith::AddIOp::create(
-        b, arith::MulIOp::create(b, n, groups), g);
-    return k.load(f32, k.arg(s.groupScales), at);
-  }
-
-  /// 16 bytes at byte offset `offset` of pointer `ptr`, as `type`
-  /// (a 16-byte vector), with alignment 16.
-  Value loadVector(Type type, Value ptr, Value offset) {
-    Value off = arith::IndexCastOp::create(b, b.getI64Type(), offset);
-    Value addr = LLVM::GEPOp::create(b, ptr.getType(), i8, ptr,
-                                     ValueRange{off});
-    return LLVM::LoadOp::create(b, type, addr, /*alignment=*/16);
-  }
-
-  Value extract(Value vector, int64_t i) {
-    return LLVM::ExtractElementOp::create(b, vector, k.i32(i));
-  }
-
-  KernelBuilder &k;
-  ImplicitLocOpBuilder &b;
-  const LinearSpec &s;
-  Type i8, i32, f32;
-  Value xScaleValue;
-
-private:
-  /// fp32 linears may contract to fma (their reference is BLAS, whose
-  /// order is unspecified anyway); w4a16 reproduces ref::linearW4A16.
-  arith::FastMathFlagsAttr contract() {
-    return arith::FastMathFlagsAttr::get(
-        b.getContext(), s.kind == Kind::F32 ? arith::FastMathFlags::contract
-                                            : arith::FastMathFlags::none);
-  }
-
-  Value decodeCode(Value code, Value scale) {
-    Value v = arith::SubIOp::create(b, code, k.i32(8));
-    Value vf = arith::SIToFPOp::create(b, f32, v);
-    // Exact product (4 x 11 significant bits); w4a16: the fp32 weight.
-    Value p = arith::MulFOp::create(b, vf, scale);
-    if (s.kind == Kind::W4A16)
-      return p;
-    // w8 = sat8(RNE(p)), NaN -> 0 (ref::saturateToInt8).
-    return roundToInt8Saturating(k, p, i32);
-  }
-};
 
 /// One thread per output element; k ascending.
 void buildThreadKernel(KernelBuilder &k, const LinearSpec &s) {
@@ -990,6 +843,27 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   // would be the same kernel, LaunchPlan keeps one launch.
   const bool prefill = rows.text().find('L') != std::string::npos;
   const bool batchedDecode = !prefill && launch.minBatch >= kBatchedDecodeMinBatch;
+  // Prefill: the shared-memory tiled GEMM (LinearTiled.cpp) where it
+  // applies, else the register mma kernel.
+  std::optional<linear::TiledConfig> tiled;
+  if (prefill)
+    tiled = linear::tiledConfig(s);
+  if (tiled) {
+    const int64_t colTiles = (s.N + tiled->blockCols() - 1) / tiled->blockCols();
+    ctx.gridFor(mulExpr(*plan::ShapeExpr::parse("cdiv(" + rows.text() + "," +
+                                                 std::to_string(tiled->blockRows()) + ")"),
+                        plan::ShapeExpr(colTiles * 32 * tiled->numWarps())),
+                tiled->numWarps());
+    std::string name = op + "_k" + std::to_string(s.K) + "_n" + std::to_string(s.N) +
+                       (s.int4() ? "_g" + std::to_string(s.group) : "") +
+                       (s.f16Weights ? "_f16w" : "") +
+                       (op != "linear" && op != "linear_bias" ? (s.hasBias ? "_bias" : "_nobias")
+                                                             : "") +
+                       ctx.splitSuffix() + ctx.requantizeSuffix() + tiled->suffix();
+    ctx.useKernel(name, ctx.operandArgs(1), tiled->numWarps(),
+                  [&](KernelBuilder &k) { linear::buildTiledKernel(k, s, *tiled); });
+    return success();
+  }
   std::optional<MmaConfig> mma;
   if (prefill || batchedDecode)
     mma = mmaConfig(s, prefill, numWarps);

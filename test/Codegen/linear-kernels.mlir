@@ -73,8 +73,8 @@ module {
 // w8a8 with a bias, K = 128: decode (rows = B) on the warp kernel (prefill
 // takes the tensor-core kernel, linear-mma-kernels.mlir); int32 accumulation,
 // then the unfused epilogue t = xs * ws (mul.rn), y = float(acc) * t, y + bias.
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w8a8_k128_n64_bias_mma_m32n32_u2\22,{{.*}}{\22name\22:\22linear_w8a8_k128_n64_bias_warp_r1\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
-// CHECK-SAME: \22kernel\22:\22linear_w8a8_k128_n64_bias_mma_m32n32_u2\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,32)*128,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w8a8_k128_n64_bias_tiled_m128n64k64s3\22,{{.*}}{\22name\22:\22linear_w8a8_k128_n64_bias_warp_r1\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
+// CHECK-SAME: \22kernel\22:\22linear_w8a8_k128_n64_bias_tiled_m128n64k64s3\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,128)*128,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-SAME: \22kernel\22:\22linear_w8a8_k128_n64_bias_warp_r1\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*2048,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK: gpu.module @linear_w8a8_k128_n64_bias_warp_r1 {
 // CHECK: gpu.func @linear_w8a8_k128_n64_bias_warp_r1(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
@@ -171,8 +171,8 @@ module {
 // w4a8, K = 64, group 32: decode on the warp kernel (prefill: the tensor-core
 // kernel, linear-mma-kernels.mlir); w8 = sat8(RNE(float(code - 8) * s~))
 // (cvt.rni, clamps, NaN -> 0), then int32 mad.
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g32_nobias_mma_m32n32\22,{{.*}}{\22name\22:\22linear_w4a8_k64_n16_g32_nobias_warp_r1\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
-// CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g32_nobias_mma_m32n32\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,32)*128,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g32_nobias_tiled_m128n64k64s3\22,{{.*}}{\22name\22:\22linear_w4a8_k64_n16_g32_nobias_warp_r1\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
+// CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g32_nobias_tiled_m128n64k64s3\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,128)*128,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g32_nobias_warp_r1\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*512,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK: gpu.module @linear_w4a8_k64_n16_g32_nobias_warp_r1 {
 // CHECK: gpu.func @linear_w4a8_k64_n16_g32_nobias_warp_r1(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
@@ -222,8 +222,8 @@ module {
 
 // w4a8 with a bias, group 16 (not a whole chunk): decode on the thread kernel
 // (prefill: the tensor-core kernel).
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g16_bias_mma_m32n32\22,{{.*}}{\22name\22:\22linear_w4a8_k64_n16_g16_bias_thread\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
-// CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g16_bias_mma_m32n32\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,32)*128,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g16_bias_tiled_m128n64k64s3\22,{{.*}}{\22name\22:\22linear_w4a8_k64_n16_g16_bias_thread\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
+// CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g16_bias_tiled_m128n64k64s3\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,128)*128,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g16_bias_thread\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*16,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK: gpu.module @linear_w4a8_k64_n16_g16_bias_thread {
 // CHECK: gpu.func @linear_w4a8_k64_n16_g16_bias_thread(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
@@ -334,7 +334,7 @@ module {
 // the tf32 tensor-core kernel, linear-mma-kernels.mlir).
 // CHECK-LABEL: mamba.launch_plan
 // CHECK-SAME: {\22name\22:\22prefill.2\22,\22dtype\22:\22f16\22,\22kind\22:\22activation\22,\22shape\22:[32,64]}
-// CHECK-SAME: \22kernels\22:[{\22name\22:\22linear_k64_n32_f16w_mma_m32n32_u2\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*fp16\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
+// CHECK-SAME: \22kernels\22:[{\22name\22:\22linear_k64_n32_f16w_tiled_m128n64k32s3\22,\22num_warps\22:4,\22shared\22:67584,\22signature\22:[\22*fp32\22,\22*fp16\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
 // CHECK: gpu.func @linear_k64_n32_f16w_warp_r1(
 // CHECK: %[[W:.*]] = llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<8xf16>
 // CHECK: %[[W0:.*]] = llvm.extractelement %[[W]]

@@ -1,0 +1,171 @@
+//===- LinearEmitter.h - the linear kernels' shared pieces ------*- C++ -*-===//
+//
+// The description of one linear launch (LinearSpec: kind, shapes, operand
+// indices, split and requantized epilogue) and the emitter of the pieces
+// every linear kernel shares (int4 decode, the epilogue, vector loads).
+// Used by Linear.cpp (GEMV and register-tiled mma kernels) and
+// LinearTiled.cpp (the shared-memory tiled tensor-core GEMM).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "codegen/kernels/Kernels.h"
+#include "codegen/kernels/ScalarMath.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+
+namespace mlir::quamba::codegen::linear {
+
+enum class Kind { F32, W8A8, W4A8, W4A16 };
+
+struct LinearSpec {
+  Kind kind = Kind::F32;
+  int64_t K = 0, N = 0, group = 0;
+  bool hasBias = false;
+  /// The parts of a split epilogue (LaunchOps.h); empty: one output.
+  SmallVector<int64_t> parts;
+  /// Per part, the kernel argument of its requantize scales, or -1.
+  SmallVector<int> requant;
+  /// F32 kind with f16 weights (quamba-cast-weights), widened on load.
+  bool f16Weights = false;
+  // Operand indices (-1: absent).
+  int x = 0, xScale = -1, w = 1, groupScales = -1, wScales = -1, bias = -1,
+      out = 2;
+  unsigned operands = 3;
+
+  bool int4() const { return kind == Kind::W4A8 || kind == Kind::W4A16; }
+  bool integer() const { return kind == Kind::W8A8 || kind == Kind::W4A8; }
+  /// Elements of K per 16-byte weight chunk.
+  int64_t chunk() const {
+    if (kind == Kind::F32)
+      return f16Weights ? 8 : 4;
+    return int4() ? 32 : 16;
+  }
+  /// Bytes of one weight row.
+  int64_t weightRowBytes() const {
+    if (int4())
+      return K / 2;
+    if (kind == Kind::F32)
+      return K * (f16Weights ? 2 : 4);
+    return K;
+  }
+};
+
+/// Emits the kernel body pieces the linear kernels share.
+class LinearEmitter {
+public:
+  LinearEmitter(KernelBuilder &k, const LinearSpec &spec)
+      : k(k), b(k.b()), s(spec) {
+    i8 = b.getI8Type();
+    i32 = b.getI32Type();
+    f32 = b.getF32Type();
+  }
+
+  /// The arithmetic identity of the accumulator.
+  Value zero() { return s.integer() ? k.i32(0) : k.f32(0.0f); }
+
+  Value add(Value a, Value c) {
+    if (s.integer())
+      return arith::AddIOp::create(b, a, c);
+    return arith::AddFOp::create(b, a, c, contract());
+  }
+
+  /// acc + x * w for one element; x and w are i32 (integer paths) or f32.
+  Value mac(Value acc, Value x, Value w) {
+    if (s.integer())
+      return arith::AddIOp::create(b, acc, arith::MulIOp::create(b, x, w));
+    Value p = arith::MulFOp::create(b, x, w, contract());
+    return arith::AddFOp::create(b, acc, p, contract());
+  }
+
+  /// An int8 x element as i32, or an f32 x element as is.
+  Value xElement(Value raw) {
+    if (s.integer())
+      return arith::ExtSIOp::create(b, i32, raw);
+    return raw;
+  }
+
+  /// The two weights of one packed int4 byte (element 2i, 2i+1), given the
+  /// group scale of each: i32 for w4a8 (the int8 weight), f32 for w4a16.
+  std::pair<Value, Value> decodeByte(Value byte, Value scaleLo,
+                                     Value scaleHi) {
+    Value wide = arith::ExtUIOp::create(b, i32, byte);
+    Value lo = arith::AndIOp::create(b, wide, k.i32(15));
+    Value hi = arith::ShRUIOp::create(b, wide, k.i32(4));
+    return {decodeCode(lo, scaleLo), decodeCode(hi, scaleHi)};
+  }
+
+  /// The int8 weight element as i32 (w8a8).
+  Value w8Element(Value raw) { return arith::ExtSIOp::create(b, i32, raw); }
+
+  /// The epilogue of output (n): the value to store.
+  Value epilogue(Value acc, Value n) {
+    Value y = acc;
+    if (s.integer()) {
+      Value wScale = k.load(f32, k.arg(s.wScales), n);
+      Value t = arith::MulFOp::create(b, xScaleValue, wScale);
+      Value accF = arith::SIToFPOp::create(b, f32, acc);
+      y = arith::MulFOp::create(b, accF, t);
+    }
+    if (s.hasBias) {
+      Value bias = k.load(f32, k.arg(s.bias), n);
+      y = arith::AddFOp::create(b, y, bias);
+    }
+    return y;
+  }
+
+  /// Loads x_scale[0] (integer paths), once per thread.
+  void loadXScale() {
+    if (s.integer())
+      xScaleValue = k.load(f32, k.arg(s.xScale), k.idx(0));
+  }
+
+  /// The scale of group `g` (an index) of output row n.
+  Value groupScale(Value n, Value g) {
+    Value groups = k.idx(s.K / s.group);
+    Value at = arith::AddIOp::create(
+        b, arith::MulIOp::create(b, n, groups), g);
+    return k.load(f32, k.arg(s.groupScales), at);
+  }
+
+  /// 16 bytes at byte offset `offset` of pointer `ptr`, as `type`
+  /// (a 16-byte vector), with alignment 16.
+  Value loadVector(Type type, Value ptr, Value offset) {
+    Value off = arith::IndexCastOp::create(b, b.getI64Type(), offset);
+    Value addr = LLVM::GEPOp::create(b, ptr.getType(), i8, ptr,
+                                     ValueRange{off});
+    return LLVM::LoadOp::create(b, type, addr, /*alignment=*/16);
+  }
+
+  Value extract(Value vector, int64_t i) {
+    return LLVM::ExtractElementOp::create(b, vector, k.i32(i));
+  }
+
+  KernelBuilder &k;
+  ImplicitLocOpBuilder &b;
+  const LinearSpec &s;
+  Type i8, i32, f32;
+  Value xScaleValue;
+
+private:
+  /// fp32 linears may contract to fma (their reference is BLAS, whose
+  /// order is unspecified anyway); w4a16 reproduces ref::linearW4A16.
+  arith::FastMathFlagsAttr contract() {
+    return arith::FastMathFlagsAttr::get(
+        b.getContext(), s.kind == Kind::F32 ? arith::FastMathFlags::contract
+                                            : arith::FastMathFlags::none);
+  }
+
+  Value decodeCode(Value code, Value scale) {
+    Value v = arith::SubIOp::create(b, code, k.i32(8));
+    Value vf = arith::SIToFPOp::create(b, f32, v);
+    // Exact product (4 x 11 significant bits); w4a16: the fp32 weight.
+    Value p = arith::MulFOp::create(b, vf, scale);
+    if (s.kind == Kind::W4A16)
+      return p;
+    // w8 = sat8(RNE(p)), NaN -> 0 (ref::saturateToInt8).
+    return roundToInt8Saturating(k, p, i32);
+  }
+};
+
+} // namespace mlir::quamba::codegen::linear

@@ -1,0 +1,355 @@
+//===- LinearTiled.cpp - the shared-memory tiled tensor-core GEMM ---------===//
+//
+// Prefill's linear_w8a8, linear_w4a8 and fp32 linear with f16 weights
+// (quamba-cast-weights), rows = B * L:
+//
+//   out[r, n] = epilogue(sum_k x[r, k] * w[n, k])
+//
+// A block computes a blockRows x blockCols tile of the output (128 x 128 or
+// 128 x 64) with warpsM x warpsN warps of 64 x 32 outputs (4 x 4 mma tiles
+// of 16 x 8). K advances a tile of tileK elements at a time: every thread
+// copies 16-byte pieces of the block's x rows and weight rows (int4:
+// packed) from global to shared memory with cp.async, `stages` tiles in
+// flight (cp.async groups), so the loads of tiles kt+1.. overlap the mmas
+// of tile kt; one barrier a tile. The weights are read from DRAM/L2 once
+// per row tile instead of once per warp row tile (Linear.cpp's register
+// kernel: 32 x 32 outputs a warp, operands straight from global memory).
+//
+// Lane layout (g = lane / 4, t = lane % 4): each lane reads tileK / 4
+// contiguous elements of its rows (g + 8r) and columns (g + 8j) of the
+// tile, at element t * tileK / 4, in 16-byte shared loads; a warp's load
+// phase of 8 lanes then covers 128 distinct-bank bytes (x rows of 128 bytes,
+// tf32, are padded by 16 for this). As in Linear.cpp's mma kernel, the K
+// slots of the mma fragments are permuted alike for x and w (sub-step u,
+// half h take the lane's words 2u + h of each 16-byte piece), which a sum
+// does not see.
+//
+// Exactness: the integer kinds accumulate exact int32 sums (order-free),
+// W4A8 decodes each int4 weight to int8 in registers exactly as
+// ref::dequantizeW4ToInt8, and the epilogue is LinearEmitter's: bit-exact
+// with the CPU reference. The fp32 linear with f16 weights runs 2xTF32
+// (x = hi + lo, both tf32; f16 weights are exact in tf32) with fp32
+// accumulation: within fp32 accumulation rounding of the exact sum, as the
+// register kernel (its summation order differs from BLAS like any GEMM).
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/kernels/LinearTiled.h"
+
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+namespace mlir::quamba::codegen::linear {
+
+std::string TiledConfig::suffix() const {
+  return "_tiled_m" + std::to_string(blockRows()) + "n" + std::to_string(blockCols()) + "k" +
+         std::to_string(tileK) + "s" + std::to_string(stages);
+}
+
+std::optional<TiledConfig> tiledConfig(const LinearSpec &s) {
+  TiledConfig c;
+  if (s.kind == Kind::W8A8 || s.kind == Kind::W4A8) {
+    c.mmaK = 32, c.tileK = 64, c.xBytes = 1, c.wBits = s.int4() ? 4 : 8;
+  } else if (s.kind == Kind::F32 && s.f16Weights) {
+    c.mmaK = 8, c.tileK = 32, c.xBytes = 4, c.wBits = 16;
+  } else {
+    return std::nullopt;
+  }
+  // Narrow outputs (mamba2-2.7b's out_proj, N = 2560) take 64-column
+  // blocks: twice the blocks to spread over the SMs.
+  if (s.N < 8192)
+    c.warpsN = 2;
+  const int64_t threads = 32 * c.numWarps();
+  if (s.K % c.tileK != 0 || (s.int4() && s.group % c.laneElems() != 0) ||
+      c.wRowBytes() % 16 != 0 || (c.blockRows() * c.xRowBytes() / 16) % threads != 0 ||
+      (c.blockCols() * c.wRowBytes() / 16) % threads != 0)
+    return std::nullopt;
+  return c;
+}
+
+void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &c) {
+  auto &b = k.b();
+  LinearEmitter e(k, s);
+  e.loadXScale();
+  Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
+  const bool tf32 = c.tf32();
+  auto word = VectorType::get({4}, i8);
+  auto aType = tf32 ? VectorType::get({4, 1}, f32) : VectorType::get({4, 4}, i8);
+  auto bType = tf32 ? VectorType::get({2, 1}, f32) : VectorType::get({2, 4}, i8);
+  auto cType = VectorType::get({2, 2}, tf32 ? f32 : i32);
+  const int64_t threads = 32 * c.numWarps();
+  const int64_t numK = s.K / c.tileK;
+  const int64_t laneXBytes = c.laneElems() * c.xBytes;
+  const int64_t laneWBytes = c.laneElems() * c.wBits / 8;
+
+  Value shared = k.dynamicShared(c.sharedBytes());
+  // ptr + byteOffset (an index), as an i8 GEP (i32 offsets in shared
+  // memory, i64 in global).
+  auto at = [&](Value ptr, Value byteOffset) -> Value {
+    bool sharedPtr = ptr.getType() == shared.getType();
+    Value off = arith::IndexCastOp::create(b, sharedPtr ? i32 : b.getI64Type(), byteOffset);
+    return LLVM::GEPOp::create(b, ptr.getType(), i8, ptr, ValueRange{off});
+  };
+  auto add = [&](Value a, int64_t c) -> Value { return arith::AddIOp::create(b, a, k.idx(c)); };
+  auto mul = [&](Value a, int64_t c) -> Value { return arith::MulIOp::create(b, a, k.idx(c)); };
+
+  Value rows = k.argIndex(s.operands);
+  Value tid = k.threadIdx();
+  Value lane = arith::RemUIOp::create(b, tid, k.idx(32));
+  Value warp = arith::DivUIOp::create(b, tid, k.idx(32));
+  Value wm = arith::DivUIOp::create(b, warp, k.idx(c.warpsN));
+  Value wn = arith::RemUIOp::create(b, warp, k.idx(c.warpsN));
+  // Blocks walk the row tiles fastest: a column tile's weights stay in L2
+  // while every row tile reads them.
+  Value rowTiles = arith::CeilDivUIOp::create(b, rows, k.idx(c.blockRows()));
+  Value firstRow = mul(arith::RemUIOp::create(b, k.blockIdx(), rowTiles), c.blockRows());
+  Value firstCol = mul(arith::DivUIOp::create(b, k.blockIdx(), rowTiles), c.blockCols());
+  Value lastRow = arith::SubIOp::create(b, rows, k.idx(1));
+
+  // The 16-byte pieces this thread copies a tile: (global byte offset at
+  // tile 0, shared byte offset in a stage). Rows and columns past the end
+  // copy the last one (finite data; never stored).
+  struct Piece {
+    Value global, sharedOffset;
+    bool weight;
+  };
+  SmallVector<Piece> pieces;
+  auto planCopies = [&](int64_t count, int64_t rowBytes, int64_t stride, int64_t sharedBase,
+                        bool weight) {
+    const int64_t perRow = rowBytes / 16;
+    for (int64_t j = 0; j < count * perRow / threads; ++j) {
+      Value i = add(tid, j * threads);
+      Value r = arith::DivUIOp::create(b, i, k.idx(perRow));
+      Value piece = mul(arith::RemUIOp::create(b, i, k.idx(perRow)), 16);
+      Value global;
+      if (weight) {
+        Value col = arith::MinUIOp::create(b, arith::AddIOp::create(b, firstCol, r),
+                                           k.idx(s.N - 1));
+        global = arith::AddIOp::create(b, mul(col, s.weightRowBytes()), piece);
+      } else {
+        Value row = arith::MinUIOp::create(b, arith::AddIOp::create(b, firstRow, r), lastRow);
+        global = arith::AddIOp::create(b, mul(row, s.K * c.xBytes), piece);
+      }
+      Value local = add(arith::AddIOp::create(b, mul(r, stride), piece), sharedBase);
+      pieces.push_back({global, local, weight});
+    }
+  };
+  planCopies(c.blockRows(), c.xRowBytes(), c.xStride(), 0, /*weight=*/false);
+  planCopies(c.blockCols(), c.wRowBytes(), c.wStride(), c.blockRows() * c.xStride(),
+             /*weight=*/true);
+  auto cacheGlobal = NVVM::LoadCacheModifierKindAttr::get(b.getContext(),
+                                                      NVVM::LoadCacheModifierKind::CG);
+  // cp.async of tile kt into stage `stage` (index values).
+  auto issueTile = [&](Value kt, Value stage) {
+    Value stageBase = mul(stage, c.stageBytes());
+    for (const Piece &p : pieces) {
+      Value global = arith::AddIOp::create(
+          b, p.global, mul(kt, p.weight ? c.wRowBytes() : c.xRowBytes()));
+      Value src = at(k.arg(p.weight ? s.w : s.x), global);
+      Value dst = at(shared, arith::AddIOp::create(b, stageBase, p.sharedOffset));
+      NVVM::CpAsyncOp::create(b, dst, src, b.getI32IntegerAttr(16), cacheGlobal, Value());
+    }
+  };
+  auto commit = [&] { NVVM::CpAsyncCommitGroupOp::create(b); };
+
+  Value g = arith::DivUIOp::create(b, lane, k.idx(4));
+  Value t = arith::RemUIOp::create(b, lane, k.idx(4));
+  Value warpRow = mul(wm, 16 * c.mTiles);
+  Value warpCol = mul(wn, 8 * c.nTiles);
+  // The lane's first x row and weight column in a stage (bytes).
+  Value laneX = arith::AddIOp::create(
+      b, mul(arith::AddIOp::create(b, warpRow, g), c.xStride()), mul(t, laneXBytes));
+  Value laneW = add(arith::AddIOp::create(
+                        b, mul(arith::AddIOp::create(b, warpCol, g), c.wStride()),
+                        mul(t, laneWBytes)),
+                    c.blockRows() * c.xStride());
+  SmallVector<Value> cols;
+  for (int64_t j = 0; j < c.nTiles; ++j)
+    cols.push_back(arith::MinUIOp::create(
+        b, arith::AddIOp::create(b, firstCol, add(arith::AddIOp::create(b, warpCol, g), 8 * j)),
+        k.idx(s.N - 1)));
+
+  // `words` 4-byte words at shared byte offset `offset` (16-byte aligned
+  // vector loads, or one 8-byte load).
+  auto loadShared = [&](Value offset, int64_t words) {
+    SmallVector<Value> out;
+    for (int64_t w = 0; w < words; w += 4) {
+      int64_t n = std::min<int64_t>(4, words - w);
+      Value v = LLVM::LoadOp::create(b, VectorType::get({n}, i32), at(shared, add(offset, 4 * w)),
+                                     /*alignment=*/4 * n);
+      for (int64_t i = 0; i < n; ++i)
+        out.push_back(e.extract(v, i));
+    }
+    return out;
+  };
+  auto asWord = [&](Value v) -> Value { return LLVM::BitcastOp::create(b, word, v); };
+  auto asF32 = [&](Value v) -> Value { return arith::BitcastOp::create(b, f32, v); };
+  // fp32 -> tf32 rounded to nearest, ties away (cvt.rna.tf32.f32).
+  auto roundTf32 = [&](Value x) -> Value {
+    Value bits = arith::BitcastOp::create(b, i32, x);
+    bits = arith::AddIOp::create(b, bits, k.i32(0x1000));
+    bits = arith::AndIOp::create(b, bits, k.i32(static_cast<int32_t>(0xFFFFE000u)));
+    return asF32(bits);
+  };
+  auto fragment = [&](VectorType type, ArrayRef<Value> registers) -> Value {
+    if (tf32)
+      return vector::FromElementsOp::create(b, type, registers);
+    Value frag = arith::ConstantOp::create(b, type,
+                                           DenseElementsAttr::get(type, b.getI8IntegerAttr(0)));
+    for (int64_t i = 0; i < static_cast<int64_t>(registers.size()); ++i)
+      frag = vector::InsertOp::create(b, registers[i], frag, ArrayRef<int64_t>{i});
+    return frag;
+  };
+  // The lane's weights of column tile j in the stage as mma operands, in K
+  // order: int8 words (W4A8: decoded in registers, one group scale for the
+  // lane's chunk) or words of two f16 weights (weightOperand widens them to
+  // f32, exact in tf32).
+  auto weightOperands = [&](Value stageBase, Value kt, int64_t j) {
+    SmallVector<Value> raw = loadShared(
+        arith::AddIOp::create(b, stageBase, add(laneW, 8 * j * c.wStride())), laneWBytes / 4);
+    SmallVector<Value> out;
+    if (s.kind == Kind::W8A8) {
+      for (Value w : raw)
+        out.push_back(asWord(w));
+    } else if (s.kind == Kind::W4A8) {
+      Value chunkK = arith::AddIOp::create(b, mul(kt, c.tileK), mul(t, c.laneElems()));
+      Value scale = e.groupScale(cols[j], arith::DivUIOp::create(b, chunkK, k.idx(s.group)));
+      SmallVector<Value> bytes;
+      for (int64_t i = 0; i < laneWBytes; ++i) {
+        Value shifted = arith::ShRUIOp::create(b, raw[i / 4], k.i32(8 * (i % 4)));
+        auto [lo, hi] = e.decodeByte(arith::TruncIOp::create(b, i8, shifted), scale, scale);
+        bytes.push_back(arith::TruncIOp::create(b, i8, lo));
+        bytes.push_back(arith::TruncIOp::create(b, i8, hi));
+      }
+      for (int64_t i = 0; i < static_cast<int64_t>(bytes.size()); i += 4)
+        out.push_back(vector::FromElementsOp::create(b, word, ArrayRef(bytes).slice(i, 4)));
+    } else {
+      // Raw words of f16 pairs: widened where used (fewer live registers).
+      out = raw;
+    }
+    return out;
+  };
+  // Weight operand i (K order) of column tile j's operands.
+  auto weightOperand = [&](ArrayRef<Value> w, int64_t i) -> Value {
+    if (!tf32)
+      return w[i];
+    Value pair = LLVM::BitcastOp::create(b, VectorType::get({2}, b.getF16Type()), w[i / 2]);
+    return arith::ExtFOp::create(b, f32, e.extract(pair, i % 2));
+  };
+
+  // The mmas of one stage: the lane's x words a 16-byte piece at a time
+  // (4 int8 words or 4 fp32 values), each piece two mma sub-steps.
+  auto computeStage = [&](Value stage, Value kt, SmallVector<Value> acc) {
+    Value stageBase = mul(stage, c.stageBytes());
+    SmallVector<SmallVector<Value>> w;
+    for (int64_t j = 0; j < c.nTiles; ++j)
+      w.push_back(weightOperands(stageBase, kt, j));
+    for (int64_t piece = 0; piece < laneXBytes / 16; ++piece) {
+      SmallVector<Value> bFrags[2];
+      for (int64_t u = 0; u < 2; ++u)
+        for (int64_t j = 0; j < c.nTiles; ++j)
+          bFrags[u].push_back(
+              fragment(bType, {weightOperand(w[j], 4 * piece + 2 * u),
+                               weightOperand(w[j], 4 * piece + 2 * u + 1)}));
+      // One mma row tile at a time: its two rows' piece is all of x that
+      // is live (tf32's hi/lo split doubles it).
+      for (int64_t m = 0; m < c.mTiles; ++m) {
+        SmallVector<Value> x[2];
+        for (int64_t i = 0; i < 2; ++i)
+          for (Value v : loadShared(arith::AddIOp::create(
+                                        b, stageBase,
+                                        add(laneX, 8 * (2 * m + i) * c.xStride() + 16 * piece)),
+                                    4))
+            x[i].push_back(tf32 ? asF32(v) : asWord(v));
+        for (int64_t u = 0; u < 2; ++u) {
+          Value a[4] = {x[0][2 * u], x[1][2 * u], x[0][2 * u + 1], x[1][2 * u + 1]};
+          SmallVector<Value> aFrags;
+          if (tf32) {
+            Value hi[4], lo[4];
+            for (int i = 0; i < 4; ++i) {
+              hi[i] = roundTf32(a[i]);
+              lo[i] = roundTf32(arith::SubFOp::create(b, a[i], hi[i]));
+            }
+            aFrags.push_back(fragment(aType, hi));
+            aFrags.push_back(fragment(aType, lo));
+          } else {
+            aFrags.push_back(fragment(aType, a));
+          }
+          for (int64_t j = 0; j < c.nTiles; ++j)
+            for (Value aFrag : aFrags)
+              acc[m * c.nTiles + j] = nvgpu::MmaSyncOp::create(
+                  b, aFrag, bFrags[u][j], acc[m * c.nTiles + j],
+                  ArrayRef<int64_t>{16, 8, c.mmaK}, tf32);
+        }
+      }
+    }
+    return acc;
+  };
+
+  // Prologue: tiles 0 .. stages-2 in flight, a cp.async group each (empty
+  // groups past the last tile keep the group count uniform).
+  for (int64_t st = 0; st + 1 < c.stages; ++st) {
+    if (st < numK)
+      issueTile(k.idx(st), k.idx(st));
+    commit();
+  }
+  SmallVector<Value> init(
+      c.mTiles * c.nTiles,
+      arith::ConstantOp::create(b, cType,
+                                tf32 ? DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0f))
+                                     : DenseElementsAttr::get(cType, b.getI32IntegerAttr(0))));
+  SmallVector<Value> acc = k.forLoop(
+      k.idx(0), k.idx(numK), k.idx(1), init,
+      [&](Value kt, ValueRange iter) -> SmallVector<Value> {
+        // Tile kt has landed (at most stages-2 younger groups pending) and,
+        // after the barrier, every warp is done with tile kt-1, whose stage
+        // the next copy refills.
+        NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(c.stages - 2));
+        k.barrier();
+        Value next = add(kt, c.stages - 1);
+        k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, k.idx(numK)), [&] {
+          issueTile(next, arith::RemUIOp::create(b, next, k.idx(c.stages)));
+        });
+        commit();
+        return computeStage(arith::RemUIOp::create(b, kt, k.idx(c.stages)), kt,
+                            SmallVector<Value>(iter.begin(), iter.end()));
+      });
+  NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
+
+  // Epilogue through shared memory: the warps park their sums in a
+  // [blockRows][blockCols] tile (c[i][h] of mma tile (m, j) is row
+  // 16m + 8i + g, column 8j + 2t + h of the warp tile), then the block
+  // walks the tile with consecutive threads on consecutive columns: stores
+  // coalesce, and only one sum is live at a time in the (register-hungry,
+  // requantizing) per-element epilogue.
+  k.barrier();
+  Type accType = tf32 ? f32 : i32;
+  for (int64_t m = 0; m < c.mTiles; ++m)
+    for (int64_t j = 0; j < c.nTiles; ++j)
+      for (int64_t i = 0; i < 2; ++i) {
+        Value row = arith::AddIOp::create(b, warpRow, add(g, 16 * m + 8 * i));
+        Value col = arith::AddIOp::create(b, warpCol, add(mul(t, 2), 8 * j));
+        Value offset = arith::AddIOp::create(b, mul(row, c.epilogueStride()), mul(col, 4));
+        Value pair = vector::ExtractOp::create(b, acc[m * c.nTiles + j], ArrayRef<int64_t>{i});
+        LLVM::StoreOp::create(b, pair, at(shared, offset), /*alignment=*/8);
+      }
+  k.barrier();
+  const int64_t perThread = c.blockRows() * c.blockCols() / threads;
+  k.forLoop(k.idx(0), k.idx(perThread), k.idx(1), [&](Value iter) {
+    Value element = arith::AddIOp::create(b, mul(iter, threads), tid);
+    Value r = arith::DivUIOp::create(b, element, k.idx(c.blockCols()));
+    Value col = arith::RemUIOp::create(b, element, k.idx(c.blockCols()));
+    Value row = arith::AddIOp::create(b, firstRow, r);
+    Value n = arith::AddIOp::create(b, firstCol, col);
+    Value inRange = arith::AndIOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, rows),
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, n, k.idx(s.N)));
+    k.ifThen(inRange, [&] {
+      Value offset = arith::AddIOp::create(b, mul(r, c.epilogueStride()), mul(col, 4));
+      Value value = LLVM::LoadOp::create(b, accType, at(shared, offset), /*alignment=*/4);
+      storeOutput(k, e.epilogue(value, n), row, n, s.out, s.N, s.parts, s.requant);
+    });
+  });
+}
+
+} // namespace mlir::quamba::codegen::linear
