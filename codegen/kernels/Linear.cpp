@@ -843,6 +843,18 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   // would be the same kernel, LaunchPlan keeps one launch.
   const bool prefill = rows.text().find('L') != std::string::npos;
   const bool batchedDecode = !prefill && launch.minBatch >= kBatchedDecodeMinBatch;
+  // The kernel's name: op, shapes, variant flags; the kernel kind's
+  // suffix follows.
+  std::string name = op + "_k" + std::to_string(s.K) + "_n" +
+                     std::to_string(s.N);
+  if (s.int4())
+    name += "_g" + std::to_string(s.group);
+  if (s.f16Weights)
+    name += "_f16w";
+  if (op != "linear" && op != "linear_bias")
+    name += s.hasBias ? "_bias" : "_nobias";
+  name += ctx.splitSuffix() + ctx.requantizeSuffix();
+
   // Prefill: the shared-memory tiled GEMM (LinearTiled.cpp) where it
   // applies, else the register mma kernel.
   std::optional<linear::TiledConfig> tiled;
@@ -854,13 +866,7 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
                                                  std::to_string(tiled->blockRows()) + ")"),
                         plan::ShapeExpr(colTiles * 32 * tiled->numWarps())),
                 tiled->numWarps());
-    std::string name = op + "_k" + std::to_string(s.K) + "_n" + std::to_string(s.N) +
-                       (s.int4() ? "_g" + std::to_string(s.group) : "") +
-                       (s.f16Weights ? "_f16w" : "") +
-                       (op != "linear" && op != "linear_bias" ? (s.hasBias ? "_bias" : "_nobias")
-                                                             : "") +
-                       ctx.splitSuffix() + ctx.requantizeSuffix() + tiled->suffix();
-    ctx.useKernel(name, ctx.operandArgs(1), tiled->numWarps(),
+    ctx.useKernel(name + tiled->suffix(), ctx.operandArgs(1), tiled->numWarps(),
                   [&](KernelBuilder &k) { linear::buildTiledKernel(k, s, *tiled); });
     return success();
   }
@@ -900,15 +906,6 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   else
     ctx.gridFor(outputs, numWarps);
 
-  std::string name = op + "_k" + std::to_string(s.K) + "_n" +
-                     std::to_string(s.N);
-  if (s.int4())
-    name += "_g" + std::to_string(s.group);
-  if (s.f16Weights)
-    name += "_f16w";
-  if (op != "linear" && op != "linear_bias")
-    name += s.hasBias ? "_bias" : "_nobias";
-  name += ctx.splitSuffix() + ctx.requantizeSuffix();
   name += mmaKernel   ? mma->suffix()
           : warpKernel ? "_warp_r" + std::to_string(rowsPerWarp) +
                              (colsPerWarp > 1 ? "_c" + std::to_string(colsPerWarp) : "")
