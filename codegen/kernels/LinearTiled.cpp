@@ -5,8 +5,8 @@
 //
 //   out[r, n] = epilogue(sum_k x[r, k] * w[n, k])
 //
-// A block computes a blockRows x blockCols tile of the output (128 x 128 or
-// 128 x 64) with warpsM x warpsN warps of 64 x 32 outputs (4 x 4 mma tiles
+// A block computes a blockRows x blockCols tile of the output (128 x 64)
+// with warpsM x warpsN warps of 64 x 32 outputs (4 x 4 mma tiles
 // of 16 x 8). K advances a tile of tileK elements at a time: every thread
 // copies 16-byte pieces of the block's x rows and weight rows (int4:
 // packed) from global to shared memory with cp.async, `stages` tiles in
@@ -55,10 +55,6 @@ std::optional<TiledConfig> tiledConfig(const LinearSpec &s) {
   } else {
     return std::nullopt;
   }
-  // Narrow outputs (mamba2-2.7b's out_proj, N = 2560) take 64-column
-  // blocks: twice the blocks to spread over the SMs.
-  if (s.N < 8192)
-    c.warpsN = 2;
   const int64_t threads = 32 * c.numWarps();
   if (s.K % c.tileK != 0 || (s.int4() && s.group % c.laneElems() != 0) ||
       c.wRowBytes() % 16 != 0 || (c.blockRows() * c.xRowBytes() / 16) % threads != 0 ||
@@ -251,18 +247,22 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
           bFrags[u].push_back(
               fragment(bType, {weightOperand(w[j], 4 * piece + 2 * u),
                                weightOperand(w[j], 4 * piece + 2 * u + 1)}));
-      // One mma row tile at a time: its two rows' piece is all of x that
-      // is live (tf32's hi/lo split doubles it).
-      for (int64_t m = 0; m < c.mTiles; ++m) {
-        SmallVector<Value> x[2];
-        for (int64_t i = 0; i < 2; ++i)
-          for (Value v : loadShared(arith::AddIOp::create(
-                                        b, stageBase,
-                                        add(laneX, 8 * (2 * m + i) * c.xStride() + 16 * piece)),
-                                    4))
-            x[i].push_back(tf32 ? asF32(v) : asWord(v));
-        for (int64_t u = 0; u < 2; ++u) {
-          Value a[4] = {x[0][2 * u], x[1][2 * u], x[0][2 * u + 1], x[1][2 * u + 1]};
+      // Every row's piece first, then the mmas with u outermost: the two
+      // mmas into one accumulator are mTiles x nTiles mmas apart (the
+      // mma's latency hides behind the others).
+      SmallVector<SmallVector<Value>> x;
+      for (int64_t r = 0; r < 2 * c.mTiles; ++r) {
+        x.push_back({});
+        for (Value v : loadShared(
+                 arith::AddIOp::create(b, stageBase,
+                                       add(laneX, 8 * r * c.xStride() + 16 * piece)),
+                 4))
+          x.back().push_back(tf32 ? asF32(v) : asWord(v));
+      }
+      for (int64_t u = 0; u < 2; ++u)
+        for (int64_t m = 0; m < c.mTiles; ++m) {
+          Value a[4] = {x[2 * m][2 * u], x[2 * m + 1][2 * u], x[2 * m][2 * u + 1],
+                        x[2 * m + 1][2 * u + 1]};
           SmallVector<Value> aFrags;
           if (tf32) {
             Value hi[4], lo[4];
@@ -281,7 +281,6 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
                   b, aFrag, bFrags[u][j], acc[m * c.nTiles + j],
                   ArrayRef<int64_t>{16, 8, c.mmaK}, tf32);
         }
-      }
     }
     return acc;
   };

@@ -8,17 +8,17 @@
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu | FileCheck %s
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx | FileCheck %s --check-prefix=PTX
 
-// N >= 8192: 128 x 128 blocks of 8 warps (2 x 4 warps of 64 x 32 outputs),
-// cdiv(8200, 128) = 65 column tiles a row tile. The plan carries the
-// dynamic shared bytes: max(3 stages x (128 x 64 + 128 x 64), the epilogue
-// tile 128 x (128 x 4 + 32)) = 69632.
-// CHECK: \22kernels\22:[{\22name\22:\22linear_w8a8_k128_n8200_nobias_tiled_m128n128k64s3\22,\22num_warps\22:8,\22shared\22:69632
+// 128 x 64 blocks of 4 warps (2 x 2 warps of 64 x 32 outputs),
+// cdiv(8200, 64) = 129 column tiles a row tile, the last one partial. The
+// plan carries the dynamic shared bytes: max(3 stages x (128 x 64 + 64 x
+// 64), the epilogue tile 128 x (64 x 4 + 32)) = 36864.
+// CHECK: \22kernels\22:[{\22name\22:\22linear_w8a8_k128_n8200_nobias_tiled_m128n64k64s3\22,\22num_warps\22:4,\22shared\22:36864
 // CHECK-SAME: \22name\22:\22prefill\22
-// CHECK-SAME: \22kernel\22:\22linear_w8a8_k128_n8200_nobias_tiled_m128n128k64s3\22,{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,128)*16640,256)\22,1,1],\22block\22:[256,1,1],\22shared\22:69632
-// CHECK-LABEL: gpu.module @linear_w8a8_k128_n8200_nobias_tiled_m128n128k64s3
+// CHECK-SAME: \22kernel\22:\22linear_w8a8_k128_n8200_nobias_tiled_m128n64k64s3\22,{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,128)*16512,128)\22,1,1],\22block\22:[128,1,1],\22shared\22:36864
+// CHECK-LABEL: gpu.module @linear_w8a8_k128_n8200_nobias_tiled_m128n64k64s3
 // CHECK: llvm.mlir.global external @dynamic_shared() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<0 x i8>
-// CHECK: gpu.func @linear_w8a8_k128_n8200_nobias_tiled_m128n128k64s3
-// CHECK-SAME: quamba.dynamic_shared_bytes = 69632 : i64
+// CHECK: gpu.func @linear_w8a8_k128_n8200_nobias_tiled_m128n64k64s3
+// CHECK-SAME: quamba.dynamic_shared_bytes = 36864 : i64
 // The prologue: tiles 0 and 1 in flight, a group each.
 // CHECK: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache =  cg : !llvm.ptr<3>, !llvm.ptr<1>
 // CHECK: nvvm.cp.async.commit.group
@@ -42,8 +42,8 @@
 // CHECK: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<3> -> i32
 // CHECK: arith.sitofp %{{.*}} : i32 to f32
 // PTX: .extern .shared .align 16 .b8 dynamic_shared[];
-// PTX-LABEL: .visible .entry linear_w8a8_k128_n8200_nobias_tiled_m128n128k64s3(
-// PTX: .maxntid 256, 1, 1
+// PTX-LABEL: .visible .entry linear_w8a8_k128_n8200_nobias_tiled_m128n64k64s3(
+// PTX: .maxntid 128, 1, 1
 // The basic blocks' order is the backend's: the pieces in any order.
 // PTX-DAG: cp.async.cg.shared.global
 // PTX-DAG: cp.async.commit_group;
@@ -70,7 +70,6 @@ module {
 // W4A8, group 128: packed int4 rows (32 bytes a 64-element tile) are
 // staged; each lane decodes its 8 bytes (16 weights, one group) to int8 in
 // registers after its shared load, with the group scale of its chunk.
-// N < 8192: 128 x 64 blocks of 4 warps.
 // CHECK-LABEL: gpu.module @linear_w4a8_k256_n64_g128_nobias_tiled_m128n64k64s3
 // CHECK: scf.for
 // CHECK: llvm.load %{{.*}} {alignment = 8 : i64} : !llvm.ptr<3> -> vector<2xi32>
