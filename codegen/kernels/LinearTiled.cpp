@@ -1,7 +1,6 @@
 //===- LinearTiled.cpp - the shared-memory tiled tensor-core GEMM ---------===//
 //
-// Prefill's linear_w8a8, linear_w4a8 and fp32 linear with f16 weights
-// (quamba-cast-weights), rows = B * L:
+// Prefill's linear_w8a8 and linear_w4a8, rows = B * L:
 //
 //   out[r, n] = epilogue(sum_k x[r, k] * w[n, k])
 //
@@ -18,8 +17,7 @@
 // Lane layout (g = lane / 4, t = lane % 4): each lane reads tileK / 4
 // contiguous elements of its rows (g + 8r) and columns (g + 8j) of the
 // tile, at element t * tileK / 4, in 16-byte shared loads; a warp's load
-// phase of 8 lanes then covers 128 distinct-bank bytes (x rows of 128 bytes,
-// tf32, are padded by 16 for this). As in Linear.cpp's mma kernel, the K
+// phase of 8 lanes then covers 128 distinct-bank bytes. As in Linear.cpp's mma kernel, the K
 // slots of the mma fragments are permuted alike for x and w (sub-step u,
 // half h take the lane's words 2u + h of each 16-byte piece), which a sum
 // does not see.
@@ -27,10 +25,12 @@
 // Exactness: the integer kinds accumulate exact int32 sums (order-free),
 // W4A8 decodes each int4 weight to int8 in registers exactly as
 // ref::dequantizeW4ToInt8, and the epilogue is LinearEmitter's: bit-exact
-// with the CPU reference. The fp32 linear with f16 weights runs 2xTF32
-// (x = hi + lo, both tf32; f16 weights are exact in tf32) with fp32
-// accumulation: within fp32 accumulation rounding of the exact sum, as the
-// register kernel (its summation order differs from BLAS like any GEMM).
+// with the CPU reference.
+//
+// The fp32 linear with f16 weights (2xTF32) stays on Linear.cpp's register
+// kernel: this kernel's tf32 variant measured slower on mamba2-2.7b
+// (in_proj 824 vs 745 us, out_proj 474 vs 381 us, H200): each mma of x's
+// hi and lo parts reads 4x the shared bytes of an int8 one.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernels/LinearTiled.h"
@@ -48,16 +48,12 @@ std::string TiledConfig::suffix() const {
 
 std::optional<TiledConfig> tiledConfig(const LinearSpec &s) {
   TiledConfig c;
-  if (s.kind == Kind::W8A8 || s.kind == Kind::W4A8) {
-    c.mmaK = 32, c.tileK = 64, c.xBytes = 1, c.wBits = s.int4() ? 4 : 8;
-  } else if (s.kind == Kind::F32 && s.f16Weights) {
-    c.mmaK = 8, c.tileK = 32, c.xBytes = 4, c.wBits = 16;
-  } else {
+  if (!s.integer())
     return std::nullopt;
-  }
+  c.wBits = s.int4() ? 4 : 8;
   const int64_t threads = 32 * c.numWarps();
   if (s.K % c.tileK != 0 || (s.int4() && s.group % c.laneElems() != 0) ||
-      c.wRowBytes() % 16 != 0 || (c.blockRows() * c.xRowBytes() / 16) % threads != 0 ||
+      c.wRowBytes() % 16 != 0 || (c.blockRows() * c.xStride() / 16) % threads != 0 ||
       (c.blockCols() * c.wRowBytes() / 16) % threads != 0)
     return std::nullopt;
   return c;
@@ -67,15 +63,14 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
   auto &b = k.b();
   LinearEmitter e(k, s);
   e.loadXScale();
-  Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
-  const bool tf32 = c.tf32();
+  Type i8 = b.getI8Type(), i32 = b.getI32Type();
   auto word = VectorType::get({4}, i8);
-  auto aType = tf32 ? VectorType::get({4, 1}, f32) : VectorType::get({4, 4}, i8);
-  auto bType = tf32 ? VectorType::get({2, 1}, f32) : VectorType::get({2, 4}, i8);
-  auto cType = VectorType::get({2, 2}, tf32 ? f32 : i32);
+  auto aType = VectorType::get({4, 4}, i8);
+  auto bType = VectorType::get({2, 4}, i8);
+  auto cType = VectorType::get({2, 2}, i32);
   const int64_t threads = 32 * c.numWarps();
   const int64_t numK = s.K / c.tileK;
-  const int64_t laneXBytes = c.laneElems() * c.xBytes;
+  const int64_t laneXBytes = c.laneElems();
   const int64_t laneWBytes = c.laneElems() * c.wBits / 8;
 
   Value shared = k.dynamicShared(c.sharedBytes());
@@ -124,13 +119,13 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
         global = arith::AddIOp::create(b, mul(col, s.weightRowBytes()), piece);
       } else {
         Value row = arith::MinUIOp::create(b, arith::AddIOp::create(b, firstRow, r), lastRow);
-        global = arith::AddIOp::create(b, mul(row, s.K * c.xBytes), piece);
+        global = arith::AddIOp::create(b, mul(row, s.K), piece);
       }
       Value local = add(arith::AddIOp::create(b, mul(r, stride), piece), sharedBase);
       pieces.push_back({global, local, weight});
     }
   };
-  planCopies(c.blockRows(), c.xRowBytes(), c.xStride(), 0, /*weight=*/false);
+  planCopies(c.blockRows(), c.xStride(), c.xStride(), 0, /*weight=*/false);
   planCopies(c.blockCols(), c.wRowBytes(), c.wStride(), c.blockRows() * c.xStride(),
              /*weight=*/true);
   auto cacheGlobal = NVVM::LoadCacheModifierKindAttr::get(b.getContext(),
@@ -140,7 +135,7 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
     Value stageBase = mul(stage, c.stageBytes());
     for (const Piece &p : pieces) {
       Value global = arith::AddIOp::create(
-          b, p.global, mul(kt, p.weight ? c.wRowBytes() : c.xRowBytes()));
+          b, p.global, mul(kt, p.weight ? c.wRowBytes() : c.xStride()));
       Value src = at(k.arg(p.weight ? s.w : s.x), global);
       Value dst = at(shared, arith::AddIOp::create(b, stageBase, p.sharedOffset));
       NVVM::CpAsyncOp::create(b, dst, src, b.getI32IntegerAttr(16), cacheGlobal, Value());
@@ -179,109 +174,68 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
     return out;
   };
   auto asWord = [&](Value v) -> Value { return LLVM::BitcastOp::create(b, word, v); };
-  auto asF32 = [&](Value v) -> Value { return arith::BitcastOp::create(b, f32, v); };
-  // fp32 -> tf32 rounded to nearest, ties away (cvt.rna.tf32.f32).
-  auto roundTf32 = [&](Value x) -> Value {
-    Value bits = arith::BitcastOp::create(b, i32, x);
-    bits = arith::AddIOp::create(b, bits, k.i32(0x1000));
-    bits = arith::AndIOp::create(b, bits, k.i32(static_cast<int32_t>(0xFFFFE000u)));
-    return asF32(bits);
-  };
   auto fragment = [&](VectorType type, ArrayRef<Value> registers) -> Value {
-    if (tf32)
-      return vector::FromElementsOp::create(b, type, registers);
     Value frag = arith::ConstantOp::create(b, type,
                                            DenseElementsAttr::get(type, b.getI8IntegerAttr(0)));
     for (int64_t i = 0; i < static_cast<int64_t>(registers.size()); ++i)
       frag = vector::InsertOp::create(b, registers[i], frag, ArrayRef<int64_t>{i});
     return frag;
   };
-  // The lane's weights of column tile j in the stage as mma operands, in K
-  // order: int8 words (W4A8: decoded in registers, one group scale for the
-  // lane's chunk) or words of two f16 weights (weightOperand widens them to
-  // f32, exact in tf32).
-  auto weightOperands = [&](Value stageBase, Value kt, int64_t j) {
+  // The lane's weights of column tile j in the stage as int8 mma words, in
+  // K order (W4A8: decoded in registers, one group scale for the lane's
+  // chunk).
+  auto weightWords = [&](Value stageBase, Value kt, int64_t j) {
     SmallVector<Value> raw = loadShared(
         arith::AddIOp::create(b, stageBase, add(laneW, 8 * j * c.wStride())), laneWBytes / 4);
     SmallVector<Value> out;
     if (s.kind == Kind::W8A8) {
       for (Value w : raw)
         out.push_back(asWord(w));
-    } else if (s.kind == Kind::W4A8) {
-      Value chunkK = arith::AddIOp::create(b, mul(kt, c.tileK), mul(t, c.laneElems()));
-      Value scale = e.groupScale(cols[j], arith::DivUIOp::create(b, chunkK, k.idx(s.group)));
-      SmallVector<Value> bytes;
-      for (int64_t i = 0; i < laneWBytes; ++i) {
-        Value shifted = arith::ShRUIOp::create(b, raw[i / 4], k.i32(8 * (i % 4)));
-        auto [lo, hi] = e.decodeByte(arith::TruncIOp::create(b, i8, shifted), scale, scale);
-        bytes.push_back(arith::TruncIOp::create(b, i8, lo));
-        bytes.push_back(arith::TruncIOp::create(b, i8, hi));
-      }
-      for (int64_t i = 0; i < static_cast<int64_t>(bytes.size()); i += 4)
-        out.push_back(vector::FromElementsOp::create(b, word, ArrayRef(bytes).slice(i, 4)));
-    } else {
-      // Raw words of f16 pairs: widened where used (fewer live registers).
-      out = raw;
+      return out;
     }
+    Value chunkK = arith::AddIOp::create(b, mul(kt, c.tileK), mul(t, c.laneElems()));
+    Value scale = e.groupScale(cols[j], arith::DivUIOp::create(b, chunkK, k.idx(s.group)));
+    SmallVector<Value> bytes;
+    for (int64_t i = 0; i < laneWBytes; ++i) {
+      Value shifted = arith::ShRUIOp::create(b, raw[i / 4], k.i32(8 * (i % 4)));
+      auto [lo, hi] = e.decodeByte(arith::TruncIOp::create(b, i8, shifted), scale, scale);
+      bytes.push_back(arith::TruncIOp::create(b, i8, lo));
+      bytes.push_back(arith::TruncIOp::create(b, i8, hi));
+    }
+    for (int64_t i = 0; i < static_cast<int64_t>(bytes.size()); i += 4)
+      out.push_back(vector::FromElementsOp::create(b, word, ArrayRef(bytes).slice(i, 4)));
     return out;
   };
-  // Weight operand i (K order) of column tile j's operands.
-  auto weightOperand = [&](ArrayRef<Value> w, int64_t i) -> Value {
-    if (!tf32)
-      return w[i];
-    Value pair = LLVM::BitcastOp::create(b, VectorType::get({2}, b.getF16Type()), w[i / 2]);
-    return arith::ExtFOp::create(b, f32, e.extract(pair, i % 2));
-  };
 
-  // The mmas of one stage: the lane's x words a 16-byte piece at a time
-  // (4 int8 words or 4 fp32 values), each piece two mma sub-steps.
+  // The mmas of one stage: the lane's 16 bytes of each row and column, two
+  // mma sub-steps (u) of 8 bytes.
   auto computeStage = [&](Value stage, Value kt, SmallVector<Value> acc) {
     Value stageBase = mul(stage, c.stageBytes());
-    SmallVector<SmallVector<Value>> w;
-    for (int64_t j = 0; j < c.nTiles; ++j)
-      w.push_back(weightOperands(stageBase, kt, j));
-    for (int64_t piece = 0; piece < laneXBytes / 16; ++piece) {
-      SmallVector<Value> bFrags[2];
+    SmallVector<Value> bFrags[2];
+    for (int64_t j = 0; j < c.nTiles; ++j) {
+      SmallVector<Value> w = weightWords(stageBase, kt, j);
       for (int64_t u = 0; u < 2; ++u)
-        for (int64_t j = 0; j < c.nTiles; ++j)
-          bFrags[u].push_back(
-              fragment(bType, {weightOperand(w[j], 4 * piece + 2 * u),
-                               weightOperand(w[j], 4 * piece + 2 * u + 1)}));
-      // Every row's piece first, then the mmas with u outermost: the two
-      // mmas into one accumulator are mTiles x nTiles mmas apart (the
-      // mma's latency hides behind the others).
-      SmallVector<SmallVector<Value>> x;
-      for (int64_t r = 0; r < 2 * c.mTiles; ++r) {
-        x.push_back({});
-        for (Value v : loadShared(
-                 arith::AddIOp::create(b, stageBase,
-                                       add(laneX, 8 * r * c.xStride() + 16 * piece)),
-                 4))
-          x.back().push_back(tf32 ? asF32(v) : asWord(v));
-      }
-      for (int64_t u = 0; u < 2; ++u)
-        for (int64_t m = 0; m < c.mTiles; ++m) {
-          Value a[4] = {x[2 * m][2 * u], x[2 * m + 1][2 * u], x[2 * m][2 * u + 1],
-                        x[2 * m + 1][2 * u + 1]};
-          SmallVector<Value> aFrags;
-          if (tf32) {
-            Value hi[4], lo[4];
-            for (int i = 0; i < 4; ++i) {
-              hi[i] = roundTf32(a[i]);
-              lo[i] = roundTf32(arith::SubFOp::create(b, a[i], hi[i]));
-            }
-            aFrags.push_back(fragment(aType, hi));
-            aFrags.push_back(fragment(aType, lo));
-          } else {
-            aFrags.push_back(fragment(aType, a));
-          }
-          for (int64_t j = 0; j < c.nTiles; ++j)
-            for (Value aFrag : aFrags)
-              acc[m * c.nTiles + j] = nvgpu::MmaSyncOp::create(
-                  b, aFrag, bFrags[u][j], acc[m * c.nTiles + j],
-                  ArrayRef<int64_t>{16, 8, c.mmaK}, tf32);
-        }
+        bFrags[u].push_back(fragment(bType, {w[2 * u], w[2 * u + 1]}));
     }
+    // Every row's words first, then the mmas with u outermost: the two
+    // mmas into one accumulator are mTiles x nTiles mmas apart (the mma's
+    // latency hides behind the others).
+    SmallVector<SmallVector<Value>> x;
+    for (int64_t r = 0; r < 2 * c.mTiles; ++r) {
+      x.push_back({});
+      for (Value v : loadShared(
+               arith::AddIOp::create(b, stageBase, add(laneX, 8 * r * c.xStride())), 4))
+        x.back().push_back(asWord(v));
+    }
+    for (int64_t u = 0; u < 2; ++u)
+      for (int64_t m = 0; m < c.mTiles; ++m) {
+        Value aFrag = fragment(aType, {x[2 * m][2 * u], x[2 * m + 1][2 * u],
+                                       x[2 * m][2 * u + 1], x[2 * m + 1][2 * u + 1]});
+        for (int64_t j = 0; j < c.nTiles; ++j)
+          acc[m * c.nTiles + j] =
+              nvgpu::MmaSyncOp::create(b, aFrag, bFrags[u][j], acc[m * c.nTiles + j],
+                                       ArrayRef<int64_t>{16, 8, 32}, /*tf32Enabled=*/false);
+      }
     return acc;
   };
 
@@ -294,9 +248,7 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
   }
   SmallVector<Value> init(
       c.mTiles * c.nTiles,
-      arith::ConstantOp::create(b, cType,
-                                tf32 ? DenseElementsAttr::get(cType, b.getF32FloatAttr(0.0f))
-                                     : DenseElementsAttr::get(cType, b.getI32IntegerAttr(0))));
+      arith::ConstantOp::create(b, cType, DenseElementsAttr::get(cType, b.getI32IntegerAttr(0))));
   SmallVector<Value> acc = k.forLoop(
       k.idx(0), k.idx(numK), k.idx(1), init,
       [&](Value kt, ValueRange iter) -> SmallVector<Value> {
@@ -322,7 +274,6 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
   // coalesce, and only one sum is live at a time in the (register-hungry,
   // requantizing) per-element epilogue.
   k.barrier();
-  Type accType = tf32 ? f32 : i32;
   for (int64_t m = 0; m < c.mTiles; ++m)
     for (int64_t j = 0; j < c.nTiles; ++j)
       for (int64_t i = 0; i < 2; ++i) {
@@ -345,7 +296,7 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
         arith::CmpIOp::create(b, arith::CmpIPredicate::ult, n, k.idx(s.N)));
     k.ifThen(inRange, [&] {
       Value offset = arith::AddIOp::create(b, mul(r, c.epilogueStride()), mul(col, 4));
-      Value value = LLVM::LoadOp::create(b, accType, at(shared, offset), /*alignment=*/4);
+      Value value = LLVM::LoadOp::create(b, i32, at(shared, offset), /*alignment=*/4);
       storeOutput(k, e.epilogue(value, n), row, n, s.out, s.N, s.parts, s.requant);
     });
   });

@@ -1,7 +1,6 @@
 //===- LinearTiled.h - the shared-memory tiled tensor-core GEMM -*- C++ -*-===//
 //
-// The prefill kernel of linear_w8a8, linear_w4a8 and the fp32 linear with
-// f16 weights (LinearTiled.cpp): block tiles of x and w staged in shared
+// The prefill kernel of linear_w8a8 and linear_w4a8 (LinearTiled.cpp): block tiles of x and w staged in shared
 // memory by cp.async in a multi-stage pipeline, mma.sync on them.
 //
 //===----------------------------------------------------------------------===//
@@ -19,8 +18,6 @@ namespace mlir::quamba::codegen::linear {
 /// blockRows() x blockCols() outputs, each warp mTiles x nTiles mma tiles
 /// (16 x 8 each); K advances by tileK elements a pipeline stage.
 struct TiledConfig {
-  /// K of one mma.sync: 32 (m16n8k32 .s8) or 8 (m16n8k8 .tf32).
-  int64_t mmaK = 32;
   /// K elements of one shared-memory tile (each lane's rows and columns
   /// take a quarter of it: tileK / 4 contiguous elements).
   int64_t tileK = 64;
@@ -33,22 +30,20 @@ struct TiledConfig {
   int64_t mTiles = 4, nTiles = 4;
   /// Tiles in flight (cp.async groups): stages - 1 load while one computes.
   int64_t stages = 3;
-  /// Bytes of an x element (1: int8, 4: fp32) and bits of a weight element
-  /// (8: int8, 4: packed int4, 16: f16).
-  int64_t xBytes = 1, wBits = 8;
+  /// Bits of a weight element (8: int8, 4: packed int4).
+  int64_t wBits = 8;
 
-  bool tf32() const { return mmaK == 8; }
   int numWarps() const { return static_cast<int>(warpsM * warpsN); }
   int64_t blockRows() const { return warpsM * 16 * mTiles; }
   int64_t blockCols() const { return warpsN * 8 * nTiles; }
   int64_t laneElems() const { return tileK / 4; }
-  /// Bytes of one row of the x tile, and its stride in shared memory
-  /// (padded by 16 bytes where a lane reads 32: keeps the 8 lanes of a
-  /// 16-byte load phase on distinct banks); the same for weight rows.
-  int64_t xRowBytes() const { return tileK * xBytes; }
-  int64_t xStride() const { return xRowBytes() + (xRowBytes() / 4 > 16 ? 16 : 0); }
+  /// Bytes of one row of the x and weight tiles, dense in shared memory: a
+  /// lane reads 16 (int4: 8) contiguous bytes of a row, so the 8 lanes of a
+  /// 16-byte load phase (rows g, g + 1) cover 128 contiguous bytes, on
+  /// distinct banks.
+  int64_t xStride() const { return tileK; }
   int64_t wRowBytes() const { return tileK * wBits / 8; }
-  int64_t wStride() const { return wRowBytes() + (wRowBytes() / 4 > 16 ? 16 : 0); }
+  int64_t wStride() const { return wRowBytes(); }
   int64_t stageBytes() const { return blockRows() * xStride() + blockCols() * wStride(); }
   /// Row stride (bytes) of the epilogue's [blockRows][blockCols] tile of
   /// 4-byte sums: padded by 32 so that the 16 lanes of an 8-byte store
@@ -63,7 +58,7 @@ struct TiledConfig {
 };
 
 /// The tiled configuration of a prefill linear, or nothing where it does
-/// not apply (fp32 weights, w4a16, a K the tile does not divide, an int4
+/// not apply (fp32 activations, a K the tile does not divide, an int4
 /// group a lane's chunk would straddle).
 std::optional<TiledConfig> tiledConfig(const LinearSpec &s);
 

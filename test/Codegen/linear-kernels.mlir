@@ -334,7 +334,7 @@ module {
 // the tf32 tensor-core kernel, linear-mma-kernels.mlir).
 // CHECK-LABEL: mamba.launch_plan
 // CHECK-SAME: {\22name\22:\22prefill.2\22,\22dtype\22:\22f16\22,\22kind\22:\22activation\22,\22shape\22:[32,64]}
-// CHECK-SAME: \22kernels\22:[{\22name\22:\22linear_k64_n32_f16w_tiled_m128n64k32s3\22,\22num_warps\22:4,\22shared\22:67584,\22signature\22:[\22*fp32\22,\22*fp16\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
+// CHECK-SAME: \22kernels\22:[{\22name\22:\22linear_k64_n32_f16w_mma_m32n32_u2\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*fp16\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
 // CHECK: gpu.func @linear_k64_n32_f16w_warp_r1(
 // CHECK: %[[W:.*]] = llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<8xf16>
 // CHECK: %[[W0:.*]] = llvm.extractelement %[[W]]

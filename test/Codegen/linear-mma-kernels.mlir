@@ -1,8 +1,9 @@
 // quamba-convert-mamba-to-gpu: a W8A8 linear in prefill (rows = B*L) runs on
 // int8 tensor cores (mma.sync m16n8k32): the shared-memory tiled kernel
 // where K divides into 64-element tiles (linear-tiled-kernels.mlir), else
-// a 32x32 tile (2x4 mma tiles) a warp from registers; decode has the warp GEMV with 16-byte loads below batch 16 and a
-// 16x8 tile a warp from batch 16. W4A8 decodes its int4 weights to int8
+// a 32x32 tile (2x4 mma tiles) a warp from registers (as the fp32 linear
+// with f16 weights always); decode has the warp GEMV with 16-byte loads
+// below batch 16 and a 16x8 tile a warp from batch 16. W4A8 decodes its int4 weights to int8
 // words in registers and takes the same mma; an fp32 linear with f16
 // weights takes tf32 mma.sync m16n8k8, x split into two tf32 parts. Both
 // targets.
@@ -102,19 +103,18 @@ module {
 
 // -----
 
-// An fp32 linear with f16 weights, K = 64: prefill on tf32 tensor cores,
-// the tiled kernel (linear-tiled-kernels.mlir): x and f16 weight tiles
-// staged in shared memory; each lane reads 8 f16 weights (one 16-byte
-// shared load) per column and widens them exactly; x = hi + lo with each
-// part rounded to tf32 (add 0x1000, clear the 13 low bits), two mmas per
-// tile. Decode keeps the fp32 GEMV below batch 16 and takes a 16x8 tile a
-// warp from batch 16.
+// An fp32 linear with f16 weights, K = 64: prefill on tf32 tensor cores.
+// Each lane loads 8 x values (two 16-byte loads) and 8 f16 weights (one
+// 16-byte load) per row and column; f16 widens exactly; x = hi + lo with
+// each part rounded to tf32 (add 0x1000, clear the 13 low bits), two mmas
+// per tile. Decode keeps the fp32 GEMV below batch 16 and takes a 16x8
+// tile a warp from batch 16.
 // CHECK-LABEL: \22name\22:\22decode\22
 // CHECK-SAME: \22kernel\22:\22linear_k64_n32_f16w_warp_r1\22,{{.*}}\22batch\22:[1,15]
 // CHECK-SAME: \22kernel\22:\22linear_k64_n32_f16w_mma_m16n8_u2\22,{{.*}}\22batch\22:[16,0]
-// CHECK-LABEL: gpu.module @linear_k64_n32_f16w_tiled_m128n64k32s3
+// CHECK-LABEL: gpu.module @linear_k64_n32_f16w_mma_m32n32_u2
 // CHECK: scf.for
-// CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4xi32>
+// CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xi32>
 // CHECK: llvm.bitcast %{{.*}} : i32 to vector<2xf16>
 // CHECK: arith.extf %{{.*}} : f16 to f32
 // CHECK: arith.addi %{{.*}}, %c4096_i32 : i32
@@ -125,9 +125,8 @@ module {
 // CHECK-LABEL: gpu.module @linear_k64_n32_f16w_warp_r1
 // CHECK-LABEL: gpu.module @linear_k64_n32_f16w_mma_m16n8_u2
 // CHECK: nvgpu.mma.sync
-// PTX-LABEL: .visible .entry linear_k64_n32_f16w_tiled_m128n64k32s3(
-// PTX: cp.async.cg.shared.global
-// PTX: ld.shared.v4.b32
+// PTX-LABEL: .visible .entry linear_k64_n32_f16w_mma_m32n32_u2(
+// PTX: ld.global.v4.b32
 // PTX: mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xf32>, %w: tensor<32x64xf16>) -> tensor<?x?x32xf32> {
