@@ -576,15 +576,7 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, const MmaConfig &c,
       } else if (s.kind == Kind::W4A8) {
         Value chunkK = arith::AddIOp::create(b, k0, laneK);
         Value scale = e.groupScale(cols[j], arith::DivUIOp::create(b, chunkK, k.idx(s.group)));
-        SmallVector<Value> bytes;
-        for (int64_t i = 0; i < laneWBytes; ++i) {
-          Value shifted = arith::ShRUIOp::create(b, words[i / 4], k.i32(8 * (i % 4)));
-          auto [lo, hi] = e.decodeByte(arith::TruncIOp::create(b, i8, shifted), scale, scale);
-          bytes.push_back(arith::TruncIOp::create(b, i8, lo));
-          bytes.push_back(arith::TruncIOp::create(b, i8, hi));
-        }
-        for (int64_t i = 0; i < static_cast<int64_t>(bytes.size()); i += 4)
-          out.push_back(vector::FromElementsOp::create(b, word, ArrayRef(bytes).slice(i, 4)));
+        out = e.decodeInt4Words(words, laneWBytes, scale);
       } else {
         auto halves = VectorType::get({2}, b.getF16Type());
         for (Value w : words) {

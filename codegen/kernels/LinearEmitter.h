@@ -13,6 +13,7 @@
 #include "codegen/kernels/ScalarMath.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 namespace mlir::quamba::codegen::linear {
 
@@ -93,6 +94,23 @@ public:
     Value lo = arith::AndIOp::create(b, wide, k.i32(15));
     Value hi = arith::ShRUIOp::create(b, wide, k.i32(4));
     return {decodeCode(lo, scaleLo), decodeCode(hi, scaleHi)};
+  }
+
+  /// The int8 mma words (vector<4xi8>, K order) of `bytes` packed int4
+  /// bytes held in the i32 `words`, each weight decoded with `scale` (w4a8;
+  /// every weight of the run is in one group).
+  SmallVector<Value> decodeInt4Words(ArrayRef<Value> words, int64_t bytes, Value scale) {
+    auto word = VectorType::get({4}, i8);
+    SmallVector<Value> decoded, out;
+    for (int64_t i = 0; i < bytes; ++i) {
+      Value shifted = arith::ShRUIOp::create(b, words[i / 4], k.i32(8 * (i % 4)));
+      auto [lo, hi] = decodeByte(arith::TruncIOp::create(b, i8, shifted), scale, scale);
+      decoded.push_back(arith::TruncIOp::create(b, i8, lo));
+      decoded.push_back(arith::TruncIOp::create(b, i8, hi));
+    }
+    for (int64_t i = 0; i < static_cast<int64_t>(decoded.size()); i += 4)
+      out.push_back(vector::FromElementsOp::create(b, word, ArrayRef(decoded).slice(i, 4)));
+    return out;
   }
 
   /// The int8 weight element as i32 (w8a8).

@@ -195,16 +195,7 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
     }
     Value chunkK = arith::AddIOp::create(b, mul(kt, c.tileK), mul(t, c.laneElems()));
     Value scale = e.groupScale(cols[j], arith::DivUIOp::create(b, chunkK, k.idx(s.group)));
-    SmallVector<Value> bytes;
-    for (int64_t i = 0; i < laneWBytes; ++i) {
-      Value shifted = arith::ShRUIOp::create(b, raw[i / 4], k.i32(8 * (i % 4)));
-      auto [lo, hi] = e.decodeByte(arith::TruncIOp::create(b, i8, shifted), scale, scale);
-      bytes.push_back(arith::TruncIOp::create(b, i8, lo));
-      bytes.push_back(arith::TruncIOp::create(b, i8, hi));
-    }
-    for (int64_t i = 0; i < static_cast<int64_t>(bytes.size()); i += 4)
-      out.push_back(vector::FromElementsOp::create(b, word, ArrayRef(bytes).slice(i, 4)));
-    return out;
+    return e.decodeInt4Words(raw, laneWBytes, scale);
   };
 
   // The mmas of one stage: the lane's 16 bytes of each row and column, two
