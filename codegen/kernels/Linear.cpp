@@ -250,29 +250,42 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_
                                            k.idx(s.group)));
       return loads;
     };
+    // The integer kinds multiply int8 words (dp4a): the 16-byte vector's
+    // four i32 words as vector<4xi8>.
+    Type v4i32 = VectorType::get({4}, e.i32);
+    auto vectorWords = [&](Value v) {
+      Value asI32 = LLVM::BitcastOp::create(b, v4i32, v);
+      SmallVector<Value> words;
+      for (int64_t i = 0; i < 4; ++i)
+        words.push_back(e.extract(asI32, i));
+      return words;
+    };
+    auto asInt8Word = [&](Value w) -> Value {
+      return LLVM::BitcastOp::create(b, VectorType::get({4}, e.i8), w);
+    };
     // The chunk's weights as the values the products take, in k order
-    // (int4 decoded once for all rows).
+    // (int4 decoded once for all rows): elements, or int8 words.
     auto weightValues = [&](const ChunkWeights &loads) {
       SmallVector<Value> w;
-      switch (s.kind) {
-      case Kind::F32:
+      if (s.integer()) {
+        SmallVector<Value> words = vectorWords(loads.w);
+        if (s.kind == Kind::W4A8)
+          return e.decodeInt4Words(words, 16, loads.scale);
+        for (Value word : words)
+          w.push_back(asInt8Word(word));
+        return w;
+      }
+      if (s.kind == Kind::F32) {
         for (int64_t i = 0; i < chunk; ++i) {
           Value v = e.extract(loads.w, i);
           w.push_back(s.f16Weights ? arith::ExtFOp::create(b, e.f32, v).getResult() : v);
         }
-        break;
-      case Kind::W8A8:
-        for (int64_t i = 0; i < 16; ++i)
-          w.push_back(e.w8Element(e.extract(loads.w, i)));
-        break;
-      case Kind::W4A8:
-      case Kind::W4A16:
-        for (int64_t i = 0; i < 16; ++i) {
-          auto [wLo, wHi] = e.decodeByte(e.extract(loads.w, i), loads.scale, loads.scale);
-          w.push_back(wLo);
-          w.push_back(wHi);
-        }
-        break;
+        return w;
+      }
+      for (int64_t i = 0; i < 16; ++i) { // W4A16
+        auto [wLo, wHi] = e.decodeByte(e.extract(loads.w, i), loads.scale, loads.scale);
+        w.push_back(wLo);
+        w.push_back(wHi);
       }
       return w;
     };
@@ -284,13 +297,24 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_
       for (int64_t v = 0; v < xVectors; ++v)
         xv.push_back(e.loadVector(xVecType, k.arg(s.x),
                                   arith::AddIOp::create(b, xBase, k.idx(16 * v))));
+      if (s.integer()) {
+        for (Value v : xv)
+          for (Value word : vectorWords(v))
+            x.push_back(asInt8Word(word));
+        return x;
+      }
       for (int64_t i = 0; i < chunk; ++i)
         x.push_back(e.xElement(e.extract(xv[i / perVector], i % perVector)));
       return x;
     };
     // acc plus the products of one chunk, elements in ascending k (W8A8 /
-    // W4A8: exact int32 sums).
+    // W4A8: exact int32 sums, four products a dp4a).
     auto mac = [&](Value acc, ArrayRef<Value> x, ArrayRef<Value> w) {
+      if (s.integer()) {
+        for (auto [xw, ww] : llvm::zip_equal(x, w))
+          acc = e.dot4(acc, xw, ww);
+        return acc;
+      }
       for (int64_t i = 0; i < chunk; ++i)
         acc = e.mac(acc, x[i], w[i]);
       return acc;

@@ -80,8 +80,7 @@ module {
 // CHECK: gpu.func @linear_w8a8_k128_n64_bias_warp_r1(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<16xi8>
-// CHECK: arith.extsi %{{.*}} : i8 to i32
-// CHECK: arith.muli %{{.*}} : i32
+// CHECK: nvvm.dot.accumulate.4way %{{.*}} <signed>, %{{.*}} <signed>, %{{.*}} : vector<4xi8>, vector<4xi8>
 // CHECK: gpu.shuffle  xor %{{.*}} : i32
 // CHECK: arith.sitofp %{{.*}} : i32 to f32
 // CHECK: arith.mulf
@@ -90,6 +89,7 @@ module {
 // PTX-LABEL: .visible .entry linear_w8a8_k128_n64_bias_warp_r1(
 // PTX80-LABEL: .visible .entry linear_w8a8_k128_n64_bias_warp_r1(
 // PTX: ld.global.v4.b32
+// PTX: dp4a.s32.s32
 // PTX: shfl.sync.bfly.b32
 // PTX: mul.rn.f32 \09[[TPTX:%r[0-9]+]], %r{{[0-9]+}}, %r{{[0-9]+}};
 // PTX-NOT: fma
@@ -169,40 +169,45 @@ module {
 // -----
 
 // w4a8, K = 64, group 32: decode on the warp kernel (prefill: the tensor-core
-// kernel, linear-mma-kernels.mlir); w8 = sat8(RNE(float(code - 8) * s~))
-// (cvt.rni, clamps, NaN -> 0), then int32 mad.
+// kernel, linear-mma-kernels.mlir); w8 = sat8(RNE(float(code - 8) * s~)) two
+// codes a half2 (exponent or-ed in, minus 1032, fma with 1536, clamps; the
+// scale NaN -> 0 and clamped to the f16 range first), bytes gathered by prmt,
+// then dp4a.
 // CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g32_nobias_tiled_m128n64k64s3\22,{{.*}}{\22name\22:\22linear_w4a8_k64_n16_g32_nobias_warp_r1\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
 // CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g32_nobias_tiled_m128n64k64s3\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,128)*128,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g32_nobias_warp_r1\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*512,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK: gpu.module @linear_w4a8_k64_n16_g32_nobias_warp_r1 {
 // CHECK: gpu.func @linear_w4a8_k64_n16_g32_nobias_warp_r1(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
-// CHECK: arith.andi %{{.*}} : i32
-// CHECK: arith.shrui %{{.*}} : i32
-// CHECK: arith.subi
-// CHECK: arith.sitofp
-// CHECK: arith.mulf
-// CHECK: math.roundeven
-// CHECK: arith.cmpf olt
-// CHECK: arith.cmpf ogt
 // CHECK: arith.cmpf uno
-// CHECK: arith.fptosi %{{.*}} : f32 to i32
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: arith.andi %{{.*}}, %c983055_i32 : i32
+// CHECK: arith.ori %{{.*}}, %c1677747200_i32 : i32
+// CHECK: llvm.fsub %{{.*}} : vector<2xf16>
+// CHECK: llvm.intr.fma(%{{.*}}) : (vector<2xf16>, vector<2xf16>, vector<2xf16>) -> vector<2xf16>
+// CHECK: llvm.intr.minnum(%{{.*}}) : (vector<2xf16>, vector<2xf16>) -> vector<2xf16>
+// CHECK: llvm.intr.maxnum(%{{.*}}) : (vector<2xf16>, vector<2xf16>) -> vector<2xf16>
+// CHECK: nvvm.prmt
+// CHECK: nvvm.dot.accumulate.4way
 // PTX-LABEL: .visible .entry linear_w4a8_k64_n16_g32_nobias_warp_r1(
 // PTX80-LABEL: .visible .entry linear_w4a8_k64_n16_g32_nobias_warp_r1(
 // PTX: ld.global.v4.b32
-// PTX: bfe.u32
-// PTX: cvt.rni.f32.f32
-// PTX: cvt.rzi.s32.f32
-// PTX: mad.lo.s32
+// PTX: cvt.rn.f16.f32
+// PTX: add.rn.f16x2
+// PTX: fma.rn.f16x2
+// PTX: min.f16x2
+// PTX: max.f16x2
+// PTX: prmt.b32 {{[^;]*}}0x6240U;
+// PTX: prmt.b32 {{[^;]*}}0x5410U;
+// PTX: dp4a.s32.s32
 // PTX: shfl.sync.bfly.b32
 // PTX: cvt.rn.f32.s32
 // PTX-NOT: add.rn.f32
 // PTX: st.global.b32
 // PTX80: ld.global.v4.b32
-// PTX80: bfe.u32
-// PTX80: cvt.rni.f32.f32
-// PTX80: cvt.rzi.s32.f32
-// PTX80: mad.lo.s32
+// PTX80: fma.rn.f16x2
+// PTX80: min.f16x2
+// PTX80: dp4a.s32.s32
 // PTX80: shfl.sync.bfly.b32
 // PTX80: cvt.rn.f32.s32
 // PTX80-NOT: add.rn.f32

@@ -49,12 +49,12 @@ module {
 
 // CHECK-LABEL: gpu.module @linear_w4a8_k64_n16_g32_nobias_tiled_m128n64k64s3
 // CHECK: scf.for
-// CHECK: arith.andi %{{.*}} : i32
-// CHECK: math.roundeven
-// CHECK: vector.from_elements %{{.*}} : vector<4xi8>
+// CHECK: arith.andi %{{.*}}, %c983055_i32 : i32
+// CHECK: llvm.intr.fma(%{{.*}}) : (vector<2xf16>, vector<2xf16>, vector<2xf16>) -> vector<2xf16>
+// CHECK: nvvm.prmt
 // CHECK: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 32]} : (vector<4x4xi8>, vector<2x4xi8>, vector<2x2xi32>) -> vector<2x2xi32>
 // PTX-LABEL: .visible .entry linear_w4a8_k64_n16_g32_nobias_tiled_m128n64k64s3(
-// PTX: cvt.rni.f32.f32
+// PTX: fma.rn.f16x2
 // PTX: mma.sync.aligned.m16n8k32.row.col.satfinite.s32.s8.s8.s32
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xi8>) -> tensor<?x?x16xf32> {

@@ -74,13 +74,13 @@ module {
 // CHECK: scf.for
 // CHECK: llvm.load %{{.*}} {alignment = 8 : i64} : !llvm.ptr<3> -> vector<2xi32>
 // CHECK: arith.divui %{{.*}}, %c128{{.*}} : index
-// CHECK: math.roundeven
-// CHECK: vector.from_elements %{{.*}} : vector<4xi8>
+// CHECK: llvm.intr.fma(%{{.*}}) : (vector<2xf16>, vector<2xf16>, vector<2xf16>) -> vector<2xf16>
+// CHECK: nvvm.prmt
 // CHECK: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 32]}
 // PTX-LABEL: .visible .entry linear_w4a8_k256_n64_g128_nobias_tiled_m128n64k64s3(
 // PTX: .maxntid 128, 1, 1
 // PTX: ld.shared.v2.b32
-// PTX: cvt.rni.f32.f32
+// PTX: fma.rn.f16x2
 // PTX: mma.sync.aligned.m16n8k32.row.col.satfinite.s32.s8.s8.s32
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x256xi8>) -> tensor<?x?x64xf32> {

@@ -9,12 +9,18 @@
 #include "dialect/Mamba/IR/MambaOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <sstream>
 
 using namespace mlir;
@@ -545,6 +551,42 @@ LogicalResult LinearW8A8Op::verify() {
                         {"out_features"})));
 }
 
+/// W4A8's in-kernel decode computes in fp16 (Marlin-QQQ), which equals the
+/// fp32 reference only for fp16-valued scales: a constant 'group_scales'
+/// must hold them (NaN and values beyond the fp16 range saturate alike and
+/// are allowed). Scales computed at run time are the producer's contract.
+static LogicalResult verifyHalfValuedScales(Operation *op, Value scales) {
+  Attribute attr;
+  if (!matchPattern(scales, m_Constant(&attr)))
+    return success();
+  ArrayRef<char> bytes;
+  SmallVector<float> dense;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      bytes = blob->getData();
+  } else if (auto values = dyn_cast<DenseFPElementsAttr>(attr)) {
+    dense.assign(values.getValues<float>().begin(), values.getValues<float>().end());
+    bytes = ArrayRef(reinterpret_cast<const char *>(dense.data()), dense.size() * sizeof(float));
+  }
+  for (size_t i = 0; i + sizeof(float) <= bytes.size(); i += sizeof(float)) {
+    float v;
+    std::memcpy(&v, bytes.data() + i, sizeof(v));
+    if (std::isnan(v) || std::fabs(v) > 65504.0f)
+      continue;
+    bool losesInfo = false;
+    APFloat half(v);
+    half.convert(APFloat::IEEEhalf(), APFloat::rmNearestTiesToEven, &losesInfo);
+    if (losesInfo) {
+      char text[32];
+      std::snprintf(text, sizeof(text), "%.9g", v);
+      return op->emitOpError() << "'group_scales' must be fp16-valued (the "
+                               << "in-kernel int4 -> int8 decode runs in fp16), "
+                               << "element " << i / sizeof(float) << " is " << text;
+    }
+  }
+  return success();
+}
+
 LogicalResult LinearW4A8Op::verify() {
   ShapeContract c(*this);
   return success(
@@ -554,6 +596,7 @@ LogicalResult LinearW4A8Op::verify() {
                                       getBias(), getResult())) &&
       succeeded(verifyInt4Weight(*this, c, getGroupScales(),
                                  getGroupSize())) &&
+      succeeded(verifyHalfValuedScales(*this, getGroupScales())) &&
       succeeded(c.match("channel_scales", getChannelScales(),
                         {"out_features"})));
 }

@@ -386,7 +386,9 @@ def Mamba_LinearW4A8Op : Mamba_PureOp<"linear_w4a8"> {
     bytes). In-kernel each value becomes an int8 weight
     `w8 = sat8(RNE(v * group_scales[n, k / group_size]))`; then exactly
     `mamba.linear_w8a8` with `channel_scales` as the per-row weight scales
-    (`ref::linearW4A8`).
+    (`ref::linearW4A8`). The group scales must be fp16-valued (Marlin-QQQ
+    stores them in fp16; the GPU decode computes in fp16): the verifier
+    checks constant ones.
   }];
   let arguments = (ins Mamba_Int8Tensor:$input, Mamba_F32Tensor:$input_scale,
                        Mamba_Int8Tensor:$weight,

@@ -615,6 +615,18 @@ func.func @linear_w4a8_per_channel_input_scale(%x: tensor<?x?x64xi8>, %s: tensor
 
 // -----
 
+// linear_w4a8: constant group scales must be fp16-valued (the GPU decode runs
+// in fp16); 0.1 is not (1.5 and NaN are accepted).
+func.func @linear_w4a8_group_scales_not_fp16(%x: tensor<?x?x64xi8>, %s: tensor<1xf32>, %w: tensor<2x32xi8>,
+    %cs: tensor<2xf32>) -> tensor<?x?x2xf32> {
+  %gs = arith.constant dense<[[1.5, 0x7FC00000], [0.1, 2.0]]> : tensor<2x2xf32>
+  // expected-error @+1 {{'mamba.linear_w4a8' op 'group_scales' must be fp16-valued (the in-kernel int4 -> int8 decode runs in fp16), element 2 is 0.100000001}}
+  %0 = mamba.linear_w4a8 %x scale(%s), %w group_scales(%gs) channel_scales(%cs) {group_size = 32 : i64} : (tensor<?x?x64xi8>, tensor<1xf32>, tensor<2x32xi8>, tensor<2x2xf32>, tensor<2xf32>) -> tensor<?x?x2xf32>
+  return %0 : tensor<?x?x2xf32>
+}
+
+// -----
+
 // linear_w4a8: the weight is a 2-D [N, K / 2] byte matrix.
 func.func @linear_w4a8_weight_rank(%x: tensor<?x?x64xi8>, %s: tensor<1xf32>, %w: tensor<328x32x1xi8>,
     %gs: tensor<328x2xf32>, %cs: tensor<328xf32>) -> tensor<?x?x328xf32> {
