@@ -35,7 +35,12 @@
 //    ("2xTF32"), so each product is within 2^-21 relative of x * w and the
 //    fp32 accumulation dominates the error, as in the GEMV (single TF32
 //    would round x to 11 significant bits: 2^-12 relative, the f16
-//    activations' precision). A warp computes a tile of 32 x 32 outputs
+//    activations' precision). linear_w4a16 the same way, its weight
+//    w = float(code - 8) * s (15 significant bits, exact in fp32) split
+//    into tf32 hi + lo too (lo has at most 5 bits: exact), three mmas a
+//    tile (x_hi w_hi, x_lo w_hi, x_hi w_lo; "3xTF32", the dropped x_lo w_lo
+//    is below 2^-21 relative): the fp32 GEMV's result up to order, not
+//    ref::linearW4A16's bits. A warp computes a tile of 32 x 32 outputs
 //    in prefill (2 x 4 mma tiles: each x load serves 4 tiles, each weight
 //    load 2) and 16 x 8 in batched decode; each lane loads 16 or 32
 //    contiguous bytes of each of its rows and columns per step (the K slots
@@ -57,9 +62,12 @@
 // rounded fp32 operations (arith.mulf / arith.addf without fastmath flags:
 // never contracted to fma). The W4A8 weight decode is
 // w8 = sat8(RNE(float(code - 8) * s~)) with NaN -> 0, as ref::saturateToInt8.
-// w4a16 sums in ref::linearW4A16's order (the warp order of
+// w4a16 on the warp and thread kernels (decode below batch 16) sums in
+// ref::linearW4A16's order (the warp order of
 // runtime/reference/FloatSemantics.h over 32-weight chunks, or k ascending
-// in the thread kernel), unfused: bit-exact. The fp32 linear may contract
+// in the thread kernel), unfused: bit-exact; on the mma kernel (prefill,
+// batched decode) it is the 3xTF32 sum above, held to the fp32 linear's
+// tolerance by --check-kernels (exec::isExactOp). The fp32 linear may contract
 // to fma and sums in another order than BLAS: equal to fp32 accumulation
 // rounding only.
 //
@@ -445,18 +453,20 @@ struct MmaConfig {
 /// a K no step divides).
 std::optional<MmaConfig> mmaConfig(const LinearSpec &s, bool prefill, int numWarps) {
   MmaConfig c;
-  if (s.kind == Kind::W4A16 || (s.kind == Kind::F32 && !s.f16Weights))
+  if (s.kind == Kind::F32 && !s.f16Weights)
     return std::nullopt;
-  c.mmaK = s.kind == Kind::F32 ? 8 : 32;
+  const bool floatX = s.kind == Kind::F32 || s.kind == Kind::W4A16;
+  c.mmaK = floatX ? 8 : 32;
   // The widest lane chunk (16-byte x loads for int8, 32 for fp32) K allows.
   const int64_t perMma = c.mmaK / 4;
   c.laneElems = 0;
-  for (int64_t elems : {int64_t{16} / (s.kind == Kind::F32 ? 2 : 1), perMma})
+  for (int64_t elems : {int64_t{16} / (floatX ? 2 : 1), perMma})
     if (s.K % (4 * elems) == 0 && (!s.int4() || s.group % elems == 0)) {
       c.laneElems = elems;
       break;
     }
-  if (c.laneElems == 0)
+  // W4A16: a lane's weights are whole 4-byte words (8 codes).
+  if (c.laneElems == 0 || (s.kind == Kind::W4A16 && c.laneElems != 8))
     return std::nullopt;
   // Prefill: 32 x 32 a warp (each x and weight load serves 4 and 2 mma
   // tiles); batched decode (16-64 rows): one tile a warp, for warps enough
@@ -601,6 +611,24 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, const MmaConfig &c,
         Value chunkK = arith::AddIOp::create(b, k0, laneK);
         Value scale = e.groupScale(cols[j], arith::DivUIOp::create(b, chunkK, k.idx(s.group)));
         out = e.decodeInt4Words(words, laneWBytes, scale);
+      } else if (s.kind == Kind::W4A16) {
+        // w = float(code - 8) * s exactly (15 significant bits), as the
+        // tf32 pair hi + lo (lo has at most 5 bits: exact): the laneElems
+        // hi values, then the lo ones.
+        Value chunkK = arith::AddIOp::create(b, k0, laneK);
+        Value scale = e.groupScale(cols[j], arith::DivUIOp::create(b, chunkK, k.idx(s.group)));
+        SmallVector<Value> lo;
+        for (int64_t i = 0; i < laneWBytes; ++i) {
+          Value byte = arith::TruncIOp::create(
+              b, i8, arith::ShRUIOp::create(b, words[i / 4], k.i32(8 * (i % 4))));
+          auto [w0, w1] = e.decodeByte(byte, scale, scale);
+          for (Value w : {w0, w1}) {
+            Value hi = roundTf32(w);
+            out.push_back(hi);
+            lo.push_back(arith::SubFOp::create(b, w, hi));
+          }
+        }
+        out.append(lo.begin(), lo.end());
       } else {
         auto halves = VectorType::get({2}, b.getF16Type());
         for (Value w : words) {
@@ -658,10 +686,14 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, const MmaConfig &c,
               auto &xs = xSteps[step];
               auto &ws = wSteps[step];
               auto piece = [&](ArrayRef<Value> v, int64_t half) { return v[2 * u + half]; };
-              SmallVector<Value> bFrags;
+              SmallVector<Value> bFrags, bLoFrags;
               for (int64_t j = 0; j < c.nTiles; ++j) {
                 Value b0 = piece(ws[j], 0), b1 = piece(ws[j], 1);
                 bFrags.push_back(fragment(bType, {b0, b1}));
+                if (s.kind == Kind::W4A16) {
+                  ArrayRef<Value> lo = ArrayRef(ws[j]).drop_front(c.laneElems);
+                  bLoFrags.push_back(fragment(bType, {piece(lo, 0), piece(lo, 1)}));
+                }
               }
               for (int64_t m = 0; m < c.mTiles; ++m) {
                 Value a[4] = {piece(xs[2 * m], 0), piece(xs[2 * m + 1], 0), piece(xs[2 * m], 1),
@@ -680,11 +712,19 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, const MmaConfig &c,
                 } else {
                   aFrags.push_back(fragment(aType, a));
                 }
-                for (int64_t j = 0; j < c.nTiles; ++j)
+                for (int64_t j = 0; j < c.nTiles; ++j) {
+                  // x_hi w, x_lo w (+ x_hi w_lo for W4A16: "3xTF32"; the
+                  // x_lo w_lo term is below 2^-21 relative).
+                  SmallVector<std::pair<Value, Value>> products;
                   for (Value aFrag : aFrags)
+                    products.push_back({aFrag, bFrags[j]});
+                  if (s.kind == Kind::W4A16)
+                    products.push_back({aFrags[0], bLoFrags[j]});
+                  for (auto [aFrag, bFrag] : products)
                     next[m * c.nTiles + j] = nvgpu::MmaSyncOp::create(
-                        b, aFrag, bFrags[j], next[m * c.nTiles + j],
+                        b, aFrag, bFrag, next[m * c.nTiles + j],
                         ArrayRef<int64_t>{16, 8, c.mmaK}, tf32);
+                }
               }
             }
           }
@@ -747,7 +787,8 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, const MmaConfig &c,
 int64_t batchedDecodeMinBatch(StringRef op) {
   // fp32 linears with f32 weights get the warp kernel again, and LaunchPlan
   // then keeps one launch.
-  return op == "linear_w8a8" || op == "linear_w4a8" || op == "linear" || op == "linear_bias"
+  return op == "linear_w8a8" || op == "linear_w4a8" || op == "linear_w4a16" || op == "linear" ||
+                 op == "linear_bias"
              ? kBatchedDecodeMinBatch
              : 0;
 }

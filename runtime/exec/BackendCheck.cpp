@@ -9,7 +9,7 @@
 namespace quamba::exec {
 
 bool isExactOp(const std::string &op) {
-  return op != "linear" && op != "linear_bias";
+  return op != "linear" && op != "linear_bias" && op != "linear_w4a16";
 }
 
 int outputCount(const plan::Launch &launch) {

@@ -30,7 +30,8 @@ struct LaunchCheck {
 };
 
 /// Launch op names whose results must match the reference bit for bit: all
-/// but the fp32 linear.
+/// but the float-activation linears (fp32 and W4A16: tensor cores sum in
+/// another order; held to the check's relative tolerance).
 bool isExactOp(const std::string &op);
 /// How many trailing operands of a launch are outputs.
 int outputCount(const plan::Launch &launch);

@@ -267,11 +267,20 @@ module {
 
 // -----
 
-// w4a16 with a bias, K = 128, group 64: warp kernel, fp32 weights
-// float(code - 8) * s_g.
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a16_k128_n64_g64_bias_warp_r16\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
-// CHECK-SAME: \22kernel\22:\22linear_w4a16_k128_n64_g64_bias_warp_r16\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,16)*2048,128)\22,1,1],\22block\22:[128,1,1]
+// w4a16 with a bias, K = 128, group 64: prefill and decode from batch 16 on
+// the tf32 mma kernel (w = float(code - 8) * s_g split into tf32 hi + lo,
+// x likewise: three mmas a tile), decode below batch 16 on the warp kernel
+// (fp32 weights, the reference's order).
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a16_k128_n64_g64_bias_mma_m32n32_u2\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
+// CHECK-SAME: \22kernel\22:\22linear_w4a16_k128_n64_g64_bias_mma_m32n32_u2\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,32)*128,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-SAME: \22kernel\22:\22linear_w4a16_k128_n64_g64_bias_warp_r1\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*2048,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-SAME: \22kernel\22:\22linear_w4a16_k128_n64_g64_bias_mma_m16n8_k4\22,{{.*}}\22grid\22:[\22cdiv(cdiv(B,16)*1024,128)\22,1,1]
+// CHECK: gpu.module @linear_w4a16_k128_n64_g64_bias_mma_m32n32_u2 {
+// CHECK: arith.sitofp
+// CHECK: arith.andi %{{.*}}, %c-8192_i32 : i32
+// CHECK: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 8], tf32Enabled}
+// CHECK: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 8], tf32Enabled}
+// CHECK: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 8], tf32Enabled}
 // CHECK: gpu.module @linear_w4a16_k128_n64_g64_bias_warp_r1 {
 // CHECK: gpu.func @linear_w4a16_k128_n64_g64_bias_warp_r1(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
@@ -279,6 +288,8 @@ module {
 // CHECK: arith.sitofp
 // CHECK-NOT: math.roundeven
 // CHECK: gpu.shuffle  xor %{{.*}} : f32
+// PTX-LABEL: .visible .entry linear_w4a16_k128_n64_g64_bias_mma_m32n32_u2(
+// PTX: mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32
 // PTX-LABEL: .visible .entry linear_w4a16_k128_n64_g64_bias_warp_r1(
 // PTX80-LABEL: .visible .entry linear_w4a16_k128_n64_g64_bias_warp_r1(
 // PTX: ld.global.v4.b32
