@@ -181,32 +181,33 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
       frag = vector::InsertOp::create(b, registers[i], frag, ArrayRef<int64_t>{i});
     return frag;
   };
-  // The lane's weights of column tile j in the stage as int8 mma words, in
-  // K order (W4A8: decoded in registers, one group scale for the lane's
-  // chunk).
-  auto weightWords = [&](Value stageBase, Value kt, int64_t j) {
-    SmallVector<Value> raw = loadShared(
-        arith::AddIOp::create(b, stageBase, add(laneW, 8 * j * c.wStride())), laneWBytes / 4);
-    SmallVector<Value> out;
-    if (s.kind == Kind::W8A8) {
-      for (Value w : raw)
-        out.push_back(asWord(w));
-      return out;
-    }
+  // The lane's raw weight words of column tile j in the stage (16 int8
+  // bytes, or 8 packed int4 bytes), and for W4A8 the group scale of its chunk.
+  auto rawWeights = [&](Value stageBase, int64_t j) {
+    return loadShared(arith::AddIOp::create(b, stageBase, add(laneW, 8 * j * c.wStride())),
+                      laneWBytes / 4);
+  };
+  auto chunkScale = [&](Value kt, int64_t j) {
     Value chunkK = arith::AddIOp::create(b, mul(kt, c.tileK), mul(t, c.laneElems()));
-    Value scale = e.groupScale(cols[j], arith::DivUIOp::create(b, chunkK, k.idx(s.group)));
-    return e.decodeInt4Words(raw, laneWBytes, scale);
+    return e.groupScale(cols[j], arith::DivUIOp::create(b, chunkK, k.idx(s.group)));
+  };
+  // Sub-step u's two int8 mma words (K order) of column tile j: W4A8
+  // decodes in registers just before its mmas (fewer registers live).
+  auto subStepWords = [&](ArrayRef<Value> raw, Value scale, int64_t u) -> SmallVector<Value> {
+    if (s.kind == Kind::W8A8)
+      return {asWord(raw[2 * u]), asWord(raw[2 * u + 1])};
+    return e.decodeInt4Words(raw[u], 4, scale);
   };
 
   // The mmas of one stage: the lane's 16 bytes of each row and column, two
   // mma sub-steps (u) of 8 bytes.
   auto computeStage = [&](Value stage, Value kt, SmallVector<Value> acc) {
     Value stageBase = mul(stage, c.stageBytes());
-    SmallVector<Value> bFrags[2];
+    SmallVector<SmallVector<Value>> raw;
+    SmallVector<Value> scales;
     for (int64_t j = 0; j < c.nTiles; ++j) {
-      SmallVector<Value> w = weightWords(stageBase, kt, j);
-      for (int64_t u = 0; u < 2; ++u)
-        bFrags[u].push_back(fragment(bType, {w[2 * u], w[2 * u + 1]}));
+      raw.push_back(rawWeights(stageBase, j));
+      scales.push_back(s.kind == Kind::W4A8 ? chunkScale(kt, j) : Value());
     }
     // Every row's words first, then the mmas with u outermost: the two
     // mmas into one accumulator are mTiles x nTiles mmas apart (the mma's
@@ -218,15 +219,19 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
                arith::AddIOp::create(b, stageBase, add(laneX, 8 * r * c.xStride())), 4))
         x.back().push_back(asWord(v));
     }
-    for (int64_t u = 0; u < 2; ++u)
+    for (int64_t u = 0; u < 2; ++u) {
+      SmallVector<Value> bFrags;
+      for (int64_t j = 0; j < c.nTiles; ++j)
+        bFrags.push_back(fragment(bType, subStepWords(raw[j], scales[j], u)));
       for (int64_t m = 0; m < c.mTiles; ++m) {
         Value aFrag = fragment(aType, {x[2 * m][2 * u], x[2 * m + 1][2 * u],
                                        x[2 * m][2 * u + 1], x[2 * m + 1][2 * u + 1]});
         for (int64_t j = 0; j < c.nTiles; ++j)
           acc[m * c.nTiles + j] =
-              nvgpu::MmaSyncOp::create(b, aFrag, bFrags[u][j], acc[m * c.nTiles + j],
+              nvgpu::MmaSyncOp::create(b, aFrag, bFrags[j], acc[m * c.nTiles + j],
                                        ArrayRef<int64_t>{16, 8, 32}, /*tf32Enabled=*/false);
       }
+    }
     return acc;
   };
 
