@@ -52,7 +52,10 @@ std::optional<TiledConfig> tiledConfig(const LinearSpec &s) {
     return std::nullopt;
   c.wBits = s.int4() ? 4 : 8;
   const int64_t threads = 32 * c.numWarps();
-  if (s.K % c.tileK != 0 || (s.int4() && s.group % c.laneElems() != 0) ||
+  // W4A8's decoding threads take 32 codes (half a tile row) each, inside
+  // one group.
+  if (s.K % c.tileK != 0 || (s.int4() && s.group % (c.tileK / 2) != 0) ||
+      (c.decodeOnce() && 2 * c.blockCols() != threads) ||
       c.wRowBytes() % 16 != 0 || (c.blockRows() * c.xStride() / 16) % threads != 0 ||
       (c.blockCols() * c.wRowBytes() / 16) % threads != 0)
     return std::nullopt;
@@ -71,7 +74,10 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
   const int64_t threads = 32 * c.numWarps();
   const int64_t numK = s.K / c.tileK;
   const int64_t laneXBytes = c.laneElems();
-  const int64_t laneWBytes = c.laneElems() * c.wBits / 8;
+  // A lane's bytes of a weight row in the tile it reads (W4A8: the
+  // decoded int8 tile).
+  const int64_t laneWBytes = c.laneElems();
+  const int64_t wReadStride = c.decodeOnce() ? c.tileK : c.wStride();
 
   Value shared = k.dynamicShared(c.sharedBytes());
   // ptr + byteOffset (an index), as an i8 GEP (i32 offsets in shared
@@ -150,10 +156,8 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
   // The lane's first x row and weight column in a stage (bytes).
   Value laneX = arith::AddIOp::create(
       b, mul(arith::AddIOp::create(b, warpRow, g), c.xStride()), mul(t, laneXBytes));
-  Value laneW = add(arith::AddIOp::create(
-                        b, mul(arith::AddIOp::create(b, warpCol, g), c.wStride()),
-                        mul(t, laneWBytes)),
-                    c.blockRows() * c.xStride());
+  Value laneW = arith::AddIOp::create(
+      b, mul(arith::AddIOp::create(b, warpCol, g), wReadStride), mul(t, laneWBytes));
   SmallVector<Value> cols;
   for (int64_t j = 0; j < c.nTiles; ++j)
     cols.push_back(arith::MinUIOp::create(
@@ -181,34 +185,47 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
       frag = vector::InsertOp::create(b, registers[i], frag, ArrayRef<int64_t>{i});
     return frag;
   };
-  // The lane's raw weight words of column tile j in the stage (16 int8
-  // bytes, or 8 packed int4 bytes), and for W4A8 the group scale of its chunk.
-  auto rawWeights = [&](Value stageBase, int64_t j) {
-    return loadShared(arith::AddIOp::create(b, stageBase, add(laneW, 8 * j * c.wStride())),
+  // W4A8: the block decodes the stage's int4 tile into the int8 tile, a
+  // thread per half row (32 codes, one group scale; consecutive threads on
+  // consecutive 16-byte pieces, in and out).
+  auto decodeTile = [&](Value stage, Value kt) {
+    Value col = arith::DivUIOp::create(b, tid, k.idx(2));
+    Value half = arith::RemUIOp::create(b, tid, k.idx(2));
+    Value in = arith::AddIOp::create(
+        b, mul(stage, c.stageBytes()),
+        add(arith::AddIOp::create(b, mul(col, c.wStride()), mul(half, 16)),
+            c.blockRows() * c.xStride()));
+    Value n = arith::MinUIOp::create(b, arith::AddIOp::create(b, firstCol, col), k.idx(s.N - 1));
+    Value chunkK = arith::AddIOp::create(b, mul(kt, c.tileK), mul(half, c.tileK / 2));
+    Value scale = e.groupScale(n, arith::DivUIOp::create(b, chunkK, k.idx(s.group)));
+    SmallVector<Value> words = e.decodeInt4Words(loadShared(in, 4), 16, scale);
+    Value out = add(arith::AddIOp::create(b, mul(col, c.tileK), mul(half, c.tileK / 2)),
+                    c.decodedBase());
+    Type v4i32 = VectorType::get({4}, i32);
+    for (int64_t v = 0; v < 2; ++v) {
+      Value packed = LLVM::UndefOp::create(b, v4i32);
+      for (int64_t i = 0; i < 4; ++i)
+        packed = LLVM::InsertElementOp::create(
+            b, packed, LLVM::BitcastOp::create(b, i32, words[4 * v + i]), k.i32(i));
+      LLVM::StoreOp::create(b, packed, at(shared, add(out, 16 * v)), /*alignment=*/16);
+    }
+  };
+  // The lane's 16 int8 weight bytes of column tile j (in the stage, or in
+  // W4A8's decoded tile), as the two sub-steps' mma words.
+  auto weightWords = [&](Value stageBase, int64_t j) {
+    Value base = c.decodeOnce() ? k.idx(c.decodedBase())
+                                : add(stageBase, c.blockRows() * c.xStride());
+    return loadShared(arith::AddIOp::create(b, base, add(laneW, 8 * j * wReadStride)),
                       laneWBytes / 4);
-  };
-  auto chunkScale = [&](Value kt, int64_t j) {
-    Value chunkK = arith::AddIOp::create(b, mul(kt, c.tileK), mul(t, c.laneElems()));
-    return e.groupScale(cols[j], arith::DivUIOp::create(b, chunkK, k.idx(s.group)));
-  };
-  // Sub-step u's two int8 mma words (K order) of column tile j: W4A8
-  // decodes in registers just before its mmas (fewer registers live).
-  auto subStepWords = [&](ArrayRef<Value> raw, Value scale, int64_t u) -> SmallVector<Value> {
-    if (s.kind == Kind::W8A8)
-      return {asWord(raw[2 * u]), asWord(raw[2 * u + 1])};
-    return e.decodeInt4Words(raw[u], 4, scale);
   };
 
   // The mmas of one stage: the lane's 16 bytes of each row and column, two
   // mma sub-steps (u) of 8 bytes.
   auto computeStage = [&](Value stage, Value kt, SmallVector<Value> acc) {
     Value stageBase = mul(stage, c.stageBytes());
-    SmallVector<SmallVector<Value>> raw;
-    SmallVector<Value> scales;
-    for (int64_t j = 0; j < c.nTiles; ++j) {
-      raw.push_back(rawWeights(stageBase, j));
-      scales.push_back(s.kind == Kind::W4A8 ? chunkScale(kt, j) : Value());
-    }
+    SmallVector<SmallVector<Value>> w;
+    for (int64_t j = 0; j < c.nTiles; ++j)
+      w.push_back(weightWords(stageBase, j));
     // Every row's words first, then the mmas with u outermost: the two
     // mmas into one accumulator are mTiles x nTiles mmas apart (the mma's
     // latency hides behind the others).
@@ -222,7 +239,7 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
     for (int64_t u = 0; u < 2; ++u) {
       SmallVector<Value> bFrags;
       for (int64_t j = 0; j < c.nTiles; ++j)
-        bFrags.push_back(fragment(bType, subStepWords(raw[j], scales[j], u)));
+        bFrags.push_back(fragment(bType, {asWord(w[j][2 * u]), asWord(w[j][2 * u + 1])}));
       for (int64_t m = 0; m < c.mTiles; ++m) {
         Value aFrag = fragment(aType, {x[2 * m][2 * u], x[2 * m + 1][2 * u],
                                        x[2 * m][2 * u + 1], x[2 * m + 1][2 * u + 1]});
@@ -258,6 +275,12 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
           issueTile(next, arith::RemUIOp::create(b, next, k.idx(c.stages)));
         });
         commit();
+        if (c.decodeOnce()) {
+          // The decoded tile of kt-1 is free: every warp passed the
+          // barrier above after its mmas.
+          decodeTile(arith::RemUIOp::create(b, kt, k.idx(c.stages)), kt);
+          k.barrier();
+        }
         return computeStage(arith::RemUIOp::create(b, kt, k.idx(c.stages)), kt,
                             SmallVector<Value>(iter.begin(), iter.end()));
       });

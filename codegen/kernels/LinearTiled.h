@@ -45,6 +45,13 @@ struct TiledConfig {
   int64_t wRowBytes() const { return tileK * wBits / 8; }
   int64_t wStride() const { return wRowBytes(); }
   int64_t stageBytes() const { return blockRows() * xStride() + blockCols() * wStride(); }
+  /// W4A8: the block decodes each staged int4 tile once into an int8 tile
+  /// (blockCols x tileK bytes, after the stages) that the warps then read
+  /// as W8A8's, instead of each warp decoding its columns in registers
+  /// (the two warps of a column would decode them twice).
+  bool decodeOnce() const { return wBits == 4; }
+  int64_t decodedBase() const { return stages * stageBytes(); }
+  int64_t decodedBytes() const { return decodeOnce() ? blockCols() * tileK : 0; }
   /// Row stride (bytes) of the epilogue's [blockRows][blockCols] tile of
   /// 4-byte sums: padded by 32 so that the 16 lanes of an 8-byte store
   /// phase (4 rows, 4 column pairs) hit distinct banks.
@@ -52,7 +59,7 @@ struct TiledConfig {
   /// The pipeline's stages, or the epilogue's tile where that is larger
   /// (they share the memory: the epilogue runs after the last tile).
   int64_t sharedBytes() const {
-    return std::max(stages * stageBytes(), blockRows() * epilogueStride());
+    return std::max(stages * stageBytes() + decodedBytes(), blockRows() * epilogueStride());
   }
   std::string suffix() const;
 };

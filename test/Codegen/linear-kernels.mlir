@@ -226,9 +226,10 @@ module {
 // -----
 
 // w4a8 with a bias, group 16 (not a whole chunk): decode on the thread kernel
-// (prefill: the tensor-core kernel).
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g16_bias_tiled_m128n64k64s3\22,{{.*}}{\22name\22:\22linear_w4a8_k64_n16_g16_bias_thread\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
-// CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g16_bias_tiled_m128n64k64s3\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,128)*128,128)\22,1,1],\22block\22:[128,1,1]
+// (prefill: the register tensor-core kernel; the tiled one decodes 32-code
+// runs, more than a group).
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k64_n16_g16_bias_mma_m32n32\22,{{.*}}{\22name\22:\22linear_w4a8_k64_n16_g16_bias_thread\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
+// CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g16_bias_mma_m32n32\22,{{.*}}\22scalars\22:[\22B*L\22]
 // CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n16_g16_bias_thread\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*16,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK: gpu.module @linear_w4a8_k64_n16_g16_bias_thread {
 // CHECK: gpu.func @linear_w4a8_k64_n16_g16_bias_thread(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel

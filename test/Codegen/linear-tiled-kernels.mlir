@@ -68,19 +68,26 @@ module {
 // -----
 
 // W4A8, group 128: packed int4 rows (32 bytes a 64-element tile) are
-// staged; each lane decodes its 8 bytes (16 weights, one group) to int8 in
-// registers after its shared load, with the group scale of its chunk.
+// staged; after the tile's barrier each thread decodes half a row (16 bytes,
+// 32 codes of one group, with that group's scale) into the block's int8
+// tile, a second barrier, then the warps read int8 words as W8A8's.
 // CHECK-LABEL: gpu.module @linear_w4a8_k256_n64_g128_nobias_tiled_m128n64k64s3
 // CHECK: scf.for
-// CHECK: llvm.load %{{.*}} {alignment = 8 : i64} : !llvm.ptr<3> -> vector<2xi32>
+// CHECK: nvvm.cp.async.wait.group 1
+// CHECK: gpu.barrier
 // CHECK: arith.divui %{{.*}}, %c128{{.*}} : index
+// CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4xi32>
 // CHECK: llvm.intr.fma(%{{.*}}) : (vector<2xf16>, vector<2xf16>, vector<2xf16>) -> vector<2xf16>
 // CHECK: nvvm.prmt
+// CHECK: llvm.store %{{.*}}, %{{.*}} {alignment = 16 : i64} : vector<4xi32>, !llvm.ptr<3>
+// CHECK: gpu.barrier
+// CHECK-NOT: llvm.intr.fma
 // CHECK: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 32]}
 // PTX-LABEL: .visible .entry linear_w4a8_k256_n64_g128_nobias_tiled_m128n64k64s3(
 // PTX: .maxntid 128, 1, 1
-// PTX: ld.shared.v2.b32
 // PTX: fma.rn.f16x2
+// PTX: st.shared.v4.b32
+// PTX: bar.sync
 // PTX: mma.sync.aligned.m16n8k32.row.col.satfinite.s32.s8.s8.s32
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x256xi8>) -> tensor<?x?x64xf32> {
