@@ -937,8 +937,11 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   // Column blocks only where enough warps remain to keep DRAM busy
   // (mamba2-2.7b's out_proj, N = 2560, measured 15.6 us with 640 warps of 4
   // columns and 11.7 us with 2560 warps of one; in_proj, N = 10576, 17.9 vs
-  // 19.5 us).
-  const int64_t colsPerWarp = !prefill && s.N % kDecodeColsPerWarp == 0 &&
+  // 19.5 us). W4A8 keeps one column a warp: its int4 decode, not the x
+  // loads, limits it, so more warps win (mamba2-2.7b TPOT at batch 1 2.58
+  // ms with one column, 2.67 with two, 2.69 with four; H200).
+  const int64_t colsPerWarp = !prefill && s.kind != Kind::W4A8 &&
+                                      s.N % kDecodeColsPerWarp == 0 &&
                                       s.N / kDecodeColsPerWarp >= kMinDecodeWarps
                                   ? kDecodeColsPerWarp
                                   : 1;
