@@ -35,12 +35,11 @@
 //    ("2xTF32"), so each product is within 2^-21 relative of x * w and the
 //    fp32 accumulation dominates the error, as in the GEMV (single TF32
 //    would round x to 11 significant bits: 2^-12 relative, the f16
-//    activations' precision). linear_w4a16 the same way, its weight
-//    w = float(code - 8) * s (15 significant bits, exact in fp32) split
-//    into tf32 hi + lo too (lo has at most 5 bits: exact), three mmas a
-//    tile (x_hi w_hi, x_lo w_hi, x_hi w_lo; "3xTF32", the dropped x_lo w_lo
-//    is below 2^-21 relative): the fp32 GEMV's result up to order, not
-//    ref::linearW4A16's bits. A warp computes a tile of 32 x 32 outputs
+//    activations' precision). linear_w4a16 the same way with code - 8
+//    (exact in tf32) as the weight: each group's sum starts from zero in an
+//    inner loop, then total += sum * s[n, group] (two mmas a tile, no
+//    per-weight multiply): the fp32 GEMV's result up to order and one
+//    rounding per group, not ref::linearW4A16's bits. A warp computes a tile of 32 x 32 outputs
 //    in prefill (2 x 4 mma tiles: each x load serves 4 tiles, each weight
 //    load 2) and 16 x 8 in batched decode; each lane loads 16 or 32
 //    contiguous bytes of each of its rows and columns per step (the K slots
@@ -66,7 +65,7 @@
 // ref::linearW4A16's order (the warp order of
 // runtime/reference/FloatSemantics.h over 32-weight chunks, or k ascending
 // in the thread kernel), unfused: bit-exact; on the mma kernel (prefill,
-// batched decode) it is the 3xTF32 sum above, held to the fp32 linear's
+// batched decode) it is the group-factored 2xTF32 sum above, held to the fp32 linear's
 // tolerance by --check-kernels (exec::isExactOp). The fp32 linear may contract
 // to fma and sums in another order than BLAS: equal to fp32 accumulation
 // rounding only.
@@ -477,8 +476,15 @@ std::optional<MmaConfig> mmaConfig(const LinearSpec &s, bool prefill, int numWar
     c.kSplit = numWarps;
   // Loads of up to 4 (decode) or 2 (prefill: 3x the operands a step)
   // steps in flight, where the warp's K slice divides into them.
+  // W4A16 sums each group apart (then scales it): a warp's K slice is
+  // whole groups and a group whole loop iterations.
+  if (s.kind == Kind::W4A16 && (s.K / c.kSplit) % s.group != 0)
+    c.kSplit = 1;
+  if (s.kind == Kind::W4A16 && s.group % c.stepK() != 0)
+    return std::nullopt;
+  const int64_t period = s.kind == Kind::W4A16 ? s.group : s.K / c.kSplit;
   for (int64_t u = prefill ? 2 : 4; u > 1; u /= 2)
-    if ((s.K / c.kSplit) % (u * c.stepK()) == 0) {
+    if (period % (u * c.stepK()) == 0) {
       c.unroll = u;
       break;
     }
@@ -612,23 +618,14 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, const MmaConfig &c,
         Value scale = e.groupScale(cols[j], arith::DivUIOp::create(b, chunkK, k.idx(s.group)));
         out = e.decodeInt4Words(words, laneWBytes, scale);
       } else if (s.kind == Kind::W4A16) {
-        // w = float(code - 8) * s exactly (15 significant bits), as the
-        // tf32 pair hi + lo (lo has at most 5 bits: exact): the laneElems
-        // hi values, then the lo ones.
-        Value chunkK = arith::AddIOp::create(b, k0, laneK);
-        Value scale = e.groupScale(cols[j], arith::DivUIOp::create(b, chunkK, k.idx(s.group)));
-        SmallVector<Value> lo;
+        // code - 8, exact in tf32; the group scale multiplies the group's
+        // sum (below).
         for (int64_t i = 0; i < laneWBytes; ++i) {
           Value byte = arith::TruncIOp::create(
               b, i8, arith::ShRUIOp::create(b, words[i / 4], k.i32(8 * (i % 4))));
-          auto [w0, w1] = e.decodeByte(byte, scale, scale);
-          for (Value w : {w0, w1}) {
-            Value hi = roundTf32(w);
-            out.push_back(hi);
-            lo.push_back(arith::SubFOp::create(b, w, hi));
-          }
+          auto [w0, w1] = e.decodeByte(byte, k.f32(1.0f), k.f32(1.0f));
+          out.append({w0, w1});
         }
-        out.append(lo.begin(), lo.end());
       } else {
         auto halves = VectorType::get({2}, b.getF16Type());
         for (Value w : words) {
@@ -666,9 +663,7 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, const MmaConfig &c,
                                      : DenseElementsAttr::get(cType, b.getI32IntegerAttr(0))));
     // Operand registers per sub-step and half: one word (int8) or value.
     const int64_t subSteps = c.laneElems / (c.mmaK / 4);
-    SmallVector<Value> acc = k.forLoop(
-        kBegin, arith::AddIOp::create(b, kBegin, k.idx(sliceK)), k.idx(c.unroll * c.stepK()), init,
-        [&](Value kLoop, ValueRange iter) -> SmallVector<Value> {
+    auto steps = [&](Value kLoop, ValueRange iter) -> SmallVector<Value> {
           // Every step's loads first, then their mmas.
           SmallVector<SmallVector<SmallVector<Value>>> xSteps, wSteps;
           for (int64_t step = 0; step < c.unroll; ++step) {
@@ -686,14 +681,10 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, const MmaConfig &c,
               auto &xs = xSteps[step];
               auto &ws = wSteps[step];
               auto piece = [&](ArrayRef<Value> v, int64_t half) { return v[2 * u + half]; };
-              SmallVector<Value> bFrags, bLoFrags;
+              SmallVector<Value> bFrags;
               for (int64_t j = 0; j < c.nTiles; ++j) {
                 Value b0 = piece(ws[j], 0), b1 = piece(ws[j], 1);
                 bFrags.push_back(fragment(bType, {b0, b1}));
-                if (s.kind == Kind::W4A16) {
-                  ArrayRef<Value> lo = ArrayRef(ws[j]).drop_front(c.laneElems);
-                  bLoFrags.push_back(fragment(bType, {piece(lo, 0), piece(lo, 1)}));
-                }
               }
               for (int64_t m = 0; m < c.mTiles; ++m) {
                 Value a[4] = {piece(xs[2 * m], 0), piece(xs[2 * m + 1], 0), piece(xs[2 * m], 1),
@@ -712,24 +703,48 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, const MmaConfig &c,
                 } else {
                   aFrags.push_back(fragment(aType, a));
                 }
-                for (int64_t j = 0; j < c.nTiles; ++j) {
-                  // x_hi w, x_lo w (+ x_hi w_lo for W4A16: "3xTF32"; the
-                  // x_lo w_lo term is below 2^-21 relative).
-                  SmallVector<std::pair<Value, Value>> products;
+                for (int64_t j = 0; j < c.nTiles; ++j)
                   for (Value aFrag : aFrags)
-                    products.push_back({aFrag, bFrags[j]});
-                  if (s.kind == Kind::W4A16)
-                    products.push_back({aFrags[0], bLoFrags[j]});
-                  for (auto [aFrag, bFrag] : products)
                     next[m * c.nTiles + j] = nvgpu::MmaSyncOp::create(
-                        b, aFrag, bFrag, next[m * c.nTiles + j],
+                        b, aFrag, bFrags[j], next[m * c.nTiles + j],
                         ArrayRef<int64_t>{16, 8, c.mmaK}, tf32);
-                }
               }
             }
           }
           return next;
-        });
+    };
+    SmallVector<Value> acc;
+    Value kEnd = arith::AddIOp::create(b, kBegin, k.idx(sliceK));
+    Value stride = k.idx(c.unroll * c.stepK());
+    if (s.kind != Kind::W4A16) {
+      acc = k.forLoop(kBegin, kEnd, stride, init, steps);
+    } else {
+      // W4A16: each group's sum of x * (code - 8) from zero, then
+      // total += sum * s[n, group] (c[i][h] is column 2t + h of its tile).
+      acc = k.forLoop(kBegin, kEnd, k.idx(s.group), init, [&](Value g0, ValueRange total) {
+        SmallVector<Value> sums =
+            k.forLoop(g0, arith::AddIOp::create(b, g0, k.idx(s.group)), stride, init, steps);
+        Value group = arith::DivUIOp::create(b, g0, k.idx(s.group));
+        SmallVector<Value> next(total.begin(), total.end());
+        for (int64_t j = 0; j < c.nTiles; ++j) {
+          Value scale[2];
+          for (int64_t h = 0; h < 2; ++h) {
+            Value col = arith::AddIOp::create(
+                b, firstCol, arith::AddIOp::create(b, arith::MulIOp::create(b, t, k.idx(2)),
+                                                   k.idx(8 * j + h)));
+            scale[h] = e.groupScale(arith::MinUIOp::create(b, col, k.idx(s.N - 1)), group);
+          }
+          Value scales = vector::FromElementsOp::create(
+              b, cType, ValueRange{scale[0], scale[1], scale[0], scale[1]});
+          for (int64_t m = 0; m < c.mTiles; ++m) {
+            int64_t a = m * c.nTiles + j;
+            next[a] = arith::AddFOp::create(b, total[a],
+                                            arith::MulFOp::create(b, sums[a], scales));
+          }
+        }
+        return next;
+      });
+    }
     if (c.kSplit > 1) {
       // The slices' sums, added in warp order by warp 0 (deterministic;
       // exact for the int32 sums).

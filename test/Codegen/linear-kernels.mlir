@@ -269,19 +269,25 @@ module {
 // -----
 
 // w4a16 with a bias, K = 128, group 64: prefill and decode from batch 16 on
-// the tf32 mma kernel (w = float(code - 8) * s_g split into tf32 hi + lo,
-// x likewise: three mmas a tile), decode below batch 16 on the warp kernel
+// the tf32 mma kernel (x split into tf32 hi + lo, code - 8 exact: two mmas a
+// tile; each group's sum from zero in an inner loop, then scaled by its
+// columns' group scales and added), decode below batch 16 on the warp kernel
 // (fp32 weights, the reference's order).
 // CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a16_k128_n64_g64_bias_mma_m32n32_u2\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
 // CHECK-SAME: \22kernel\22:\22linear_w4a16_k128_n64_g64_bias_mma_m32n32_u2\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,32)*128,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK-SAME: \22kernel\22:\22linear_w4a16_k128_n64_g64_bias_warp_r1\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*2048,128)\22,1,1],\22block\22:[128,1,1]
-// CHECK-SAME: \22kernel\22:\22linear_w4a16_k128_n64_g64_bias_mma_m16n8_k4\22,{{.*}}\22grid\22:[\22cdiv(cdiv(B,16)*1024,128)\22,1,1]
+// CHECK-SAME: \22kernel\22:\22linear_w4a16_k128_n64_g64_bias_mma_m16n8_u2\22,{{.*}}\22grid\22:[\22cdiv(cdiv(B,16)*256,128)\22,1,1]
 // CHECK: gpu.module @linear_w4a16_k128_n64_g64_bias_mma_m32n32_u2 {
+// CHECK: scf.for %[[G0:.*]] = %{{.*}} to %{{.*}} step %c64
+// CHECK: scf.for %{{.*}} = %[[G0]] to %{{.*}} iter_args(%[[SUM:[^ ]*]] = %cst
 // CHECK: arith.sitofp
 // CHECK: arith.andi %{{.*}}, %c-8192_i32 : i32
-// CHECK: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 8], tf32Enabled}
-// CHECK: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 8], tf32Enabled}
-// CHECK: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 8], tf32Enabled}
+// CHECK: %[[HI:.*]] = nvgpu.mma.sync(%{{.*}}, %{{.*}}, %[[SUM]]) {mmaShape = [16, 8, 8], tf32Enabled}
+// CHECK-NEXT: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %[[HI]]) {mmaShape = [16, 8, 8], tf32Enabled}
+// CHECK: scf.yield
+// CHECK: arith.divui %[[G0]], %c64
+// CHECK: arith.mulf %{{.*}} : vector<2x2xf32>
+// CHECK: arith.addf %{{.*}} : vector<2x2xf32>
 // CHECK: gpu.module @linear_w4a16_k128_n64_g64_bias_warp_r1 {
 // CHECK: gpu.func @linear_w4a16_k128_n64_g64_bias_warp_r1(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
