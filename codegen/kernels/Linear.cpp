@@ -65,8 +65,10 @@
 // ref::linearW4A16's order (the warp order of
 // runtime/reference/FloatSemantics.h over 32-weight chunks, or k ascending
 // in the thread kernel), unfused: bit-exact; on the mma kernel (prefill,
-// batched decode) it is the group-factored 2xTF32 sum above, held to the fp32 linear's
-// tolerance by --check-kernels (exec::isExactOp). The fp32 linear may contract
+// batched decode) it is the group-factored 2xTF32 sum above, held to the
+// fp32 linear's tolerance by --check-kernels (exec::isExactLaunch). In
+// models with int8 activations (W4AX) LaunchPlan.cpp marks it "exact" and
+// it keeps the exact kernels everywhere. The fp32 linear may contract
 // to fma and sums in another order than BLAS: equal to fp32 accumulation
 // rounding only.
 //
@@ -943,7 +945,10 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
     return success();
   }
   std::optional<MmaConfig> mma;
-  if (prefill || batchedDecode)
+  // W4A16 in a model with int8 activations keeps the exact kernels
+  // (LaunchPlan.cpp, attr "exact").
+  const bool exact = launch.attrs.count("exact") != 0;
+  if ((prefill || batchedDecode) && !exact)
     mma = mmaConfig(s, prefill, numWarps);
   const bool mmaKernel = mma.has_value();
   const bool warpKernel =

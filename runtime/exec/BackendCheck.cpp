@@ -8,8 +8,11 @@
 
 namespace quamba::exec {
 
-bool isExactOp(const std::string &op) {
-  return op != "linear" && op != "linear_bias" && op != "linear_w4a16";
+bool isExactLaunch(const plan::Launch &launch) {
+  const std::string &op = launch.op;
+  if (op == "linear_w4a16")
+    return launch.attrs.count("exact") != 0;
+  return op != "linear" && op != "linear_bias";
 }
 
 int outputCount(const plan::Launch &launch) {
@@ -76,7 +79,7 @@ LaunchCheck checkOne(Session &candidate, Session &reference, const std::string &
   check.index = index;
   check.op = launch.op;
   check.kernel = launch.kernel;
-  check.exact = isExactOp(launch.op);
+  check.exact = isExactLaunch(launch);
   const int outputs = outputCount(launch);
   const size_t first = launch.operands.size() - outputs;
   auto fail = [&](const std::string &error) {

@@ -29,10 +29,11 @@ struct LaunchCheck {
   std::string error;        ///< a backend error, if any
 };
 
-/// Launch op names whose results must match the reference bit for bit: all
-/// but the float-activation linears (fp32 and W4A16: tensor cores sum in
-/// another order; held to the check's relative tolerance).
-bool isExactOp(const std::string &op);
+/// Launches whose results must match the reference bit for bit: all but
+/// the float-activation linears (fp32, and W4A16 unless its attr "exact"
+/// says it keeps the exact kernels: tensor cores sum in another order; held
+/// to the check's relative tolerance).
+bool isExactLaunch(const plan::Launch &launch);
 /// How many trailing operands of a launch are outputs.
 int outputCount(const plan::Launch &launch);
 

@@ -268,6 +268,28 @@ module {
 
 // -----
 
+// w4a16 in a model that quantizes activations (W4AX): the launches carry
+// "exact" and keep the reference-order kernels in prefill and at every
+// batch (a last-bit difference would flip int8 codes downstream).
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a16_k128_n64_g64_nobias_warp_r16\22
+// CHECK-NOT: _mma_
+// CHECK-SAME: \22op\22:\22linear_w4a16\22,\22kernel\22:\22linear_w4a16_k128_n64_g64_nobias_warp_r16\22,{{[^}]*}}\22attrs\22:{\22exact\22:[1.0]
+// CHECK-SAME: \22op\22:\22linear_w4a16\22,\22kernel\22:\22linear_w4a16_k128_n64_g64_nobias_warp_r1\22,{{[^}]*}}\22attrs\22:{\22exact\22:[1.0]
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>, %w: tensor<64x64xi8>, %gs: tensor<64x2xf32>) -> tensor<?x?x64xi8> {
+    %s = arith.constant dense<0.5> : tensor<1xf32>
+    %y = mamba.linear_w4a16 %x, %w group_scales(%gs) {group_size = 64 : i64} : (tensor<?x?x128xf32>, tensor<64x64xi8>, tensor<64x2xf32>) -> tensor<?x?x64xf32>
+    %q = mamba.quantize %y, scales(%s) : (tensor<?x?x64xf32>, tensor<1xf32>) -> tensor<?x?x64xi8>
+    return %q : tensor<?x?x64xi8>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x128xf32>, %w: tensor<64x64xi8>, %gs: tensor<64x2xf32>) -> tensor<?x1x64xf32> {
+    %y = mamba.linear_w4a16 %x, %w group_scales(%gs) {group_size = 64 : i64} : (tensor<?x1x128xf32>, tensor<64x64xi8>, tensor<64x2xf32>) -> tensor<?x1x64xf32>
+    return %y : tensor<?x1x64xf32>
+  }
+}
+
+// -----
+
 // w4a16 with a bias, K = 128, group 64: prefill and decode from batch 16 on
 // the tf32 mma kernel (x split into tf32 hi + lo, code - 8 exact: two mmas a
 // tile; each group's sum from zero in an inner loop, then scaled by its
