@@ -230,10 +230,8 @@ private:
   }
 
   Value decodeCode(Value code, Value scale) {
-    // float(code - 8) without a conversion (quarter rate): the bits
-    // 0x4B000000 | code are 2^23 + code, and subtracting 2^23 + 8 is exact.
-    Value biased = arith::BitcastOp::create(b, f32, arith::OrIOp::create(b, code, k.i32(0x4B000000)));
-    Value vf = arith::SubFOp::create(b, biased, k.f32(8388616.0f));
+    Value v = arith::SubIOp::create(b, code, k.i32(8));
+    Value vf = arith::SIToFPOp::create(b, f32, v);
     // Exact product (4 x 11 significant bits); w4a16: the fp32 weight.
     Value p = arith::MulFOp::create(b, vf, scale);
     if (s.kind == Kind::W4A16)

@@ -302,7 +302,7 @@ module {
 // CHECK: gpu.module @linear_w4a16_k128_n64_g64_bias_mma_m32n32_u2 {
 // CHECK: scf.for %[[G0:.*]] = %{{.*}} to %{{.*}} step %c64
 // CHECK: scf.for %{{.*}} = %[[G0]] to %{{.*}} iter_args(%[[SUM:[^ ]*]] = %cst
-// CHECK: arith.ori %{{.*}}, %c1258291200_i32 : i32
+// CHECK: arith.sitofp
 // CHECK: arith.andi %{{.*}}, %c-8192_i32 : i32
 // CHECK: %[[HI:.*]] = nvgpu.mma.sync(%{{.*}}, %{{.*}}, %[[SUM]]) {mmaShape = [16, 8, 8], tf32Enabled}
 // CHECK-NEXT: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %[[HI]]) {mmaShape = [16, 8, 8], tf32Enabled}
@@ -314,9 +314,7 @@ module {
 // CHECK: gpu.func @linear_w4a16_k128_n64_g64_bias_warp_r1(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK: vector<16xi8>
-// CHECK: arith.ori %{{.*}}, %c1258291200_i32 : i32
-// CHECK-NEXT: arith.bitcast %{{.*}} : i32 to f32
-// CHECK: arith.subf %{{.*}}, %cst{{.*}} : f32
+// CHECK: arith.sitofp
 // CHECK-NOT: math.roundeven
 // CHECK: gpu.shuffle  xor %{{.*}} : f32
 // PTX-LABEL: .visible .entry linear_w4a16_k128_n64_g64_bias_mma_m32n32_u2(
@@ -324,9 +322,7 @@ module {
 // PTX-LABEL: .visible .entry linear_w4a16_k128_n64_g64_bias_warp_r1(
 // PTX80-LABEL: .visible .entry linear_w4a16_k128_n64_g64_bias_warp_r1(
 // PTX: ld.global.v4.b32
-// PTX: or.b32 {{[^;]*}}, 1258291200;
-// PTX: add.rn.f32 {{[^;]*}}, 0fCB000008;
-// PTX-NOT: cvt.rn.f32.s32
+// PTX: cvt.rn.f32.s32
 // PTX-NOT: fma.rn.f32
 // PTX: shfl.sync.bfly.b32
 // PTX: add.rn.f32
