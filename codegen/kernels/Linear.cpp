@@ -12,7 +12,9 @@
 //
 //  * "warp": one warp per block of C output columns and R rows (prefill:
 //    R = 16, C = 1; decode: R = 1, C = 4 when N / 4 >= 2048 warps remain,
-//    so each x chunk loaded serves 4 columns, else C = 1). Each lane walks the reduction in chunks of 16
+//    so each x chunk loaded serves 4 columns, else C = 1; W4A8 always
+//    C = 1). Integer kinds multiply int8 words with dp4a (exact int32
+//    sums). Each lane walks the reduction in chunks of 16
 //    weight bytes (16-byte vector loads; rows are 16-byte aligned when the
 //    chunk divides K: every plan buffer is its own allocation or a 256-byte
 //    aligned arena range), issuing 8 weight-chunk loads (8 / C chunks of
@@ -27,9 +29,9 @@
 //    Block = 128 threads; grid = cdiv(rows * N, 128).
 //  * "mma" (prefill, and decode from batch kBatchedDecodeMinBatch): tensor
 //    cores. linear_w8a8 / linear_w4a8 on mma.sync m16n8k32 .s8 (W4A8
-//    decodes its int4 weights to int8 in registers first, exactly the
-//    reference's dequantizeW4ToInt8): exact int32 sums, then the same
-//    epilogue. The fp32 linear with f16 weights on mma.sync m16n8k8 .tf32:
+//    decodes its int4 weights to int8 in registers first,
+//    LinearEmitter::decodeInt4Words, exactly the reference's
+//    dequantizeW4ToInt8): exact int32 sums, then the same epilogue. The fp32 linear with f16 weights on mma.sync m16n8k8 .tf32:
 //    the f16 weights are exact in tf32 and x is split into two tf32 parts,
 //    x = hi + lo (each rounded to nearest, ties away), two mmas per tile
 //    ("2xTF32"), so each product is within 2^-21 relative of x * w and the

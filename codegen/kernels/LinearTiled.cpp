@@ -23,7 +23,8 @@
 // does not see.
 //
 // Exactness: the integer kinds accumulate exact int32 sums (order-free),
-// W4A8 decodes each int4 weight to int8 in registers exactly as
+// W4A8's block decodes each staged int4 tile once into an int8 tile
+// (LinearEmitter::decodeInt4Words, fp16 half2 arithmetic) exactly as
 // ref::dequantizeW4ToInt8, and the epilogue is LinearEmitter's: bit-exact
 // with the CPU reference.
 //
