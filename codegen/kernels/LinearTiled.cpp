@@ -159,11 +159,6 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
       b, mul(arith::AddIOp::create(b, warpRow, g), c.xStride()), mul(t, laneXBytes));
   Value laneW = arith::AddIOp::create(
       b, mul(arith::AddIOp::create(b, warpCol, g), wReadStride), mul(t, laneWBytes));
-  SmallVector<Value> cols;
-  for (int64_t j = 0; j < c.nTiles; ++j)
-    cols.push_back(arith::MinUIOp::create(
-        b, arith::AddIOp::create(b, firstCol, add(arith::AddIOp::create(b, warpCol, g), 8 * j)),
-        k.idx(s.N - 1)));
 
   // `words` 4-byte words at shared byte offset `offset` (16-byte aligned
   // vector loads, or one 8-byte load).
@@ -222,7 +217,7 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
 
   // The mmas of one stage: the lane's 16 bytes of each row and column, two
   // mma sub-steps (u) of 8 bytes.
-  auto computeStage = [&](Value stage, Value kt, SmallVector<Value> acc) {
+  auto computeStage = [&](Value stage, SmallVector<Value> acc) {
     Value stageBase = mul(stage, c.stageBytes());
     SmallVector<SmallVector<Value>> w;
     for (int64_t j = 0; j < c.nTiles; ++j)
@@ -282,7 +277,7 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
           decodeTile(arith::RemUIOp::create(b, kt, k.idx(c.stages)), kt);
           k.barrier();
         }
-        return computeStage(arith::RemUIOp::create(b, kt, k.idx(c.stages)), kt,
+        return computeStage(arith::RemUIOp::create(b, kt, k.idx(c.stages)),
                             SmallVector<Value>(iter.begin(), iter.end()));
       });
   NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
