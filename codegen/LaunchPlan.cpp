@@ -2,6 +2,7 @@
 #include "codegen/LaunchPlan.h"
 
 #include "codegen/NvptxTarget.h"
+#include "codegen/kernels/HadamardRow.h"
 #include "codegen/kernels/Kernels.h"
 #include "dialect/Mamba/IR/MambaOps.h"
 #include "passes/Interpreter/Interpreter.h"
@@ -372,6 +373,17 @@ private:
   LogicalResult lowerScaled(Operation *op, Value input, Value scales,
                             Value output, StringRef opName);
   LogicalResult lowerHadamard(mamba::HadamardOp op);
+  LogicalResult lowerRMSNorm(mamba::RMSNormOp op);
+  LogicalResult lowerGatedRMSNorm(mamba::GatedRMSNormOp op);
+  /// The plan buffer of H_m for a Hadamard transform of rows of n.
+  FailureOr<int> hadamardFactorBuffer(Operation *op, int64_t n);
+  /// A quantize that is `value`'s only reader, with scales over its last
+  /// dimension, and whose codes are not requantized: the producer's launch
+  /// stores the codes itself (quantize_output, LaunchOps.h). Appends the
+  /// expanded scales to `operands`, sets the attr, and makes `value` the
+  /// codes; leaves all as they are when there is no such quantize.
+  LogicalResult fuseQuantizedOutput(Value &value, SmallVector<int> &operands,
+                                    std::map<std::string, std::vector<double>> &attrs);
   LogicalResult lowerSSDScan(mamba::SSDScanOp op);
   /// An activation buffer no IR value names (a multi-launch lowering's
   /// intermediate), f32 of `shape` (expressions of B and L).
@@ -464,6 +476,9 @@ private:
       return std::nullopt;
     return std::make_pair(q, dq);
   }
+  /// Quantizes and Hadamard transforms a producer's launch computes
+  /// (quantize_output, hadamard; LaunchOps.h).
+  llvm::SmallPtrSet<Operation *, 16> fusedIntoProducer;
   /// Dequantizes lowered with their quantize as one requantize launch.
   llvm::SmallPtrSet<Operation *, 16> fusedDequantizes;
   /// (int8 constant, scales) -> its dequantized f32 weight.
@@ -600,27 +615,104 @@ LogicalResult PlanBuilder::foldConstantDequantize(mamba::DequantizeOp op) {
   return success();
 }
 
-LogicalResult PlanBuilder::lowerHadamard(mamba::HadamardOp op) {
-  auto type = cast<RankedTensorType>(op.getInput().getType());
-  int64_t n = type.getShape().back();
+FailureOr<int> PlanBuilder::hadamardFactorBuffer(Operation *op, int64_t n) {
   int64_t m = 0;
   const float *factor = ref::hadamardFactor(n, &m);
   if (!factor)
-    return op.emitError() << "hadamard size " << n
-                          << " is not 2^k, 12 * 2^k or 40 * 2^k";
+    return op->emitError() << "hadamard size " << n << " is not 2^k, 12 * 2^k or 40 * 2^k";
+  std::string name = "codegen.hadamard_factor_" + std::to_string(m);
+  for (const WeightData &w : result.weights)
+    if (result.plan.buffers[w.buffer].name == name)
+      return w.buffer;
+  return weight(name, DType::F32, {m, m}, floatBytes(std::vector<float>(factor, factor + m * m)));
+}
+
+LogicalResult PlanBuilder::fuseQuantizedOutput(Value &value, SmallVector<int> &operands,
+                                               std::map<std::string, std::vector<double>> &attrs) {
+  if (!value.hasOneUse())
+    return success();
+  auto q = dyn_cast<mamba::QuantizeOp>(*value.user_begin());
+  if (!q || fusedStateOp(q) || !q.getScales().getDefiningOp<arith::ConstantOp>())
+    return success();
+  // quantize -> dequantize is a requantize launch (or a producer's
+  // requantize_parts): keep it.
+  if (q.getResult().hasOneUse())
+    if (auto dq = dyn_cast<mamba::DequantizeOp>(*q.getResult().user_begin()))
+      if (sameConstant(dq.getScales(), q.getScales()))
+        return success();
+  int64_t inner = 0;
+  FailureOr<int> scales = expandedScaleBuffer(q, q.getInput(), q.getScales(), inner);
+  if (failed(scales))
+    return failure();
+  if (inner != cast<RankedTensorType>(value.getType()).getShape().back())
+    return success();
+  operands.push_back(*scales);
+  attrs["quantize_output"] = {1.0};
+  fusedIntoProducer.insert(q);
+  value = q.getResult();
+  return success();
+}
+
+LogicalResult PlanBuilder::lowerHadamard(mamba::HadamardOp op) {
+  if (fusedIntoProducer.contains(op))
+    return success(); // a gated norm's epilogue
+  int64_t n = cast<RankedTensorType>(op.getInput().getType()).getShape().back();
   SmallVector<int> operands;
   if (failed(inputs(op, op.getInput(), operands)))
     return failure();
-  std::string name = "codegen.hadamard_factor_" + std::to_string(m);
-  int index = -1;
-  for (const WeightData &w : result.weights)
-    if (result.plan.buffers[w.buffer].name == name)
-      index = w.buffer;
-  if (index < 0)
-    index = weight(name, DType::F32, {m, m},
-                   floatBytes(std::vector<float>(factor, factor + m * m)));
-  operands.push_back(index);
-  return launch(op, "hadamard", operands, op.getResult(), {});
+  FailureOr<int> factor = hadamardFactorBuffer(op, n);
+  if (failed(factor))
+    return failure();
+  operands.push_back(*factor);
+  Value out = op.getResult();
+  std::map<std::string, std::vector<double>> attrs;
+  // The kernel quantizes from a shared row only.
+  if (n <= HadamardRow::kMaxSharedRow && failed(fuseQuantizedOutput(out, operands, attrs)))
+    return failure();
+  return launch(op, "hadamard", operands, out, std::move(attrs));
+}
+
+LogicalResult PlanBuilder::lowerRMSNorm(mamba::RMSNormOp op) {
+  std::map<std::string, std::vector<double>> attrs = {{"eps", {f64(op.getEps())}}};
+  SmallVector<Value> in = {op.getInput(), op.getWeight()};
+  if (op.getResidual())
+    in.insert(in.begin() + 1, op.getResidual());
+  SmallVector<int> operands;
+  if (failed(inputs(op, in, operands)))
+    return failure();
+  Value out = op.getOutput();
+  if (failed(fuseQuantizedOutput(out, operands, attrs)))
+    return failure();
+  if (!op.getResidual())
+    return launch(op, "rms_norm", operands, out, std::move(attrs));
+  return launch(op, "add_rms_norm", operands, {out, op.getResidualOut()}, std::move(attrs));
+}
+
+LogicalResult PlanBuilder::lowerGatedRMSNorm(mamba::GatedRMSNormOp op) {
+  std::map<std::string, std::vector<double>> attrs = {
+      {"group_size", {static_cast<double>(op.getGroupSize())}}, {"eps", {f64(op.getEps())}}};
+  SmallVector<int> operands;
+  if (failed(inputs(op, {op.getY(), op.getZ(), op.getWeight()}, operands)))
+    return failure();
+  Value out = op.getOutput();
+  // A Hadamard transform that is the norm's only reader, where one block
+  // holds the row (its groups' threads, the row in shared memory).
+  int64_t dim = cast<RankedTensorType>(out.getType()).getShape().back();
+  int64_t groupSize = op.getGroupSize(), m = 0;
+  auto rotation = out.hasOneUse() ? dyn_cast<mamba::HadamardOp>(*out.user_begin()) : nullptr;
+  if (rotation && groupSize > 0 && dim % groupSize == 0 && dim <= HadamardRow::kMaxSharedRow &&
+      dim / groupSize * ref::normThreads(groupSize) <= 1024 && ref::hadamardFactor(dim, &m)) {
+    FailureOr<int> factor = hadamardFactorBuffer(rotation, dim);
+    if (failed(factor))
+      return failure();
+    operands.push_back(*factor);
+    attrs["hadamard"] = {1.0};
+    fusedIntoProducer.insert(rotation);
+    out = rotation.getResult();
+  }
+  if (failed(fuseQuantizedOutput(out, operands, attrs)))
+    return failure();
+  return launch(op, "gated_rms_norm", operands, out, std::move(attrs));
 }
 
 /// The chunked scan's four launches (LaunchOps.h; ref::ssdScan is their
@@ -679,13 +771,7 @@ LogicalResult PlanBuilder::lowerOp(Operation *op) {
                       {o.getTable(), o.getScales(), o.getTokens()}, o.getResult(),
                       {{"bits", {static_cast<double>(o.getBits())}}});
       })
-      .Case([&](mamba::RMSNormOp o) {
-        std::map<std::string, std::vector<double>> attrs = {{"eps", {f64(o.getEps())}}};
-        if (!o.getResidual())
-          return simple(o, "rms_norm", {o.getInput(), o.getWeight()}, o.getOutput(), attrs);
-        return simple(o, "add_rms_norm", {o.getInput(), o.getResidual(), o.getWeight()},
-                      {o.getOutput(), o.getResidualOut()}, attrs);
-      })
+      .Case([&](mamba::RMSNormOp o) { return lowerRMSNorm(o); })
       .Case([&](mamba::LinearOp o) {
         if (o.getBias())
           return simple(o, "linear_bias", {o.getInput(), o.getWeight(), o.getBias()},
@@ -743,15 +829,11 @@ LogicalResult PlanBuilder::lowerOp(Operation *op) {
                           o.getD(), o.getDtBias(), o.getState()},
                          {}, {o.getY(), o.getNewState()}, {});
       })
-      .Case([&](mamba::GatedRMSNormOp o) {
-        return simple(o, "gated_rms_norm", {o.getY(), o.getZ(), o.getWeight()}, o.getOutput(),
-                      {{"group_size", {static_cast<double>(o.getGroupSize())}},
-                       {"eps", {f64(o.getEps())}}});
-      })
+      .Case([&](mamba::GatedRMSNormOp o) { return lowerGatedRMSNorm(o); })
       .Case([&](mamba::HadamardOp o) { return lowerHadamard(o); })
       .Case([&](mamba::QuantizeOp o) {
-        if (fusedStateOp(o) || epilogueRequantizes.contains(o))
-          return success(); // a step op writes the int8 state, or a producer the rounded values
+        if (fusedStateOp(o) || epilogueRequantizes.contains(o) || fusedIntoProducer.contains(o))
+          return success(); // a step op writes the int8 state, or a producer the rounded values or codes
         // quantize -> dequantize with the same scales, the code read by
         // nothing else: one launch rounding x to its int8 grid.
         if (o.getResult().hasOneUse())

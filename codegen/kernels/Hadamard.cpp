@@ -21,10 +21,15 @@
 // work row in global memory and a thread per column in step 3 (128 threads
 // of 1,600 adds each); 16.6 us with a thread per output reading H_m's signs
 // from the factor operand (a dependent global load per add).
-// The factor operand (LaunchOps.h) is checked for its shape only.
+// The factor operand (LaunchOps.h) is checked for its shape only. With
+// quantize_output the outputs are stored as int8 codes (ScalarMath's
+// quantizeInt8, the quantize launch's function) from the factor step.
+// HadamardRow (HadamardRow.h) is steps 2 and 3 for other kernels too.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/kernels/HadamardRow.h"
 #include "codegen/kernels/Kernels.h"
+#include "codegen/kernels/ScalarMath.h"
 
 #include "runtime/reference/Kernels.h"
 
@@ -34,10 +39,6 @@
 namespace mlir::quamba::codegen {
 
 namespace {
-/// Largest row (floats) whose work copy lives in shared memory (48 KiB of
-/// static shared memory a block).
-constexpr int64_t kMaxSharedRow = 12288;
-
 /// Groups the m outputs of a column are split into for step 3: the largest
 /// divisor G of m with G * p work items within the block's threads.
 int64_t factorGroups(int64_t m, int64_t p, int64_t threads) {
@@ -49,33 +50,121 @@ int64_t factorGroups(int64_t m, int64_t p, int64_t threads) {
 }
 } // namespace
 
-LogicalResult emitHadamard(KernelContext &ctx, Location loc) {
-  plan::Launch &launch = ctx.getLaunch();
-  const int64_t n = ctx.dim(0, -1);
-  int64_t m = 0;
+FailureOr<HadamardRow> HadamardRow::get(int64_t n, Location loc) {
+  HadamardRow h;
+  h.n = n;
   for (int64_t candidate : {1, 12, 40}) {
     if (n <= 0 || n % candidate != 0)
       continue;
     int64_t q = n / candidate;
     if ((q & (q - 1)) == 0) {
-      m = candidate;
+      h.m = candidate;
       break;
     }
   }
-  if (m == 0)
-    return emitError(loc) << "hadamard size " << n
-                          << " is not 2^k, 12 * 2^k or 40 * 2^k";
-  if (ctx.dim(1, 0) != m || ctx.dim(1, -1) != m)
-    return emitError(loc) << "hadamard factor is not " << m << "x" << m;
-  if (ctx.dim(2, -1) != n)
-    return emitError(loc) << "hadamard output row is not " << n << " wide";
-  const int64_t p = n / m;
+  if (h.m == 0)
+    return emitError(loc) << "hadamard size " << n << " is not 2^k, 12 * 2^k or 40 * 2^k";
+  h.p = n / h.m;
   int64_t factorSize = 0;
-  const float *factor = ::quamba::ref::hadamardFactor(n, &factorSize);
-  if (!factor || factorSize != m)
-    return emitError(loc) << "no " << m << "-point Hadamard factor for " << n;
-  const float scale =
-      static_cast<float>(1.0 / std::sqrt(static_cast<double>(n)));
+  h.factor = ::quamba::ref::hadamardFactor(n, &factorSize);
+  if (!h.factor || factorSize != h.m)
+    return emitError(loc) << "no " << h.m << "-point Hadamard factor for " << n;
+  h.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(n)));
+  return h;
+}
+
+void HadamardRow::emit(KernelBuilder &k, Value work, function_ref<Value(Value)> workAt,
+                       bool shared, function_ref<void(Value, Value)> store) const {
+  auto &b = k.b();
+  Type f32 = b.getF32Type();
+  Value tid = k.threadIdx();
+  Value threads = k.idx(k.blockSize());
+  // 2. Walsh-Hadamard butterflies on each block of p values; pair t
+  //    (of n / 2) is block t / (p/2), pair q = t % (p/2) within it.
+  for (int64_t half = 1; half < p; half *= 2) {
+    k.forLoop(tid, k.idx(n / 2), threads, [&](Value t) {
+      Value c = arith::DivUIOp::create(b, t, k.idx(p / 2));
+      Value q = arith::RemUIOp::create(b, t, k.idx(p / 2));
+      Value pairBase = arith::MulIOp::create(
+          b, arith::DivUIOp::create(b, q, k.idx(half)), k.idx(2 * half));
+      Value lo = arith::AddIOp::create(
+          b, arith::MulIOp::create(b, c, k.idx(p)),
+          arith::AddIOp::create(b, pairBase, arith::RemUIOp::create(b, q, k.idx(half))));
+      Value hi = arith::AddIOp::create(b, lo, k.idx(half));
+      Value va = k.load(f32, work, workAt(lo));
+      Value vb = k.load(f32, work, workAt(hi));
+      k.store(arith::AddFOp::create(b, va, vb), work, workAt(lo));
+      k.store(arith::SubFOp::create(b, va, vb), work, workAt(hi));
+    });
+    gpu::BarrierOp::create(b);
+  }
+
+  // 3. The m-point factor (column r is read and written by one thread
+  //    only) and the normalisation.
+  if (m == 1) {
+    k.forLoop(tid, k.idx(n), threads, [&](Value i) {
+      store(i, arith::MulFOp::create(b, k.load(f32, work, workAt(i)), k.f32(scale)));
+    });
+    return;
+  }
+  // Output c of column r from the column's m values, in j order.
+  auto factorRow = [&](int64_t c, ArrayRef<Value> column) {
+    Value acc = k.f32(0.0f);
+    for (int64_t j = 0; j < m; ++j)
+      acc = factor[c * m + j] > 0 ? arith::AddFOp::create(b, acc, column[j]).getResult()
+                                  : arith::SubFOp::create(b, acc, column[j]).getResult();
+    return arith::MulFOp::create(b, acc, k.f32(scale));
+  };
+  auto loadColumn = [&](Value r) {
+    SmallVector<Value> column;
+    for (int64_t j = 0; j < m; ++j)
+      column.push_back(k.load(f32, work, workAt(arith::AddIOp::create(b, k.idx(j * p), r))));
+    return column;
+  };
+  auto at = [&](int64_t c, Value r) { return arith::AddIOp::create(b, k.idx(c * p), r); };
+  if (shared) {
+    // G groups of m / G outputs of each column: work item w = g * p + r
+    // loads column r and writes its outputs of group g, H_m's signs
+    // compiled in per group (a branch per group, warp-uniform when
+    // 32 | p), so G * p threads share the m * m adds.
+    const int64_t G = factorGroups(m, p, k.blockSize());
+    const int64_t rowsPerGroup = m / G;
+    k.forLoop(tid, k.idx(G * p), threads, [&](Value w) {
+      Value g = arith::DivUIOp::create(b, w, k.idx(p));
+      Value r = arith::RemUIOp::create(b, w, k.idx(p));
+      for (int64_t group = 0; group < G; ++group)
+        k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, g, k.idx(group)), [&] {
+          SmallVector<Value> column = loadColumn(r);
+          for (int64_t c = group * rowsPerGroup; c < (group + 1) * rowsPerGroup; ++c)
+            store(at(c, r), factorRow(c, column));
+        });
+    });
+    return;
+  }
+  k.forLoop(tid, k.idx(p), threads, [&](Value r) {
+    SmallVector<Value> column = loadColumn(r);
+    for (int64_t c = 0; c < m; ++c)
+      store(at(c, r), factorRow(c, column));
+  });
+}
+
+LogicalResult emitHadamard(KernelContext &ctx, Location loc) {
+  plan::Launch &launch = ctx.getLaunch();
+  const int64_t n = ctx.dim(0, -1);
+  FailureOr<HadamardRow> h = HadamardRow::get(n, loc);
+  if (failed(h))
+    return failure();
+  if (ctx.dim(1, 0) != h->m || ctx.dim(1, -1) != h->m)
+    return emitError(loc) << "hadamard factor is not " << h->m << "x" << h->m;
+  std::optional<plan::QuantizedOutputOperands> quantized = plan::quantizedOutputOperands(launch);
+  const unsigned outArg = quantized ? quantized->out : 2;
+  if (ctx.dim(outArg, -1) != n || (quantized && ctx.dim(quantized->scales, -1) != n))
+    return emitError(loc) << "hadamard output row (and its quantize scales) is not " << n
+                          << " wide";
+  const bool shared = n <= HadamardRow::kMaxSharedRow;
+  if (quantized && !shared)
+    return emitError(loc) << "hadamard with a quantized output needs its row (" << n
+                          << ") in shared memory (at most " << HadamardRow::kMaxSharedRow << ")";
 
   // A thread per butterfly pair, up to 1024: a batch-1 decode has one row,
   // so one block does all the work (4 warps took 24 us for n = 5120).
@@ -85,99 +174,31 @@ LogicalResult emitHadamard(KernelContext &ctx, Location loc) {
   launch.grid[0] = rows;
   launch.grid[1] = plan::ShapeExpr(1);
   launch.grid[2] = plan::ShapeExpr(1);
-  const bool shared = n <= kMaxSharedRow;
-  std::string name = "hadamard_n" + std::to_string(n) + (shared ? "" : "_global");
+  std::string name = "hadamard_n" + std::to_string(n) + (shared ? "" : "_global") +
+                     (quantized ? "_q8" : "");
   ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
     auto &b = k.b();
     Type f32 = b.getF32Type();
-    Value x = k.arg(0), out = k.arg(2);
+    Value x = k.arg(0), out = k.arg(outArg);
     Value row = k.blockIdx();
     Value tid = k.threadIdx();
-    Value threads = k.idx(k.blockSize());
     // Block-uniform: every barrier below is reached by the whole block.
-    Value inBounds =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, k.argIndex(3));
+    Value inBounds = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row,
+                                           k.argIndex(outArg + 1));
     k.ifThen(inBounds, [&] {
       Value base = arith::MulIOp::create(b, row, k.idx(n));
       auto at = [&](Value i) { return arith::AddIOp::create(b, base, i); };
       Value work = shared ? k.sharedArray("hadamard_row", f32, n) : out;
       auto workAt = [&](Value i) -> Value { return shared ? i : at(i); };
-
       // 1. Copy.
-      k.forLoop(tid, k.idx(n), threads, [&](Value i) {
+      k.forLoop(tid, k.idx(n), k.idx(k.blockSize()), [&](Value i) {
         k.store(k.load(f32, x, at(i)), work, workAt(i));
       });
       gpu::BarrierOp::create(b);
-
-      // 2. Walsh-Hadamard butterflies on each block of p values; pair t
-      //    (of n / 2) is block t / (p/2), pair q = t % (p/2) within it.
-      for (int64_t half = 1; half < p; half *= 2) {
-        k.forLoop(tid, k.idx(n / 2), threads, [&](Value t) {
-          Value c = arith::DivUIOp::create(b, t, k.idx(p / 2));
-          Value q = arith::RemUIOp::create(b, t, k.idx(p / 2));
-          Value pairBase = arith::MulIOp::create(
-              b, arith::DivUIOp::create(b, q, k.idx(half)), k.idx(2 * half));
-          Value lo = arith::AddIOp::create(
-              b, arith::MulIOp::create(b, c, k.idx(p)),
-              arith::AddIOp::create(
-                  b, pairBase, arith::RemUIOp::create(b, q, k.idx(half))));
-          Value hi = arith::AddIOp::create(b, lo, k.idx(half));
-          Value va = k.load(f32, work, workAt(lo));
-          Value vb = k.load(f32, work, workAt(hi));
-          k.store(arith::AddFOp::create(b, va, vb), work, workAt(lo));
-          k.store(arith::SubFOp::create(b, va, vb), work, workAt(hi));
-        });
-        gpu::BarrierOp::create(b);
-      }
-
-      // 3. The m-point factor (column r is read and written by one thread
-      //    only) and the normalisation.
-      if (m == 1) {
-        k.forLoop(tid, k.idx(n), threads, [&](Value i) {
-          Value v = k.load(f32, work, workAt(i));
-          k.store(arith::MulFOp::create(b, v, k.f32(scale)), out, at(i));
-        });
-        return;
-      }
-      // Output c of column r from the column's m values, in j order.
-      auto factorRow = [&](int64_t c, ArrayRef<Value> column) {
-        Value acc = k.f32(0.0f);
-        for (int64_t j = 0; j < m; ++j)
-          acc = factor[c * m + j] > 0 ? arith::AddFOp::create(b, acc, column[j]).getResult()
-                                      : arith::SubFOp::create(b, acc, column[j]).getResult();
-        return arith::MulFOp::create(b, acc, k.f32(scale));
-      };
-      auto loadColumn = [&](Value r) {
-        SmallVector<Value> column;
-        for (int64_t j = 0; j < m; ++j)
-          column.push_back(
-              k.load(f32, work, workAt(arith::AddIOp::create(b, k.idx(j * p), r))));
-        return column;
-      };
-      if (shared) {
-        // G groups of m / G outputs of each column: work item w = g * p + r
-        // loads column r and writes its outputs of group g, H_m's signs
-        // compiled in per group (a branch per group, warp-uniform when
-        // 32 | p), so G * p threads share the m * m adds.
-        const int64_t G = factorGroups(m, p, k.blockSize());
-        const int64_t rowsPerGroup = m / G;
-        k.forLoop(tid, k.idx(G * p), threads, [&](Value w) {
-          Value g = arith::DivUIOp::create(b, w, k.idx(p));
-          Value r = arith::RemUIOp::create(b, w, k.idx(p));
-          for (int64_t group = 0; group < G; ++group)
-            k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, g, k.idx(group)), [&] {
-              SmallVector<Value> column = loadColumn(r);
-              for (int64_t c = group * rowsPerGroup; c < (group + 1) * rowsPerGroup; ++c)
-                k.store(factorRow(c, column), out,
-                        at(arith::AddIOp::create(b, k.idx(c * p), r)));
-            });
-        });
-        return;
-      }
-      k.forLoop(tid, k.idx(p), threads, [&](Value r) {
-        SmallVector<Value> column = loadColumn(r);
-        for (int64_t c = 0; c < m; ++c)
-          k.store(factorRow(c, column), out, at(arith::AddIOp::create(b, k.idx(c * p), r)));
+      h->emit(k, work, workAt, shared, [&](Value i, Value v) {
+        if (quantized)
+          v = quantizeInt8(k, v, k.load(f32, k.arg(quantized->scales), i));
+        k.store(v, out, at(i));
       });
     });
   });

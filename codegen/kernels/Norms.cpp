@@ -13,8 +13,14 @@
 // (add_rms_norm); v = y * silu(z), silu(v) = v / (1 + exp(-v))
 // (gated_rms_norm). The values stay in registers between the two phases.
 // The operations and their order are ref::rmsNorm's & co.: bit-identical.
+// Epilogues (LaunchOps.h): quantize_output stores out as int8 codes
+// (quantizeInt8, the quantize launch's function); gated_rms_norm's hadamard
+// has one block per row normalise all its groups into shared memory and run
+// HadamardRow on it (mamba2's gated norm, Hadamard and quantize before
+// out_proj in one launch: no f32 row written and read back twice).
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/kernels/HadamardRow.h"
 #include "codegen/kernels/Kernels.h"
 #include "codegen/kernels/ScalarMath.h"
 #include "runtime/reference/FloatSemantics.h"
@@ -56,6 +62,9 @@ LogicalResult emitNorm(KernelContext &ctx, Location loc) {
   const std::string op = launch.op;
   const bool add = op == "add_rms_norm";
   const bool gated = op == "gated_rms_norm";
+  const bool hadamard = plan::hasHadamardEpilogue(launch);
+  const std::optional<plan::QuantizedOutputOperands> quantized =
+      plan::quantizedOutputOperands(launch);
   const int64_t dim = ctx.dim(0, -1);
   const float eps = static_cast<float>(launch.attr("eps"));
   int64_t groupSize = dim;
@@ -74,17 +83,41 @@ LogicalResult emitNorm(KernelContext &ctx, Location loc) {
     return emitError(loc) << op << ": rows of " << groupSize
                           << " values exceed the norm kernel's "
                           << threads * kMaxValuesPerThread;
-  // Operands: rms_norm x, weight, out; add_rms_norm x, residual, weight,
-  // out, residual_out; gated_rms_norm y, z, weight, out.
+  // Operands: rms_norm x, weight, [scales], out; add_rms_norm x, residual,
+  // weight, [scales], out, residual_out; gated_rms_norm y, z, weight,
+  // [factor], [scales], out.
   const unsigned weightArg = (add || gated) ? 2 : 1;
-  const unsigned outArg = weightArg + 1;
-  const unsigned rowsArg = add ? 5 : outArg + 1;
+  const unsigned outArg = quantized ? quantized->out : weightArg + 1 + (hadamard ? 1 : 0);
+  const unsigned rowsArg = add ? outArg + 2 : outArg + 1;
   if (ctx.dim(weightArg, -1) != dim)
     return emitError(loc) << op << ": weight size " << ctx.dim(weightArg, -1)
                           << " differs from the row size " << dim;
+  if (quantized && ctx.dim(quantized->scales, -1) != dim)
+    return emitError(loc) << op << ": quantize scales of " << ctx.dim(quantized->scales, -1)
+                          << " for rows of " << dim;
 
   const int64_t groups = dim / groupSize;
-  const int numWarps = static_cast<int>(threads / kWarp);
+  // A Hadamard epilogue needs the whole row in one block: the block then
+  // normalises every group of it, threads [g * T, (g + 1) * T) group g
+  // (T a multiple of 32, so each group's warps and their order are the
+  // one-group kernel's), into a shared row the transform runs on.
+  const int64_t groupsPerBlock = hadamard ? groups : 1;
+  FailureOr<HadamardRow> rotation;
+  if (hadamard) {
+    rotation = HadamardRow::get(dim, loc);
+    if (failed(rotation))
+      return failure();
+    if (ctx.dim(weightArg + 1, 0) != rotation->m)
+      return emitError(loc) << op << ": hadamard factor is not " << rotation->m << "x"
+                            << rotation->m;
+    if (groupsPerBlock * threads > 1024 || dim > HadamardRow::kMaxSharedRow)
+      return emitError(loc) << op << ": a Hadamard epilogue needs the row of " << dim
+                            << " in one block (" << groupsPerBlock * threads
+                            << " threads, at most 1024; at most "
+                            << HadamardRow::kMaxSharedRow << " values)";
+  }
+  const int warpsPerGroup = static_cast<int>(threads / kWarp);
+  const int numWarps = static_cast<int>(groupsPerBlock) * warpsPerGroup;
   plan::ShapeExpr rows = ctx.rows(0);
   launch.scalars = {rows};
 
@@ -92,21 +125,37 @@ LogicalResult emitNorm(KernelContext &ctx, Location loc) {
   if (gated)
     name += "_g" + std::to_string(groupSize);
   name += "_eps" + floatBits(eps);
+  if (hadamard)
+    name += "_hadamard";
+  if (quantized)
+    name += "_q8";
 
   ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
     auto &b = k.b();
     Type f32 = b.getF32Type();
-    Value tid = k.threadIdx();
+    Value blockTid = k.threadIdx();
     Value block = k.blockIdx();
-    Value row = arith::DivUIOp::create(b, block, k.idx(groups));
-    Value group = arith::RemUIOp::create(b, block, k.idx(groups));
-    // Block-uniform: the barrier inside is reached by the whole block.
+    const int64_t blocksPerRow = groups / groupsPerBlock;
+    Value row = arith::DivUIOp::create(b, block, k.idx(blocksPerRow));
+    // This thread's group within the block and index within the group.
+    Value groupInBlock = groupsPerBlock > 1
+                             ? arith::DivUIOp::create(b, blockTid, k.idx(threads)).getResult()
+                             : k.idx(0);
+    Value tid = groupsPerBlock > 1
+                    ? arith::RemUIOp::create(b, blockTid, k.idx(threads)).getResult()
+                    : blockTid;
+    Value group = arith::AddIOp::create(
+        b,
+        arith::MulIOp::create(b, arith::RemUIOp::create(b, block, k.idx(blocksPerRow)),
+                              k.idx(groupsPerBlock)),
+        groupInBlock);
+    // Block-uniform: the barriers inside are reached by the whole block.
     Value inBounds = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row,
                                            k.argIndex(rowsArg));
     k.ifThen(inBounds, [&] {
       Value groupStart = arith::MulIOp::create(b, group, k.idx(groupSize));
-      Value base = arith::AddIOp::create(
-          b, arith::MulIOp::create(b, row, k.idx(dim)), groupStart);
+      Value rowStart = arith::MulIOp::create(b, row, k.idx(dim));
+      Value base = arith::AddIOp::create(b, rowStart, groupStart);
       auto mulf = [&](Value x, Value y) {
         return arith::MulFOp::create(b, x, y).getResult();
       };
@@ -129,11 +178,14 @@ LogicalResult emitNorm(KernelContext &ctx, Location loc) {
         return k.select(valid[j], f32, [&] { return k.load(f32, k.arg(arg), at); },
                         [&] { return k.f32(0.0f); });
       };
-      auto storeAt = [&](Value v, unsigned arg, int64_t j) {
-        Value at = arith::AddIOp::create(b, base, index[j]);
+      // Runs `body` for element j where it exists.
+      auto ifValid = [&](int64_t j, function_ref<void()> body) {
         if (!valid[j])
-          return k.store(v, k.arg(arg), at);
-        k.ifThen(valid[j], [&] { k.store(v, k.arg(arg), at); });
+          return body();
+        k.ifThen(valid[j], body);
+      };
+      auto storeAt = [&](Value v, unsigned arg, int64_t j) {
+        ifValid(j, [&] { k.store(v, k.arg(arg), arith::AddIOp::create(b, base, index[j])); });
       };
 
       // Every load first, then the arithmetic in the reference's order.
@@ -150,7 +202,7 @@ LogicalResult emitNorm(KernelContext &ctx, Location loc) {
         Value v = first[j];
         if (add) {
           v = arith::AddFOp::create(b, v, second[j]);
-          storeAt(v, 4, j);
+          storeAt(v, outArg + 1, j);
         } else if (gated) {
           v = mulf(v, silu(k, second[j]));
         }
@@ -159,25 +211,48 @@ LogicalResult emitNorm(KernelContext &ctx, Location loc) {
       }
       sum = warpSum(k, sum);
       if (numWarps > 1) {
-        // Warp totals through shared memory, added in warp order by every
-        // thread.
+        // Warp totals through shared memory; every thread adds its group's
+        // in warp order.
         Value totals = k.sharedArray("warp_totals", f32, numWarps);
-        Value warp = arith::DivUIOp::create(b, tid, k.idx(kWarp));
-        Value lane = arith::RemUIOp::create(b, tid, k.idx(kWarp));
+        Value warp = arith::DivUIOp::create(b, blockTid, k.idx(kWarp));
+        Value lane = arith::RemUIOp::create(b, blockTid, k.idx(kWarp));
         k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane,
                                        k.idx(0)),
                  [&] { k.store(sum, totals, warp); });
         k.barrier();
-        sum = k.load(f32, totals, k.idx(0));
-        for (int w = 1; w < numWarps; ++w)
-          sum = arith::AddFOp::create(b, sum, k.load(f32, totals, k.idx(w)));
+        Value firstWarp = arith::MulIOp::create(b, groupInBlock, k.idx(warpsPerGroup));
+        sum = k.load(f32, totals, firstWarp);
+        for (int w = 1; w < warpsPerGroup; ++w)
+          sum = arith::AddFOp::create(
+              b, sum, k.load(f32, totals, arith::AddIOp::create(b, firstWarp, k.idx(w))));
       }
       Value scale = inverseRms(k, sum, groupSize, eps);
+      // The output's element `column` of the row: f32, or its int8 code.
+      auto storeOut = [&](Value column, Value v) {
+        if (quantized)
+          v = quantizeInt8(k, v, k.load(f32, k.arg(quantized->scales), column));
+        k.store(v, k.arg(outArg), arith::AddIOp::create(b, rowStart, column));
+      };
+      if (!hadamard) {
+        for (int64_t j = 0; j < perThread; ++j)
+          ifValid(j, [&] {
+            storeOut(arith::AddIOp::create(b, groupStart, index[j]),
+                     mulf(mulf(values[j], scale), weight[j]));
+          });
+        return;
+      }
+      // The normalised row into shared memory, then ref::hadamard of it.
+      Value work = k.sharedArray("hadamard_row", f32, dim);
       for (int64_t j = 0; j < perThread; ++j)
-        storeAt(mulf(mulf(values[j], scale), weight[j]), outArg, j);
+        ifValid(j, [&] {
+          k.store(mulf(mulf(values[j], scale), weight[j]), work,
+                  arith::AddIOp::create(b, groupStart, index[j]));
+        });
+      k.barrier();
+      rotation->emit(k, work, [](Value i) { return i; }, /*shared=*/true, storeOut);
     });
   });
-  launch.grid[0] = mulExpr(rows, plan::ShapeExpr(groups));
+  launch.grid[0] = mulExpr(rows, plan::ShapeExpr(groups / groupsPerBlock));
   launch.grid[1] = plan::ShapeExpr(1);
   launch.grid[2] = plan::ShapeExpr(1);
   return success();

@@ -63,6 +63,9 @@ public:
   Status run(const BoundLaunch &bound) override;
 
 private:
+  /// The launch with its quantized output (if any) computed in f32, then
+  /// quantized.
+  Status runQuantizedOutput(const BoundLaunch &bound, plan::QuantizedOutputOperands q);
   /// The launch with its int8 state (if any) dequantized before the op and
   /// quantized after it.
   Status runInt8State(const BoundLaunch &bound);
@@ -76,6 +79,8 @@ private:
 template <typename T> T *as(void *p) { return static_cast<T *>(p); }
 
 Status CpuBackend::run(const BoundLaunch &bound) {
+  if (std::optional<plan::QuantizedOutputOperands> q = plan::quantizedOutputOperands(*bound.launch))
+    return runQuantizedOutput(bound, *q);
   std::vector<int> requantized = plan::requantizedParts(*bound.launch);
   if (requantized.empty())
     return runInt8State(bound);
@@ -105,6 +110,29 @@ Status CpuBackend::run(const BoundLaunch &bound) {
     ref::dequantizeInt8PerChannel(q.data(), as<float>(bound.operands[scales]), values,
                                   n / width, width);
   }
+  return Status::success();
+}
+
+Status CpuBackend::runQuantizedOutput(const BoundLaunch &bound,
+                                      plan::QuantizedOutputOperands q) {
+  // The op into an f32 row, then quantize (the launch codegen fused).
+  int64_t count = product(bound.dims[q.out]), inner = product(bound.dims[q.scales]);
+  if (inner <= 0 || count % inner != 0)
+    return makeError("cpu backend: " + bound.launch->op + ": quantized output of " +
+                     std::to_string(count) + " elements, scales of " + std::to_string(inner));
+  std::vector<float> values(static_cast<size_t>(count));
+  plan::Launch f32Launch = *bound.launch;
+  f32Launch.attrs.erase("quantize_output");
+  f32Launch.operands.erase(f32Launch.operands.begin() + q.scales);
+  BoundLaunch f32 = bound;
+  f32.launch = &f32Launch;
+  f32.operands[q.out] = values.data();
+  f32.operands.erase(f32.operands.begin() + q.scales);
+  f32.dims.erase(f32.dims.begin() + q.scales);
+  if (Status s = runOp(f32); !s)
+    return s;
+  ref::quantizeInt8PerChannel(values.data(), as<float>(bound.operands[q.scales]),
+                              as<int8_t>(bound.operands[q.out]), count / inner, inner);
   return Status::success();
 }
 
@@ -304,11 +332,14 @@ Status CpuBackend::runOp(const BoundLaunch &bound) {
     return Status::success();
   }
   if (op == "gated_rms_norm") {
-    int64_t dim = d[0].back();
-    ref::gatedRmsNorm(as<float>(p[0]), as<float>(p[1]), as<float>(p[2]), as<float>(p[3]),
-                      product(d[0]) / dim, dim, static_cast<int64_t>(l.attr("group_size")),
+    // With a Hadamard epilogue the factor (for the GPU kernel) precedes out.
+    const bool hadamard = plan::hasHadamardEpilogue(l);
+    int64_t dim = d[0].back(), rows = product(d[0]) / dim;
+    float *out = as<float>(p[hadamard ? 4 : 3]);
+    ref::gatedRmsNorm(as<float>(p[0]), as<float>(p[1]), as<float>(p[2]), out, rows, dim,
+                      static_cast<int64_t>(l.attr("group_size")),
                       static_cast<float>(l.attr("eps")));
-    return Status::success();
+    return hadamard ? check(ref::hadamard(out, rows, dim)) : Status::success();
   }
   if (op == "hadamard") {
     int64_t n = d[0].back(), count = product(d[0]);

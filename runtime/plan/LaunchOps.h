@@ -34,6 +34,19 @@
 // after an int8 state's scales (codegen fuses a quantize -> dequantize pair
 // that is a part's only reader; one launch and a round trip fewer).
 //
+// Quantized output: rms_norm, add_rms_norm, gated_rms_norm and hadamard may
+// carry the flag quantize_output: their first output (out) then holds the
+// int8 codes ref::quantizeInt8PerChannel(v, scales) of the op's f32 value v,
+// with scales over its last dimension (f32, one per element of a row) the
+// last input (codegen fuses a quantize that is the output's only reader and
+// is not itself requantized; one launch and an f32 round trip fewer).
+//
+// Hadamard epilogue: gated_rms_norm may carry the flag hadamard: its value
+// is then ref::hadamard of each normalised row (all its groups), and the
+// factor [m, m] (as hadamard's) is an input after weight (codegen fuses a
+// hadamard that is the norm's only reader; mamba2's gated norm, Hadamard and
+// quantize before out_proj become one launch).
+//
 // Batch ranges: a launch may run only for batches in [min, max] (plan JSON
 // "batch"; plan::Launch::runsFor). Codegen emits such alternatives for one
 // op (a decode linear's kernel for few and for many sequences) over disjoint
@@ -75,6 +88,7 @@
 // selective_scan       x, dt, B, C, z, A_log, D, dt_bias, y, state  batch, seqlen  -
 // selective_step       x, dt, B, C, z, A_log, D, dt_bias, state_in, y, state_out  batch  -
 // gated_rms_norm       y, z, weight[D], out                        rows     group_size, eps
+//                        (ref::gatedRmsNorm; with hadamard: y, z, weight, factor, out)
 // hadamard             x[rows,n], factor[m,m], out[rows,n]         rows     -   (ref::hadamard;
 //                        factor = ref::hadamardFactor(m), n = m * 2^k, for the GPU kernel)
 // quantize             x f32, scales[inner], out i8                count    inner

@@ -99,6 +99,11 @@ int expectedOperandCount(const Launch &launch) {
   // An int8 state adds its scales, a requantized output part its own.
   if (launch.flag("state_int8"))
     ++count;
+  // A Hadamard epilogue adds its factor, a quantized output its scales.
+  if (hasHadamardEpilogue(launch))
+    ++count;
+  if (quantizedOutputOperands(launch))
+    ++count;
   count += static_cast<int>(requantizedParts(launch).size());
   auto split = launch.attrs.find("split_sizes");
   if (split != launch.attrs.end() && !split->second.empty())
@@ -150,6 +155,24 @@ std::optional<Int8StateOperands> int8StateOperands(const Launch &launch) {
     return std::nullopt;
   return Int8StateOperands{it->second.first, it->second.second,
                            static_cast<int>(launch.operands.size()) - 1};
+}
+
+bool hasHadamardEpilogue(const Launch &launch) {
+  return launch.op == "gated_rms_norm" && launch.flag("hadamard");
+}
+
+std::optional<QuantizedOutputOperands> quantizedOutputOperands(const Launch &launch) {
+  if (!launch.flag("quantize_output"))
+    return std::nullopt;
+  // The op's first output without the epilogue; the scales are the last
+  // input, so the output moves one place on.
+  static const std::map<std::string, int, std::less<>> firstOutput = {
+      {"rms_norm", 2}, {"add_rms_norm", 3}, {"gated_rms_norm", 3}, {"hadamard", 2}};
+  auto it = firstOutput.find(launch.op);
+  if (it == firstOutput.end())
+    return std::nullopt;
+  int scales = it->second + (hasHadamardEpilogue(launch) ? 1 : 0);
+  return QuantizedOutputOperands{scales, scales + 1};
 }
 
 namespace {

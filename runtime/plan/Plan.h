@@ -167,4 +167,17 @@ struct Int8StateOperands {
 };
 std::optional<Int8StateOperands> int8StateOperands(const Launch &launch);
 
+/// Whether a launch applies ref::hadamard to its rows (gated_rms_norm with
+/// the flag hadamard, LaunchOps.h).
+bool hasHadamardEpilogue(const Launch &launch);
+
+/// For a launch whose first output holds int8 codes (attr quantize_output:
+/// rms_norm, add_rms_norm, gated_rms_norm, hadamard; LaunchOps.h): the
+/// operand indices of the scales and of that output; nothing for other
+/// launches.
+struct QuantizedOutputOperands {
+  int scales = -1, out = -1;
+};
+std::optional<QuantizedOutputOperands> quantizedOutputOperands(const Launch &launch);
+
 } // namespace quamba::plan

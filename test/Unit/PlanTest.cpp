@@ -255,6 +255,43 @@ TEST(Plan, RequantizedPartsAddTheirScalesBeforeTheOutputs) {
   EXPECT_EQ(epilogueOutputOperand(l), -2);
 }
 
+TEST(Plan, QuantizedOutputTakesScalesAsTheLastInput) {
+  Launch l;
+  l.op = "add_rms_norm"; // x, residual, weight, [scales], out, residual_out
+  EXPECT_EQ(expectedOperandCount(l), 5);
+  EXPECT_FALSE(quantizedOutputOperands(l));
+  l.attrs["quantize_output"] = {1};
+  EXPECT_EQ(expectedOperandCount(l), 6);
+  auto add = quantizedOutputOperands(l);
+  ASSERT_TRUE(add);
+  EXPECT_EQ(add->scales, 3);
+  EXPECT_EQ(add->out, 4);
+  l.op = "hadamard"; // x, factor, scales, out
+  ASSERT_TRUE(quantizedOutputOperands(l));
+  EXPECT_EQ(quantizedOutputOperands(l)->out, 3);
+  EXPECT_EQ(expectedOperandCount(l), 4);
+  // Ops without the epilogue ignore the flag (and count no scales).
+  l.op = "linear";
+  EXPECT_FALSE(quantizedOutputOperands(l));
+  EXPECT_EQ(expectedOperandCount(l), 3);
+}
+
+TEST(Plan, HadamardEpilogueTakesTheFactorAfterTheWeight) {
+  Launch l;
+  l.op = "gated_rms_norm"; // y, z, weight, [factor], [scales], out
+  l.attrs["hadamard"] = {1};
+  EXPECT_TRUE(hasHadamardEpilogue(l));
+  EXPECT_EQ(expectedOperandCount(l), 5);
+  l.attrs["quantize_output"] = {1};
+  EXPECT_EQ(expectedOperandCount(l), 6);
+  auto q = quantizedOutputOperands(l);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->scales, 4);
+  EXPECT_EQ(q->out, 5);
+  l.op = "rms_norm";
+  EXPECT_FALSE(hasHadamardEpilogue(l));
+}
+
 /// A model.qmb holding `plan` (tinyPlan when null) with `target`.
 std::string writeArtifact(const std::string &target, const std::string &version = "1",
                           const Plan *plan = nullptr) {

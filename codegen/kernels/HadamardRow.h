@@ -1,0 +1,45 @@
+//===- HadamardRow.h - ref::hadamard of a row, inside a kernel --*- C++ -*-===//
+//
+// The body of the hadamard kernel (Hadamard.cpp), for any kernel whose block
+// holds a whole row: the hadamard launch itself, and the gated norm with a
+// Hadamard epilogue (Norms.cpp), which writes its normalised row to shared
+// memory and hands it on without a launch or a global round trip.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "codegen/KernelBuilder.h"
+
+#include "mlir/Support/LogicalResult.h"
+
+namespace mlir::quamba::codegen {
+
+/// ref::hadamard's factorisation of a row of n = m * p values (p = 2^k,
+/// m in {1, 12, 40}).
+struct HadamardRow {
+  /// Largest row (floats) whose work copy lives in shared memory (48 KiB of
+  /// static shared memory a block).
+  static constexpr int64_t kMaxSharedRow = 12288;
+
+  int64_t n = 0, m = 0, p = 0;
+  /// H_m's +-1 entries, row-major (ref::hadamardFactor).
+  const float *factor = nullptr;
+  /// float(1 / sqrt(double(n))).
+  float scale = 0.0f;
+
+  /// The factorisation of n; an error at `loc` for a size ref::hadamard
+  /// does not take.
+  static FailureOr<HadamardRow> get(int64_t n, Location loc);
+
+  /// Emits steps 2 and 3 of ref::hadamard (Hadamard.cpp) for the block's
+  /// row: `work` holds the row (a barrier after it was written is the
+  /// caller's); `workAt(i)` is element i's index in `work`; `shared` says
+  /// whether work is a shared array (else a global row also used as the
+  /// output, read before written). Each output goes to `store(i, value)`,
+  /// once; bit-identical to ref::hadamard. Every thread of the block must
+  /// reach it (it has barriers).
+  void emit(KernelBuilder &k, Value work, function_ref<Value(Value)> workAt, bool shared,
+            function_ref<void(Value, Value)> store) const;
+};
+
+} // namespace mlir::quamba::codegen
