@@ -138,6 +138,13 @@ Value KernelBuilder::load(Type element, Value ptr, Value index) {
                               elementAddress(builder, element, ptr, index));
 }
 
+Value KernelBuilder::loadInvariant(Type element, Value ptr, Value index) {
+  return LLVM::LoadOp::create(builder, builder.getUnknownLoc(), element,
+                              elementAddress(builder, element, ptr, index), /*alignment=*/0,
+                              /*isVolatile=*/false, /*isNonTemporal=*/false,
+                              /*isInvariant=*/true);
+}
+
 void KernelBuilder::store(Value value, Value ptr, Value index) {
   LLVM::StoreOp::create(
       builder, value, elementAddress(builder, value.getType(), ptr, index));

@@ -79,6 +79,11 @@ public:
   /// ptr[index] of `element` type (an index value, elements not bytes).
   Value load(Type element, Value ptr, Value index);
   void store(Value value, Value ptr, Value index);
+  /// ptr[index] of memory nothing writes while the kernel runs (weights,
+  /// scales): LLVM's !invariant.load, so the load may move above the
+  /// kernel's stores (which may alias it as far as LLVM knows) and issue
+  /// early instead of a round trip after each store.
+  Value loadInvariant(Type element, Value ptr, Value index);
   /// ptr[index .. index + width) as one vector load (alignment width *
   /// element size: the caller guarantees it), split into its elements.
   SmallVector<Value> loadVector(Type element, int64_t width, Value ptr,

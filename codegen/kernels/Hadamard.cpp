@@ -50,6 +50,23 @@ int64_t factorGroups(int64_t m, int64_t p, int64_t threads) {
 }
 } // namespace
 
+void storeRowOutputs(KernelBuilder &k, ArrayRef<Value> indices, ArrayRef<Value> values,
+                     Value out, Value rowStart, Value quantScales) {
+  auto &b = k.b();
+  SmallVector<Value> stored(values.begin(), values.end());
+  if (quantScales) {
+    // Every scale load before the first store (LLVM keeps loads behind
+    // stores that may alias them; these are invariant anyway).
+    SmallVector<Value> scales;
+    for (Value i : indices)
+      scales.push_back(k.loadInvariant(b.getF32Type(), quantScales, i));
+    for (auto [v, s] : llvm::zip_equal(stored, scales))
+      v = quantizeInt8(k, v, s);
+  }
+  for (auto [i, v] : llvm::zip_equal(indices, stored))
+    k.store(v, out, arith::AddIOp::create(b, rowStart, i));
+}
+
 FailureOr<HadamardRow> HadamardRow::get(int64_t n, Location loc) {
   HadamardRow h;
   h.n = n;
@@ -74,7 +91,7 @@ FailureOr<HadamardRow> HadamardRow::get(int64_t n, Location loc) {
 }
 
 void HadamardRow::emit(KernelBuilder &k, Value work, function_ref<Value(Value)> workAt,
-                       bool shared, function_ref<void(Value, Value)> store) const {
+                       bool shared, StoreFn store) const {
   auto &b = k.b();
   Type f32 = b.getF32Type();
   Value tid = k.threadIdx();
@@ -103,7 +120,8 @@ void HadamardRow::emit(KernelBuilder &k, Value work, function_ref<Value(Value)> 
   //    only) and the normalisation.
   if (m == 1) {
     k.forLoop(tid, k.idx(n), threads, [&](Value i) {
-      store(i, arith::MulFOp::create(b, k.load(f32, work, workAt(i)), k.f32(scale)));
+      Value v = arith::MulFOp::create(b, k.load(f32, work, workAt(i)), k.f32(scale));
+      store({i}, {v});
     });
     return;
   }
@@ -121,7 +139,15 @@ void HadamardRow::emit(KernelBuilder &k, Value work, function_ref<Value(Value)> 
       column.push_back(k.load(f32, work, workAt(arith::AddIOp::create(b, k.idx(j * p), r))));
     return column;
   };
-  auto at = [&](int64_t c, Value r) { return arith::AddIOp::create(b, k.idx(c * p), r); };
+  // Outputs [from, to) of column r.
+  auto storeColumn = [&](int64_t from, int64_t to, Value r, ArrayRef<Value> column) {
+    SmallVector<Value> indices, values;
+    for (int64_t c = from; c < to; ++c) {
+      indices.push_back(arith::AddIOp::create(b, k.idx(c * p), r));
+      values.push_back(factorRow(c, column));
+    }
+    store(indices, values);
+  };
   if (shared) {
     // G groups of m / G outputs of each column: work item w = g * p + r
     // loads column r and writes its outputs of group g, H_m's signs
@@ -134,17 +160,13 @@ void HadamardRow::emit(KernelBuilder &k, Value work, function_ref<Value(Value)> 
       Value r = arith::RemUIOp::create(b, w, k.idx(p));
       for (int64_t group = 0; group < G; ++group)
         k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, g, k.idx(group)), [&] {
-          SmallVector<Value> column = loadColumn(r);
-          for (int64_t c = group * rowsPerGroup; c < (group + 1) * rowsPerGroup; ++c)
-            store(at(c, r), factorRow(c, column));
+          storeColumn(group * rowsPerGroup, (group + 1) * rowsPerGroup, r, loadColumn(r));
         });
     });
     return;
   }
   k.forLoop(tid, k.idx(p), threads, [&](Value r) {
-    SmallVector<Value> column = loadColumn(r);
-    for (int64_t c = 0; c < m; ++c)
-      store(at(c, r), factorRow(c, column));
+    storeColumn(0, m, r, loadColumn(r));
   });
 }
 
@@ -195,10 +217,9 @@ LogicalResult emitHadamard(KernelContext &ctx, Location loc) {
         k.store(k.load(f32, x, at(i)), work, workAt(i));
       });
       gpu::BarrierOp::create(b);
-      h->emit(k, work, workAt, shared, [&](Value i, Value v) {
-        if (quantized)
-          v = quantizeInt8(k, v, k.load(f32, k.arg(quantized->scales), i));
-        k.store(v, out, at(i));
+      h->emit(k, work, workAt, shared, [&](ArrayRef<Value> indices, ArrayRef<Value> values) {
+        storeRowOutputs(k, indices, values, out, base,
+                        quantized ? k.arg(quantized->scales) : Value());
       });
     });
   });

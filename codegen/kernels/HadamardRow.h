@@ -35,11 +35,21 @@ struct HadamardRow {
   /// row: `work` holds the row (a barrier after it was written is the
   /// caller's); `workAt(i)` is element i's index in `work`; `shared` says
   /// whether work is a shared array (else a global row also used as the
-  /// output, read before written). Each output goes to `store(i, value)`,
-  /// once; bit-identical to ref::hadamard. Every thread of the block must
-  /// reach it (it has barriers).
+  /// output, read before written). Each output goes to `store(indices,
+  /// values)` once, a thread's outputs of one column together (so a caller
+  /// can issue its loads for all of them before the first store);
+  /// bit-identical to ref::hadamard. Every thread of the block must reach it
+  /// (it has barriers).
+  using StoreFn = function_ref<void(ArrayRef<Value> indices, ArrayRef<Value> values)>;
   void emit(KernelBuilder &k, Value work, function_ref<Value(Value)> workAt, bool shared,
-            function_ref<void(Value, Value)> store) const;
+            StoreFn store) const;
 };
+
+/// Stores a thread's `values` of one row as elements rowStart + indices[i]
+/// of `out`: f32, or, with `quantScales` (f32, one per element of a row),
+/// their int8 codes (quantizeInt8: the quantize launch's function), all
+/// scales loaded before the first store.
+void storeRowOutputs(KernelBuilder &k, ArrayRef<Value> indices, ArrayRef<Value> values,
+                     Value out, Value rowStart, Value quantScales);
 
 } // namespace mlir::quamba::codegen
