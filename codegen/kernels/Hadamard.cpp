@@ -1,14 +1,17 @@
 //===- Hadamard.cpp - orthonormal Hadamard transform of each row ----------===//
 //
 // ref::hadamard for n = m * 2^k (m in {1, 12, 40}), one block per row
-// (grid = rows) of a thread per butterfly pair (4 to 32 warps), out of place, in the reference's operation order,
-// so the result is bit-identical. With the row viewed as [m][p], p = 2^k,
+// (grid = rows) of 4 to 32 warps, out of place, in the reference's
+// operation order, so the result is bit-identical. With the row viewed as [m][p], p = 2^k,
 // and a work row in shared memory (global memory, `out` itself, for rows
 // past kMaxSharedRow floats):
 //   1. work = x;
-//   2. log2(p) butterfly passes (Sylvester, natural order) on each of the m
-//      blocks of the work row, in place, a barrier after each pass
-//      (bar.sync also orders the block's global memory accesses);
+//   2. log2(p) butterfly stages (Sylvester, natural order) on each of the m
+//      blocks of the work row, in place: where a warp holds whole blocks
+//      (p / E <= 32 lanes of E values each), the low stages by xor shuffles
+//      and the high ones in registers between two barriers; else a pass
+//      over the row a stage, a barrier after each (bar.sync also orders the
+//      block's global memory accesses);
 //   3. the m-point factor across the blocks,
 //      out[c*p + r] = (sum_j H_m[c][j] * work[j*p + r]) * scale, j ascending
 //      from 0.0, H_m's +-1 entries compiled in as adds and subtracts
@@ -39,6 +42,9 @@
 namespace mlir::quamba::codegen {
 
 namespace {
+/// Most row values a thread keeps in registers for the butterflies.
+constexpr int64_t kMaxRegisterValues = 32;
+
 /// Groups the m outputs of a column are split into for step 3: the largest
 /// divisor G of m with G * p work items within the block's threads.
 int64_t factorGroups(int64_t m, int64_t p, int64_t threads) {
@@ -96,24 +102,78 @@ void HadamardRow::emit(KernelBuilder &k, Value work, function_ref<Value(Value)> 
   Type f32 = b.getF32Type();
   Value tid = k.threadIdx();
   Value threads = k.idx(k.blockSize());
-  // 2. Walsh-Hadamard butterflies on each block of p values; pair t
-  //    (of n / 2) is block t / (p/2), pair q = t % (p/2) within it.
-  for (int64_t half = 1; half < p; half *= 2) {
-    k.forLoop(tid, k.idx(n / 2), threads, [&](Value t) {
-      Value c = arith::DivUIOp::create(b, t, k.idx(p / 2));
-      Value q = arith::RemUIOp::create(b, t, k.idx(p / 2));
-      Value pairBase = arith::MulIOp::create(
-          b, arith::DivUIOp::create(b, q, k.idx(half)), k.idx(2 * half));
-      Value lo = arith::AddIOp::create(
-          b, arith::MulIOp::create(b, c, k.idx(p)),
-          arith::AddIOp::create(b, pairBase, arith::RemUIOp::create(b, q, k.idx(half))));
-      Value hi = arith::AddIOp::create(b, lo, k.idx(half));
-      Value va = k.load(f32, work, workAt(lo));
-      Value vb = k.load(f32, work, workAt(hi));
-      k.store(arith::AddFOp::create(b, va, vb), work, workAt(lo));
-      k.store(arith::SubFOp::create(b, va, vb), work, workAt(hi));
+  // 2. Walsh-Hadamard butterflies on each block of p values, stage half =
+  //    1, 2, ..., p/2 in order (the reference's: the stages commute in
+  //    exact arithmetic, not in floating point). Each stage's adds and
+  //    subtracts are the reference's whoever runs them, so:
+  //    in registers and shuffles where a warp holds whole blocks: work item
+  //    t (block c = t / S, s = t % S, S = p / E) owns the E values
+  //    c * p + s + S * i; stages half < S pair lanes (xor shuffles), stages
+  //    half >= S pair its own registers. Two barriers instead of log2(p)
+  //    (mamba2-2.7b's n = 5120: 7).
+  int64_t E = 1;
+  while (E < p && (n / E > k.blockSize() || p / E > 32))
+    E *= 2;
+  const int64_t S = p / E;
+  if (S <= 32 && E <= kMaxRegisterValues && (n / E) % 32 == 0 && n / E <= k.blockSize()) {
+    Value item = tid;
+    Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, item, k.idx(n / E));
+    // Warp-uniform (n / E is a multiple of 32): the shuffles see every lane.
+    k.ifThen(active, [&] {
+      Value c = arith::DivUIOp::create(b, item, k.idx(S));
+      Value sIdx = arith::RemUIOp::create(b, item, k.idx(S));
+      Value first = arith::AddIOp::create(b, arith::MulIOp::create(b, c, k.idx(p)), sIdx);
+      SmallVector<Value> at, v;
+      for (int64_t i = 0; i < E; ++i) {
+        at.push_back(workAt(arith::AddIOp::create(b, first, k.idx(S * i))));
+        v.push_back(k.load(f32, work, at.back()));
+      }
+      Value lane = arith::RemUIOp::create(b, tid, k.idx(32));
+      for (int64_t half = 1; half < S; half *= 2) {
+        Value isHi = arith::CmpIOp::create(
+            b, arith::CmpIPredicate::ne,
+            arith::AndIOp::create(b, lane, k.idx(half)), k.idx(0));
+        for (Value &x : v) {
+          Value partner = gpu::ShuffleOp::create(b, x, k.i32(half), k.i32(32),
+                                                 gpu::ShuffleMode::XOR)
+                              .getShuffleResult();
+          // lo: lo + hi; hi: lo - hi (partner is the other one).
+          Value sum = arith::AddFOp::create(b, x, partner);
+          Value diff = arith::SubFOp::create(b, partner, x);
+          x = arith::SelectOp::create(b, isHi, diff, sum);
+        }
+      }
+      for (int64_t hh = 1; hh < E; hh *= 2) // half = S * hh
+        for (int64_t i = 0; i < E; ++i)
+          if ((i / hh) % 2 == 0) {
+            Value lo = v[i], hi = v[i + hh];
+            v[i] = arith::AddFOp::create(b, lo, hi);
+            v[i + hh] = arith::SubFOp::create(b, lo, hi);
+          }
+      for (int64_t i = 0; i < E; ++i)
+        k.store(v[i], work, at[i]);
     });
     gpu::BarrierOp::create(b);
+  } else {
+    // Pair t (of n / 2) is block t / (p/2), pair q = t % (p/2) within it;
+    // a barrier after each stage.
+    for (int64_t half = 1; half < p; half *= 2) {
+      k.forLoop(tid, k.idx(n / 2), threads, [&](Value t) {
+        Value c = arith::DivUIOp::create(b, t, k.idx(p / 2));
+        Value q = arith::RemUIOp::create(b, t, k.idx(p / 2));
+        Value pairBase = arith::MulIOp::create(
+            b, arith::DivUIOp::create(b, q, k.idx(half)), k.idx(2 * half));
+        Value lo = arith::AddIOp::create(
+            b, arith::MulIOp::create(b, c, k.idx(p)),
+            arith::AddIOp::create(b, pairBase, arith::RemUIOp::create(b, q, k.idx(half))));
+        Value hi = arith::AddIOp::create(b, lo, k.idx(half));
+        Value va = k.load(f32, work, workAt(lo));
+        Value vb = k.load(f32, work, workAt(hi));
+        k.store(arith::AddFOp::create(b, va, vb), work, workAt(lo));
+        k.store(arith::SubFOp::create(b, va, vb), work, workAt(hi));
+      });
+      gpu::BarrierOp::create(b);
+    }
   }
 
   // 3. The m-point factor (column r is read and written by one thread

@@ -23,8 +23,9 @@
 // CHECK: %[[ROW:.*]] = llvm.mlir.addressof @hadamard_row
 // CHECK: llvm.getelementptr %[[ROW]]
 // CHECK: gpu.barrier
-// CHECK: arith.addf
+// CHECK: gpu.shuffle xor
 // CHECK: arith.subf
+// CHECK: arith.select
 // CHECK: gpu.barrier
 // CHECK: arith.divf
 // CHECK: math.roundeven
