@@ -128,20 +128,18 @@ void StateOperand::store(KernelBuilder &k, Value value, Value index, Value scale
   k.store(quantizeInt8(k, value, k.load(k.b().getF32Type(), scales, scaleIndex)), ptr, index);
 }
 
-void storeOutput(KernelBuilder &k, Value value, Value row, Value col, unsigned firstArg,
-                 int64_t width, ArrayRef<int64_t> parts, ArrayRef<int> requantArgs) {
+OutputSlot prepareOutput(KernelBuilder &k, Value row, Value col, unsigned firstArg,
+                         int64_t width, ArrayRef<int64_t> parts, ArrayRef<int> requantArgs) {
   auto &b = k.b();
   Type f32 = b.getF32Type();
-  auto requantize = [&](Value v, int scaleArg, Value local) -> Value {
-    Value scale = k.load(f32, k.arg(scaleArg), local);
-    return dequantizeInt8(k, quantizeInt8(k, v, scale), scale);
-  };
+  OutputSlot slot;
   if (parts.size() <= 1) {
-    if (!requantArgs.empty() && requantArgs[0] >= 0)
-      value = requantize(value, requantArgs[0], col);
-    k.store(value, k.arg(firstArg),
-            arith::AddIOp::create(b, arith::MulIOp::create(b, row, k.idx(width)), col));
-    return;
+    slot.ptr = k.arg(firstArg);
+    slot.index = arith::AddIOp::create(b, arith::MulIOp::create(b, row, k.idx(width)), col);
+    if (!requantArgs.empty() && requantArgs[0] >= 0) {
+      slot.requantScale = k.loadInvariant(f32, k.arg(requantArgs[0]), col);
+    }
+    return slot;
   }
   // The part holding col: compares against the static part boundaries,
   // selecting its pointer, width and start (no branch).
@@ -162,18 +160,42 @@ void storeOutput(KernelBuilder &k, Value value, Value row, Value col, unsigned f
     begin = arith::SelectOp::create(b, inPart, k.idx(starts[j]), begin);
   }
   Value local = arith::SubIOp::create(b, col, begin);
-  // Requantized parts: the part's own scales (a branch per part: a scale
-  // buffer is only as wide as its part).
+  slot.ptr = ptr;
+  slot.index = arith::AddIOp::create(b, arith::MulIOp::create(b, row, size), local);
+  // Requantized parts: the part's own scales. Every requantized part's
+  // scale is loaded at local clamped into that part (a scale buffer is
+  // only as wide as its part; no branch), and the holding part's is kept.
   for (size_t j = 0; j < requantArgs.size(); ++j) {
     if (requantArgs[j] < 0)
       continue;
     Value inPart = arith::AndIOp::create(
         b, arith::CmpIOp::create(b, arith::CmpIPredicate::uge, col, k.idx(starts[j])),
         arith::CmpIOp::create(b, arith::CmpIPredicate::ult, col, k.idx(starts[j] + parts[j])));
-    value = k.select(inPart, f32, [&] { return requantize(value, requantArgs[j], local); },
-                     [&] { return value; });
+    Value at = arith::MinUIOp::create(b, local, k.idx(parts[j] - 1));
+    Value scale = k.loadInvariant(f32, k.arg(requantArgs[j]), at);
+    if (!slot.requantScale) {
+      slot.requantScale = scale;
+      slot.requantize = inPart;
+      continue;
+    }
+    slot.requantScale = arith::SelectOp::create(b, inPart, scale, slot.requantScale);
+    slot.requantize = arith::OrIOp::create(b, inPart, slot.requantize);
   }
-  k.store(value, ptr, arith::AddIOp::create(b, arith::MulIOp::create(b, row, size), local));
+  return slot;
+}
+
+void storeOutput(KernelBuilder &k, const OutputSlot &slot, Value value) {
+  if (slot.requantScale) {
+    Value rounded = dequantizeInt8(k, quantizeInt8(k, value, slot.requantScale), slot.requantScale);
+    value = slot.requantize ? arith::SelectOp::create(k.b(), slot.requantize, rounded, value)
+                            : rounded;
+  }
+  k.store(value, slot.ptr, slot.index);
+}
+
+void storeOutput(KernelBuilder &k, Value value, Value row, Value col, unsigned firstArg,
+                 int64_t width, ArrayRef<int64_t> parts, ArrayRef<int> requantArgs) {
+  storeOutput(k, prepareOutput(k, row, col, firstArg, width, parts, requantArgs), value);
 }
 
 void KernelContext::useKernel(const std::string &name, ArrayRef<ArgKind> args,

@@ -91,6 +91,22 @@ Value warpSum(KernelBuilder &k, Value value);
 void storeOutput(KernelBuilder &k, Value value, Value row, Value col, unsigned firstArg,
                  int64_t width, ArrayRef<int64_t> parts, ArrayRef<int> requantArgs = {});
 
+/// Where storeOutput puts one element: pointer and index, and where some
+/// part is requantized, the scale (loaded, invariant) and whether the
+/// element's part is a requantized one (i1; null when the output is one
+/// requantized part). No scale: nothing is requantized.
+struct OutputSlot {
+  Value ptr, index;
+  Value requantScale, requantize;
+};
+
+/// storeOutput in two steps: the slot (its loads) early, ahead of the
+/// value, so that a kernel overlaps the scale loads with its main loop
+/// instead of waiting for them after it.
+OutputSlot prepareOutput(KernelBuilder &k, Value row, Value col, unsigned firstArg,
+                         int64_t width, ArrayRef<int64_t> parts, ArrayRef<int> requantArgs = {});
+void storeOutput(KernelBuilder &k, const OutputSlot &slot, Value value);
+
 /// A recurrent state operand of a step op: f32, or int8 codes with
 /// per-element scales (the launch's state_int8, LaunchOps.h), which loads
 /// dequantize (float(q) * s) and stores quantize (sat8(RNE(v / s))) exactly

@@ -225,6 +225,43 @@ module {
 
 // -----
 
+// w4a8 decode, group 128 (four 32-code chunks, so 4 adjacent lanes read one
+// group): each lane decodes one word of the group's 16-entry table (codes
+// 4j..4j+3, j = lane % 4), the 4 words are gathered by idx shuffles from the
+// group's first lane, and each weight word is looked up by prmt (two table
+// halves, a sign-replicate mask on bit 3, and-or) before dp4a. Every lane
+// runs the same loop iterations (a loop from 0, not from the lane).
+// CHECK-LABEL: gpu.module @linear_w4a8_k256_n8_g128_nobias_warp_r1 {
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %c8{{.*}} step %c32
+// CHECK: arith.muli %{{.*}}, %c17476_i32 : i32
+// CHECK: llvm.intr.fma
+// CHECK: gpu.shuffle  idx
+// CHECK: gpu.shuffle  idx
+// CHECK: gpu.shuffle  idx
+// CHECK: gpu.shuffle  idx
+// CHECK: arith.andi %{{.*}}, %c2004318071_i32 : i32
+// CHECK: nvvm.prmt <default> %c55752_i32, %{{.*}}, %{{.*}} : i32
+// CHECK: nvvm.prmt <default> %c64490_i32, %{{.*}}, %{{.*}} : i32
+// CHECK: nvvm.dot.accumulate.4way
+// CHECK: gpu.shuffle  xor
+// PTX-LABEL: .visible .entry linear_w4a8_k256_n8_g128_nobias_warp_r1(
+// PTX: prmt.b32 {{[^;]*}}0xd9c8U;
+// PTX: shfl.sync.idx.b32
+// PTX: dp4a.s32.s32
+// PTX: shfl.sync.bfly.b32
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x256xi8>, %xs: tensor<1xf32>, %w: tensor<8x128xi8>, %gs: tensor<8x2xf32>, %cs: tensor<8xf32>) -> tensor<?x?x8xf32> {
+    %y = mamba.linear_w4a8 %x scale(%xs), %w group_scales(%gs) channel_scales(%cs) {group_size = 128 : i64} : (tensor<?x?x256xi8>, tensor<1xf32>, tensor<8x128xi8>, tensor<8x2xf32>, tensor<8xf32>) -> tensor<?x?x8xf32>
+    return %y : tensor<?x?x8xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x256xi8>, %xs: tensor<1xf32>, %w: tensor<8x128xi8>, %gs: tensor<8x2xf32>, %cs: tensor<8xf32>) -> tensor<?x1x8xf32> {
+    %y = mamba.linear_w4a8 %x scale(%xs), %w group_scales(%gs) channel_scales(%cs) {group_size = 128 : i64} : (tensor<?x1x256xi8>, tensor<1xf32>, tensor<8x128xi8>, tensor<8x2xf32>, tensor<8xf32>) -> tensor<?x1x8xf32>
+    return %y : tensor<?x1x8xf32>
+  }
+}
+
+// -----
+
 // w4a8 with a bias, group 16 (not a whole chunk): decode on the thread kernel
 // (prefill: the register tensor-core kernel; the tiled one decodes 32-code
 // runs, more than a group).
