@@ -18,7 +18,8 @@
 //    256) decodes each group's 16 possible codes once, a table word a lane,
 //    gathers the table by shuffles and looks the weights up with prmt
 //    (LinearEmitter::lookupInt4Word: the same bits as decoding each weight;
-//    mamba2-2.7b's in_proj 12.1 -> 10.7 us, out_proj 6.9 -> 6.2 on H200). Each lane walks the reduction in chunks of 16
+//    mamba2-2.7b's in_proj 12.1 -> 10.7 us, out_proj 6.9 -> 6.2 on H200).
+//    Each lane walks the reduction in chunks of 16
 //    weight bytes (16-byte vector loads; rows are 16-byte aligned when the
 //    chunk divides K: every plan buffer is its own allocation or a 256-byte
 //    aligned arena range), issuing 8 weight-chunk loads (8 / C chunks of
@@ -202,7 +203,6 @@ void buildThreadKernel(KernelBuilder &k, const LinearSpec &s) {
 /// N % colsPerWarp == 0.
 void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_t rowsPerWarp,
                      int64_t colsPerWarp) {
-  const int64_t chunkBytes = 16;
   LinearEmitter e(k, s);
   auto &b = k.b();
   const int64_t R = rowsPerWarp, C = colsPerWarp, colBlocks = s.N / C;
@@ -228,7 +228,7 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_
         b, arith::DivUIOp::create(b, o, k.idx(colBlocks)), k.idx(R));
     Value firstCol = arith::MulIOp::create(
         b, arith::RemUIOp::create(b, o, k.idx(colBlocks)), k.idx(C));
-    const int64_t chunk = s.chunk() * chunkBytes / 16;
+    const int64_t chunk = s.chunk();
     const int64_t chunks = s.K / chunk;
     // Byte offsets of the rows.
     int64_t xElemBytes = (s.kind == Kind::F32 || s.kind == Kind::W4A16) ? 4 : 1;
@@ -254,15 +254,14 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_
       for (int64_t j = 0; j < R; ++j)
         slots.push_back(prepareOutput(k, row[j], col[c], s.out, s.N, s.parts, s.requant));
     }
+    Type v16i8 = VectorType::get({16}, e.i8);
     Type v4f32 = VectorType::get({4}, e.f32);
-    // x of one chunk in vector loads of up to 16 bytes.
-    const int64_t xLoadBytes = std::min<int64_t>(16, chunk * xElemBytes);
-    int64_t xVectors = chunk * xElemBytes / xLoadBytes;
-    int64_t perVector = xLoadBytes / xElemBytes;
-    Type xVecType = VectorType::get({perVector}, xElemBytes == 4 ? e.f32 : e.i8);
+    int64_t xVectors = chunk * xElemBytes / 16;
+    Type xVecType = xElemBytes == 4 ? v4f32 : v16i8;
+    int64_t perVector = xElemBytes == 4 ? 4 : 16;
     Type wType = s.kind == Kind::F32
                      ? (s.f16Weights ? Type(VectorType::get({8}, b.getF16Type())) : v4f32)
-                     : Type(VectorType::get({chunkBytes}, e.i8));
+                     : v16i8;
     // One chunk of one column's weights: 16 bytes (and an int4 chunk's
     // group scale; the chunk lies in one group).
     struct ChunkWeights {
@@ -270,8 +269,8 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_
     };
     auto loadWeights = [&](int64_t c, Value ch) {
       ChunkWeights loads;
-      Value wOff = arith::AddIOp::create(b, wRow[c], arith::MulIOp::create(b, ch, k.idx(chunkBytes)));
-      loads.w = e.loadVector(wType, k.arg(s.w), wOff, chunkBytes);
+      Value wOff = arith::AddIOp::create(b, wRow[c], arith::MulIOp::create(b, ch, k.idx(16)));
+      loads.w = e.loadVector(wType, k.arg(s.w), wOff);
       if (s.int4())
         loads.scale = e.groupScale(
             col[c], arith::DivUIOp::create(b, arith::MulIOp::create(b, ch, k.idx(chunk)),
@@ -280,12 +279,11 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_
     };
     // The integer kinds multiply int8 words (dp4a): the 16-byte vector's
     // four i32 words as vector<4xi8>.
+    Type v4i32 = VectorType::get({4}, e.i32);
     auto vectorWords = [&](Value v) {
-      auto type = cast<VectorType>(v.getType());
-      const int64_t n = type.getNumElements() * type.getElementTypeBitWidth() / 32;
-      Value asI32 = LLVM::BitcastOp::create(b, VectorType::get({n}, e.i32), v);
+      Value asI32 = LLVM::BitcastOp::create(b, v4i32, v);
       SmallVector<Value> words;
-      for (int64_t i = 0; i < n; ++i)
+      for (int64_t i = 0; i < 4; ++i)
         words.push_back(e.extract(asI32, i));
       return words;
     };
@@ -296,8 +294,9 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_
     // (int4 decoded once for all rows): elements, or int8 words.
     // W4A8 where 4 or 8 adjacent lanes read chunks of one group (their
     // chunks are consecutive, ch = lane + 32 u): the group's 16-entry table
-    // (int4Table's) built a word a lane and gathered by 4 shuffles, then a
-    // lookup a weight word: ~2.2 instructions a weight instead of 3.4.
+    // (decodeInt4Words of the codes themselves) built a word a lane and
+    // gathered by 4 shuffles, then a lookup a weight word
+    // (lookupInt4Word): ~2.2 instructions a weight instead of 3.4.
     const int64_t lanesPerGroup = s.int4() ? s.group / chunk : 0;
     const bool sharedTable = s.kind == Kind::W4A8 && (lanesPerGroup == 4 || lanesPerGroup == 8);
     auto groupTable = [&](Value scale) {
@@ -326,7 +325,7 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_
           return w;
         }
         if (s.kind == Kind::W4A8)
-          return e.decodeInt4Words(words, chunkBytes, loads.scale);
+          return e.decodeInt4Words(words, 16, loads.scale);
         for (Value word : words)
           w.push_back(asInt8Word(word));
         return w;
@@ -352,8 +351,7 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_
       SmallVector<Value> xv, x;
       for (int64_t v = 0; v < xVectors; ++v)
         xv.push_back(e.loadVector(xVecType, k.arg(s.x),
-                                  arith::AddIOp::create(b, xBase, k.idx(xLoadBytes * v)),
-                                  xLoadBytes));
+                                  arith::AddIOp::create(b, xBase, k.idx(16 * v))));
       if (s.integer()) {
         for (Value v : xv)
           for (Value word : vectorWords(v))

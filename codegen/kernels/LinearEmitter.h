@@ -231,13 +231,13 @@ public:
     return k.load(f32, k.arg(s.groupScales), at);
   }
 
-  /// The vector `type` at byte offset `offset` of pointer `ptr`, whose
-  /// address the caller guarantees to be a multiple of `alignment`.
-  Value loadVector(Type type, Value ptr, Value offset, unsigned alignment = 16) {
+  /// 16 bytes at byte offset `offset` of pointer `ptr`, as `type`
+  /// (a 16-byte vector), with alignment 16.
+  Value loadVector(Type type, Value ptr, Value offset) {
     Value off = arith::IndexCastOp::create(b, b.getI64Type(), offset);
     Value addr = LLVM::GEPOp::create(b, ptr.getType(), i8, ptr,
                                      ValueRange{off});
-    return LLVM::LoadOp::create(b, type, addr, alignment);
+    return LLVM::LoadOp::create(b, type, addr, /*alignment=*/16);
   }
 
   Value extract(Value vector, int64_t i) {
