@@ -136,9 +136,8 @@ OutputSlot prepareOutput(KernelBuilder &k, Value row, Value col, unsigned firstA
   if (parts.size() <= 1) {
     slot.ptr = k.arg(firstArg);
     slot.index = arith::AddIOp::create(b, arith::MulIOp::create(b, row, k.idx(width)), col);
-    if (!requantArgs.empty() && requantArgs[0] >= 0) {
+    if (!requantArgs.empty() && requantArgs[0] >= 0)
       slot.requantScale = k.loadInvariant(f32, k.arg(requantArgs[0]), col);
-    }
     return slot;
   }
   // The part holding col: compares against the static part boundaries,
