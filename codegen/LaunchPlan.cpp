@@ -19,6 +19,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cassert>
@@ -328,6 +329,11 @@ private:
   }
 
   LogicalResult lowerOp(Operation *op);
+  /// Fuses each causal_conv1d_step whose x is a decode linear's output
+  /// part, read by nothing else, into that linear's GEMV launch (the
+  /// conv-step epilogue, LaunchOps.h); where the linear has an alternative
+  /// for many sequences, those keep the step's own launch.
+  LogicalResult fuseConvSteps(Location loc);
 
   /// The entry's samplers: argmax over its logits (result 0) into a [B] i32
   /// buffer, and the random sampler into the same buffer.
@@ -929,6 +935,88 @@ LogicalResult PlanBuilder::buildEntry(func::FuncOp func) {
     if (failed(lowerOp(&op)))
       return failure();
   }
+  if (current->singleToken)
+    return fuseConvSteps(func.getLoc());
+  return success();
+}
+
+/// The first output operand of a linear launch (LaunchOps.h), or -1.
+static int linearFirstOutput(const plan::Launch &l) {
+  static const StringRef linears[] = {"linear", "linear_bias", "linear_w8a8", "linear_w4a8",
+                                      "linear_w4a16"};
+  if (!llvm::is_contained(linears, l.op) || l.attrs.count(plan::kConvStepAttr))
+    return -1;
+  return plan::epilogueOutputOperand(l);
+}
+
+LogicalResult PlanBuilder::fuseConvSteps(Location loc) {
+  std::vector<plan::Launch> &launches = current->launches;
+  for (size_t ci = 0; ci < launches.size(); ++ci) {
+    if (launches[ci].op != "causal_conv1d_step")
+      continue;
+    const int x = launches[ci].operands[0];
+    // x's producers: the launches right before the step, a linear and its
+    // batch alternatives (nothing else runs between them and the step, so
+    // the step may run in the linear's epilogue).
+    auto partOf = [&](const plan::Launch &l) -> int {
+      int first = linearFirstOutput(l);
+      if (first < 0)
+        return -1;
+      for (size_t i = first; i < l.operands.size(); ++i)
+        if (l.operands[i] == x)
+          return static_cast<int>(i) - first;
+      return -1;
+    };
+    size_t first = ci;
+    while (first > 0 && partOf(launches[first - 1]) >= 0)
+      --first;
+    // The step must be x's only reader.
+    auto reads = [&](const plan::Launch &l) { return llvm::is_contained(l.operands, x); };
+    bool onlyReader = !llvm::is_contained(current->outputs, x);
+    for (size_t i = 0; i < launches.size() && onlyReader; ++i)
+      onlyReader = (i >= first && i <= ci) || !reads(launches[i]);
+    for (const std::optional<plan::Launch> *s : {&current->sampler, &current->randomSampler})
+      onlyReader = onlyReader && !(*s && reads(**s));
+    // The alternative for few sequences: the GEMV that takes the epilogue.
+    size_t pi = first;
+    while (pi < ci && launches[pi].minBatch != 1)
+      ++pi;
+    if (first == ci || !onlyReader || pi == ci)
+      continue;
+    const plan::Launch &producer = launches[pi], &step = launches[ci];
+    const int linearOut = linearFirstOutput(producer);
+    const int stepOut = plan::epilogueOutputOperand(step);
+    plan::Launch fused;
+    fused.op = producer.op;
+    fused.attrs = producer.attrs;
+    fused.attrs[plan::kConvStepAttr] = {static_cast<double>(partOf(producer))};
+    for (const auto &[key, values] : step.attrs)
+      fused.attrs[plan::kConvStepPrefix + key] = values;
+    // LaunchOps.h: linear inputs, step inputs but x, linear outputs, step
+    // outputs.
+    auto append = [&](const plan::Launch &l, int from, int to) {
+      fused.operands.insert(fused.operands.end(), l.operands.begin() + from,
+                            l.operands.begin() + to);
+    };
+    append(producer, 0, linearOut);
+    append(step, 1, stepOut);
+    append(producer, linearOut, producer.operands.size());
+    append(step, stepOut, step.operands.size());
+    fused.minBatch = producer.minBatch;
+    fused.maxBatch = producer.maxBatch;
+    KernelContext ctx(kernels, result.plan, fused);
+    if (failed(emitKernel(ctx, loc)))
+      return failure();
+    const int64_t stepFrom = producer.maxBatch + 1;
+    launches[pi] = std::move(fused);
+    if (launches[pi].maxBatch == 0) {
+      launches.erase(launches.begin() + ci);
+      --ci;
+    } else {
+      // Larger batches keep the linear's other kernel, then the step.
+      launches[ci].minBatch = stepFrom;
+    }
+  }
   return success();
 }
 
@@ -968,6 +1056,19 @@ FailureOr<LaunchPlanResult> buildLaunchPlan(ModuleOp model, ModuleOp kernels,
       return failure();
   }
   LaunchPlanResult result = builder.take();
+  // Kernels no launch runs any more (a GEMV whose launches all took an
+  // epilogue) stay out of the artifact.
+  llvm::StringSet<> used;
+  for (const plan::EntryPoint &entry : result.plan.entries) {
+    for (const plan::Launch &l : entry.launches)
+      used.insert(l.kernel);
+    for (const std::optional<plan::Launch> *s : {&entry.sampler, &entry.randomSampler})
+      if (*s)
+        used.insert((*s)->kernel);
+  }
+  for (auto module : llvm::make_early_inc_range(kernels.getOps<gpu::GPUModuleOp>()))
+    if (!used.contains(module.getName()))
+      module.erase();
   const bool overlap = supportsProgrammaticLaunch(target);
   // The kernel list of the plan: every gpu.module codegen built, with its
   // Triton signature (visible arguments) and warps.

@@ -43,6 +43,62 @@ std::string convName(const std::string &op, int64_t channels, int64_t kernel,
 
 } // namespace
 
+FailureOr<ConvStepArgs> convStepArgs(KernelContext &ctx, const plan::Launch &conv,
+                                     ArrayRef<int> argOf, Location loc) {
+  ConvStepArgs a;
+  const plan::Buffer &weight = ctx.operand(argOf[2]);
+  if (weight.shape.size() != 2 || !weight.shape[0].isConstant() || !weight.shape[1].isConstant())
+    return emitError(loc) << "causal_conv1d_step: expected a static weight [C, K]";
+  a.channels = ctx.dim(argOf[2], 0);
+  a.kernel = ctx.dim(argOf[2], 1);
+  if (a.channels <= 0 || a.kernel <= 0)
+    return emitError(loc) << "causal_conv1d_step: empty weight";
+  a.silu = conv.flag("silu");
+  a.hasBias = conv.flag("has_bias");
+  a.stateIn = argOf[1];
+  a.weight = argOf[2];
+  a.bias = argOf[3];
+  if (std::optional<plan::Int8StateOperands> state = plan::int8StateOperands(conv))
+    a.scales = argOf[state->scales];
+  auto split = conv.attrs.find("split_sizes");
+  if (split != conv.attrs.end())
+    for (double size : split->second)
+      a.parts.push_back(static_cast<int64_t>(size));
+  // The requantized parts' scales are the last inputs, before y.
+  const int y = plan::epilogueOutputOperand(conv);
+  std::vector<int> requantized = plan::requantizedParts(conv);
+  a.requant.assign(std::max<size_t>(a.parts.size(), 1), -1);
+  for (size_t i = 0; i < requantized.size(); ++i)
+    a.requant[requantized[i]] = argOf[y - requantized.size() + i];
+  a.out = argOf[y];
+  a.stateOut = argOf.back();
+  return a;
+}
+
+void emitConvStepChannel(KernelBuilder &k, const ConvStepArgs &a, Value seq, Value c, Value x) {
+  auto &b = k.b();
+  Type f32 = b.getF32Type();
+  Value scales = a.scales >= 0 ? k.arg(a.scales) : Value();
+  const StateOperand stateIn{k.arg(a.stateIn), scales}, stateOut{k.arg(a.stateOut), scales};
+  Value i = arith::AddIOp::create(b, arith::MulIOp::create(b, seq, k.idx(a.channels)), c);
+  Value stateBase = arith::MulIOp::create(b, i, k.idx(a.kernel));
+  Value wBase = arith::MulIOp::create(b, c, k.idx(a.kernel));
+  Value acc = a.hasBias ? k.load(f32, k.arg(a.bias), c) : k.f32(0.0f);
+  for (int64_t tap = 0; tap < a.kernel; ++tap) {
+    Value v = x;
+    if (tap + 1 < a.kernel)
+      v = stateIn.load(k, arith::AddIOp::create(b, stateBase, k.idx(tap + 1)),
+                       arith::AddIOp::create(b, wBase, k.idx(tap + 1)));
+    Value dst = arith::AddIOp::create(b, stateBase, k.idx(tap));
+    stateOut.store(k, v, dst, arith::AddIOp::create(b, wBase, k.idx(tap)));
+    Value w = k.load(f32, k.arg(a.weight), arith::AddIOp::create(b, wBase, k.idx(tap)));
+    acc = mulAdd(k, acc, w, v);
+  }
+  if (a.silu)
+    acc = silu(k, acc);
+  storeOutput(k, acc, seq, c, a.out, a.channels, a.parts, a.requant);
+}
+
 LogicalResult emitConv(KernelContext &ctx, Location loc) {
   plan::Launch &launch = ctx.getLaunch();
   const bool step = launch.op == "causal_conv1d_step";
@@ -77,41 +133,21 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
     plan::ShapeExpr batch = x.shape[0];
     launch.scalars = {batch};
     ctx.gridFor(mulExpr(batch, plan::ShapeExpr(channels)), numWarps);
-    // Operands: x, state_in, weight, bias, [state_scales,] y, state_out;
-    // scalar batch. An int8 state has scales per element of [C, K].
-    const unsigned q = int8State ? 1 : 0;
+    SmallVector<int> argOf;
+    for (unsigned i = 0; i < launch.operands.size(); ++i)
+      argOf.push_back(i);
+    FailureOr<ConvStepArgs> args = convStepArgs(ctx, launch, argOf, loc);
+    if (failed(args))
+      return failure();
     ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
       auto &b = k.b();
-      Type f32 = b.getF32Type();
-      Value scales = int8State ? k.arg(4) : Value();
-      const StateOperand stateIn{k.arg(1), scales}, stateOut{k.arg(5 + q + r + extra), scales};
       Value i = k.globalIdx(); // b * C + c
-      Value total = arith::MulIOp::create(b, k.argIndex(6 + q + r + extra), k.idx(channels));
-      Value inBounds =
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, total);
+      Value total = arith::MulIOp::create(b, k.argIndex(launch.operands.size()), k.idx(channels));
+      Value inBounds = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, total);
       k.ifThen(inBounds, [&] {
-        Value c = arith::RemUIOp::create(b, i, k.idx(channels));
-        Value stateBase = arith::MulIOp::create(b, i, k.idx(kernel));
-        Value wBase = arith::MulIOp::create(b, c, k.idx(kernel));
-        Value acc = hasBias ? k.load(f32, k.arg(3), c) : k.f32(0.0f);
-        for (int64_t tap = 0; tap < kernel; ++tap) {
-          Value v;
-          if (tap + 1 < kernel) {
-            Value src = arith::AddIOp::create(b, stateBase, k.idx(tap + 1));
-            v = stateIn.load(k, src, arith::AddIOp::create(b, wBase, k.idx(tap + 1)));
-          } else {
-            v = k.load(f32, k.arg(0), i);
-          }
-          Value dst = arith::AddIOp::create(b, stateBase, k.idx(tap));
-          stateOut.store(k, v, dst, arith::AddIOp::create(b, wBase, k.idx(tap)));
-          Value w = k.load(f32, k.arg(2),
-                           arith::AddIOp::create(b, wBase, k.idx(tap)));
-          acc = mulAdd(k, acc, w, v);
-        }
-        if (useSilu)
-          acc = silu(k, acc);
-        storeOutput(k, acc, arith::DivUIOp::create(b, i, k.idx(channels)), c, 4 + q + r,
-                    channels, parts, ctx.requantizeScaleArgs(4 + q + r));
+        emitConvStepChannel(k, *args, arith::DivUIOp::create(b, i, k.idx(channels)),
+                            arith::RemUIOp::create(b, i, k.idx(channels)),
+                            k.load(b.getF32Type(), k.arg(0), i));
       });
     });
     return success();

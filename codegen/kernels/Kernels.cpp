@@ -183,13 +183,14 @@ OutputSlot prepareOutput(KernelBuilder &k, Value row, Value col, unsigned firstA
   return slot;
 }
 
-void storeOutput(KernelBuilder &k, const OutputSlot &slot, Value value) {
+Value storeOutput(KernelBuilder &k, const OutputSlot &slot, Value value) {
   if (slot.requantScale) {
     Value rounded = dequantizeInt8(k, quantizeInt8(k, value, slot.requantScale), slot.requantScale);
     value = slot.requantize ? arith::SelectOp::create(k.b(), slot.requantize, rounded, value)
                             : rounded;
   }
   k.store(value, slot.ptr, slot.index);
+  return value;
 }
 
 void storeOutput(KernelBuilder &k, Value value, Value row, Value col, unsigned firstArg,

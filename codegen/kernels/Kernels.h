@@ -105,7 +105,8 @@ struct OutputSlot {
 /// instead of waiting for them after it.
 OutputSlot prepareOutput(KernelBuilder &k, Value row, Value col, unsigned firstArg,
                          int64_t width, ArrayRef<int64_t> parts, ArrayRef<int> requantArgs = {});
-void storeOutput(KernelBuilder &k, const OutputSlot &slot, Value value);
+/// Returns the value stored (rounded where its part is requantized).
+Value storeOutput(KernelBuilder &k, const OutputSlot &slot, Value value);
 
 /// A recurrent state operand of a step op: f32, or int8 codes with
 /// per-element scales (the launch's state_int8, LaunchOps.h), which loads
@@ -120,6 +121,29 @@ struct StateOperand {
   Value load(KernelBuilder &k, Value index, Value scaleIndex) const;
   void store(KernelBuilder &k, Value value, Value index, Value scaleIndex) const;
 };
+
+/// Where one channel's causal_conv1d_step (LaunchOps.h) finds its operands
+/// among a kernel's arguments: its own launch's, or those of a linear with
+/// the conv-step epilogue.
+struct ConvStepArgs {
+  int64_t channels = 0, kernel = 0;
+  bool silu = false, hasBias = false;
+  unsigned stateIn = 0, weight = 0, bias = 0;
+  /// An int8 state's scales, or -1 (f32 state).
+  int scales = -1;
+  /// y (its first part) and its split epilogue (storeOutput's arguments).
+  unsigned out = 0;
+  SmallVector<int64_t> parts;
+  SmallVector<int> requant;
+  unsigned stateOut = 0;
+};
+/// The arguments of `conv` (a causal_conv1d_step launch) where operand i of
+/// it is kernel argument argOf[i] of ctx's launch.
+FailureOr<ConvStepArgs> convStepArgs(KernelContext &ctx, const plan::Launch &conv,
+                                     ArrayRef<int> argOf, Location loc);
+/// The step of channel c of sequence seq with new input x: the rolled state
+/// stored, y stored (as ref::causalConv1dStep, bit for bit).
+void emitConvStepChannel(KernelBuilder &k, const ConvStepArgs &a, Value seq, Value c, Value x);
 
 /// The smallest batch from which a decode launch of `op` has a kernel of its
 /// own for many rows (the weights read once per block of rows instead of

@@ -191,7 +191,7 @@ void buildThreadKernel(KernelBuilder &k, const LinearSpec &s) {
             return {e.mac(acc, x1, wHi)};
           })[0];
     }
-    storeOutput(k, e.epilogue(acc, n), r, n, s.out, s.N, s.parts, s.requant);
+    e.store(prepareOutput(k, r, n, s.out, s.N, s.parts, s.requant), e.epilogue(acc, n), r, n);
   });
 }
 
@@ -447,7 +447,8 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_
       for (int64_t j = 0; j < R; ++j) {
         auto store = [&] {
           for (int64_t c = 0; c < C; ++c)
-            storeOutput(k, slots[c * R + j], e.epilogue(acc[j * C + c], colEpilogue[c]));
+            e.store(slots[c * R + j], e.epilogue(acc[j * C + c], colEpilogue[c]), row[j],
+                    col[c]);
         };
         if (j == 0)
           store();
@@ -895,6 +896,40 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   s.operands += ctx.requantizedPartCount();
   s.out += ctx.requantizedPartCount();
   s.requant = ctx.requantizeScaleArgs(s.out);
+  // A conv-step epilogue: the step's inputs sit between the linear's inputs
+  // and outputs, its outputs after them (plan::convStepEpilogue).
+  std::optional<plan::ConvStepEpilogue> fused = plan::convStepEpilogue(launch);
+  if (launch.attrs.count(plan::kConvStepAttr) && !fused)
+    return emitError(loc) << op << ": conv_step must name one output part of the linear";
+  std::string convSuffix;
+  if (fused) {
+    FailureOr<ConvStepArgs> conv = convStepArgs(ctx, fused->conv, fused->convOperands, loc);
+    if (failed(conv))
+      return failure();
+    const int64_t part = static_cast<int64_t>(launch.attr(plan::kConvStepAttr));
+    const unsigned x = fused->convOperands[0];
+    const int64_t partWidth = staticDim(ctx, x, -1);
+    if (partWidth != conv->channels || ctx.pointerKind(x) != ArgKind::PtrF32)
+      return emitError(loc) << op << ": conv_step: output part " << part << " has " << partWidth
+                            << " f32 columns, the step " << conv->channels << " channels";
+    for (int64_t j = 0; j < part; ++j)
+      s.convStart += s.parts[j];
+    s.conv = *conv;
+    const unsigned shift = fused->linearOperands[s.out] - s.out;
+    s.out += shift;
+    s.operands += fused->convOperands.size() - 1;
+    // Kernel name: the step's parameters, as its own kernel's, and the part.
+    convSuffix = "_conv" + std::to_string(part) + "_c" + std::to_string(conv->channels) + "_k" +
+                 std::to_string(conv->kernel) + (conv->silu ? "_silu" : "") +
+                 (conv->hasBias ? "_bias" : "") + (conv->scales >= 0 ? "_qstate" : "");
+    for (size_t j = 0; j < conv->parts.size(); ++j)
+      convSuffix += (j ? "x" : "_split") + std::to_string(conv->parts[j]);
+    if (llvm::any_of(conv->requant, [](int a) { return a >= 0; })) {
+      convSuffix += "_rq";
+      for (int a : conv->requant)
+        convSuffix += a >= 0 ? "1" : "0";
+    }
+  }
   if (launch.operands.size() != s.operands)
     return emitError(loc) << op << " launch with " << launch.operands.size()
                           << " operands, expected " << s.operands;
@@ -975,10 +1010,13 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
     name += "_f16w";
   if (op != "linear" && op != "linear_bias")
     name += s.hasBias ? "_bias" : "_nobias";
-  name += ctx.splitSuffix() + ctx.requantizeSuffix();
+  name += ctx.splitSuffix() + ctx.requantizeSuffix() + convSuffix;
 
   // Prefill: the shared-memory tiled GEMM (LinearTiled.cpp) where it
   // applies, else the register mma kernel.
+  if (s.conv && (prefill || batchedDecode))
+    return emitError(loc) << op << ": a conv-step epilogue needs decode's GEMV kernel (batches "
+                          << "below " << kBatchedDecodeMinBatch << ")";
   std::optional<linear::TiledConfig> tiled;
   if (prefill)
     tiled = linear::tiledConfig(s);

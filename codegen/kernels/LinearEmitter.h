@@ -16,6 +16,8 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <optional>
+
 namespace mlir::quamba::codegen::linear {
 
 enum class Kind { F32, W8A8, W4A8, W4A16 };
@@ -30,6 +32,10 @@ struct LinearSpec {
   SmallVector<int> requant;
   /// F32 kind with f16 weights (quamba-cast-weights), widened on load.
   bool f16Weights = false;
+  /// A conv-step epilogue (LaunchOps.h): the step of channel n - convStart
+  /// runs where column n of part convPart is stored.
+  std::optional<ConvStepArgs> conv;
+  int64_t convStart = 0;
   // Operand indices (-1: absent).
   int x = 0, xScale = -1, w = 1, groupScales = -1, wScales = -1, bias = -1,
       out = 2;
@@ -212,6 +218,20 @@ public:
     if (s.hasBias)
       y = arith::AddFOp::create(b, y, c.bias);
     return y;
+  }
+
+  /// Stores output (row, n) at `slot`; with a conv-step epilogue, a column
+  /// of the step's part then runs the step of its channel on the value
+  /// stored (the requantized one where the part is requantized: what the
+  /// step would read back).
+  void store(const OutputSlot &slot, Value value, Value row, Value n) {
+    Value stored = storeOutput(k, slot, value);
+    if (!s.conv)
+      return;
+    // n < convStart wraps around to a large channel: one unsigned compare.
+    Value c = arith::SubIOp::create(b, n, k.idx(s.convStart));
+    Value inPart = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, k.idx(s.conv->channels));
+    k.ifThen(inPart, [&] { emitConvStepChannel(k, *s.conv, row, c, stored); });
   }
 
   /// The epilogue of output (n), loading its operands now.

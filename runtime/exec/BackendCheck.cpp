@@ -19,6 +19,9 @@ int outputCount(const plan::Launch &launch) {
   const std::string &op = launch.op;
   if (op == "split")
     return static_cast<int>(launch.operands.size()) - 1;
+  // A conv-step epilogue: the linear's outputs, then the step's.
+  if (std::optional<plan::ConvStepEpilogue> fused = plan::convStepEpilogue(launch))
+    return outputCount(fused->linear) + outputCount(fused->conv);
   // A split epilogue makes the first output one operand per part.
   auto split = launch.attrs.find("split_sizes");
   int parts = split == launch.attrs.end() ? 1 : static_cast<int>(split->second.size());

@@ -79,6 +79,23 @@ private:
 template <typename T> T *as(void *p) { return static_cast<T *>(p); }
 
 Status CpuBackend::run(const BoundLaunch &bound) {
+  if (std::optional<plan::ConvStepEpilogue> fused = plan::convStepEpilogue(*bound.launch)) {
+    // A conv-step epilogue: the linear, then the step on its output part.
+    for (auto [launch, positions] : {std::pair{&fused->linear, &fused->linearOperands},
+                                     std::pair{&fused->conv, &fused->convOperands}}) {
+      BoundLaunch part = bound;
+      part.launch = launch;
+      part.operands.clear();
+      part.dims.clear();
+      for (int i : *positions) {
+        part.operands.push_back(bound.operands[i]);
+        part.dims.push_back(bound.dims[i]);
+      }
+      if (Status s = run(part); !s)
+        return s;
+    }
+    return Status::success();
+  }
   if (std::optional<plan::QuantizedOutputOperands> q = plan::quantizedOutputOperands(*bound.launch))
     return runQuantizedOutput(bound, *q);
   std::vector<int> requantized = plan::requantizedParts(*bound.launch);

@@ -47,10 +47,23 @@
 // hadamard that is the norm's only reader; mamba2's gated norm, Hadamard and
 // quantize before out_proj become one launch).
 //
+// Conv-step epilogue: linear, linear_bias, linear_w8a8, linear_w4a8 and
+// linear_w4a16 may carry the attr conv_step [j]: the launch then computes
+// the linear, then causal_conv1d_step with x = the linear's output part j
+// (its whole output when unsplit; x [B, C] is the linear's rows, so decode
+// only), the step's attrs prefixed "conv_step." (conv_step.silu,
+// conv_step.state_int8, conv_step.split_sizes, ...). Operands: the linear's
+// inputs, the step's inputs but x, the linear's outputs (part j included),
+// the step's outputs (plan::convStepEpilogue splits them apart). Codegen
+// fuses a step whose x only it reads (the step is per channel, the GEMV's
+// epilogue per column: a launch and a round trip of x fewer per layer).
+//
 // Batch ranges: a launch may run only for batches in [min, max] (plan JSON
 // "batch"; plan::Launch::runsFor). Codegen emits such alternatives for one
 // op (a decode linear's kernel for few and for many sequences) over disjoint
-// ranges, each computing the function below: a backend may run either.
+// ranges, each computing the function below: a backend may run either. A
+// fused launch's alternative may be its unfused launches, each with the
+// same range.
 //
 // Activations are f32; an f16 weight (quamba-cast-weights) is widened exactly
 // where it is read, so it changes no arithmetic (the CPU backend widens it on

@@ -9,6 +9,7 @@
 #include <limits>
 #include <optional>
 #include <stdexcept>
+#include <tuple>
 
 namespace quamba::plan {
 
@@ -73,7 +74,79 @@ const KernelInfo *Plan::kernel(const std::string &name) const {
   return nullptr;
 }
 
+namespace {
+
+/// The linear and causal_conv1d_step launches a conv-step epilogue fuses,
+/// attrs only (LaunchOps.h: the step's attrs carry kConvStepPrefix).
+std::pair<Launch, Launch> convStepAttrs(const Launch &launch) {
+  std::pair<Launch, Launch> pair;
+  pair.first.op = launch.op;
+  pair.second.op = "causal_conv1d_step";
+  const std::string prefix = kConvStepPrefix;
+  for (const auto &[key, values] : launch.attrs) {
+    if (key.compare(0, prefix.size(), prefix) == 0)
+      pair.second.attrs[key.substr(prefix.size())] = values;
+    else if (key != kConvStepAttr)
+      pair.first.attrs[key] = values;
+  }
+  return pair;
+}
+
+bool knownOp(const std::string &op) {
+  return std::find(std::begin(kLaunchOps), std::end(kLaunchOps), op) != std::end(kLaunchOps);
+}
+
+bool takesConvStepEpilogue(const std::string &op) {
+  return op == "linear" || op == "linear_bias" || op == "linear_w8a8" || op == "linear_w4a8" ||
+         op == "linear_w4a16";
+}
+
+} // namespace
+
+std::optional<ConvStepEpilogue> convStepEpilogue(const Launch &launch) {
+  auto part = launch.attrs.find(kConvStepAttr);
+  if (part == launch.attrs.end() || part->second.size() != 1 ||
+      !takesConvStepEpilogue(launch.op))
+    return std::nullopt;
+  ConvStepEpilogue f;
+  std::tie(f.linear, f.conv) = convStepAttrs(launch);
+  const int linearCount = expectedOperandCount(f.linear), convCount = expectedOperandCount(f.conv);
+  const int linearIn = epilogueOutputOperand(f.linear), convIn = epilogueOutputOperand(f.conv);
+  auto split = f.linear.attrs.find("split_sizes");
+  const double parts = split == f.linear.attrs.end() ? 1.0 : split->second.size();
+  const double j = part->second[0];
+  if (linearCount < 0 || convCount < 0 || linearIn < 0 || convIn < 1 || j < 0 || j >= parts ||
+      j != static_cast<int>(j) ||
+      static_cast<int>(launch.operands.size()) != linearCount + convCount - 1)
+    return std::nullopt;
+  // Operands: the linear's inputs, the step's inputs but x, the linear's
+  // outputs (part j among them: the step's x), the step's outputs.
+  const int convInputs = linearIn, linearOutputs = convInputs + convIn - 1;
+  const int convOutputs = linearOutputs + linearCount - linearIn;
+  auto range = [](std::vector<int> &to, int from, int end) {
+    for (int i = from; i < end; ++i)
+      to.push_back(i);
+  };
+  range(f.linearOperands, 0, linearIn);
+  range(f.linearOperands, linearOutputs, convOutputs);
+  f.convOperands.push_back(linearOutputs + static_cast<int>(j));
+  range(f.convOperands, convInputs, linearOutputs);
+  range(f.convOperands, convOutputs, static_cast<int>(launch.operands.size()));
+  for (int i : f.linearOperands)
+    f.linear.operands.push_back(launch.operands[i]);
+  for (int i : f.convOperands)
+    f.conv.operands.push_back(launch.operands[i]);
+  // Decode: the linear's rows are the step's batch.
+  f.linear.scalars = f.conv.scalars = launch.scalars;
+  return f;
+}
+
 int expectedOperandCount(const Launch &launch) {
+  if (launch.attrs.count(kConvStepAttr)) {
+    auto [linear, conv] = convStepAttrs(launch);
+    int a = expectedOperandCount(linear), b = expectedOperandCount(conv);
+    return a < 0 || b < 0 || !takesConvStepEpilogue(launch.op) ? -1 : a + b - 1;
+  }
   static const std::map<std::string, int, std::less<>> counts = {
       {"embedding", 3},      {"quantized_embedding", 4},
       {"rms_norm", 3},       {"add_rms_norm", 5},
@@ -403,17 +476,36 @@ Result<Plan> Plan::fromJson(const std::string &text, const std::string &origin) 
         }
         int expected = expectedOperandCount(launch);
         if (expected < 0)
-          return fail(where + ": unknown op '" + launch.op + "'");
-        if (splitOutputOperand(launch) == -2)
-          return fail(where + ": op '" + launch.op + "' has no split epilogue");
-        if (launch.flag("state_int8") && !int8StateOperands(launch))
-          return fail(where + ": op '" + launch.op + "' has no int8 state");
-        if (!requantizedParts(launch).empty() && epilogueOutputOperand(launch) < 0)
-          return fail(where + ": op '" + launch.op + "' has no requantizing epilogue");
+          return fail(where + (launch.attrs.count(kConvStepAttr) && knownOp(launch.op)
+                                   ? ": op '" + launch.op + "' has no conv-step epilogue"
+                                   : ": unknown op '" + launch.op + "'"));
+        // The epilogue attrs each launch (or each launch a conv-step
+        // epilogue fuses) carries must be ones its op has.
+        auto checkEpilogues = [&](const Launch &part) -> Status {
+          if (splitOutputOperand(part) == -2)
+            return makeError("op '" + part.op + "' has no split epilogue");
+          if (part.flag("state_int8") && !int8StateOperands(part))
+            return makeError("op '" + part.op + "' has no int8 state");
+          if (!requantizedParts(part).empty() && epilogueOutputOperand(part) < 0)
+            return makeError("op '" + part.op + "' has no requantizing epilogue");
+          return Status::success();
+        };
+        const bool convStep = launch.attrs.count(kConvStepAttr) != 0;
+        if (!convStep)
+          if (Status s = checkEpilogues(launch); !s)
+            return fail(where + ": " + s.error());
         if (expected != static_cast<int>(launch.operands.size()))
           return fail(where + ": takes " + std::to_string(expected) +
                       " buffer operands, the plan gives " +
                       std::to_string(launch.operands.size()));
+        if (convStep) {
+          std::optional<ConvStepEpilogue> fused = convStepEpilogue(launch);
+          if (!fused)
+            return fail(where + ": conv_step must name one output part of the linear");
+          for (const Launch *part : {&fused->linear, &fused->conv})
+            if (Status s = checkEpilogues(*part); !s)
+              return fail(where + ": " + s.error());
+        }
         if (Status s = checkIndices(launch.operands, where); !s)
           return makeError(s.error());
         if (!plan.kernel(launch.kernel))

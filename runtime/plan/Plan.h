@@ -180,4 +180,20 @@ struct QuantizedOutputOperands {
 };
 std::optional<QuantizedOutputOperands> quantizedOutputOperands(const Launch &launch);
 
+/// Attr of a linear launch with a conv-step epilogue (LaunchOps.h): [j], the
+/// output part the step reads; the step's own attrs carry kConvStepPrefix.
+inline constexpr const char *kConvStepAttr = "conv_step";
+inline constexpr const char *kConvStepPrefix = "conv_step.";
+
+/// A linear launch with a conv-step epilogue as the two launches it fuses
+/// (the linear, then causal_conv1d_step on its output part j), each with
+/// its own attrs and operands, and where those operands sit among the fused
+/// launch's. Nothing for other launches, or when the attrs and the operand
+/// count do not describe such a pair (Plan::fromJson rejects those).
+struct ConvStepEpilogue {
+  Launch linear, conv;
+  std::vector<int> linearOperands, convOperands;
+};
+std::optional<ConvStepEpilogue> convStepEpilogue(const Launch &launch);
+
 } // namespace quamba::plan

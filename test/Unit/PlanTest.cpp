@@ -292,6 +292,63 @@ TEST(Plan, HadamardEpilogueTakesTheFactorAfterTheWeight) {
   EXPECT_FALSE(hasHadamardEpilogue(l));
 }
 
+TEST(Plan, ConvStepEpilogueSplitsIntoTheLinearAndTheStep) {
+  // linear_w4a8 (x, x_scale, w, group_scales, channel_scales, bias, 2
+  // requantize scales, 3 parts) fused with a conv step (state_in, weight,
+  // bias, state scales, 1 requantize scale, y, state_out) on part 1.
+  Launch l;
+  l.op = "linear_w4a8";
+  l.attrs["split_sizes"] = {16, 24, 8};
+  l.attrs["requantize_parts"] = {0, 1, 1};
+  l.attrs["conv_step"] = {1};
+  l.attrs["conv_step.state_int8"] = {1};
+  l.attrs["conv_step.requantize_parts"] = {1};
+  l.attrs["conv_step.silu"] = {1};
+  const int count = (6 + 2 + 3) + (6 + 1 + 1) - 1;
+  EXPECT_EQ(expectedOperandCount(l), count);
+  for (int i = 0; i < count; ++i)
+    l.operands.push_back(100 + i);
+  l.scalars = {*ShapeExpr::parse("B")};
+  auto f = convStepEpilogue(l);
+  ASSERT_TRUE(f);
+  // Fused order: linear inputs 0..7, step inputs but x 8..12, linear
+  // outputs 13..15, step outputs 16..17.
+  EXPECT_EQ(f->linearOperands, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 13, 14, 15}));
+  EXPECT_EQ(f->convOperands, (std::vector<int>{14, 8, 9, 10, 11, 12, 16, 17}));
+  EXPECT_EQ(f->linear.op, "linear_w4a8");
+  EXPECT_EQ(f->linear.operands[8], 113);
+  EXPECT_FALSE(f->linear.attrs.count("conv_step"));
+  EXPECT_FALSE(f->linear.attrs.count("conv_step.silu"));
+  EXPECT_EQ(requantizedParts(f->linear), (std::vector<int>{1, 2}));
+  EXPECT_EQ(f->conv.op, "causal_conv1d_step");
+  EXPECT_TRUE(f->conv.flag("silu"));
+  EXPECT_EQ(expectedOperandCount(f->conv), 8);
+  auto state = int8StateOperands(f->conv);
+  ASSERT_TRUE(state);
+  EXPECT_EQ(f->conv.operands[state->scales], 111);
+  EXPECT_EQ(f->conv.operands[state->stateOut], 117);
+  EXPECT_EQ(f->conv.scalars.size(), 1u);
+  // A part the linear does not have, or a fused op that is no linear.
+  l.attrs["conv_step"] = {3};
+  EXPECT_FALSE(convStepEpilogue(l));
+  l.attrs["conv_step"] = {1};
+  l.operands.pop_back();
+  EXPECT_FALSE(convStepEpilogue(l));
+  l.op = "rms_norm";
+  EXPECT_EQ(expectedOperandCount(l), -1);
+}
+
+TEST(Plan, RejectsAConvStepEpilogueOnAnythingButALinear) {
+  std::string json = tinyPlan().toJson();
+  std::string s = json;
+  const std::string from = "\"attrs\":{\"inner\":[4.0]}";
+  s.replace(s.find(from), from.size(), "\"attrs\":{\"inner\":[4.0],\"conv_step\":[0.0]}");
+  auto bad = Plan::fromJson(s, "m.qmb");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().find("op 'quantize' has no conv-step epilogue"), std::string::npos)
+      << bad.error();
+}
+
 /// A model.qmb holding `plan` (tinyPlan when null) with `target`.
 std::string writeArtifact(const std::string &target, const std::string &version = "1",
                           const Plan *plan = nullptr) {
