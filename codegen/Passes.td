@@ -20,8 +20,15 @@ def QuambaConvertMambaToGpu : Pass<"quamba-convert-mamba-to-gpu", "ModuleOp"> {
     Guarantee: each launch computes exactly the function its op's reference
     kernel defines (runtime/plan/LaunchOps.h): bit-exact for quantize,
     dequantize and the integer accumulations, within fp32 rounding of a
-    different summation order for floating-point reductions. The pass does
-    not fuse ops (that is quamba-fuse's job); it needs every scale of
+    different summation order for floating-point reductions. Launch-level
+    fusions keep that guarantee, each the composition of the launches it
+    replaces (LaunchOps.h): a split as its producer's split epilogue,
+    quantize -> dequantize pairs as requantized output parts, an int8 state's
+    dequantize/quantize inside the step op, a quantize (and a Hadamard) after
+    a norm in the norm's launch, and in @decode a causal_conv1d_step whose x
+    only a linear's output part feeds as that linear's conv-step epilogue
+    (the GEMV for batches below 16; larger batches keep both launches).
+    Graph-level fusion is quamba-fuse's job. The pass needs every scale of
     quantize/dequantize to be a constant and every dynamic dimension to be
     the batch (dim 0) or the sequence (dim 1).
 

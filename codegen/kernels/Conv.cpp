@@ -75,28 +75,52 @@ FailureOr<ConvStepArgs> convStepArgs(KernelContext &ctx, const plan::Launch &con
   return a;
 }
 
-void emitConvStepChannel(KernelBuilder &k, const ConvStepArgs &a, Value seq, Value c, Value x) {
+ConvStepChannel loadConvStepChannel(KernelBuilder &k, const ConvStepArgs &a, Value seq,
+                                    Value c) {
   auto &b = k.b();
   Type f32 = b.getF32Type();
+  ConvStepChannel ch;
   Value scales = a.scales >= 0 ? k.arg(a.scales) : Value();
-  const StateOperand stateIn{k.arg(a.stateIn), scales}, stateOut{k.arg(a.stateOut), scales};
+  const StateOperand stateIn{k.arg(a.stateIn), scales};
   Value i = arith::AddIOp::create(b, arith::MulIOp::create(b, seq, k.idx(a.channels)), c);
   Value stateBase = arith::MulIOp::create(b, i, k.idx(a.kernel));
   Value wBase = arith::MulIOp::create(b, c, k.idx(a.kernel));
-  Value acc = a.hasBias ? k.load(f32, k.arg(a.bias), c) : k.f32(0.0f);
+  ch.bias = a.hasBias ? k.load(f32, k.arg(a.bias), c) : k.f32(0.0f);
   for (int64_t tap = 0; tap < a.kernel; ++tap) {
-    Value v = x;
     if (tap + 1 < a.kernel)
-      v = stateIn.load(k, arith::AddIOp::create(b, stateBase, k.idx(tap + 1)),
-                       arith::AddIOp::create(b, wBase, k.idx(tap + 1)));
-    Value dst = arith::AddIOp::create(b, stateBase, k.idx(tap));
-    stateOut.store(k, v, dst, arith::AddIOp::create(b, wBase, k.idx(tap)));
-    Value w = k.load(f32, k.arg(a.weight), arith::AddIOp::create(b, wBase, k.idx(tap)));
-    acc = mulAdd(k, acc, w, v);
+      ch.window.push_back(stateIn.load(k, arith::AddIOp::create(b, stateBase, k.idx(tap + 1)),
+                                       arith::AddIOp::create(b, wBase, k.idx(tap + 1))));
+    ch.weights.push_back(
+        k.load(f32, k.arg(a.weight), arith::AddIOp::create(b, wBase, k.idx(tap))));
+  }
+  ch.y = prepareOutput(k, seq, c, a.out, a.channels, a.parts, a.requant);
+  return ch;
+}
+
+void storeConvStepChannel(KernelBuilder &k, const ConvStepArgs &a, const ConvStepChannel &ch,
+                          Value seq, Value c, Value x) {
+  auto &b = k.b();
+  Value scales = a.scales >= 0 ? k.arg(a.scales) : Value();
+  const StateOperand stateOut{k.arg(a.stateOut), scales};
+  Value i = arith::AddIOp::create(b, arith::MulIOp::create(b, seq, k.idx(a.channels)), c);
+  Value stateBase = arith::MulIOp::create(b, i, k.idx(a.kernel));
+  Value wBase = arith::MulIOp::create(b, c, k.idx(a.kernel));
+  // The rolled window (state_in[1..K-1], x) to state_out, and y: the bias,
+  // then the taps oldest first, as ref::causalConv1dStep.
+  Value acc = ch.bias;
+  for (int64_t tap = 0; tap < a.kernel; ++tap) {
+    Value v = tap + 1 < a.kernel ? ch.window[tap] : x;
+    stateOut.store(k, v, arith::AddIOp::create(b, stateBase, k.idx(tap)),
+                   arith::AddIOp::create(b, wBase, k.idx(tap)));
+    acc = mulAdd(k, acc, ch.weights[tap], v);
   }
   if (a.silu)
     acc = silu(k, acc);
-  storeOutput(k, acc, seq, c, a.out, a.channels, a.parts, a.requant);
+  storeOutput(k, ch.y, acc);
+}
+
+void emitConvStepChannel(KernelBuilder &k, const ConvStepArgs &a, Value seq, Value c, Value x) {
+  storeConvStepChannel(k, a, loadConvStepChannel(k, a, seq, c), seq, c, x);
 }
 
 LogicalResult emitConv(KernelContext &ctx, Location loc) {

@@ -144,6 +144,17 @@ FailureOr<ConvStepArgs> convStepArgs(KernelContext &ctx, const plan::Launch &con
 /// The step of channel c of sequence seq with new input x: the rolled state
 /// stored, y stored (as ref::causalConv1dStep, bit for bit).
 void emitConvStepChannel(KernelBuilder &k, const ConvStepArgs &a, Value seq, Value c, Value x);
+/// emitConvStepChannel in two steps, so that a kernel may issue the loads
+/// (state window, weights, bias, y's slot) long before x exists: a GEMV
+/// before its sums.
+struct ConvStepChannel {
+  SmallVector<Value> window, weights;
+  Value bias;
+  OutputSlot y;
+};
+ConvStepChannel loadConvStepChannel(KernelBuilder &k, const ConvStepArgs &a, Value seq, Value c);
+void storeConvStepChannel(KernelBuilder &k, const ConvStepArgs &a, const ConvStepChannel &ch,
+                          Value seq, Value c, Value x);
 
 /// The smallest batch from which a decode launch of `op` has a kernel of its
 /// own for many rows (the weights read once per block of rows instead of

@@ -59,7 +59,13 @@
 //    warps (adjacent column tiles of one row tile, or one tile's K slices);
 //    blocks walk the row tiles fastest.
 //
-// Both take the i32 scalar `rows`.
+// Conv-step epilogue (decode, LaunchOps.h): the warp and thread kernels run
+// causal_conv1d_step's channel (Conv.cpp, emitConvStepChannel) where they
+// store a column of the step's part, on the value stored (requantized where
+// the part is), so each output is computed once and the step's x never makes
+// a round trip; the step's own kernel computes the same, bit for bit.
+//
+// All take the i32 scalar `rows`.
 //
 // Exactness (runtime/reference/QuantizedKernels.h): the integer paths
 // (w8a8, w4a8) accumulate exact int32 sums, so the order does not matter and
@@ -247,12 +253,29 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_
     // the sums, so that their latency overlaps the weights' instead of
     // following the reduction (measured neutral on mamba2-2.7b's W4A8
     // in_proj, 12.14 vs 12.2 us, whose decode issue limits it).
+    // So are a conv-step epilogue's (state window, conv weights).
     SmallVector<LinearEmitter::ColumnEpilogue> colEpilogue;
     SmallVector<OutputSlot> slots;
+    SmallVector<LinearEmitter::ConvColumn> convColumns;
+    // With a conv-step epilogue and several columns, lane c < C stores
+    // column c and runs its step: the steps' serial chains (loads, SiLU,
+    // stores) overlap instead of following each other in lane 0. Decode
+    // only (R = 1).
+    const bool laneColumns = s.conv && C > 1;
+    assert((!s.conv || R == 1) && "a conv-step epilogue is decode's, one row a warp");
+    Value myCol;
+    if (laneColumns) {
+      myCol = arith::AddIOp::create(b, firstCol, arith::MinUIOp::create(b, lane, k.idx(C - 1)));
+      slots.push_back(prepareOutput(k, row[0], myCol, s.out, s.N, s.parts, s.requant));
+      convColumns.push_back(e.convColumn(row[0], myCol, /*loadNow=*/true));
+    }
     for (int64_t c = 0; c < C; ++c) {
       colEpilogue.push_back(e.loadColumnEpilogue(col[c]));
-      for (int64_t j = 0; j < R; ++j)
+      for (int64_t j = 0; j < R && !laneColumns; ++j) {
         slots.push_back(prepareOutput(k, row[j], col[c], s.out, s.N, s.parts, s.requant));
+        if (s.conv)
+          convColumns.push_back(e.convColumn(row[j], col[c], /*loadNow=*/true));
+      }
     }
     Type v16i8 = VectorType::get({16}, e.i8);
     Type v4f32 = VectorType::get({4}, e.f32);
@@ -442,13 +465,25 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_
                                               gpu::ShuffleMode::XOR);
         total = e.add(total, shuffle.getShuffleResult());
       }
+    if (laneColumns) {
+      Value mine = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lane, k.idx(C));
+      k.ifThen(mine, [&] {
+        Value value = e.epilogue(acc[C - 1], colEpilogue[C - 1]);
+        for (int64_t c = C - 1; c-- > 0;)
+          value = arith::SelectOp::create(
+              b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, k.idx(c)),
+              e.epilogue(acc[c], colEpilogue[c]), value);
+        e.store(slots[0], value, row[0], myCol, &convColumns[0]);
+      });
+      return;
+    }
     Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, k.idx(0));
     k.ifThen(first, [&] {
       for (int64_t j = 0; j < R; ++j) {
         auto store = [&] {
           for (int64_t c = 0; c < C; ++c)
             e.store(slots[c * R + j], e.epilogue(acc[j * C + c], colEpilogue[c]), row[j],
-                    col[c]);
+                    col[c], s.conv ? &convColumns[c * R + j] : nullptr);
         };
         if (j == 0)
           store();

@@ -220,18 +220,40 @@ public:
     return y;
   }
 
+  /// A conv-step epilogue's column: whether column n holds a channel of the
+  /// step's part, the channel (clamped into the part, so that every column
+  /// may load), and the channel's loads when issued early.
+  struct ConvColumn {
+    Value inPart, channel;
+    std::optional<ConvStepChannel> loads;
+  };
+  ConvColumn convColumn(Value row, Value n, bool loadNow) {
+    ConvColumn cc;
+    // n < convStart wraps around to a large channel: one unsigned compare.
+    Value rel = arith::SubIOp::create(b, n, k.idx(s.convStart));
+    cc.inPart = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, rel, k.idx(s.conv->channels));
+    cc.channel = arith::SelectOp::create(b, cc.inPart, rel, k.idx(0));
+    if (loadNow)
+      cc.loads = loadConvStepChannel(k, *s.conv, row, cc.channel);
+    return cc;
+  }
+
   /// Stores output (row, n) at `slot`; with a conv-step epilogue, a column
   /// of the step's part then runs the step of its channel on the value
   /// stored (the requantized one where the part is requantized: what the
-  /// step would read back).
-  void store(const OutputSlot &slot, Value value, Value row, Value n) {
+  /// step would read back), with its loads from `pre` when given.
+  void store(const OutputSlot &slot, Value value, Value row, Value n,
+             const ConvColumn *pre = nullptr) {
     Value stored = storeOutput(k, slot, value);
     if (!s.conv)
       return;
-    // n < convStart wraps around to a large channel: one unsigned compare.
-    Value c = arith::SubIOp::create(b, n, k.idx(s.convStart));
-    Value inPart = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, k.idx(s.conv->channels));
-    k.ifThen(inPart, [&] { emitConvStepChannel(k, *s.conv, row, c, stored); });
+    ConvColumn cc = pre ? *pre : convColumn(row, n, /*loadNow=*/false);
+    k.ifThen(cc.inPart, [&] {
+      if (cc.loads)
+        storeConvStepChannel(k, *s.conv, *cc.loads, row, cc.channel, stored);
+      else
+        emitConvStepChannel(k, *s.conv, row, cc.channel, stored);
+    });
   }
 
   /// The epilogue of output (n), loading its operands now.

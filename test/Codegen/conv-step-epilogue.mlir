@@ -21,10 +21,11 @@
 // CHECK-NOT: gpu.module @linear_k64_n96_split32x64_warp_r1
 // CHECK-NOT: gpu.module @causal_conv1d_step
 // CHECK-LABEL: gpu.module @linear_k64_n96_split32x64_conv1_c64_k4_silu_bias_warp_r1
-// CHECK: gpu.shuffle xor
-// CHECK: llvm.store
+// The step's loads come before the sums, its arithmetic after the store.
 // CHECK: %[[CH:.*]] = arith.subi %{{.*}}, %c32{{.*}} : index
 // CHECK: %[[IN:.*]] = arith.cmpi ult, %[[CH]], %c64{{.*}} : index
+// CHECK: gpu.shuffle xor
+// CHECK: llvm.store
 // CHECK: scf.if %[[IN]]
 // CHECK: arith.divf
 // CHECK: llvm.store
@@ -97,5 +98,31 @@ module {
     %z, %xc = mamba.split %y [32, 64] : tensor<?x1x96xf32> -> tensor<?x1x32xf32>, tensor<?x1x64xf32>
     %cy, %s = mamba.causal_conv1d_step %xc, state(%state), %cw {silu} : (tensor<?x1x64xf32>, tensor<?x64x4xf32>, tensor<64x4xf32>) -> (tensor<?x1x64xf32>, tensor<?x64x4xf32>)
     return %xc, %cy, %s : tensor<?x1x64xf32>, tensor<?x1x64xf32>, tensor<?x64x4xf32>
+  }
+}
+
+// -----
+
+// A GEMV of 4 columns a warp (N / 4 >= 2048 warps): lane c < 4 stores
+// column c and runs its step, its loads issued before the sums.
+// CHECK-LABEL: gpu.module @linear_k64_n8256_split64x8192_conv1_c8192_k4_warp_r1_c4
+// CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %c32{{.*}} : index
+// CHECK: %[[MINE:.*]] = arith.minui %[[LANE]], %c3{{.*}} : index
+// CHECK: gpu.shuffle xor
+// CHECK: %[[STORES:.*]] = arith.cmpi ult, %[[LANE]], %c4{{.*}} : index
+// CHECK: scf.if %[[STORES]]
+// CHECK: arith.cmpi eq, %[[LANE]]
+// CHECK: llvm.store
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xf32>) -> tensor<?x?x64xf32> {
+    return %x : tensor<?x?x64xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x64xf32>, %state: tensor<?x8192x4xf32>) -> (tensor<?x1x64xf32>, tensor<?x1x8192xf32>, tensor<?x8192x4xf32>) {
+    %w = arith.constant dense<0.5> : tensor<8256x64xf32>
+    %cw = arith.constant dense<0.25> : tensor<8192x4xf32>
+    %y = mamba.linear %x, %w : (tensor<?x1x64xf32>, tensor<8256x64xf32>) -> tensor<?x1x8256xf32>
+    %z, %xc = mamba.split %y [64, 8192] : tensor<?x1x8256xf32> -> tensor<?x1x64xf32>, tensor<?x1x8192xf32>
+    %cy, %s = mamba.causal_conv1d_step %xc, state(%state), %cw : (tensor<?x1x8192xf32>, tensor<?x8192x4xf32>, tensor<8192x4xf32>) -> (tensor<?x1x8192xf32>, tensor<?x8192x4xf32>)
+    return %z, %cy, %s : tensor<?x1x64xf32>, tensor<?x1x8192xf32>, tensor<?x8192x4xf32>
   }
 }
