@@ -126,3 +126,27 @@ module {
     return %z, %cy, %s : tensor<?x1x64xf32>, tensor<?x1x8192xf32>, tensor<?x8192x4xf32>
   }
 }
+
+// -----
+
+// K = 6 (not whole 16-byte chunks): the thread kernel, an output a thread,
+// runs the step where it stores a column of the part.
+// CHECK-LABEL: gpu.module @linear_k6_n96_split32x64_conv1_c64_k4_thread
+// CHECK: llvm.store
+// CHECK: %[[CH:.*]] = arith.subi %{{.*}}, %c32{{.*}} : index
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[CH]], %c64{{.*}} : index
+// CHECK: scf.if %[[IN]]
+// CHECK: llvm.store
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x6xf32>) -> tensor<?x?x6xf32> {
+    return %x : tensor<?x?x6xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x6xf32>, %state: tensor<?x64x4xf32>) -> (tensor<?x1x32xf32>, tensor<?x1x64xf32>, tensor<?x64x4xf32>) {
+    %w = arith.constant dense<0.5> : tensor<96x6xf32>
+    %cw = arith.constant dense<0.25> : tensor<64x4xf32>
+    %y = mamba.linear %x, %w : (tensor<?x1x6xf32>, tensor<96x6xf32>) -> tensor<?x1x96xf32>
+    %z, %xc = mamba.split %y [32, 64] : tensor<?x1x96xf32> -> tensor<?x1x32xf32>, tensor<?x1x64xf32>
+    %cy, %s = mamba.causal_conv1d_step %xc, state(%state), %cw : (tensor<?x1x64xf32>, tensor<?x64x4xf32>, tensor<64x4xf32>) -> (tensor<?x1x64xf32>, tensor<?x64x4xf32>)
+    return %z, %cy, %s : tensor<?x1x32xf32>, tensor<?x1x64xf32>, tensor<?x64x4xf32>
+  }
+}
