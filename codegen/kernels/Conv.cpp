@@ -35,10 +35,10 @@ Value mulAdd(KernelBuilder &k, Value acc, Value a, Value c) {
   return arith::AddFOp::create(b, acc, arith::MulFOp::create(b, a, c));
 }
 
-std::string convName(const std::string &op, int64_t channels, int64_t kernel,
-                     bool useSilu, bool hasBias) {
-  return op + "_c" + std::to_string(channels) + "_k" + std::to_string(kernel) +
-         "_silu" + (useSilu ? "1" : "0") + "_bias" + (hasBias ? "1" : "0");
+/// The parameters a conv kernel is specialised on, for kernel names.
+std::string convParams(int64_t channels, int64_t kernel, bool useSilu, bool hasBias) {
+  return "c" + std::to_string(channels) + "_k" + std::to_string(kernel) + "_silu" +
+         (useSilu ? "1" : "0") + "_bias" + (hasBias ? "1" : "0");
 }
 
 } // namespace
@@ -73,6 +73,18 @@ FailureOr<ConvStepArgs> convStepArgs(KernelContext &ctx, const plan::Launch &con
   a.out = argOf[y];
   a.stateOut = argOf.back();
   return a;
+}
+
+std::string ConvStepArgs::name() const {
+  std::string name = convParams(channels, kernel, silu, hasBias) + (scales >= 0 ? "_qstate" : "");
+  for (size_t j = 0; j < parts.size(); ++j)
+    name += (j ? "x" : "_split") + std::to_string(parts[j]);
+  if (llvm::any_of(requant, [](int arg) { return arg >= 0; })) {
+    name += "_rq";
+    for (int arg : requant)
+      name += arg >= 0 ? "1" : "0";
+  }
+  return name;
 }
 
 ConvStepChannel loadConvStepChannel(KernelBuilder &k, const ConvStepArgs &a, Value seq,
@@ -126,7 +138,6 @@ void emitConvStepChannel(KernelBuilder &k, const ConvStepArgs &a, Value seq, Val
 LogicalResult emitConv(KernelContext &ctx, Location loc) {
   plan::Launch &launch = ctx.getLaunch();
   const bool step = launch.op == "causal_conv1d_step";
-  const bool int8State = step && launch.flag("state_int8");
   const bool useSilu = launch.flag("silu");
   const bool hasBias = launch.flag("has_bias");
   const unsigned weightOperand = step ? 2 : 1;
@@ -144,8 +155,6 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
     return emitError(loc) << launch.op << ": weight is not [" << channels
                           << ", K]";
   const int numWarps = 4;
-  std::string name = convName(launch.op, channels, kernel, useSilu, hasBias) +
-                     (int8State ? "_qstate" : "") + ctx.splitSuffix() + ctx.requantizeSuffix();
   // Requantized parts of y: their scales are the last inputs (`r` of them).
   const unsigned r = ctx.requantizedPartCount();
   // y may be split (LaunchOps.h): `extra` more operands before the state.
@@ -163,6 +172,7 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
     FailureOr<ConvStepArgs> args = convStepArgs(ctx, launch, argOf, loc);
     if (failed(args))
       return failure();
+    const std::string name = launch.op + "_" + args->name();
     ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
       auto &b = k.b();
       Value i = k.globalIdx(); // b * C + c
@@ -179,6 +189,8 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
 
   if (x.shape.size() != 3)
     return emitError(loc) << "causal_conv1d: expected x [B, L, C]";
+  std::string name = launch.op + "_" + convParams(channels, kernel, useSilu, hasBias) +
+                     ctx.splitSuffix() + ctx.requantizeSuffix();
   plan::ShapeExpr batch = x.shape[0], seqlen = x.shape[1];
   launch.scalars = {batch, seqlen};
   // A thread per (channel, run of kConvTokens tokens): the weights loaded

@@ -136,6 +136,10 @@ struct ConvStepArgs {
   SmallVector<int64_t> parts;
   SmallVector<int> requant;
   unsigned stateOut = 0;
+
+  /// What a kernel is specialised on: "c<C>_k<K>_silu<0|1>_bias<0|1>", then
+  /// "_qstate", the split and the requantized parts as other kernel names.
+  std::string name() const;
 };
 /// The arguments of `conv` (a causal_conv1d_step launch) where operand i of
 /// it is kernel argument argOf[i] of ctx's launch.

@@ -953,17 +953,8 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
     const unsigned shift = fused->linearOperands[s.out] - s.out;
     s.out += shift;
     s.operands += fused->convOperands.size() - 1;
-    // Kernel name: the step's parameters, as its own kernel's, and the part.
-    convSuffix = "_conv" + std::to_string(part) + "_c" + std::to_string(conv->channels) + "_k" +
-                 std::to_string(conv->kernel) + (conv->silu ? "_silu" : "") +
-                 (conv->hasBias ? "_bias" : "") + (conv->scales >= 0 ? "_qstate" : "");
-    for (size_t j = 0; j < conv->parts.size(); ++j)
-      convSuffix += (j ? "x" : "_split") + std::to_string(conv->parts[j]);
-    if (llvm::any_of(conv->requant, [](int a) { return a >= 0; })) {
-      convSuffix += "_rq";
-      for (int a : conv->requant)
-        convSuffix += a >= 0 ? "1" : "0";
-    }
+    // Kernel name: the part, then the step's parameters as its own kernel's.
+    convSuffix = "_conv" + std::to_string(part) + "_" + conv->name();
   }
   if (launch.operands.size() != s.operands)
     return emitError(loc) << op << " launch with " << launch.operands.size()
