@@ -60,16 +60,10 @@ FailureOr<ConvStepArgs> convStepArgs(KernelContext &ctx, const plan::Launch &con
   a.bias = argOf[3];
   if (std::optional<plan::Int8StateOperands> state = plan::int8StateOperands(conv))
     a.scales = argOf[state->scales];
-  auto split = conv.attrs.find("split_sizes");
-  if (split != conv.attrs.end())
-    for (double size : split->second)
-      a.parts.push_back(static_cast<int64_t>(size));
-  // The requantized parts' scales are the last inputs, before y.
+  a.parts = splitSizesOf(conv);
   const int y = plan::epilogueOutputOperand(conv);
-  std::vector<int> requantized = plan::requantizedParts(conv);
-  a.requant.assign(std::max<size_t>(a.parts.size(), 1), -1);
-  for (size_t i = 0; i < requantized.size(); ++i)
-    a.requant[requantized[i]] = argOf[y - requantized.size() + i];
+  for (int operand : requantizeScaleOperands(conv, y))
+    a.requant.push_back(operand >= 0 ? argOf[operand] : -1);
   a.out = argOf[y];
   a.stateOut = argOf.back();
   return a;

@@ -65,7 +65,9 @@ SmallVector<ArgKind> KernelContext::operandArgs(unsigned scalarCount) const {
   return args;
 }
 
-SmallVector<int64_t> KernelContext::splitSizes() const {
+SmallVector<int64_t> KernelContext::splitSizes() const { return splitSizesOf(launch); }
+
+SmallVector<int64_t> splitSizesOf(const plan::Launch &launch) {
   SmallVector<int64_t> sizes;
   auto it = launch.attrs.find("split_sizes");
   if (it != launch.attrs.end())
@@ -86,8 +88,12 @@ unsigned KernelContext::requantizedPartCount() const {
 }
 
 SmallVector<int> KernelContext::requantizeScaleArgs(unsigned firstOutputArg) const {
+  return requantizeScaleOperands(launch, firstOutputArg);
+}
+
+SmallVector<int> requantizeScaleOperands(const plan::Launch &launch, unsigned firstOutputArg) {
   std::vector<int> parts = plan::requantizedParts(launch);
-  SmallVector<int> args(std::max<size_t>(splitSizes().size(), 1), -1);
+  SmallVector<int> args(std::max<size_t>(splitSizesOf(launch).size(), 1), -1);
   for (size_t i = 0; i < parts.size(); ++i)
     if (parts[i] < static_cast<int>(args.size()))
       args[parts[i]] = static_cast<int>(firstOutputArg - parts.size() + i);

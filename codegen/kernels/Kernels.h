@@ -73,6 +73,11 @@ private:
   plan::Launch &launch;
 };
 
+/// KernelContext::splitSizes and requantizeScaleArgs of any launch (its
+/// operand positions): a fused launch's halves (plan::convStepEpilogue).
+SmallVector<int64_t> splitSizesOf(const plan::Launch &launch);
+SmallVector<int> requantizeScaleOperands(const plan::Launch &launch, unsigned firstOutput);
+
 /// An expression for a * b (folding constants).
 plan::ShapeExpr mulExpr(const plan::ShapeExpr &a, const plan::ShapeExpr &b);
 
