@@ -2,6 +2,7 @@
 #include "codegen/KernelBuilder.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 namespace mlir::quamba::codegen {
@@ -231,6 +232,13 @@ SmallVector<Value> KernelBuilder::ifOr(Value cond, ValueRange otherwise,
   builder.setInsertionPointToStart(&op.getElseRegion().front());
   scf::YieldOp::create(builder, otherwise);
   return SmallVector<Value>(op.getResults());
+}
+
+void KernelBuilder::awaitPredecessor() {
+  assert(!kernel->hasAttr(kAwaitsInBodyAttr) && "a kernel awaits its predecessor once");
+  NVVM::GriddepcontrolOp::create(builder, NVVM::GridDepActionKind::wait);
+  NVVM::GriddepcontrolOp::create(builder, NVVM::GridDepActionKind::launch_dependents);
+  kernel->setAttr(kAwaitsInBodyAttr, builder.getUnitAttr());
 }
 
 void KernelBuilder::finish() { gpu::ReturnOp::create(builder); }

@@ -107,6 +107,17 @@ public:
   SmallVector<Value> ifOr(Value cond, ValueRange otherwise,
                           const std::function<SmallVector<Value>()> &then);
 
+  /// Where the kernel waits for its predecessor grid (sm_90's
+  /// `griddepcontrol.wait`, then `launch_dependents`), here instead of at
+  /// the entry: everything before it may read only weights (buffers no
+  /// launch writes), so a kernel launched with programmatic stream
+  /// serialization fetches them while the previous kernel still runs.
+  /// Marks the function (kAwaitsInBodyAttr); on targets without
+  /// programmatic launch, LaunchPlan removes the two ops again. At most once
+  /// a kernel.
+  void awaitPredecessor();
+  static constexpr const char *kAwaitsInBodyAttr = "quamba.awaits_in_body";
+
   /// Ends the body with gpu.return.
   void finish();
 

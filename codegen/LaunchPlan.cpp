@@ -1029,6 +1029,10 @@ LogicalResult PlanBuilder::fuseConvSteps(Location loc) {
 /// launch begin once every block of this one is running. Each kernel
 /// waiting for its predecessor's completion makes the ordering transitive.
 void awaitPredecessorGrid(gpu::GPUFuncOp func) {
+  // A kernel that placed its wait itself (KernelBuilder::awaitPredecessor)
+  // reads only weights before it.
+  if (func->hasAttr(KernelBuilder::kAwaitsInBodyAttr))
+    return;
   OpBuilder builder = OpBuilder::atBlockBegin(&func.getBody().front());
   NVVM::GriddepcontrolOp::create(builder, func.getLoc(), NVVM::GridDepActionKind::wait);
   NVVM::GriddepcontrolOp::create(builder, func.getLoc(),
@@ -1079,6 +1083,9 @@ FailureOr<LaunchPlanResult> buildLaunchPlan(ModuleOp model, ModuleOp kernels,
       if (overlap) {
         awaitPredecessorGrid(func);
         info.awaitsPredecessor = true;
+      } else {
+        // Serialized launches need no wait; sm_80 has no griddepcontrol.
+        func.walk([](NVVM::GriddepcontrolOp op) { op.erase(); });
       }
       if (auto block = func.getKnownBlockSizeAttr())
         info.numWarps = block[0] / 32;

@@ -59,6 +59,15 @@
 //    warps (adjacent column tiles of one row tile, or one tile's K slices);
 //    blocks walk the row tiles fastest.
 //
+// Decode's warp kernel whose weights, group scales, weight scales and bias
+// are all weight buffers (never written by a launch) and fit one step of
+// loads a lane (K <= 32 * kChunksInFlight / C chunks: mamba2-2.7b's in_proj
+// and out_proj) issues those loads before it awaits the previous kernel
+// (KernelBuilder::awaitPredecessor; kernel name "_pw"): launched with
+// programmatic stream serialization, its resident warps fetch their weights
+// while the previous kernel (a one-block norm) still runs. mamba2-2.7b TPOT
+// at batch 1 on H200: W4A8 2.130 -> 1.966 ms, W8A8 1.851 -> 1.645 ms.
+//
 // Conv-step epilogue (decode, LaunchOps.h): the warp and thread kernels run
 // causal_conv1d_step's channel (Conv.cpp, emitConvStepChannel) where they
 // store a column of the step's part, on the value stored (requantized where
@@ -225,7 +234,6 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_
   // The whole warp takes the same branches (o and the rows are
   // warp-uniform), so the shuffles below see every lane.
   k.ifThen(inBounds, [&] {
-    e.loadXScale();
     // Columns vary fastest: the warps of a block of rows share its x
     // through L1. (Row blocks of one column adjacent instead, sharing the
     // weights, measured slower: mamba2-2.7b fp16 TTFT at 1024 tokens 1,392
@@ -248,34 +256,6 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_
     for (int64_t c = 0; c < C; ++c) {
       col.push_back(arith::AddIOp::create(b, firstCol, k.idx(c)));
       wRow.push_back(arith::MulIOp::create(b, col[c], k.idx(wRowBytes)));
-    }
-    // The epilogue's loads (weight scales, bias, requantize scales) before
-    // the sums, so that their latency overlaps the weights' instead of
-    // following the reduction (measured neutral on mamba2-2.7b's W4A8
-    // in_proj, 12.14 vs 12.2 us, whose decode issue limits it).
-    // So are a conv-step epilogue's (state window, conv weights).
-    SmallVector<LinearEmitter::ColumnEpilogue> colEpilogue;
-    SmallVector<OutputSlot> slots;
-    SmallVector<LinearEmitter::ConvColumn> convColumns;
-    // With a conv-step epilogue and several columns, lane c < C stores
-    // column c and runs its step: the steps' serial chains (loads, SiLU,
-    // stores) overlap instead of following each other in lane 0. Decode
-    // only (R = 1).
-    const bool laneColumns = s.conv && C > 1;
-    assert((!s.conv || R == 1) && "a conv-step epilogue is decode's, one row a warp");
-    Value myCol;
-    if (laneColumns) {
-      myCol = arith::AddIOp::create(b, firstCol, arith::MinUIOp::create(b, lane, k.idx(C - 1)));
-      slots.push_back(prepareOutput(k, row[0], myCol, s.out, s.N, s.parts, s.requant));
-      convColumns.push_back(e.convColumn(row[0], myCol, /*loadNow=*/true));
-    }
-    for (int64_t c = 0; c < C; ++c) {
-      colEpilogue.push_back(e.loadColumnEpilogue(col[c]));
-      for (int64_t j = 0; j < R && !laneColumns; ++j) {
-        slots.push_back(prepareOutput(k, row[j], col[c], s.out, s.N, s.parts, s.requant));
-        if (s.conv)
-          convColumns.push_back(e.convColumn(row[j], col[c], /*loadNow=*/true));
-      }
     }
     Type v16i8 = VectorType::get({16}, e.i8);
     Type v4f32 = VectorType::get({4}, e.f32);
@@ -398,65 +378,123 @@ void buildWarpKernel(KernelBuilder &k, const LinearSpec &s, int numWarps, int64_
       return acc;
     };
     // Each lane walks its chunks ch = lane, lane + 32, ... in steps of
-    // `inFlight` chunks (of every column): all their weight loads first (a
-    // chunk past the row loads the last chunk again and is not added), then,
-    // chunk by chunk, the products of every (row present, column), so each
-    // output's sum runs in the same order as one chunk of one row and one
-    // column at a time. acc[j * C + c] is (row j, column c).
+    // `inFlight` chunks (of every column): all their weight loads first,
+    // then their products.
     const int64_t perLane = (chunks + 31) / 32;
     const int64_t maxInFlight = std::max<int64_t>(1, kChunksInFlight / C);
     const int64_t steps = (perLane + maxInFlight - 1) / maxInFlight;
     const int64_t inFlight = (perLane + steps - 1) / steps;
+    // The weight loads of one step (chunks step0 + lane + 32 u, u <
+    // inFlight, of every column; a chunk past the row loads the last chunk
+    // again and is not added).
+    struct StepLoads {
+      SmallVector<SmallVector<ChunkWeights>> w;
+      SmallVector<Value> chs, valid;
+    };
+    auto issueLoads = [&](Value step0) {
+      StepLoads l;
+      l.w.resize(inFlight);
+      Value ch0 = arith::AddIOp::create(b, step0, lane);
+      for (int64_t u = 0; u < inFlight; ++u) {
+        Value ch = arith::AddIOp::create(b, ch0, k.idx(32 * u));
+        l.valid.push_back(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, ch, k.idx(chunks)));
+        l.chs.push_back(arith::MinUIOp::create(b, ch, k.idx(chunks - 1)));
+        for (int64_t c = 0; c < C; ++c)
+          l.w[u].push_back(loadWeights(c, l.chs.back()));
+      }
+      return l;
+    };
+    // Chunk by chunk, the products of every (row present, column), so each
+    // output's sum runs in the same order as one chunk of one row and one
+    // column at a time. acc[j * C + c] is (row j, column c).
+    auto accumulate = [&](const StepLoads &l, ValueRange iter) {
+      SmallVector<Value> next(iter.begin(), iter.end());
+      for (int64_t u = 0; u < inFlight; ++u) {
+        SmallVector<SmallVector<Value>> w;
+        for (int64_t c = 0; c < C; ++c)
+          w.push_back(weightValues(l.w[u][c]));
+        for (int64_t j = 0; j < R; ++j) {
+          auto update = [&](bool select) {
+            SmallVector<Value> x = xValues(j, l.chs[u]);
+            for (int64_t c = 0; c < C; ++c) {
+              Value prev = next[j * C + c];
+              Value sum = mac(prev, x, w[c]);
+              next[j * C + c] =
+                  select ? arith::SelectOp::create(b, l.valid[u], sum, prev).getResult() : sum;
+            }
+          };
+          if (j == 0) {
+            update(/*select=*/true); // row 0 always exists
+            continue;
+          }
+          // Rows past the end are skipped (a warp-uniform branch).
+          SmallVector<Value> before(next.begin() + j * C, next.begin() + (j + 1) * C);
+          Value take = arith::AndIOp::create(b, l.valid[u], rowValid[j]);
+          for (int64_t c = 0; c < C; ++c) {
+            Value prev = before[c];
+            next[j * C + c] = k.select(
+                take, prev.getType(), [&] { return mac(prev, xValues(j, l.chs[u]), w[c]); },
+                [&] { return prev; });
+          }
+        }
+      }
+      return next;
+    };
+
+    // With preloaded weights and one step (every chunk of the lane in
+    // flight at once: mamba2-2.7b's in_proj and out_proj), the weights, their
+    // group scales and the columns' scales and bias are loaded before the
+    // wait for the previous kernel; everything else after it.
+    const bool preload = s.preloadWeights && steps == 1;
+    std::optional<StepLoads> preloaded;
+    SmallVector<LinearEmitter::ColumnEpilogue> colEpilogue;
+    if (preload) {
+      for (int64_t c = 0; c < C; ++c)
+        colEpilogue.push_back(e.loadColumnEpilogue(col[c]));
+      preloaded = issueLoads(k.idx(0));
+    }
+    if (s.preloadWeights)
+      k.awaitPredecessor();
+    e.loadXScale();
+    // The epilogue's loads (weight scales, bias, requantize scales) before
+    // the sums, so that their latency overlaps the weights' instead of
+    // The epilogue's loads (weight scales, bias, requantize scales) before
+    // the sums, so that their latency overlaps the weights' instead of
+    // following the reduction (measured neutral on mamba2-2.7b's W4A8
+    // in_proj, 12.14 vs 12.2 us, whose decode issue limits it).
+    // So are a conv-step epilogue's (state window, conv weights).
+    SmallVector<OutputSlot> slots;
+    SmallVector<LinearEmitter::ConvColumn> convColumns;
+    // With a conv-step epilogue and several columns, lane c < C stores
+    // column c and runs its step: the steps' serial chains (loads, SiLU,
+    // stores) overlap instead of following each other in lane 0. Decode
+    // only (R = 1).
+    const bool laneColumns = s.conv && C > 1;
+    assert((!s.conv || R == 1) && "a conv-step epilogue is decode's, one row a warp");
+    Value myCol;
+    if (laneColumns) {
+      myCol = arith::AddIOp::create(b, firstCol, arith::MinUIOp::create(b, lane, k.idx(C - 1)));
+      slots.push_back(prepareOutput(k, row[0], myCol, s.out, s.N, s.parts, s.requant));
+      convColumns.push_back(e.convColumn(row[0], myCol, /*loadNow=*/true));
+    }
+    for (int64_t c = 0; c < C; ++c) {
+      if (!preload)
+        colEpilogue.push_back(e.loadColumnEpilogue(col[c]));
+      for (int64_t j = 0; j < R && !laneColumns; ++j) {
+        slots.push_back(prepareOutput(k, row[j], col[c], s.out, s.N, s.parts, s.requant));
+        if (s.conv)
+          convColumns.push_back(e.convColumn(row[j], col[c], /*loadNow=*/true));
+      }
+    }
     SmallVector<Value> init(R * C, e.zero());
     // The loop bounds are the warp's, not the lane's: every lane runs every
     // iteration (the shared tables' shuffles need the whole warp).
-    SmallVector<Value> acc = k.forLoop(
-        k.idx(0), k.idx(chunks), k.idx(32 * inFlight), init,
-        [&](Value step0, ValueRange iter) -> SmallVector<Value> {
-          Value ch0 = arith::AddIOp::create(b, step0, lane);
-          SmallVector<SmallVector<ChunkWeights>> loads(inFlight);
-          SmallVector<Value> chs, valid;
-          for (int64_t u = 0; u < inFlight; ++u) {
-            Value ch = arith::AddIOp::create(b, ch0, k.idx(32 * u));
-            valid.push_back(
-                arith::CmpIOp::create(b, arith::CmpIPredicate::ult, ch, k.idx(chunks)));
-            chs.push_back(arith::MinUIOp::create(b, ch, k.idx(chunks - 1)));
-            for (int64_t c = 0; c < C; ++c)
-              loads[u].push_back(loadWeights(c, chs.back()));
-          }
-          SmallVector<Value> next(iter.begin(), iter.end());
-          for (int64_t u = 0; u < inFlight; ++u) {
-            SmallVector<SmallVector<Value>> w;
-            for (int64_t c = 0; c < C; ++c)
-              w.push_back(weightValues(loads[u][c]));
-            for (int64_t j = 0; j < R; ++j) {
-              auto update = [&](bool select) {
-                SmallVector<Value> x = xValues(j, chs[u]);
-                for (int64_t c = 0; c < C; ++c) {
-                  Value prev = next[j * C + c];
-                  Value sum = mac(prev, x, w[c]);
-                  next[j * C + c] =
-                      select ? arith::SelectOp::create(b, valid[u], sum, prev).getResult() : sum;
-                }
-              };
-              if (j == 0) {
-                update(/*select=*/true); // row 0 always exists
-                continue;
-              }
-              // Rows past the end are skipped (a warp-uniform branch).
-              SmallVector<Value> before(next.begin() + j * C, next.begin() + (j + 1) * C);
-              Value take = arith::AndIOp::create(b, valid[u], rowValid[j]);
-              for (int64_t c = 0; c < C; ++c) {
-                Value prev = before[c];
-                next[j * C + c] = k.select(
-                    take, prev.getType(),
-                    [&] { return mac(prev, xValues(j, chs[u]), w[c]); },
-                    [&] { return prev; });
-              }
-            }
-          }
-          return next;
-        });
+    SmallVector<Value> acc =
+        preload ? accumulate(*preloaded, init)
+                : k.forLoop(k.idx(0), k.idx(chunks), k.idx(32 * inFlight), init,
+                            [&](Value step0, ValueRange iter) -> SmallVector<Value> {
+                              return accumulate(issueLoads(step0), iter);
+                            });
     // Butterfly reductions over the warp: every lane ends with the totals.
     Value width = k.i32(32);
     for (Value &total : acc)
@@ -1102,6 +1140,16 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
           : warpKernel ? "_warp_r" + std::to_string(rowsPerWarp) +
                              (colsPerWarp > 1 ? "_c" + std::to_string(colsPerWarp) : "")
                        : "_thread";
+  // Decode's GEMV loads its weights before it awaits the previous kernel
+  // where every operand it loads then is a weight buffer.
+  if (warpKernel && !prefill) {
+    s.preloadWeights = true;
+    for (int i : {s.w, s.groupScales, s.wScales, s.hasBias ? s.bias : -1})
+      if (i >= 0 && ctx.operand(i).kind != plan::BufferKind::Weight)
+        s.preloadWeights = false;
+    if (s.preloadWeights)
+      name += "_pw";
+  }
   ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
     if (mmaKernel)
       buildMmaKernel(k, s, *mma, numWarps);

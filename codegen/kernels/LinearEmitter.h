@@ -36,6 +36,11 @@ struct LinearSpec {
   /// runs where column n of part convPart is stored.
   std::optional<ConvStepArgs> conv;
   int64_t convStart = 0;
+  /// The weights (and their scales and bias) are weight buffers, which no
+  /// launch writes: the decode GEMV loads them before it awaits the
+  /// previous kernel (KernelBuilder::awaitPredecessor), so with
+  /// programmatic launch they stream in while that kernel runs.
+  bool preloadWeights = false;
   // Operand indices (-1: absent).
   int x = 0, xScale = -1, w = 1, groupScales = -1, wScales = -1, bias = -1,
       out = 2;

@@ -115,10 +115,12 @@ struct KernelInfo {
   int sharedBytes = 0;
   /// The Triton signature of the visible arguments ("*fp32", "i32", ...).
   std::vector<std::string> signature;
-  /// The kernel's threads all begin with `griddepcontrol.wait` (sm_90): it
-  /// may be launched with programmatic stream serialization, its blocks
-  /// starting while the previous kernel drains, and still reads nothing
-  /// before that kernel has completed and flushed its memory.
+  /// The kernel's threads all execute `griddepcontrol.wait` (sm_90) before
+  /// they touch memory other than weight buffers (which no launch writes;
+  /// decode's GEMVs load theirs first): it may be launched with
+  /// programmatic stream serialization, its blocks starting while the
+  /// previous kernel drains, and still reads nothing that kernel writes
+  /// before it has completed and flushed its memory.
   bool awaitsPredecessor = false;
 };
 

@@ -1,6 +1,6 @@
 // quamba-convert-mamba-to-gpu on sm_90a starts every kernel with
 // `griddepcontrol.wait` then `griddepcontrol.launch_dependents`, before any
-// memory access, and marks the kernel `awaits_predecessor` in the plan: the
+// memory access (but decode GEMVs' weight loads: await-after-weight-loads.mlir), and marks the kernel `awaits_predecessor` in the plan: the
 // runtime may then launch it with programmatic stream serialization. sm_80
 // has no griddepcontrol: neither the instructions nor the mark.
 // RUN: quamba-opt %s --quamba-convert-mamba-to-gpu | FileCheck %s

@@ -14,13 +14,13 @@
 // neither the plain GEMV nor the step kernel is built.
 // CHECK-LABEL: mamba.launch_plan
 // CHECK-SAME: \22name\22:\22decode\22,\22single_token\22:true,\22inputs\22:[{{[0-9]+}},[[X:[0-9]+]],[[STATE:[0-9]+]]],\22outputs\22:[[[Z:[0-9]+]],[[Y:[0-9]+]],[[NEW:[0-9]+]]]
-// CHECK-SAME: \22launches\22:[{\22op\22:\22linear\22,\22kernel\22:\22linear_k64_n96_split32x64_conv1_c64_k4_silu1_bias1_warp_r1\22,\22operands\22:[[[X]],{{[0-9]+}},[[STATE]],{{[0-9]+}},{{[0-9]+}},[[Z]],{{[0-9]+}},[[Y]],[[NEW]]]
+// CHECK-SAME: \22launches\22:[{\22op\22:\22linear\22,\22kernel\22:\22linear_k64_n96_split32x64_conv1_c64_k4_silu1_bias1_warp_r1_pw\22,\22operands\22:[[[X]],{{[0-9]+}},[[STATE]],{{[0-9]+}},{{[0-9]+}},[[Z]],{{[0-9]+}},[[Y]],[[NEW]]]
 // CHECK-SAME: \22attrs\22:{\22conv_step\22:[1.0],\22conv_step.has_bias\22:[1.0],\22conv_step.silu\22:[1.0],\22split_sizes\22:[32.0,64.0]}
 // CHECK-NOT: \22batch\22
 // CHECK-SAME: }],\22sampler\22
-// CHECK-NOT: gpu.module @linear_k64_n96_split32x64_warp_r1
+// CHECK-NOT: gpu.module @linear_k64_n96_split32x64_warp_r1_pw
 // CHECK-NOT: gpu.module @causal_conv1d_step
-// CHECK-LABEL: gpu.module @linear_k64_n96_split32x64_conv1_c64_k4_silu1_bias1_warp_r1
+// CHECK-LABEL: gpu.module @linear_k64_n96_split32x64_conv1_c64_k4_silu1_bias1_warp_r1_pw
 // The step's loads come before the sums, its arithmetic after the store.
 // CHECK: %[[CH:.*]] = arith.subi %{{.*}}, %c32{{.*}} : index
 // CHECK: %[[IN:.*]] = arith.cmpi ult, %[[CH]], %c64{{.*}} : index
@@ -29,7 +29,7 @@
 // CHECK: scf.if %[[IN]]
 // CHECK: arith.divf
 // CHECK: llvm.store
-// PTX-LABEL: .visible .entry linear_k64_n96_split32x64_conv1_c64_k4_silu1_bias1_warp_r1(
+// PTX-LABEL: .visible .entry linear_k64_n96_split32x64_conv1_c64_k4_silu1_bias1_warp_r1_pw(
 // PTX: shfl.sync.bfly.b32
 // PTX: st.global.b32
 // PTX: div.rn.f32
@@ -54,7 +54,7 @@ module {
 // W8A8: the fused GEMV runs batches 1..15; from 16 on the tensor-core
 // linear, then the step's own launch.
 // CHECK-LABEL: mamba.launch_plan
-// CHECK-SAME: \22launches\22:[{\22op\22:\22linear_w8a8\22,\22kernel\22:\22linear_w8a8_k64_n96_nobias_split32x64_conv1_c64_k4_silu0_bias0_warp_r1\22
+// CHECK-SAME: \22launches\22:[{\22op\22:\22linear_w8a8\22,\22kernel\22:\22linear_w8a8_k64_n96_nobias_split32x64_conv1_c64_k4_silu0_bias0_warp_r1_pw\22
 // CHECK-SAME: \22batch\22:[1,15]
 // CHECK-SAME: {\22op\22:\22linear_w8a8\22,\22kernel\22:\22linear_w8a8_k64_n96_nobias_split32x64_mma_m16n8\22
 // CHECK-SAME: \22batch\22:[16,0]
@@ -62,7 +62,7 @@ module {
 // CHECK-SAME: \22batch\22:[16,0]
 // CHECK-SAME: }],\22sampler\22
 // CHECK-NOT: gpu.module @linear_w8a8_k64_n96_nobias_split32x64_warp_r1
-// PTX-LABEL: .visible .entry linear_w8a8_k64_n96_nobias_split32x64_conv1_c64_k4_silu0_bias0_warp_r1(
+// PTX-LABEL: .visible .entry linear_w8a8_k64_n96_nobias_split32x64_conv1_c64_k4_silu0_bias0_warp_r1_pw(
 // PTX: dp4a.s32.s32
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xf32>) -> tensor<?x?x64xf32> {
@@ -84,7 +84,7 @@ module {
 
 // The step's x is also returned: the linear and the step stay two launches.
 // CHECK-LABEL: mamba.launch_plan
-// CHECK-SAME: \22launches\22:[{\22op\22:\22linear\22,\22kernel\22:\22linear_k64_n96_split32x64_warp_r1\22
+// CHECK-SAME: \22launches\22:[{\22op\22:\22linear\22,\22kernel\22:\22linear_k64_n96_split32x64_warp_r1_pw\22
 // CHECK-NOT: conv_step
 // CHECK-SAME: {\22op\22:\22causal_conv1d_step\22,\22kernel\22:\22causal_conv1d_step_c64_k4_silu1_bias0\22
 module {
@@ -105,7 +105,7 @@ module {
 
 // A GEMV of 4 columns a warp (N / 4 >= 2048 warps): lane c < 4 stores
 // column c and runs its step, its loads issued before the sums.
-// CHECK-LABEL: gpu.module @linear_k64_n8256_split64x8192_conv1_c8192_k4_silu0_bias0_warp_r1_c4
+// CHECK-LABEL: gpu.module @linear_k64_n8256_split64x8192_conv1_c8192_k4_silu0_bias0_warp_r1_c4_pw
 // CHECK: %[[LANE:.*]] = arith.remui %{{.*}}, %c32{{.*}} : index
 // CHECK: %[[MINE:.*]] = arith.minui %[[LANE]], %c3{{.*}} : index
 // CHECK: gpu.shuffle xor

@@ -473,8 +473,8 @@ module {
 // column and 16 rows a warp.
 // CHECK-LABEL: mamba.launch_plan
 // CHECK-SAME: \22kernel\22:\22linear_k64_n8192_warp_r16\22,{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,16)*262144,128)\22
-// CHECK-SAME: \22kernel\22:\22linear_k64_n8192_warp_r1_c4\22,{{.*}}\22grid\22:[\22cdiv(B*65536,128)\22
-// CHECK: gpu.func @linear_k64_n8192_warp_r1_c4(
+// CHECK-SAME: \22kernel\22:\22linear_k64_n8192_warp_r1_c4_pw\22,{{.*}}\22grid\22:[\22cdiv(B*65536,128)\22
+// CHECK: gpu.func @linear_k64_n8192_warp_r1_c4_pw(
 // CHECK-COUNT-4: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xf32>
 // CHECK: gpu.shuffle  xor
 module {

@@ -14,19 +14,19 @@
 // The plan: prefill row tiles cdiv(B*L, 128) times one 64-column tile
 // (a block of 4 warps, 128 threads).
 // CHECK: mamba.launch_plan = "{{.*}}\22kernel\22:\22linear_w8a8_k64_n40_nobias_tiled_m128n64k64s3\22{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,128)*128,128)\22
-// CHECK-SAME: \22kernel\22:\22linear_w8a8_k64_n40_nobias_warp_r1\22
+// CHECK-SAME: \22kernel\22:\22linear_w8a8_k64_n40_nobias_warp_r1_pw\22
 // CHECK-LABEL: gpu.module @linear_w8a8_k64_n40_nobias_tiled_m128n64k64s3
 // CHECK: scf.for
 // CHECK: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 32]} : (vector<4x4xi8>, vector<2x4xi8>, vector<2x2xi32>) -> vector<2x2xi32>
 // CHECK: arith.sitofp %{{.*}} : i32 to f32
-// CHECK-LABEL: gpu.module @linear_w8a8_k64_n40_nobias_warp_r1
+// CHECK-LABEL: gpu.module @linear_w8a8_k64_n40_nobias_warp_r1_pw
 
 // PTX-LABEL: .visible .entry linear_w8a8_k64_n40_nobias_tiled_m128n64k64s3(
 // PTX: mma.sync.aligned.m16n8k32.row.col.satfinite.s32.s8.s8.s32
 // PTX-NOT: fma.rn.f32
 // PTX: cvt.rn.f32.s32
 // PTX: mul.rn.f32
-// PTX-LABEL: .visible .entry linear_w8a8_k64_n40_nobias_warp_r1(
+// PTX-LABEL: .visible .entry linear_w8a8_k64_n40_nobias_warp_r1_pw(
 // PTX: ld.global.v4.b32
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xi8>) -> tensor<?x?x40xf32> {
