@@ -91,3 +91,34 @@ module {
     return %y : tensor<?x1x8xf32>
   }
 }
+
+// -----
+
+// The norms load their weights and quantize scales (weight buffers) before
+// the wait, x and the residual after it.
+// CHECK-LABEL: gpu.func @add_rms_norm_d64_eps3727c5ac_q8_pw(
+// CHECK-NOT: nvvm.griddepcontrol
+// Two values a thread (32 threads, d = 64): two weights, two scales.
+// CHECK-COUNT-4: llvm.load %{{.*}} : !llvm.ptr<1> -> f32
+// CHECK-NOT: llvm.load
+// CHECK: nvvm.griddepcontrol wait
+// CHECK-NEXT: nvvm.griddepcontrol launch_dependents
+// CHECK: %[[X:.*]] = llvm.load %{{.*}} : !llvm.ptr<1> -> f32
+// CHECK: %[[RESIDUAL:.*]] = llvm.load %{{.*}} : !llvm.ptr<1> -> f32
+// CHECK: arith.addf %[[X]], %[[RESIDUAL]]
+// A norm weight that is a function input: the kernel waits first.
+// CHECK-LABEL: gpu.func @rms_norm_d64_eps3727c5ac(
+// CHECK-NEXT: nvvm.griddepcontrol wait
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xf32>) -> tensor<?x?x64xf32> {
+    return %x : tensor<?x?x64xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x64xf32>, %r: tensor<?x1x64xf32>, %w2: tensor<64xf32>) -> (tensor<?x1x64xi8>, tensor<?x1x64xf32>, tensor<?x1x64xf32>) {
+    %w = arith.constant dense<0.5> : tensor<64xf32>
+    %s = arith.constant dense<0.25> : tensor<64xf32>
+    %n, %res = mamba.rms_norm %x, %w residual(%r) : (tensor<?x1x64xf32>, tensor<64xf32>, tensor<?x1x64xf32>) -> (tensor<?x1x64xf32>, tensor<?x1x64xf32>)
+    %q = mamba.quantize %n, scales(%s) : (tensor<?x1x64xf32>, tensor<64xf32>) -> tensor<?x1x64xi8>
+    %m = mamba.rms_norm %x, %w2 : (tensor<?x1x64xf32>, tensor<64xf32>) -> tensor<?x1x64xf32>
+    return %q, %res, %m : tensor<?x1x64xi8>, tensor<?x1x64xf32>, tensor<?x1x64xf32>
+  }
+}

@@ -12,11 +12,11 @@
 // Gated norm (two groups of 64), hadamard, quantize: one launch over rows,
 // operands y, z, weight, factor, scales, codes; 2 groups x 32 threads.
 // CHECK-LABEL: mamba.launch_plan
-// CHECK-SAME: \22launches\22:[{\22op\22:\22gated_rms_norm\22,\22kernel\22:\22gated_rms_norm_d128_g64_eps3727c5ac_hadamard_q8\22,\22operands\22:[1,2,3,4,5,6],\22scalars\22:[\22B*L\22],\22attrs\22:{\22eps\22:[1e-05],\22group_size\22:[64.0],\22hadamard\22:[1.0],\22quantize_output\22:[1.0]},\22grid\22:[\22B*L\22,1,1],\22block\22:[64,1,1]
+// CHECK-SAME: \22launches\22:[{\22op\22:\22gated_rms_norm\22,\22kernel\22:\22gated_rms_norm_d128_g64_eps3727c5ac_hadamard_q8_pw\22,\22operands\22:[1,2,3,4,5,6],\22scalars\22:[\22B*L\22],\22attrs\22:{\22eps\22:[1e-05],\22group_size\22:[64.0],\22hadamard\22:[1.0],\22quantize_output\22:[1.0]},\22grid\22:[\22B*L\22,1,1],\22block\22:[64,1,1]
 // CHECK-SAME: \22launches\22:[]
 // CHECK-NOT: gpu.module @hadamard
 // CHECK-NOT: gpu.module @quantize
-// CHECK-LABEL: gpu.module @gated_rms_norm_d128_g64_eps3727c5ac_hadamard_q8
+// CHECK-LABEL: gpu.module @gated_rms_norm_d128_g64_eps3727c5ac_hadamard_q8_pw
 // CHECK: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*i8", "i32"]
 // CHECK: %[[TOTALS:.*]] = llvm.mlir.addressof @warp_totals
 // CHECK: gpu.barrier
@@ -32,7 +32,7 @@
 // CHECK: %[[CODE:.*]] = arith.fptosi %{{.*}} : f32 to i8
 // CHECK: llvm.store %[[CODE]], %{{.*}} : i8, !llvm.ptr<1>
 // CHECK-NOT: gpu.module @hadamard
-// PTX-LABEL: .visible .entry gated_rms_norm_d128_g64_eps3727c5ac_hadamard_q8(
+// PTX-LABEL: .visible .entry gated_rms_norm_d128_g64_eps3727c5ac_hadamard_q8_pw(
 // PTX: bar.sync
 // PTX: div.rn.f32
 // PTX: cvt.rni.f32.f32
@@ -56,9 +56,9 @@ module {
 // n = 1536 = 12 * 128: the 12-point factor runs from the shared row too
 // (two groups of 768, 96 threads each: a block of 192).
 // CHECK-LABEL: mamba.launch_plan
-// CHECK-SAME: \22op\22:\22gated_rms_norm\22,\22kernel\22:\22gated_rms_norm_d1536_g768_eps3727c5ac_hadamard\22,\22operands\22:[1,2,3,4,5]
+// CHECK-SAME: \22op\22:\22gated_rms_norm\22,\22kernel\22:\22gated_rms_norm_d1536_g768_eps3727c5ac_hadamard_pw\22,\22operands\22:[1,2,3,4,5]
 // CHECK-SAME: \22block\22:[192,1,1]
-// CHECK-LABEL: gpu.module @gated_rms_norm_d1536_g768_eps3727c5ac_hadamard
+// CHECK-LABEL: gpu.module @gated_rms_norm_d1536_g768_eps3727c5ac_hadamard_pw
 // CHECK-SAME: {
 // CHECK: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32"]
 // CHECK: llvm.mlir.addressof @hadamard_row
@@ -81,10 +81,10 @@ module {
 // add_rms_norm then quantize: the codes come from the norm's launch,
 // operands x, residual, weight, scales, codes, residual_out.
 // CHECK-LABEL: mamba.launch_plan
-// CHECK-SAME: \22op\22:\22add_rms_norm\22,\22kernel\22:\22add_rms_norm_d64_eps3727c5ac_q8\22,\22operands\22:[1,2,3,4,5,6]
+// CHECK-SAME: \22op\22:\22add_rms_norm\22,\22kernel\22:\22add_rms_norm_d64_eps3727c5ac_q8_pw\22,\22operands\22:[1,2,3,4,5,6]
 // CHECK-SAME: \22attrs\22:{\22eps\22:[1e-05],\22quantize_output\22:[1.0]}
 // CHECK-NOT: \22op\22:\22quantize\22
-// CHECK-LABEL: gpu.module @add_rms_norm_d64_eps3727c5ac_q8
+// CHECK-LABEL: gpu.module @add_rms_norm_d64_eps3727c5ac_q8_pw
 // CHECK: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*i8", "*fp32", "i32"]
 // CHECK: %[[CODE:.*]] = arith.fptosi %{{.*}} : f32 to i8
 // CHECK: llvm.store %[[CODE]], %{{.*}} : i8, !llvm.ptr<1>
@@ -130,9 +130,9 @@ module {
 // quantize whose codes are dequantized with the same scales (a requantize
 // launch).
 // CHECK-LABEL: mamba.launch_plan
-// CHECK-SAME: \22op\22:\22rms_norm\22,\22kernel\22:\22rms_norm_d64_eps3727c5ac\22
+// CHECK-SAME: \22op\22:\22rms_norm\22,\22kernel\22:\22rms_norm_d64_eps3727c5ac_pw\22
 // CHECK-SAME: \22op\22:\22quantize\22
-// CHECK-SAME: \22op\22:\22rms_norm\22,\22kernel\22:\22rms_norm_d64_eps3727c5ac\22
+// CHECK-SAME: \22op\22:\22rms_norm\22,\22kernel\22:\22rms_norm_d64_eps3727c5ac_pw\22
 // CHECK-SAME: \22op\22:\22requantize\22
 // CHECK-NOT: _q8
 module {
@@ -156,9 +156,9 @@ module {
 // Not fused: a gated norm whose hadamard is not its only reader, and one
 // whose row (16384 > 12288 values) does not fit the block's shared memory.
 // CHECK-LABEL: mamba.launch_plan
-// CHECK-SAME: \22op\22:\22gated_rms_norm\22,\22kernel\22:\22gated_rms_norm_d128_g128_eps3727c5ac\22
+// CHECK-SAME: \22op\22:\22gated_rms_norm\22,\22kernel\22:\22gated_rms_norm_d128_g128_eps3727c5ac_pw\22
 // CHECK-SAME: \22op\22:\22hadamard\22,\22kernel\22:\22hadamard_n128\22
-// CHECK-SAME: \22op\22:\22gated_rms_norm\22,\22kernel\22:\22gated_rms_norm_d16384_g1024_eps3727c5ac\22
+// CHECK-SAME: \22op\22:\22gated_rms_norm\22,\22kernel\22:\22gated_rms_norm_d16384_g1024_eps3727c5ac_pw\22
 // CHECK-SAME: \22op\22:\22hadamard\22,\22kernel\22:\22hadamard_n16384_global\22
 // CHECK-NOT: _hadamard
 module {

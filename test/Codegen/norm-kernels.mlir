@@ -12,16 +12,16 @@
 
 // rms_norm: x, weight, out, then rows; eps = 1e-5 (0x3727c5ac).
 // CHECK: mamba.launch_plan
-// CHECK-SAME: \22op\22:\22rms_norm\22,\22kernel\22:\22rms_norm_d64_eps3727c5ac\22
+// CHECK-SAME: \22op\22:\22rms_norm\22,\22kernel\22:\22rms_norm_d64_eps3727c5ac_pw\22
 // CHECK-SAME: \22scalars\22:[\22B*L\22],\22attrs\22:{\22eps\22:[1e-05]},\22grid\22:[\22B*L\22,1,1],\22block\22:[32,1,1]
 // CHECK-SAME: \22scalars\22:[\22B\22],\22attrs\22:{\22eps\22:[1e-05]},\22grid\22:[\22B\22,1,1]
-// CHECK-LABEL: gpu.module @rms_norm_d64_eps3727c5ac
-// CHECK: gpu.func @rms_norm_d64_eps3727c5ac(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-LABEL: gpu.module @rms_norm_d64_eps3727c5ac_pw
+// CHECK: gpu.func @rms_norm_d64_eps3727c5ac_pw(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: known_block_size = array<i32: 32, 1, 1>
 // CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "i32"]
 // CHECK: gpu.shuffle xor
 // CHECK: llvm.inline_asm "sqrt.rn.f32 $0, $1;", "=f,f"
-// PTX-LABEL: .visible .entry rms_norm_d64_eps3727c5ac(
+// PTX-LABEL: .visible .entry rms_norm_d64_eps3727c5ac_pw(
 // PTX: ld.global
 // PTX: shfl.sync.bfly.b32
 // PTX: sqrt.rn.f32
@@ -46,15 +46,15 @@ module {
 // add_rms_norm: x, residual, weight, out, residual_out, then rows; another
 // eps is another kernel (1e-6 = 0x358637bd).
 // CHECK: mamba.launch_plan
-// CHECK-SAME: \22op\22:\22add_rms_norm\22,\22kernel\22:\22add_rms_norm_d96_eps358637bd\22
+// CHECK-SAME: \22op\22:\22add_rms_norm\22,\22kernel\22:\22add_rms_norm_d96_eps358637bd_pw\22
 // CHECK-SAME: \22scalars\22:[\22B*L\22],\22attrs\22:{\22eps\22:[1e-06]},\22grid\22:[\22B*L\22,1,1]
 // CHECK-SAME: \22scalars\22:[\22B\22],\22attrs\22:{\22eps\22:[1e-06]},\22grid\22:[\22B\22,1,1]
-// CHECK-LABEL: gpu.module @add_rms_norm_d96_eps358637bd
-// CHECK: gpu.func @add_rms_norm_d96_eps358637bd(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-LABEL: gpu.module @add_rms_norm_d96_eps358637bd_pw
+// CHECK: gpu.func @add_rms_norm_d96_eps358637bd_pw(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32"]
 // CHECK: arith.addf
 // CHECK: gpu.shuffle xor
-// PTX-LABEL: .visible .entry add_rms_norm_d96_eps358637bd(
+// PTX-LABEL: .visible .entry add_rms_norm_d96_eps358637bd_pw(
 // PTX: add.rn.f32
 // PTX: shfl.sync.bfly.b32
 // PTX: sqrt.rn.f32
@@ -78,15 +78,15 @@ module {
 // gated_rms_norm: y, z, weight, out, then rows; silu(z) = z / (1 + exp(-z)),
 // one block per (row, group of 64).
 // CHECK: mamba.launch_plan
-// CHECK-SAME: \22op\22:\22gated_rms_norm\22,\22kernel\22:\22gated_rms_norm_d128_g64_eps3727c5ac\22
+// CHECK-SAME: \22op\22:\22gated_rms_norm\22,\22kernel\22:\22gated_rms_norm_d128_g64_eps3727c5ac_pw\22
 // CHECK-SAME: \22scalars\22:[\22B*L\22],\22attrs\22:{\22eps\22:[1e-05],\22group_size\22:[64.0]},\22grid\22:[\22B*L*2\22,1,1]
-// CHECK-LABEL: gpu.module @gated_rms_norm_d128_g64_eps3727c5ac
-// CHECK: gpu.func @gated_rms_norm_d128_g64_eps3727c5ac(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-LABEL: gpu.module @gated_rms_norm_d128_g64_eps3727c5ac_pw
+// CHECK: gpu.func @gated_rms_norm_d128_g64_eps3727c5ac_pw(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "i32"]
 // CHECK: math.roundeven
 // CHECK: gpu.shuffle xor
 // CHECK: llvm.inline_asm "sqrt.rn.f32 $0, $1;", "=f,f"
-// PTX-LABEL: .visible .entry gated_rms_norm_d128_g64_eps3727c5ac(
+// PTX-LABEL: .visible .entry gated_rms_norm_d128_g64_eps3727c5ac_pw(
 // PTX: cvt.rni.f32.f32
 // PTX: shfl.sync.bfly.b32
 // PTX: sqrt.rn.f32
@@ -109,17 +109,17 @@ module {
 // totals meet in a 10-float shared array after a barrier, and every
 // thread adds them in warp order.
 // CHECK: mamba.launch_plan
-// CHECK-SAME: \22kernel\22:\22rms_norm_d2560_eps3727c5ac\22
+// CHECK-SAME: \22kernel\22:\22rms_norm_d2560_eps3727c5ac_pw\22
 // CHECK-SAME: \22grid\22:[\22B*L\22,1,1],\22block\22:[320,1,1]
-// CHECK-LABEL: gpu.module @rms_norm_d2560_eps3727c5ac
+// CHECK-LABEL: gpu.module @rms_norm_d2560_eps3727c5ac_pw
 // CHECK: llvm.mlir.global internal @warp_totals() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<10 x f32>
-// CHECK: gpu.func @rms_norm_d2560_eps3727c5ac
+// CHECK: gpu.func @rms_norm_d2560_eps3727c5ac_pw
 // CHECK-SAME: known_block_size = array<i32: 320, 1, 1>
 // CHECK-COUNT-8: llvm.load %{{.*}} : !llvm.ptr<1> -> f32
 // CHECK: gpu.shuffle xor
 // CHECK: gpu.barrier
 // CHECK-COUNT-10: llvm.load %{{.*}} : !llvm.ptr<3> -> f32
-// PTX-LABEL: .visible .entry rms_norm_d2560_eps3727c5ac(
+// PTX-LABEL: .visible .entry rms_norm_d2560_eps3727c5ac_pw(
 // PTX: .shared .align 16 .b8 warp_totals[40];
 // PTX: shfl.sync.bfly.b32
 // PTX: st.shared.b32
