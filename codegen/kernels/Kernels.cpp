@@ -121,17 +121,28 @@ Value warpSum(KernelBuilder &k, Value value) {
 }
 
 Value StateOperand::load(KernelBuilder &k, Value index, Value scaleIndex) const {
-  auto &b = k.b();
-  if (!scales)
-    return k.load(b.getF32Type(), ptr, index);
-  Value q = k.load(b.getI8Type(), ptr, index);
-  return dequantizeInt8(k, q, k.load(b.getF32Type(), scales, scaleIndex));
+  return loadScaled(k, index, scale(k, scaleIndex));
 }
 
 void StateOperand::store(KernelBuilder &k, Value value, Value index, Value scaleIndex) const {
+  storeScaled(k, value, index, scale(k, scaleIndex));
+}
+
+Value StateOperand::scale(KernelBuilder &k, Value scaleIndex) const {
+  return scales ? k.loadInvariant(k.b().getF32Type(), scales, scaleIndex) : Value();
+}
+
+Value StateOperand::loadScaled(KernelBuilder &k, Value index, Value scale) const {
+  auto &b = k.b();
+  if (!scales)
+    return k.load(b.getF32Type(), ptr, index);
+  return dequantizeInt8(k, k.load(b.getI8Type(), ptr, index), scale);
+}
+
+void StateOperand::storeScaled(KernelBuilder &k, Value value, Value index, Value scale) const {
   if (!scales)
     return k.store(value, ptr, index);
-  k.store(quantizeInt8(k, value, k.load(k.b().getF32Type(), scales, scaleIndex)), ptr, index);
+  k.store(quantizeInt8(k, value, scale), ptr, index);
 }
 
 OutputSlot prepareOutput(KernelBuilder &k, Value row, Value col, unsigned firstArg,

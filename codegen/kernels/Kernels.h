@@ -125,6 +125,12 @@ struct StateOperand {
   /// Element `index`, whose scale is scales[scaleIndex].
   Value load(KernelBuilder &k, Value index, Value scaleIndex) const;
   void store(KernelBuilder &k, Value value, Value index, Value scaleIndex) const;
+  /// The same with the element's scale already loaded (`scale()`: an
+  /// invariant load, null for an f32 state), so that a kernel loads it once
+  /// for the load and the store, and may load it early.
+  Value scale(KernelBuilder &k, Value scaleIndex) const;
+  Value loadScaled(KernelBuilder &k, Value index, Value scale) const;
+  void storeScaled(KernelBuilder &k, Value value, Value index, Value scale) const;
 };
 
 /// Where one channel's causal_conv1d_step (LaunchOps.h) finds its operands

@@ -85,6 +85,16 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
                      std::to_string(N) + "_dh" + (dHasHdim ? "1" : "0");
   if (int8State)
     name += "_qstate";
+  // A_log, D, dt_bias and the int8 state's scales are loaded before the
+  // wait for the previous kernel where they are weight buffers (no launch
+  // writes them; KernelBuilder::awaitPredecessor).
+  bool preload = true;
+  for (unsigned i : {4u, 5u, 6u})
+    preload &= ctx.operand(i).kind == plan::BufferKind::Weight;
+  if (int8State)
+    preload &= ctx.operand(8).kind == plan::BufferKind::Weight;
+  if (preload)
+    name += "_pw";
 
   // A warp per state row: lane l owns h[.., n] for n = l, l + 32, ...
   const int64_t perLane = (N + 31) / 32;
@@ -154,18 +164,30 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
         return k.select(valid[j], f32, [&] { return k.load(f32, ptr, at); },
                         [&] { return k.f32(0.0f); });
       };
+      // The int8 state's scales of the lane's elements, loaded once for the
+      // state's load and store (a ragged lane's missing element reads
+      // element 0's: it is neither loaded nor stored).
+      SmallVector<Value> stateScale;
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t j = 0; j < perLane; ++j) {
+          Value n = valid[j] ? arith::SelectOp::create(b, valid[j], ns[j], k.idx(0)).getResult()
+                             : ns[j];
+          stateScale.push_back(stateIn.scale(k, add(k, scaleBase[r], n)));
+        }
+      if (preload)
+        k.awaitPredecessor();
       auto loadState = [&](const StateOperand &state, int64_t r, int64_t j) -> Value {
-        Value at = add(k, stateBase[r], ns[j]), scaleAt = add(k, scaleBase[r], ns[j]);
+        Value at = add(k, stateBase[r], ns[j]), scale = stateScale[r * perLane + j];
         if (!valid[j])
-          return state.load(k, at, scaleAt);
-        return k.select(valid[j], f32, [&] { return state.load(k, at, scaleAt); },
+          return state.loadScaled(k, at, scale);
+        return k.select(valid[j], f32, [&] { return state.loadScaled(k, at, scale); },
                         [&] { return k.f32(0.0f); });
       };
       auto storeState = [&](Value v, const StateOperand &state, int64_t r, int64_t j) {
-        Value at = add(k, stateBase[r], ns[j]), scaleAt = add(k, scaleBase[r], ns[j]);
+        Value at = add(k, stateBase[r], ns[j]), scale = stateScale[r * perLane + j];
         if (!valid[j])
-          return state.store(k, v, at, scaleAt);
-        k.ifThen(valid[j], [&] { state.store(k, v, at, scaleAt); });
+          return state.storeScaled(k, v, at, scale);
+        k.ifThen(valid[j], [&] { state.storeScaled(k, v, at, scale); });
       };
 
       // What one token reads (independent of the state, so a warp issues

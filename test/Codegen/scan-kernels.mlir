@@ -108,13 +108,13 @@ module {
 // per state row (grid B * 128 * 32 threads): lane l holds element l of the
 // row (N = 16: lanes 16.. hold none), C . h is a butterfly over the lanes.
 // CHECK-LABEL: mamba.launch_plan
-// CHECK-SAME: \22kernel\22:\22ssd_step_h8_p16_g2_n16_dh0\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22],{{.*}}\22grid\22:[\22cdiv(B*4096,128)\22,1,1],\22block\22:[128,1,1]
-// CHECK-LABEL: gpu.module @ssd_step_h8_p16_g2_n16_dh0
-// CHECK: gpu.func @ssd_step_h8_p16_g2_n16_dh0(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
+// CHECK-SAME: \22kernel\22:\22ssd_step_h8_p16_g2_n16_dh0_pw\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22],{{.*}}\22grid\22:[\22cdiv(B*4096,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-LABEL: gpu.module @ssd_step_h8_p16_g2_n16_dh0_pw
+// CHECK: gpu.func @ssd_step_h8_p16_g2_n16_dh0_pw(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32"]
 // CHECK-NOT: arith.cmpf uge
 // CHECK: gpu.return
-// PTX-LABEL: .visible .entry ssd_step_h8_p16_g2_n16_dh0(
+// PTX-LABEL: .visible .entry ssd_step_h8_p16_g2_n16_dh0_pw(
 // PTX: cvt.rni.f32.f32
 // PTX: mul.rn.f32
 // PTX-COUNT-5: shfl.sync.bfly.b32
@@ -197,18 +197,24 @@ module {
 // CHECK-LABEL: mamba.launch_plan
 // CHECK-SAME: \22name\22:\22codegen.scales0\22,\22dtype\22:\22f32\22,\22kind\22:\22weight\22,\22shape\22:[2048]
 // CHECK-NOT: quantize_inner
-// CHECK-SAME: \22op\22:\22ssd_step\22,\22kernel\22:\22ssd_step_h8_p16_g2_n16_dh0_qstate\22,{{.*}}\22attrs\22:{{{.*}}\22state_int8\22:[1.0]}
+// CHECK-SAME: \22op\22:\22ssd_step\22,\22kernel\22:\22ssd_step_h8_p16_g2_n16_dh0_qstate_pw\22,{{.*}}\22attrs\22:{{{.*}}\22state_int8\22:[1.0]}
 // CHECK-NOT: quantize_inner
-// CHECK-LABEL: gpu.module @ssd_step_h8_p16_g2_n16_dh0_qstate
-// CHECK: gpu.func @ssd_step_h8_p16_g2_n16_dh0_qstate(
+// CHECK-LABEL: gpu.module @ssd_step_h8_p16_g2_n16_dh0_qstate_pw
+// CHECK: gpu.func @ssd_step_h8_p16_g2_n16_dh0_qstate_pw(
 // CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*i8", "*fp32", "*fp32", "*i8", "i32"]
+// A_log, dt_bias, D and the state's scales (weights) before the wait for
+// the previous kernel, the state after it.
+// CHECK-NOT: nvvm.griddepcontrol
+// CHECK: llvm.load %{{.*}} invariant : !llvm.ptr<1> -> f32
+// CHECK-NOT: -> i8
+// CHECK: nvvm.griddepcontrol wait
 // CHECK: %[[Q:.*]] = llvm.load %{{.*}} : !llvm.ptr<1> -> i8
 // CHECK: %[[QF:.*]] = arith.sitofp %[[Q]] : i8 to f32
 // CHECK: arith.mulf %[[QF]], %{{.*}} : f32
 // CHECK: arith.divf
 // CHECK: math.roundeven
 // CHECK: arith.fptosi %{{.*}} : f32 to i8
-// PTX-LABEL: .visible .entry ssd_step_h8_p16_g2_n16_dh0_qstate(
+// PTX-LABEL: .visible .entry ssd_step_h8_p16_g2_n16_dh0_qstate_pw(
 // PTX: ld.global.{{[us]}}8
 // PTX: div.rn.f32
 // PTX: st.global.b8
