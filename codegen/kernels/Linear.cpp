@@ -12,8 +12,7 @@
 //
 //  * "warp": one warp per block of C output columns and R rows (prefill:
 //    R = 16, C = 1; decode: R = 1, C = 4 when N / 4 >= 2048 warps remain,
-//    so each x chunk loaded serves 4 columns, else C = 1; W4A8 always
-//    C = 1). Integer kinds multiply int8 words with dp4a (exact int32
+//    so each x chunk loaded serves 4 columns, else C = 1). Integer kinds multiply int8 words with dp4a (exact int32
 //    sums). W4A8 where 4 or 8 adjacent lanes read one group (group 128 or
 //    256) decodes each group's 16 possible codes once, a table word a lane,
 //    gathers the table by shuffles and looks the weights up with prmt
@@ -1107,11 +1106,13 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   // Column blocks only where enough warps remain to keep DRAM busy
   // (mamba2-2.7b's out_proj, N = 2560, measured 15.6 us with 640 warps of 4
   // columns and 11.7 us with 2560 warps of one; in_proj, N = 10576, 17.9 vs
-  // 19.5 us). W4A8 keeps one column a warp: its int4 decode, not the x
-  // loads, limits it, so more warps win (mamba2-2.7b TPOT at batch 1 2.58
-  // ms with one column, 2.67 with two, 2.69 with four; H200).
-  const int64_t colsPerWarp = !prefill && s.kind != Kind::W4A8 &&
-                                      s.N % kDecodeColsPerWarp == 0 &&
+  // 19.5 us). W4A8 too since its weights load before the wait for the
+  // previous kernel: 2,644 warps of 4 columns are all resident and fetch
+  // every weight during add_rms_norm, where 10,576 one-column warps were
+  // 1.25 waves (mamba2-2.7b W4A8 TPOT at batch 1 1.80-1.83 ms with four
+  // columns, 1.85 with two, 1.86 with eight, 1.97 with one; H200. Without
+  // the early weights one column had won: 2.58 vs 2.69 ms with four).
+  const int64_t colsPerWarp = !prefill && s.N % kDecodeColsPerWarp == 0 &&
                                       s.N / kDecodeColsPerWarp >= kMinDecodeWarps
                                   ? kDecodeColsPerWarp
                                   : 1;

@@ -489,3 +489,28 @@ module {
     return %y : tensor<?x1x8192xf32>
   }
 }
+
+// -----
+
+// W4A8 blocks 4 columns a decode warp too (its weights load before the wait
+// for the previous kernel, so 2048 warps of 4 columns fetch them all at
+// once): the 4 columns' packed weight chunks, then the wait.
+// CHECK-LABEL: mamba.launch_plan
+// CHECK-SAME: \22kernel\22:\22linear_w4a8_k64_n8192_g32_nobias_warp_r1_c4_pw\22,{{.*}}\22grid\22:[\22cdiv(B*65536,128)\22
+// CHECK: gpu.func @linear_w4a8_k64_n8192_g32_nobias_warp_r1_c4_pw(
+// CHECK-NOT: nvvm.griddepcontrol
+// CHECK-COUNT-4: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<16xi8>
+// CHECK: nvvm.griddepcontrol wait
+// CHECK: gpu.shuffle  xor
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x64xi8>) -> tensor<?x?x64xi8> {
+    return %x : tensor<?x?x64xi8>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x: tensor<?x1x64xi8>, %xs: tensor<1xf32>) -> tensor<?x1x8192xf32> {
+    %w = arith.constant dense<17> : tensor<8192x32xi8>
+    %gs = arith.constant dense<0.5> : tensor<8192x2xf32>
+    %cs = arith.constant dense<0.01> : tensor<8192xf32>
+    %y = mamba.linear_w4a8 %x scale(%xs), %w group_scales(%gs) channel_scales(%cs) {group_size = 32 : i64} : (tensor<?x1x64xi8>, tensor<1xf32>, tensor<8192x32xi8>, tensor<8192x2xf32>, tensor<8192xf32>) -> tensor<?x1x8192xf32>
+    return %y : tensor<?x1x8192xf32>
+  }
+}
