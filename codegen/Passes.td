@@ -36,10 +36,10 @@ def QuambaConvertMambaToGpu : Pass<"quamba-convert-mamba-to-gpu", "ModuleOp"> {
     `launch_dependents`, before any memory access, and is marked
     `awaits_predecessor` in the plan: the runtime may launch it with
     programmatic stream serialization (its blocks are scheduled while the
-    previous kernel drains; results are unchanged). The exception: a decode
-    GEMV whose weights are weight buffers (written by no launch) loads them
-    first and waits after (kernel name `_pw`), so they stream in during the
-    previous kernel. Lower the kernels with
+    previous kernel drains; results are unchanged). The exception: a kernel
+    whose weights are weight buffers (written by no launch) loads them first
+    and waits after (kernel name `_pw`: decode GEMVs, norms, ssd_step), so
+    they stream in during the previous kernel. Lower the kernels with
     the same chip as `target`: sm_80 has no griddepcontrol.
 
     Lower the result to PTX with

@@ -12,8 +12,8 @@
 //
 //  * "warp": one warp per block of C output columns and R rows (prefill:
 //    R = 16, C = 1; decode: R = 1, C = 4 when N / 4 >= 2048 warps remain,
-//    so each x chunk loaded serves 4 columns, else C = 1). Integer kinds multiply int8 words with dp4a (exact int32
-//    sums). W4A8 where 4 or 8 adjacent lanes read one group (group 128 or
+//    so each x chunk loaded serves 4 columns, else C = 1). Integer kinds
+//    multiply int8 words with dp4a (exact int32 sums). W4A8 where 4 or 8 adjacent lanes read one group (group 128 or
 //    256) decodes each group's 16 possible codes once, a table word a lane,
 //    gathers the table by shuffles and looks the weights up with prmt
 //    (LinearEmitter::lookupInt4Word: the same bits as decoding each weight;
