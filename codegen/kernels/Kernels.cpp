@@ -215,6 +215,12 @@ void storeOutput(KernelBuilder &k, Value value, Value row, Value col, unsigned f
   storeOutput(k, prepareOutput(k, row, col, firstArg, width, parts, requantArgs), value);
 }
 
+bool KernelContext::areWeights(ArrayRef<int> operands) const {
+  return llvm::all_of(operands, [&](int i) {
+    return i < 0 || operand(i).kind == plan::BufferKind::Weight;
+  });
+}
+
 void KernelContext::useKernel(const std::string &name, ArrayRef<ArgKind> args,
                               int numWarps,
                               const std::function<void(KernelBuilder &)> &body) {

@@ -39,6 +39,10 @@ public:
   plan::ShapeExpr rows(unsigned i) const;
   /// The product of all of operand i's dims, as an expression.
   plan::ShapeExpr numel(unsigned i) const;
+  /// Whether every operand listed (negative: absent, skipped) is a weight
+  /// buffer, which no launch writes: a kernel may load it before it awaits
+  /// the previous kernel (KernelBuilder::awaitPredecessor).
+  bool areWeights(ArrayRef<int> operands) const;
   /// The kernel argument kind of operand i (its dtype, as a pointer).
   ArgKind pointerKind(unsigned i) const;
   /// Pointer kinds of all operands, in order, followed by `scalarCount` i32.

@@ -1144,10 +1144,7 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   // Decode's GEMV loads its weights before it awaits the previous kernel
   // where every operand it loads then is a weight buffer.
   if (warpKernel && !prefill) {
-    s.preloadWeights = true;
-    for (int i : {s.w, s.groupScales, s.wScales, s.hasBias ? s.bias : -1})
-      if (i >= 0 && ctx.operand(i).kind != plan::BufferKind::Weight)
-        s.preloadWeights = false;
+    s.preloadWeights = ctx.areWeights({s.w, s.groupScales, s.wScales, s.hasBias ? s.bias : -1});
     if (s.preloadWeights)
       name += "_pw";
   }

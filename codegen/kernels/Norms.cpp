@@ -133,9 +133,8 @@ LogicalResult emitNorm(KernelContext &ctx, Location loc) {
   // the previous kernel where they are weight buffers (no launch writes
   // them; KernelBuilder::awaitPredecessor), so their DRAM latency overlaps
   // that kernel instead of adding to the one block's chain.
-  const bool preload = ctx.operand(weightArg).kind == plan::BufferKind::Weight &&
-                       (!quantized || hadamard ||
-                        ctx.operand(quantized->scales).kind == plan::BufferKind::Weight);
+  const bool preload = ctx.areWeights(
+      {static_cast<int>(weightArg), quantized && !hadamard ? quantized->scales : -1});
   if (preload)
     name += "_pw";
 

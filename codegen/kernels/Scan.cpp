@@ -88,11 +88,7 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
   // A_log, D, dt_bias and the int8 state's scales are loaded before the
   // wait for the previous kernel where they are weight buffers (no launch
   // writes them; KernelBuilder::awaitPredecessor).
-  bool preload = true;
-  for (unsigned i : {4u, 5u, 6u})
-    preload &= ctx.operand(i).kind == plan::BufferKind::Weight;
-  if (int8State)
-    preload &= ctx.operand(8).kind == plan::BufferKind::Weight;
+  const bool preload = ctx.areWeights({4, 5, 6, int8State ? 8 : -1});
   if (preload)
     name += "_pw";
 
