@@ -134,6 +134,41 @@ Value KernelBuilder::offsetPointer(Type element, Value ptr, int64_t count) {
 
 void KernelBuilder::barrier() { gpu::BarrierOp::create(builder); }
 
+Value KernelBuilder::constantTable(StringRef name, ArrayRef<int64_t> values) {
+  constexpr unsigned kConstantAddressSpace = 4;
+  auto type = RankedTensorType::get({static_cast<int64_t>(values.size())},
+                                    builder.getI64Type());
+  LLVM::GlobalOp global;
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(module.getBody());
+    global = LLVM::GlobalOp::create(
+        builder, LLVM::LLVMArrayType::get(builder.getI64Type(), values.size()),
+        /*isConstant=*/true, LLVM::Linkage::Internal, name,
+        DenseElementsAttr::get(type, values), /*alignment=*/8, kConstantAddressSpace);
+  }
+  return LLVM::AddressOfOp::create(builder, global);
+}
+
+void KernelBuilder::setClusterSize(int blocks) {
+  kernel->setAttr("nvvm.cluster_dim", builder.getDenseI32ArrayAttr({blocks, 1, 1}));
+}
+
+void KernelBuilder::clusterBarrier() {
+  // Without .aligned the default semantics: arrive.release, wait.acquire;
+  // with it every thread of a warp must execute the same barrier, which
+  // holds where the callers are (block-uniform code).
+  NVVM::ClusterArriveOp::create(builder, builder.getUnitAttr());
+  NVVM::ClusterWaitOp::create(builder, builder.getUnitAttr());
+}
+
+Value KernelBuilder::sharedInClusterBlock(Value sharedPtr, Value rank) {
+  constexpr unsigned kSharedClusterAddressSpace = 7;
+  return NVVM::MapaOp::create(
+      builder, LLVM::LLVMPointerType::get(builder.getContext(), kSharedClusterAddressSpace),
+      sharedPtr, rank);
+}
+
 Value KernelBuilder::load(Type element, Value ptr, Value index) {
   return LLVM::LoadOp::create(builder, element,
                               elementAddress(builder, element, ptr, index));

@@ -70,11 +70,27 @@ public:
   /// launch (and raises the kernel's limit past 48 KiB). At most once a
   /// kernel.
   Value dynamicShared(int64_t bytes);
+  /// A constant array of i64 `values` in the module's constant memory
+  /// (`.const`, address space 4), as an !llvm.ptr<4> that load indexes:
+  /// tables too irregular to compute, read through the constant cache.
+  Value constantTable(StringRef name, ArrayRef<int64_t> values);
   /// ptr + count elements of `element` (a view into an array, e.g. two
   /// slices sharing one shared-memory array).
   Value offsetPointer(Type element, Value ptr, int64_t count);
   /// __syncthreads(): every thread of the block must reach it.
   void barrier();
+
+  /// Launches the kernel in clusters of `blocks` consecutive blocks along x
+  /// (PTX `.reqnctapercluster`, sm_90): the grid's x must be a multiple.
+  void setClusterSize(int blocks);
+  /// barrier.cluster.arrive.release + wait.acquire: every thread of every
+  /// block of the cluster must reach it; the shared memory each block
+  /// wrote before it is visible to the whole cluster after it.
+  void clusterBarrier();
+  /// The address of `sharedPtr` (an !llvm.ptr<3> into this block's shared
+  /// memory) in the shared memory of cluster block `rank` (an i32): an
+  /// !llvm.ptr<7> (shared::cluster) that load reads with ld.shared::cluster.
+  Value sharedInClusterBlock(Value sharedPtr, Value rank);
 
   /// ptr[index] of `element` type (an index value, elements not bytes).
   Value load(Type element, Value ptr, Value index);

@@ -269,11 +269,11 @@ private:
       batched = launch;
       batched->minBatch = from;
     }
-    KernelContext ctx(kernels, result.plan, launch);
+    KernelContext ctx(kernels, result.plan, launch, current);
     if (failed(emitKernel(ctx, irOp->getLoc())))
       return failure();
     if (batched) {
-      KernelContext batchedCtx(kernels, result.plan, *batched);
+      KernelContext batchedCtx(kernels, result.plan, *batched, current);
       if (failed(emitKernel(batchedCtx, irOp->getLoc())))
         return failure();
       if (batched->kernel == launch.kernel)
@@ -407,7 +407,7 @@ private:
     launch.op = opName.str();
     launch.operands.assign(operands.begin(), operands.end());
     launch.attrs = std::move(attrs);
-    KernelContext ctx(kernels, result.plan, launch);
+    KernelContext ctx(kernels, result.plan, launch, current);
     if (failed(emitKernel(ctx, irOp->getLoc())))
       return failure();
     current->launches.push_back(std::move(launch));

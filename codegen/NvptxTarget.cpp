@@ -63,6 +63,8 @@ static int capability(StringRef chip) {
 
 bool supportsProgrammaticLaunch(StringRef chip) { return capability(chip) >= 90; }
 
+bool supportsThreadBlockClusters(StringRef chip) { return capability(chip) >= 90; }
+
 namespace {
 /// ptxas works on files. They live in one directory per process,
 /// "$TMPDIR/quamba-ptxas-<pid>-XXXXXX" (createUniqueDirectory adds the suffix), removed when the process exits; a

@@ -59,6 +59,10 @@ bool isSupportedChip(StringRef chip);
 /// (`griddepcontrol`, PTX 7.8, sm_90 and later).
 bool supportsProgrammaticLaunch(StringRef chip);
 
+/// Whether kernels for `chip` can run in thread block clusters, sharing
+/// their blocks' shared memory (sm_90 and later).
+bool supportsThreadBlockClusters(StringRef chip);
+
 /// The CUDA toolkit's libdevice.10.bc ($CUDA_HOME, $CUDA_PATH, beside the
 /// ptxas on PATH, /usr/local/cuda), if any.
 std::optional<std::string> findLibdevice();

@@ -39,8 +39,14 @@ def QuambaConvertMambaToGpu : Pass<"quamba-convert-mamba-to-gpu", "ModuleOp"> {
     previous kernel drains; results are unchanged). The exception: a kernel
     whose weights are weight buffers (written by no launch) loads them first
     and waits after (kernel name `_pw`: decode GEMVs, norms, ssd_step), so
-    they stream in during the previous kernel. Lower the kernels with
-    the same chip as `target`: sm_80 has no griddepcontrol.
+    they stream in during the previous kernel; decode's ssd_step loads its
+    state there too (`_pws`: an input of the entry, which no launch writes,
+    and every launch before the previous one has completed by then).
+    On sm_90a, @decode's one-group gated norm + Hadamard + quantize (mamba2
+    before out_proj) runs for batches below 16 over a cluster of 8 blocks
+    sharing their shared memory (`_cluster8`), bit-identical to the
+    one-block kernel. Lower the kernels with the same chip as `target`:
+    sm_80 has no griddepcontrol and no clusters.
 
     Lower the result to PTX with
     `gpu.module(convert-scf-to-cf, convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),

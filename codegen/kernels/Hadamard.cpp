@@ -96,12 +96,23 @@ FailureOr<HadamardRow> HadamardRow::get(int64_t n, Location loc) {
   return h;
 }
 
-void HadamardRow::emit(KernelBuilder &k, Value work, function_ref<Value(Value)> workAt,
-                       bool shared, StoreFn store) const {
+SmallVector<int64_t> HadamardRow::signMasks() const {
+  SmallVector<int64_t> masks(m, 0);
+  for (int64_t c = 0; c < m; ++c)
+    for (int64_t j = 0; j < m; ++j)
+      if (factor[c * m + j] < 0)
+        masks[c] |= int64_t{1} << j;
+  return masks;
+}
+
+void HadamardRow::emitButterflies(KernelBuilder &k, Value work,
+                                  function_ref<Value(Value)> workAt, int64_t count) const {
+  assert(count % p == 0 && "butterflies run on whole blocks of p values");
   auto &b = k.b();
   Type f32 = b.getF32Type();
   Value tid = k.threadIdx();
   Value threads = k.idx(k.blockSize());
+  const int64_t n = count;
   // 2. Walsh-Hadamard butterflies on each block of p values, stage half =
   //    1, 2, ..., p/2 in order (the reference's: the stages commute in
   //    exact arithmetic, not in floating point). Each stage's adds and
@@ -175,6 +186,15 @@ void HadamardRow::emit(KernelBuilder &k, Value work, function_ref<Value(Value)> 
       gpu::BarrierOp::create(b);
     }
   }
+}
+
+void HadamardRow::emit(KernelBuilder &k, Value work, function_ref<Value(Value)> workAt,
+                       bool shared, StoreFn store) const {
+  auto &b = k.b();
+  Type f32 = b.getF32Type();
+  Value tid = k.threadIdx();
+  Value threads = k.idx(k.blockSize());
+  emitButterflies(k, work, workAt, n);
 
   // 3. The m-point factor (column r is read and written by one thread
   //    only) and the normalisation.

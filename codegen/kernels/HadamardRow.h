@@ -43,6 +43,15 @@ struct HadamardRow {
   using StoreFn = function_ref<void(ArrayRef<Value> indices, ArrayRef<Value> values)>;
   void emit(KernelBuilder &k, Value work, function_ref<Value(Value)> workAt, bool shared,
             StoreFn store) const;
+
+  /// Step 2 alone, on the first `count` values of `work` (whole blocks of
+  /// p: a block's share of a row split over a cluster), ending with a
+  /// barrier; the same adds and subtracts as in emit.
+  void emitButterflies(KernelBuilder &k, Value work, function_ref<Value(Value)> workAt,
+                       int64_t count) const;
+  /// H_m's signs as bit masks, one a row: bit j of row c is set where
+  /// H_m[c][j] = -1 (m <= 40 < 64).
+  SmallVector<int64_t> signMasks() const;
 };
 
 /// Stores a thread's `values` of one row as elements rowStart + indices[i]

@@ -215,6 +215,25 @@ void storeOutput(KernelBuilder &k, Value value, Value row, Value col, unsigned f
   storeOutput(k, prepareOutput(k, row, col, firstArg, width, parts, requantArgs), value);
 }
 
+int64_t batchedDecodeMinBatch(StringRef op) {
+  // fp32 linears with f32 weights get the warp kernel again, and LaunchPlan
+  // then keeps one launch; so does a gated norm without the cluster kernel.
+  static const StringRef ops[] = {"linear_w8a8", "linear_w4a8", "linear_w4a16", "linear",
+                                  "linear_bias", "gated_rms_norm"};
+  return llvm::is_contained(ops, op) ? kBatchedDecodeMinBatch : 0;
+}
+
+bool isFewRowsDecode(KernelContext &ctx) {
+  const plan::Launch &launch = ctx.getLaunch();
+  return ctx.rows(0).text().find('L') == std::string::npos &&
+         launch.minBatch < kBatchedDecodeMinBatch;
+}
+
+bool KernelContext::isSettledEntryInput(int i) const {
+  return entry && !entry->launches.empty() &&
+         llvm::is_contained(entry->inputs, launch.operands[i]);
+}
+
 bool KernelContext::areWeights(ArrayRef<int> operands) const {
   return llvm::all_of(operands, [&](int i) {
     return i < 0 || operand(i).kind == plan::BufferKind::Weight;

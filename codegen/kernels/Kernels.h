@@ -24,11 +24,15 @@ namespace plan = ::quamba::plan;
 
 class KernelContext {
 public:
+  /// `entry`: the entry point the launch will be appended to (its inputs
+  /// and the launches before it), where known.
   KernelContext(ModuleOp container, const plan::Plan &plan,
-                plan::Launch &launch)
-      : container(container), plan(plan), launch(launch) {}
+                plan::Launch &launch, const plan::EntryPoint *entry = nullptr)
+      : container(container), plan(plan), launch(launch), entry(entry) {}
 
   plan::Launch &getLaunch() { return launch; }
+  /// The chip the kernels are compiled for ("sm_90a", "sm_80").
+  StringRef target() const { return plan.target; }
   const plan::Buffer &operand(unsigned i) const {
     return plan.buffers[launch.operands[i]];
   }
@@ -43,6 +47,14 @@ public:
   /// buffer, which no launch writes: a kernel may load it before it awaits
   /// the previous kernel (KernelBuilder::awaitPredecessor).
   bool areWeights(ArrayRef<int> operands) const;
+  /// Whether operand i is an input of the launch's entry point (a state,
+  /// the tokens) and launches of the entry come before this one. No launch
+  /// writes an entry input (launches write their results: buffers of their
+  /// own), so the launch just before this one, of the same call, does not;
+  /// every earlier one had completed before that one let this one start
+  /// (every kernel awaits its predecessor before it triggers the next): a
+  /// kernel may load the operand before its own wait as well.
+  bool isSettledEntryInput(int i) const;
   /// The kernel argument kind of operand i (its dtype, as a pointer).
   ArgKind pointerKind(unsigned i) const;
   /// Pointer kinds of all operands, in order, followed by `scalarCount` i32.
@@ -75,6 +87,7 @@ private:
   ModuleOp container;
   const plan::Plan &plan;
   plan::Launch &launch;
+  const plan::EntryPoint *entry;
 };
 
 /// KernelContext::splitSizes and requantizeScaleArgs of any launch (its
@@ -175,11 +188,26 @@ ConvStepChannel loadConvStepChannel(KernelBuilder &k, const ConvStepArgs &a, Val
 void storeConvStepChannel(KernelBuilder &k, const ConvStepArgs &a, const ConvStepChannel &ch,
                           Value seq, Value c, Value x);
 
-/// The smallest batch from which a decode launch of `op` has a kernel of its
-/// own for many rows (the weights read once per block of rows instead of
-/// once per row), or 0 when one kernel serves every batch. LaunchPlan then
-/// emits both alternatives, with batch ranges (plan::Launch::runsFor).
+/// From this batch on, an integer decode linear (W8A8, W4A8) takes the
+/// tensor-core kernel prefill uses (16-row tiles: the weights read once per
+/// tile, not once per sequence), and mamba2's gated norm + Hadamard the
+/// one-block-a-row kernel prefill uses instead of a cluster a row. The
+/// fp32-activation linears keep a row a warp: the prefill kernel's 16-row
+/// blocks measured slower at batch 16 (mamba2-2.7b fp16 TPOT 19.9 vs 18.3
+/// ms, H200): each warp re-reads fp32 x for every row from L1, which then
+/// limits it.
+constexpr int64_t kBatchedDecodeMinBatch = 16;
+
+/// The smallest batch from which a decode launch of `op` may have a kernel
+/// of its own for many rows (kBatchedDecodeMinBatch), or 0 when one kernel
+/// serves every batch. LaunchPlan then emits both alternatives, with batch
+/// ranges (plan::Launch::runsFor), and keeps one where they are the same.
 int64_t batchedDecodeMinBatch(StringRef op);
+
+/// Whether ctx's launch is a decode launch for batches below
+/// kBatchedDecodeMinBatch (its rows, B, are few): not prefill (rows B * L),
+/// not the many-rows alternative.
+bool isFewRowsDecode(KernelContext &ctx);
 
 /// Builds the kernel for ctx's launch; fails with a diagnostic at `loc` for
 /// an op or a shape no emitter handles.

@@ -132,13 +132,6 @@ constexpr int64_t kDecodeColsPerWarp = 4;
 /// Fewest warps (per row) a decode GEMV keeps when it blocks columns.
 constexpr int64_t kMinDecodeWarps = 2048;
 constexpr int64_t kPrefillRowsPerWarp = 16;
-/// From this batch on, an integer decode linear (W8A8, W4A8) takes the
-/// tensor-core kernel prefill uses (16-row tiles: the weights read once per
-/// tile, not once per sequence). The fp32-activation linears keep a row a
-/// warp: the prefill kernel's 16-row blocks measured slower at batch 16
-/// (mamba2-2.7b fp16 TPOT 19.9 vs 18.3 ms, H200): each warp re-reads fp32
-/// x for every row from L1, which then limits it.
-constexpr int64_t kBatchedDecodeMinBatch = 16;
 
 /// Largest K for which an int8 dot product fits in int32
 /// (ref::kMaxInt8DotLength).
@@ -921,15 +914,6 @@ void buildMmaKernel(KernelBuilder &k, const LinearSpec &s, const MmaConfig &c,
 }
 
 } // namespace
-
-int64_t batchedDecodeMinBatch(StringRef op) {
-  // fp32 linears with f32 weights get the warp kernel again, and LaunchPlan
-  // then keeps one launch.
-  return op == "linear_w8a8" || op == "linear_w4a8" || op == "linear_w4a16" || op == "linear" ||
-                 op == "linear_bias"
-             ? kBatchedDecodeMinBatch
-             : 0;
-}
 
 LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   plan::Launch &launch = ctx.getLaunch();

@@ -17,12 +17,18 @@
 // (quantizeInt8, the quantize launch's function); gated_rms_norm's hadamard
 // has one block per row normalise all its groups into shared memory and run
 // HadamardRow on it (mamba2's gated norm, Hadamard and quantize before
-// out_proj in one launch: no f32 row written and read back twice).
+// out_proj in one launch: no f32 row written and read back twice). On
+// sm_90, for a decode batch below 16, a one-group row of 40 * 2^k values
+// (mamba2-2.7b's 5120) is split over a cluster of 8 blocks instead
+// (emitClusterGatedNormBody: the same operations in the same order, so the
+// same bits; mamba2-2.7b W4A8 TPOT b1 1.82 -> 1.69 ms on an H200, where the
+// one block ran 9.4 us a layer on one SM while the rest waited).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernels/HadamardRow.h"
 #include "codegen/kernels/Kernels.h"
 #include "codegen/kernels/ScalarMath.h"
+#include "codegen/NvptxTarget.h"
 #include "runtime/reference/FloatSemantics.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -53,6 +59,140 @@ Value inverseRms(KernelBuilder &k, Value sumSquares, int64_t n, float eps) {
                    ArrayAttr())
                    .getResult(0);
   return arith::DivFOp::create(b, k.f32(1.0f), root);
+}
+
+/// ref::blockOrderSum's total of each thread's `sum` over its group of
+/// `warpsPerGroup` warps (group `groupInBlock` of the block: threads
+/// [g * 32 * warpsPerGroup, ...)): warp xor butterflies, then the warp
+/// totals in warp order through shared memory; every thread of the group
+/// gets it. Every thread of the block must reach it (a barrier).
+Value groupSum(KernelBuilder &k, Value sum, int warpsPerGroup, Value groupInBlock) {
+  auto &b = k.b();
+  sum = warpSum(k, sum);
+  const int numWarps = k.blockSize() / kWarp;
+  if (numWarps == 1)
+    return sum;
+  Value blockTid = k.threadIdx();
+  Value totals = k.sharedArray("warp_totals", b.getF32Type(), numWarps);
+  Value warp = arith::DivUIOp::create(b, blockTid, k.idx(kWarp));
+  Value lane = arith::RemUIOp::create(b, blockTid, k.idx(kWarp));
+  k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, k.idx(0)),
+           [&] { k.store(sum, totals, warp); });
+  k.barrier();
+  Value firstWarp = arith::MulIOp::create(b, groupInBlock, k.idx(warpsPerGroup));
+  sum = k.load(b.getF32Type(), totals, firstWarp);
+  for (int w = 1; w < warpsPerGroup; ++w)
+    sum = arith::AddFOp::create(
+        b, sum, k.load(b.getF32Type(), totals, arith::AddIOp::create(b, firstWarp, k.idx(w))));
+  return sum;
+}
+
+/// Blocks of the cluster a one-group gated norm + Hadamard row is split
+/// over (the portable cluster size).
+constexpr int64_t kClusterBlocks = 8;
+
+/// Whether a one-group gated norm + Hadamard + quantize of rows of h.n
+/// fits the cluster kernel: block c of the cluster owns values
+/// [c * T, (c + 1) * T) with T = normThreads(n) = n / 8, which are the
+/// values j = c of every one of the reference's T threads (so the sum can
+/// keep its order), whole blocks of p for the butterflies, and p / 8 of
+/// the columns for the m-point factor (m * p / 8 = T outputs, one a thread).
+bool fitsCluster(const HadamardRow &h, int64_t threads) {
+  return h.m > 1 && threads * kClusterBlocks == h.n && threads % h.p == 0 &&
+         h.p % kClusterBlocks == 0 && threads <= 1024;
+}
+
+/// The body of the cluster kernel (emitNorm's preconditions and
+/// fitsCluster hold): one row a cluster of kClusterBlocks blocks of T
+/// threads, thread t of block c value e = c * T + t:
+///   1. g = y * silu(z), its square into shared memory; cluster barrier;
+///   2. every block adds, for each of its threads t, the squares of value
+///      t of blocks 0..7 in order (ld.shared::cluster), then the block
+///      sum: the reference's operations and order, so every block has the
+///      one-block kernel's total bit for bit;
+///   3. (g * scale) * weight into shared memory, the butterflies on the
+///      block's T / p whole blocks of p; cluster barrier;
+///   4. thread t = j * (p / 8) + r fetches chunk j's column c * p / 8 + r
+///      from the block holding it; cluster barrier (no block leaves while
+///      another reads its shared memory);
+///   5. thread t = row * (p / 8) + r: output row * p + c * p / 8 + r of the
+///      m-point factor, adds and subtracts in j order (x + (-v) is x - v,
+///      the sign flipped through H_m's sign masks), times the scale,
+///      quantized.
+void emitClusterGatedNormBody(KernelBuilder &k, const HadamardRow &h, float eps,
+                              unsigned weightArg, plan::QuantizedOutputOperands quantized,
+                              unsigned rowsArg, bool preload) {
+  auto &b = k.b();
+  Type f32 = b.getF32Type(), i32 = b.getI32Type(), i64 = b.getI64Type();
+  const int64_t T = k.blockSize(), C = kClusterBlocks, n = h.n, p = h.p;
+  const int64_t cols = p / C, chunks = T / p;
+  auto add = [&](Value x, Value y) { return arith::AddIOp::create(b, x, y).getResult(); };
+  auto mul = [&](Value x, int64_t c) { return arith::MulIOp::create(b, x, k.idx(c)).getResult(); };
+  auto div = [&](Value x, int64_t c) { return arith::DivUIOp::create(b, x, k.idx(c)).getResult(); };
+  auto rem = [&](Value x, int64_t c) { return arith::RemUIOp::create(b, x, k.idx(c)).getResult(); };
+  auto mulf = [&](Value x, Value y) { return arith::MulFOp::create(b, x, y).getResult(); };
+  auto asI32 = [&](Value index) { return arith::IndexCastOp::create(b, i32, index).getResult(); };
+  // ptr[index] of the cluster block `rank`'s copy of shared array ptr.
+  auto loadRemote = [&](Value ptr, Value index, Value rank) {
+    Value local = LLVM::GEPOp::create(b, ptr.getType(), f32, ptr,
+                                      ValueRange{arith::IndexCastOp::create(b, i64, index)});
+    return k.load(f32, k.sharedInClusterBlock(local, asI32(rank)), k.idx(0));
+  };
+
+  Value t = k.threadIdx();
+  Value rank = rem(k.blockIdx(), C), row = div(k.blockIdx(), C);
+  // Cluster-uniform: the barriers inside are reached by the whole cluster.
+  Value inBounds = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, k.argIndex(rowsArg));
+  k.ifThen(inBounds, [&] {
+    Value rowStart = mul(row, n);
+    Value e = add(mul(rank, T), t);
+    // This thread's output (step 5) and the chunk/column it fetches (step 4)
+    // share the split t = q * cols + r.
+    Value q = div(t, cols), r = rem(t, cols);
+    Value column = add(mul(rank, cols), r);
+    Value out = add(mul(q, p), column);
+    Value weight = k.load(f32, k.arg(weightArg), e);
+    Value quantScale = k.load(f32, k.arg(quantized.scales), out);
+    Value signs = k.load(i64, k.constantTable("hadamard_signs", h.signMasks()), q);
+    if (preload)
+      k.awaitPredecessor();
+
+    // 1.
+    Value g = mulf(k.load(f32, k.arg(0), add(rowStart, e)),
+                   silu(k, k.load(f32, k.arg(1), add(rowStart, e))));
+    Value squares = k.sharedArray("squares", f32, T);
+    k.store(mulf(g, g), squares, t);
+    k.clusterBarrier();
+    // 2.
+    Value sum = k.f32(0.0f);
+    for (int64_t j = 0; j < C; ++j)
+      sum = arith::AddFOp::create(b, sum, loadRemote(squares, t, k.idx(j)));
+    sum = groupSum(k, sum, static_cast<int>(T / kWarp), k.idx(0));
+    Value scale = inverseRms(k, sum, n, eps);
+    // 3.
+    Value work = k.sharedArray("hadamard_part", f32, T);
+    k.store(mulf(mulf(g, scale), weight), work, t);
+    k.barrier();
+    h.emitButterflies(k, work, [](Value i) { return i; }, T);
+    k.clusterBarrier();
+    // 4. Chunk q's column: value (q % chunks) * p + column of block q / chunks.
+    Value columns = k.sharedArray("hadamard_columns", f32, T);
+    k.store(loadRemote(work, add(mul(rem(q, chunks), p), column), div(q, chunks)), columns, t);
+    k.clusterBarrier();
+    // 5.
+    Value acc = k.f32(0.0f);
+    for (int64_t j = 0; j < h.m; ++j) {
+      Value v = k.load(f32, columns, add(k.idx(j * cols), r));
+      Value bit = arith::TruncIOp::create(
+          b, i32, arith::ShRUIOp::create(b, signs, arith::ConstantIntOp::create(b, j, 64)));
+      Value flip = arith::ShLIOp::create(b, bit, k.i32(31));
+      v = arith::BitcastOp::create(
+          b, f32, arith::XOrIOp::create(b, arith::BitcastOp::create(b, i32, v), flip));
+      acc = arith::AddFOp::create(b, acc, v);
+    }
+    Value code = quantizeInt8(k, mulf(acc, k.f32(h.scale)), quantScale);
+    k.store(code, k.arg(quantized.out), add(rowStart, out));
+  });
 }
 
 } // namespace
@@ -137,6 +277,22 @@ LogicalResult emitNorm(KernelContext &ctx, Location loc) {
       {static_cast<int>(weightArg), quantized && !hadamard ? quantized->scales : -1});
   if (preload)
     name += "_pw";
+
+  // mamba2's one-group gated norm before out_proj (batch 1 decode: one row,
+  // which one block would normalise, transform and quantize alone) over a
+  // cluster of blocks sharing their shared memory.
+  if (gated && hadamard && quantized && groups == 1 && isFewRowsDecode(ctx) &&
+      supportsThreadBlockClusters(ctx.target()) && fitsCluster(*rotation, threads)) {
+    name += "_cluster" + std::to_string(kClusterBlocks);
+    ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
+      k.setClusterSize(kClusterBlocks);
+      emitClusterGatedNormBody(k, *rotation, eps, weightArg, *quantized, rowsArg, preload);
+    });
+    launch.grid[0] = mulExpr(rows, plan::ShapeExpr(kClusterBlocks));
+    launch.grid[1] = plan::ShapeExpr(1);
+    launch.grid[2] = plan::ShapeExpr(1);
+    return success();
+  }
 
   ctx.useKernel(name, ctx.operandArgs(1), numWarps, [&](KernelBuilder &k) {
     auto &b = k.b();
@@ -226,23 +382,7 @@ LogicalResult emitNorm(KernelContext &ctx, Location loc) {
         values.push_back(v);
         sum = arith::AddFOp::create(b, sum, mulf(v, v));
       }
-      sum = warpSum(k, sum);
-      if (numWarps > 1) {
-        // Warp totals through shared memory; every thread adds its group's
-        // in warp order.
-        Value totals = k.sharedArray("warp_totals", f32, numWarps);
-        Value warp = arith::DivUIOp::create(b, blockTid, k.idx(kWarp));
-        Value lane = arith::RemUIOp::create(b, blockTid, k.idx(kWarp));
-        k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane,
-                                       k.idx(0)),
-                 [&] { k.store(sum, totals, warp); });
-        k.barrier();
-        Value firstWarp = arith::MulIOp::create(b, groupInBlock, k.idx(warpsPerGroup));
-        sum = k.load(f32, totals, firstWarp);
-        for (int w = 1; w < warpsPerGroup; ++w)
-          sum = arith::AddFOp::create(
-              b, sum, k.load(f32, totals, arith::AddIOp::create(b, firstWarp, k.idx(w))));
-      }
+      sum = groupSum(k, sum, warpsPerGroup, groupInBlock);
       Value scale = inverseRms(k, sum, groupSize, eps);
       if (!hadamard) {
         // out[i] = v * scale * weight, or its int8 code.

@@ -89,8 +89,12 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
   // wait for the previous kernel where they are weight buffers (no launch
   // writes them; KernelBuilder::awaitPredecessor).
   const bool preload = ctx.areWeights({4, 5, 6, int8State ? 8 : -1});
+  // So is the state where no launch of the entry writes it (decode: the
+  // state is an input of the step, the new one an output; the previous step
+  // that wrote it ran launches ago).
+  const bool preloadState = preload && ctx.isSettledEntryInput(7);
   if (preload)
-    name += "_pw";
+    name += preloadState ? "_pws" : "_pw";
 
   // A warp per state row: lane l owns h[.., n] for n = l, l + 32, ...
   const int64_t perLane = (N + 31) / 32;
@@ -170,7 +174,7 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
                              : ns[j];
           stateScale.push_back(stateIn.scale(k, add(k, scaleBase[r], n)));
         }
-      if (preload)
+      if (preload && !preloadState)
         k.awaitPredecessor();
       auto loadState = [&](const StateOperand &state, int64_t r, int64_t j) -> Value {
         Value at = add(k, stateBase[r], ns[j]), scale = stateScale[r * perLane + j];
@@ -234,6 +238,8 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
       for (int64_t r = 0; r < R; ++r)
         for (int64_t j = 0; j < perLane; ++j)
           state.push_back(loadState(stateIn, r, j));
+      if (preloadState)
+        k.awaitPredecessor();
       state = token(bIdx, loadToken(bIdx), state);
       for (int64_t r = 0; r < R; ++r)
         for (int64_t j = 0; j < perLane; ++j)

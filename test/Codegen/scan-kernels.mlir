@@ -233,3 +233,36 @@ module {
     return %y, %sq : tensor<?x1x128xf32>, tensor<?x8x16x16xi8>
   }
 }
+
+// -----
+
+// The same step after another launch of decode (the rms_norm making x): the
+// int8 state is an input of the entry, which no launch writes, and the
+// launch before the step is one of the same call, so the step loads the
+// state before its wait too ("_pws"); x after it.
+// CHECK-LABEL: mamba.launch_plan
+// CHECK-SAME: \22op\22:\22ssd_step\22,\22kernel\22:\22ssd_step_h8_p16_g2_n16_dh0_qstate_pws\22
+// CHECK-LABEL: gpu.func @ssd_step_h8_p16_g2_n16_dh0_qstate_pws(
+// CHECK-NOT: nvvm.griddepcontrol
+// CHECK: %[[Q:.*]] = llvm.load %{{.*}} : !llvm.ptr<1> -> i8
+// CHECK: arith.sitofp %[[Q]] : i8 to f32
+// CHECK: nvvm.griddepcontrol wait
+// CHECK: llvm.load %{{.*}} : !llvm.ptr<1> -> f32
+// CHECK: arith.fptosi %{{.*}} : f32 to i8
+module {
+  func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>) -> tensor<?x?x128xf32> {
+    return %x : tensor<?x?x128xf32>
+  }
+  func.func @decode(%t: tensor<?x1xi32>, %x0: tensor<?x1x128xf32>, %dt: tensor<?x1x8xf32>, %B: tensor<?x1x32xf32>, %C: tensor<?x1x32xf32>, %q: tensor<?x8x16x16xi8>) -> (tensor<?x1x128xf32>, tensor<?x8x16x16xi8>) {
+    %w = arith.constant dense<0.5> : tensor<128xf32>
+    %x = mamba.rms_norm %x0, %w : (tensor<?x1x128xf32>, tensor<128xf32>) -> tensor<?x1x128xf32>
+    %A_log = arith.constant dense<0.5> : tensor<8xf32>
+    %D = arith.constant dense<1.0> : tensor<8xf32>
+    %dt_bias = arith.constant dense<0.1> : tensor<8xf32>
+    %scales = arith.constant dense<0.03> : tensor<16xf32>
+    %state = mamba.dequantize %q, scales(%scales) : (tensor<?x8x16x16xi8>, tensor<16xf32>) -> tensor<?x8x16x16xf32>
+    %y, %s = mamba.ssd_step %x, %dt, %B, %C, A_log(%A_log), D(%D), dt_bias(%dt_bias), state(%state) {headdim = 16 : i64, ngroups = 2 : i64} : (tensor<?x1x128xf32>, tensor<?x1x8xf32>, tensor<?x1x32xf32>, tensor<?x1x32xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<?x8x16x16xf32>) -> (tensor<?x1x128xf32>, tensor<?x8x16x16xf32>)
+    %sq = mamba.quantize %s, scales(%scales) : (tensor<?x8x16x16xf32>, tensor<16xf32>) -> tensor<?x8x16x16xi8>
+    return %y, %sq : tensor<?x1x128xf32>, tensor<?x8x16x16xi8>
+  }
+}
