@@ -53,6 +53,20 @@ for entry in "${models[@]}"; do
       2> "$out.tmp/models/$dir/$name-$mode.log" || { cat "$out.tmp/models/$dir/$name-$mode.log" >&2; exit 1; }
   done
 done
+# A one-layer mamba2 with one group of d_inner = 2560 = 40 * 64 (mamba2-2.7b's
+# kind of row, 5120): its gated norm runs on a cluster of 8 blocks at decode
+# batches below 16. Random weights, not carried (--no-weights: the runtime
+# draws the same ones on both devices).
+ckpt2=$(mktemp -d)
+trap 'rm -rf "$ckpt2"' EXIT
+"$root/build/bin/quamba-random-checkpoint" --arch mamba2 --d-model 1280 --layers 1 --vocab 256 \
+  -o "$ckpt2/ckpt" >/dev/null 2>&1
+for mode in w8a8 w4a8; do
+  echo "== cluster $mode ($target)" >&2
+  "$compile" "$ckpt2/ckpt" --mode "$mode" --calib "$calib" --samples 2 --seqlen 64 --group-size 128 \
+    --no-weights --target "$target" -o "$out.tmp/models/tiny/cluster-$mode.qmb" \
+    2> "$out.tmp/models/tiny/cluster-$mode.log" || { cat "$out.tmp/models/tiny/cluster-$mode.log" >&2; exit 1; }
+done
 # One artifact for the other architecture: on Hopper it runs from its PTX.
 other=sm_80; [ "$target" = sm_80 ] && other=sm_90a
 "$compile" "$root/test/fixtures/tiny_mamba2_g2_hf" --mode w8a8 --calib "$calib" --samples 8 \

@@ -471,12 +471,14 @@ int main(int argc, char **argv) {
     return checkKernels(o, artifact);
   if (o.bench)
     return bench(o, artifact);
+  // Random weights are drawn per buffer, the same on both devices: a
+  // comparison of the two needs no real ones.
+  if (o.compareDevices)
+    return compareDevices(o, artifact, *loadTokenizer(o, *artifact));
   if (!artifact->hasWeights())
     die(o.model + " was compiled without its weights (quamba-compile --no-weights): it runs "
-                  "random weights, for --bench and --check-kernels only");
+                  "random weights, for --bench, --check-kernels and --compare-devices only");
   std::unique_ptr<Tokenizer> tokenizer = loadTokenizer(o, *artifact);
-  if (o.compareDevices)
-    return compareDevices(o, artifact, *tokenizer);
   if (!o.drift.empty())
     return drift(o, artifact, *tokenizer);
 
