@@ -219,7 +219,7 @@ int64_t batchedDecodeMinBatch(StringRef op) {
   // fp32 linears with f32 weights get the warp kernel again, and LaunchPlan
   // then keeps one launch; so does a gated norm without the cluster kernel.
   static const StringRef ops[] = {"linear_w8a8", "linear_w4a8", "linear_w4a16", "linear",
-                                  "linear_bias", "gated_rms_norm"};
+                                  "linear_bias", "gated_rms_norm", "ssd_step"};
   return llvm::is_contained(ops, op) ? kBatchedDecodeMinBatch : 0;
 }
 

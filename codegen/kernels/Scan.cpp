@@ -7,9 +7,11 @@
 // with dt_t = softplus(dt_raw + dt_bias) and A = -exp(A_log). (The Mamba2
 // prefill scan is chunked: SSDChunked.cpp.)
 //
-// ssd_step: one warp per (b, h, p); lane l owns the elements n = l, l + 32,
-// ... of the state row h[b, h, p, :], so loads of the row, B and C are
-// coalesced across the lanes. C . h is the warp order of FloatSemantics.h
+// ssd_step: one warp per (b, h, p) (from decode batch 16, per four rows
+// (b, h, p..p+3): dt, decay, B and C once for them; mamba2-2.7b TPOT at
+// batch 64 -21 % on an H200); lane l owns the elements n = l,
+// l + 32, ... of the state row h[b, h, p, :], so loads of the row, B and C
+// are coalesced across the lanes. C . h is the warp order of FloatSemantics.h
 // (lane partials in ascending n, then the xor butterfly), as ref::ssdStep;
 // lane 0 writes y. Head h reads group h / (H / G) of B and C; D is [H] or
 // [H * P] (d_has_hdim).
@@ -58,6 +60,10 @@ bool staticTrailing(const plan::Buffer &buffer) {
 // Mamba2 SSD
 //===----------------------------------------------------------------------===//
 
+/// State rows a warp of ssd_step for decode batches from
+/// kBatchedDecodeMinBatch.
+constexpr int64_t kBatchedRowsPerWarp = 4;
+
 LogicalResult emitSSD(KernelContext &ctx, Location loc) {
   plan::Launch &launch = ctx.getLaunch();
   const bool int8State = launch.flag("state_int8");
@@ -103,9 +109,13 @@ LogicalResult emitSSD(KernelContext &ctx, Location loc) {
   const int numWarps = 4;
   plan::ShapeExpr batch = x.shape[0];
   launch.scalars = {batch};
-  // A state row a warp (batch 1 has only H * P warps to spread).
-  const int64_t R = 1;
-  ctx.gridFor(mulExpr(batch, plan::ShapeExpr(H * P * 32)), numWarps);
+  // A state row a warp at small batches (batch 1 has only H * P warps to
+  // spread); from kBatchedDecodeMinBatch, kBatchedRowsPerWarp rows of one
+  // head a warp: its dt, softplus, decay, B and C once for them all.
+  const int64_t R = !isFewRowsDecode(ctx) && P % kBatchedRowsPerWarp == 0 ? kBatchedRowsPerWarp : 1;
+  if (R > 1)
+    name += "_r" + std::to_string(R);
+  ctx.gridFor(mulExpr(batch, plan::ShapeExpr(H * P / R * 32)), numWarps);
 
   // ssd_step: x, dt, B, C, A_log, D, dt_bias, state_in, [state_scales,]
   // y, state_out; batch.

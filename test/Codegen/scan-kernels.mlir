@@ -108,11 +108,19 @@ module {
 // per state row (grid B * 128 * 32 threads): lane l holds element l of the
 // row (N = 16: lanes 16.. hold none), C . h is a butterfly over the lanes.
 // CHECK-LABEL: mamba.launch_plan
-// CHECK-SAME: \22kernel\22:\22ssd_step_h8_p16_g2_n16_dh0_pw\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22],{{.*}}\22grid\22:[\22cdiv(B*4096,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-SAME: \22kernel\22:\22ssd_step_h8_p16_g2_n16_dh0_pw\22,\22operands\22:[{{[0-9,]*}}],\22scalars\22:[\22B\22],{{.*}}\22grid\22:[\22cdiv(B*4096,128)\22,1,1],\22block\22:[128,1,1],\22shared\22:0,\22batch\22:[1,15]}
+// From batch 16, four state rows of a head a warp (grid B * 128 * 32 / 4):
+// dt, its softplus and decay, B and C once for the four; each row's sums in
+// the same order, one butterfly a row.
+// CHECK-SAME: \22kernel\22:\22ssd_step_h8_p16_g2_n16_dh0_pw_r4\22,{{.*}}\22grid\22:[\22cdiv(B*1024,128)\22,1,1],\22block\22:[128,1,1],\22shared\22:0,\22batch\22:[16,0]}
 // CHECK-LABEL: gpu.module @ssd_step_h8_p16_g2_n16_dh0_pw
 // CHECK: gpu.func @ssd_step_h8_p16_g2_n16_dh0_pw(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel
 // CHECK-SAME: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32"]
 // CHECK-NOT: arith.cmpf uge
+// CHECK: gpu.return
+// CHECK-LABEL: gpu.func @ssd_step_h8_p16_g2_n16_dh0_pw_r4(
+// CHECK-COUNT-20: gpu.shuffle xor
+// CHECK-NOT: gpu.shuffle
 // CHECK: gpu.return
 // PTX-LABEL: .visible .entry ssd_step_h8_p16_g2_n16_dh0_pw(
 // PTX: cvt.rni.f32.f32
