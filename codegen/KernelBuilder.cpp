@@ -155,9 +155,9 @@ void KernelBuilder::setClusterSize(int blocks) {
 }
 
 void KernelBuilder::clusterBarrier() {
-  // Without .aligned the default semantics: arrive.release, wait.acquire;
-  // with it every thread of a warp must execute the same barrier, which
-  // holds where the callers are (block-uniform code).
+  // barrier.cluster.arrive is .release and wait .acquire by default;
+  // .aligned asks every thread of a warp to execute the same barrier
+  // instruction, which the callers' block-uniform code does.
   NVVM::ClusterArriveOp::create(builder, builder.getUnitAttr());
   NVVM::ClusterWaitOp::create(builder, builder.getUnitAttr());
 }

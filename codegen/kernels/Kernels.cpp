@@ -216,8 +216,10 @@ void storeOutput(KernelBuilder &k, Value value, Value row, Value col, unsigned f
 }
 
 int64_t batchedDecodeMinBatch(StringRef op) {
-  // fp32 linears with f32 weights get the warp kernel again, and LaunchPlan
-  // then keeps one launch; so does a gated norm without the cluster kernel.
+  // Linears (tensor cores), the gated norm (one block a row instead of a
+  // cluster), ssd_step (four state rows a warp). Where both alternatives are
+  // the same kernel (fp32 linears with f32 weights, a gated norm the
+  // cluster kernel does not fit), LaunchPlan keeps one launch.
   static const StringRef ops[] = {"linear_w8a8", "linear_w4a8", "linear_w4a16", "linear",
                                   "linear_bias", "gated_rms_norm", "ssd_step"};
   return llvm::is_contained(ops, op) ? kBatchedDecodeMinBatch : 0;

@@ -48,12 +48,14 @@ public:
   /// the previous kernel (KernelBuilder::awaitPredecessor).
   bool areWeights(ArrayRef<int> operands) const;
   /// Whether operand i is an input of the launch's entry point (a state,
-  /// the tokens) and launches of the entry come before this one. No launch
-  /// writes an entry input (launches write their results: buffers of their
-  /// own), so the launch just before this one, of the same call, does not;
-  /// every earlier one had completed before that one let this one start
-  /// (every kernel awaits its predecessor before it triggers the next): a
-  /// kernel may load the operand before its own wait as well.
+  /// the tokens) and launches of the entry come before this one. The
+  /// entry's launches write only their results (buffers of their own);
+  /// what writes its inputs (the host, an earlier call's launches and
+  /// sampler) ran before its first launch. So the launch just before this
+  /// one, of the same call, does not write the operand, and every earlier
+  /// one had completed before that one let this one start (every kernel
+  /// awaits its predecessor before it triggers the next): a kernel may load
+  /// the operand before its own wait as well.
   bool isSettledEntryInput(int i) const;
   /// The kernel argument kind of operand i (its dtype, as a pointer).
   ArgKind pointerKind(unsigned i) const;
