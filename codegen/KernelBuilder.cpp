@@ -110,7 +110,7 @@ int64_t dynamicSharedBytes(gpu::GPUFuncOp func) {
   return bytes ? bytes.getInt() : 0;
 }
 
-Value KernelBuilder::dynamicShared(int64_t bytes) {
+Value KernelBuilder::dynamicShared(int64_t bytes, int64_t alignment) {
   constexpr unsigned kSharedAddressSpace = 3;
   assert(!kernel->hasAttr(kDynamicSharedAttr) && "one dynamic shared array a kernel");
   kernel->setAttr(kDynamicSharedAttr, builder.getI64IntegerAttr(bytes));
@@ -123,7 +123,7 @@ Value KernelBuilder::dynamicShared(int64_t bytes) {
     global = LLVM::GlobalOp::create(
         builder, LLVM::LLVMArrayType::get(builder.getI8Type(), 0),
         /*isConstant=*/false, LLVM::Linkage::External, "dynamic_shared", Attribute(),
-        /*alignment=*/16, kSharedAddressSpace);
+        alignment, kSharedAddressSpace);
   }
   return LLVM::AddressOfOp::create(builder, global);
 }

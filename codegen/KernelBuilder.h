@@ -68,8 +68,8 @@ public:
   /// long: recorded on the kernel (dynamicSharedBytes), which the plan's
   /// kernel list and its launches carry, so the runtime passes the size at
   /// launch (and raises the kernel's limit past 48 KiB). At most once a
-  /// kernel.
-  Value dynamicShared(int64_t bytes);
+  /// kernel. `alignment`: of its start (wgmma's swizzled tiles need 1024).
+  Value dynamicShared(int64_t bytes, int64_t alignment = 16);
   /// A constant array of i64 `values` in the module's constant memory
   /// (`.const`, address space 4), as an !llvm.ptr<4> that load indexes:
   /// tables too irregular to compute, read through the constant cache.

@@ -288,6 +288,8 @@ void buildKernelsToPtxPipeline(OpPassManager &pm, StringRef chip) {
   ConvertGpuOpsToNVVMOpsOptions toNvvm;
   toNvvm.useBarePtrCallConv = true;
   kernel.addPass(createConvertGpuOpsToNVVMOps(toNvvm));
+  // NVVM ops without an intrinsic (wgmma.mma_async) become inline PTX.
+  kernel.addPass(createConvertNVVMToLLVMPass());
   kernel.addPass(createCanonicalizerPass());
   kernel.addPass(createCSEPass());
   kernel.addPass(createReconcileUnrealizedCastsPass());

@@ -152,7 +152,8 @@ OutputSlot prepareOutput(KernelBuilder &k, Value row, Value col, unsigned firstA
   OutputSlot slot;
   if (parts.size() <= 1) {
     slot.ptr = k.arg(firstArg);
-    slot.index = arith::AddIOp::create(b, arith::MulIOp::create(b, row, k.idx(width)), col);
+    slot.rowStride = k.idx(width);
+    slot.index = arith::AddIOp::create(b, arith::MulIOp::create(b, row, slot.rowStride), col);
     if (!requantArgs.empty() && requantArgs[0] >= 0)
       slot.requantScale = k.loadInvariant(f32, k.arg(requantArgs[0]), col);
     return slot;
@@ -177,6 +178,7 @@ OutputSlot prepareOutput(KernelBuilder &k, Value row, Value col, unsigned firstA
   }
   Value local = arith::SubIOp::create(b, col, begin);
   slot.ptr = ptr;
+  slot.rowStride = size;
   slot.index = arith::AddIOp::create(b, arith::MulIOp::create(b, row, size), local);
   // Requantized parts: the part's own scales. Every requantized part's
   // scale is loaded at local clamped into that part (a scale buffer is
@@ -200,12 +202,16 @@ OutputSlot prepareOutput(KernelBuilder &k, Value row, Value col, unsigned firstA
   return slot;
 }
 
+Value requantizedOutput(KernelBuilder &k, const OutputSlot &slot, Value value) {
+  if (!slot.requantScale)
+    return value;
+  Value rounded = dequantizeInt8(k, quantizeInt8(k, value, slot.requantScale), slot.requantScale);
+  return slot.requantize ? arith::SelectOp::create(k.b(), slot.requantize, rounded, value)
+                         : rounded;
+}
+
 Value storeOutput(KernelBuilder &k, const OutputSlot &slot, Value value) {
-  if (slot.requantScale) {
-    Value rounded = dequantizeInt8(k, quantizeInt8(k, value, slot.requantScale), slot.requantScale);
-    value = slot.requantize ? arith::SelectOp::create(k.b(), slot.requantize, rounded, value)
-                            : rounded;
-  }
+  value = requantizedOutput(k, slot, value);
   k.store(value, slot.ptr, slot.index);
   return value;
 }

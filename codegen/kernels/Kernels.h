@@ -122,6 +122,8 @@ void storeOutput(KernelBuilder &k, Value value, Value row, Value col, unsigned f
 struct OutputSlot {
   Value ptr, index;
   Value requantScale, requantize;
+  /// Elements from one row of the part to the next (its width).
+  Value rowStride;
 };
 
 /// storeOutput in two steps: the slot (its loads) early, ahead of the
@@ -131,6 +133,8 @@ OutputSlot prepareOutput(KernelBuilder &k, Value row, Value col, unsigned firstA
                          int64_t width, ArrayRef<int64_t> parts, ArrayRef<int> requantArgs = {});
 /// Returns the value stored (rounded where its part is requantized).
 Value storeOutput(KernelBuilder &k, const OutputSlot &slot, Value value);
+/// The value storeOutput would store at `slot`, without the store.
+Value requantizedOutput(KernelBuilder &k, const OutputSlot &slot, Value value);
 
 /// A recurrent state operand of a step op: f32, or int8 codes with
 /// per-element scales (the launch's state_int8, LaunchOps.h), which loads

@@ -96,6 +96,7 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/kernels/LinearEmitter.h"
 #include "codegen/kernels/LinearTiled.h"
+#include "codegen/kernels/LinearWgmma.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -1064,6 +1065,20 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
   if (s.conv && (prefill || batchedDecode))
     return emitError(loc) << op << ": a conv-step epilogue needs decode's GEMV kernel (batches "
                           << "below " << kBatchedDecodeMinBatch << ")";
+  // Prefill on sm_90a: the warpgroup GEMM (LinearWgmma.cpp).
+  std::optional<linear::WgmmaConfig> wgmma;
+  if (prefill)
+    wgmma = linear::wgmmaConfig(s, ctx.target());
+  if (wgmma) {
+    const int64_t colTiles = (s.N + wgmma->blockCols() - 1) / wgmma->blockCols();
+    ctx.gridFor(mulExpr(*plan::ShapeExpr::parse("cdiv(" + rows.text() + "," +
+                                                 std::to_string(wgmma->blockRows()) + ")"),
+                        plan::ShapeExpr(colTiles * wgmma->numThreads())),
+                wgmma->numWarps());
+    ctx.useKernel(name + wgmma->suffix(), ctx.operandArgs(1), wgmma->numWarps(),
+                  [&](KernelBuilder &k) { linear::buildWgmmaKernel(k, s, *wgmma); });
+    return success();
+  }
   std::optional<linear::TiledConfig> tiled;
   if (prefill)
     tiled = linear::tiledConfig(s);

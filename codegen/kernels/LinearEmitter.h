@@ -198,6 +198,9 @@ public:
   /// where the kind has none).
   struct ColumnEpilogue {
     Value wScale, bias;
+    /// x_scale * wScale, where a caller reuses the column for many rows
+    /// (the product epilogue() would compute each time: same bits).
+    Value xwScale;
   };
 
   /// Loads column n's epilogue operands (invariant loads): a kernel that
@@ -216,7 +219,7 @@ public:
   Value epilogue(Value acc, const ColumnEpilogue &c) {
     Value y = acc;
     if (s.integer()) {
-      Value t = arith::MulFOp::create(b, xScaleValue, c.wScale);
+      Value t = c.xwScale ? c.xwScale : arith::MulFOp::create(b, xScaleValue, c.wScale);
       Value accF = arith::SIToFPOp::create(b, f32, acc);
       y = arith::MulFOp::create(b, accF, t);
     }

@@ -282,39 +282,89 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
       });
   NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
 
-  // Epilogue through shared memory: the warps park their sums in a
-  // [blockRows][blockCols] tile (c[i][h] of mma tile (m, j) is row
-  // 16m + 8i + g, column 8j + 2t + h of the warp tile), then the block
-  // walks the tile with consecutive threads on consecutive columns: stores
-  // coalesce, and only one sum is live at a time in the (register-hungry,
-  // requantizing) per-element epilogue.
+  // The warps park their sums (c[i][h] of mma tile (m, j) is row
+  // 16m + 8i + g, column 8j + 2t + h of the warp tile) for the epilogue.
   k.barrier();
   for (int64_t m = 0; m < c.mTiles; ++m)
     for (int64_t j = 0; j < c.nTiles; ++j)
-      for (int64_t i = 0; i < 2; ++i) {
-        Value row = arith::AddIOp::create(b, warpRow, add(g, 16 * m + 8 * i));
-        Value col = arith::AddIOp::create(b, warpCol, add(mul(t, 2), 8 * j));
-        Value offset = arith::AddIOp::create(b, mul(row, c.epilogueStride()), mul(col, 4));
-        Value pair = vector::ExtractOp::create(b, acc[m * c.nTiles + j], ArrayRef<int64_t>{i});
-        LLVM::StoreOp::create(b, pair, at(shared, offset), /*alignment=*/8);
-      }
+      for (int64_t i = 0; i < 2; ++i)
+        parkSums(k, shared, c.epilogueStride(),
+                 arith::AddIOp::create(b, warpRow, add(g, 16 * m + 8 * i)),
+                 arith::AddIOp::create(b, warpCol, add(mul(t, 2), 8 * j)),
+                 vector::ExtractOp::create(b, acc[m * c.nTiles + j], ArrayRef<int64_t>{i}));
   k.barrier();
-  const int64_t perThread = c.blockRows() * c.blockCols() / threads;
-  k.forLoop(k.idx(0), k.idx(perThread), k.idx(1), [&](Value iter) {
-    Value element = arith::AddIOp::create(b, mul(iter, threads), tid);
-    Value r = arith::DivUIOp::create(b, element, k.idx(c.blockCols()));
-    Value col = arith::RemUIOp::create(b, element, k.idx(c.blockCols()));
+  storeParkedTile(k, s, e, shared, c.epilogueStride(), c.blockRows(), c.blockCols(), threads,
+                  rows, firstRow, firstCol);
+}
+
+// Epilogue through shared memory: the warps park their sums in a
+// [blockRows][blockCols] tile, then the block walks the tile with
+// consecutive threads on consecutive columns: stores coalesce, and only
+// one sum is live at a time in the (register-hungry, requantizing)
+// per-element epilogue.
+void parkSums(KernelBuilder &k, Value shared, int64_t stride, Value row, Value col, Value pair) {
+  auto &b = k.b();
+  Value offset = arith::AddIOp::create(b, arith::MulIOp::create(b, row, k.idx(stride)),
+                                       arith::MulIOp::create(b, col, k.idx(4)));
+  LLVM::StoreOp::create(b, pair, sharedByte(k, shared, offset), /*alignment=*/8);
+}
+
+void storeParkedTile(KernelBuilder &k, const LinearSpec &s, LinearEmitter &e, Value shared,
+                     int64_t stride, int64_t blockRows, int64_t blockCols, int64_t threads,
+                     Value rows, Value firstRow, Value firstCol) {
+  auto &b = k.b();
+  auto mul = [&](Value a, int64_t c) -> Value { return arith::MulIOp::create(b, a, k.idx(c)); };
+  // A thread owns a run of `width` consecutive columns for the whole walk
+  // (their scales, part pointer and requantization scales loaded once; the
+  // tile's rows walked `passRows` at a time): runs of 4 where no run
+  // straddles a part or the end (one 16-byte shared load and global store
+  // a row), else single columns.
+  const bool byFour = s.N % 4 == 0 && llvm::all_of(s.parts, [](int64_t p) { return p % 4 == 0; });
+  const int64_t width = byFour && blockCols % 4 == 0 && threads % (blockCols / 4) == 0 ? 4 : 1;
+  const int64_t runs = blockCols / width;
+  assert(threads % runs == 0 && blockRows % (threads / runs) == 0 && "the walk tiles the block");
+  const int64_t passRows = threads / runs;
+  Value tid = k.threadIdx();
+  Value col = mul(arith::RemUIOp::create(b, tid, k.idx(runs)), width);
+  Value firstR = arith::DivUIOp::create(b, tid, k.idx(runs));
+  Value n = arith::AddIOp::create(b, firstCol, col);
+  // Columns past N (the last column tile) load column N - 1 and store
+  // nothing.
+  Value colInRange = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, n, k.idx(s.N));
+  SmallVector<LinearEmitter::ColumnEpilogue> columns;
+  SmallVector<OutputSlot> slots;
+  for (int64_t i = 0; i < width; ++i) {
+    Value ni = arith::MinUIOp::create(b, arith::AddIOp::create(b, n, k.idx(i)), k.idx(s.N - 1));
+    LinearEmitter::ColumnEpilogue c = e.loadColumnEpilogue(ni);
+    if (s.integer())
+      c.xwScale = arith::MulFOp::create(b, e.xScaleValue, c.wScale);
+    columns.push_back(c);
+    // Row 0's slot: the row adds rowStride * row to its index.
+    slots.push_back(prepareOutput(k, k.idx(0), ni, s.out, s.N, s.parts, s.requant));
+  }
+  k.forLoop(k.idx(0), k.idx(blockRows / passRows), k.idx(1), [&](Value pass) {
+    Value r = arith::AddIOp::create(b, mul(pass, passRows), firstR);
     Value row = arith::AddIOp::create(b, firstRow, r);
-    Value n = arith::AddIOp::create(b, firstCol, col);
     Value inRange = arith::AndIOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, rows),
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, n, k.idx(s.N)));
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, rows), colInRange);
     k.ifThen(inRange, [&] {
-      Value offset = arith::AddIOp::create(b, mul(r, c.epilogueStride()), mul(col, 4));
-      Value value = LLVM::LoadOp::create(b, i32, at(shared, offset), /*alignment=*/4);
-      storeOutput(k, e.epilogue(value, n), row, n, s.out, s.N, s.parts, s.requant);
+      Value offset = arith::AddIOp::create(b, mul(r, stride), mul(col, 4));
+      Value sums = LLVM::LoadOp::create(b, VectorType::get({width}, b.getI32Type()),
+                                        sharedByte(k, shared, offset), /*alignment=*/4 * width);
+      Value rowBase = arith::MulIOp::create(b, row, slots[0].rowStride);
+      SmallVector<Value> values;
+      for (int64_t i = 0; i < width; ++i)
+        values.push_back(
+            requantizedOutput(k, slots[i], e.epilogue(e.extract(sums, i), columns[i])));
+      k.storeVector(values, slots[0].ptr, arith::AddIOp::create(b, rowBase, slots[0].index));
     });
   });
+}
+
+Value sharedByte(KernelBuilder &k, Value shared, Value byteOffset) {
+  auto &b = k.b();
+  Value off = arith::IndexCastOp::create(b, b.getI32Type(), byteOffset);
+  return LLVM::GEPOp::create(b, shared.getType(), b.getI8Type(), shared, ValueRange{off});
 }
 
 } // namespace mlir::quamba::codegen::linear

@@ -73,4 +73,19 @@ std::optional<TiledConfig> tiledConfig(const LinearSpec &s);
 /// row tiles fastest.
 void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &c);
 
+// The epilogue both tiled kernels share (LinearTiled.cpp, LinearWgmma.cpp):
+// the sums parked in shared memory as a [blockRows][blockCols] tile of
+// i32 with row stride `stride` bytes, then walked by the whole block.
+
+/// Stores the pair of sums (vector<2xi32>) at (row, col) of the tile.
+void parkSums(KernelBuilder &k, Value shared, int64_t stride, Value row, Value col, Value pair);
+/// After a barrier: each parked sum through LinearEmitter's epilogue into
+/// the output at (firstRow + r, firstCol + col), rows < `rows` and columns
+/// < N only.
+void storeParkedTile(KernelBuilder &k, const LinearSpec &s, LinearEmitter &e, Value shared,
+                     int64_t stride, int64_t blockRows, int64_t blockCols, int64_t threads,
+                     Value rows, Value firstRow, Value firstCol);
+/// shared + byteOffset (an index) as an i8 GEP with an i32 offset.
+Value sharedByte(KernelBuilder &k, Value shared, Value byteOffset);
+
 } // namespace mlir::quamba::codegen::linear

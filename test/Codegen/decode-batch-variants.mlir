@@ -7,7 +7,7 @@
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu | FileCheck %s
 
 // CHECK-LABEL: \22name\22:\22prefill\22
-// CHECK-SAME: \22launches\22:[{\22op\22:\22linear_w8a8\22,\22kernel\22:\22linear_w8a8_k128_n64_bias_tiled_m128n64k64s3\22
+// CHECK-SAME: \22launches\22:[{\22op\22:\22linear_w8a8\22,\22kernel\22:\22linear_w8a8_k128_n64_bias_wgmma_m128n64s4\22
 // CHECK-NOT: \22batch\22
 // CHECK-SAME: \22name\22:\22decode\22
 // CHECK-SAME: \22launches\22:[{\22op\22:\22linear_w8a8\22,\22kernel\22:\22linear_w8a8_k128_n64_bias_warp_r1\22,\22operands\22:{{\[}}[[OPS:[0-9,]+]]{{\]}}

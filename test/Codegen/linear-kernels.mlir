@@ -73,8 +73,8 @@ module {
 // w8a8 with a bias, K = 128: decode (rows = B) on the warp kernel (prefill
 // takes the tensor-core kernel, linear-mma-kernels.mlir); int32 accumulation,
 // then the unfused epilogue t = xs * ws (mul.rn), y = float(acc) * t, y + bias.
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w8a8_k128_n64_bias_tiled_m128n64k64s3\22,{{.*}}{\22name\22:\22linear_w8a8_k128_n64_bias_warp_r1\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
-// CHECK-SAME: \22kernel\22:\22linear_w8a8_k128_n64_bias_tiled_m128n64k64s3\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,128)*128,128)\22,1,1],\22block\22:[128,1,1]
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w8a8_k128_n64_bias_wgmma_m128n64s4\22,{{.*}}{\22name\22:\22linear_w8a8_k128_n64_bias_warp_r1\22,\22num_warps\22:4,\22shared\22:0,\22signature\22:[\22*i8\22,\22*fp32\22,\22*i8\22,\22*fp32\22,\22*fp32\22,\22*fp32\22,\22i32\22],\22awaits_predecessor\22:true}
+// CHECK-SAME: \22kernel\22:\22linear_w8a8_k128_n64_bias_wgmma_m128n64s4\22,{{.*}}\22scalars\22:[\22B*L\22]{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,128)*256,256)\22,1,1],\22block\22:[256,1,1]
 // CHECK-SAME: \22kernel\22:\22linear_w8a8_k128_n64_bias_warp_r1\22,{{.*}}\22scalars\22:[\22B\22]{{.*}}\22grid\22:[\22cdiv(B*2048,128)\22,1,1],\22block\22:[128,1,1]
 // CHECK: gpu.module @linear_w8a8_k128_n64_bias_warp_r1 {
 // CHECK: gpu.func @linear_w8a8_k128_n64_bias_warp_r1(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>) kernel

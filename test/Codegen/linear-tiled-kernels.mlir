@@ -4,9 +4,11 @@
 // 16-byte pieces of the block's x rows and weight rows into a 3-stage ring
 // of the block's dynamic shared memory, the warps mma on the landed tile,
 // and the sums leave through a shared-memory tile so that the per-element
-// epilogue walks consecutive columns.
-// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu | FileCheck %s
-// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx | FileCheck %s --check-prefix=PTX
+// epilogue walks consecutive columns. On sm_90a these linears take the
+// warpgroup kernel instead (linear-wgmma-kernels.mlir): sm_80 here.
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu=target=sm_80 | FileCheck %s
+// RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu=target=sm_80 \
+// RUN:   --quamba-kernels-to-ptx=chip=sm_80 | FileCheck %s --check-prefix=PTX
 
 // 128 x 64 blocks of 4 warps (2 x 2 warps of 64 x 32 outputs),
 // cdiv(8200, 64) = 129 column tiles a row tile, the last one partial. The
@@ -34,13 +36,17 @@
 // CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4xi32>
 // CHECK: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 32]} : (vector<4x4xi8>, vector<2x4xi8>, vector<2x2xi32>) -> vector<2x2xi32>
 // CHECK: nvvm.cp.async.wait.group 0
-// The epilogue: sums parked in shared memory, then a loop over the tile.
+// The epilogue: sums parked in shared memory; each thread then owns a run
+// of four columns (their scales loaded once, before the walk) and walks
+// the tile's rows: one 16-byte shared load and one 16-byte store a row.
 // CHECK: gpu.barrier
 // CHECK: llvm.store %{{.*}}, %{{.*}} {alignment = 8 : i64} : vector<2xi32>, !llvm.ptr<3>
 // CHECK: gpu.barrier
+// CHECK-COUNT-4: llvm.load %{{.*}} invariant : !llvm.ptr<1> -> f32
 // CHECK: scf.for
-// CHECK: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<3> -> i32
+// CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4xi32>
 // CHECK: arith.sitofp %{{.*}} : i32 to f32
+// CHECK: llvm.store %{{.*}}, %{{.*}} {alignment = 16 : i64} : vector<4xf32>, !llvm.ptr<1>
 // PTX: .extern .shared .align 16 .b8 dynamic_shared[];
 // PTX-LABEL: .visible .entry linear_w8a8_k128_n8200_nobias_tiled_m128n64k64s3(
 // PTX: .maxntid 128, 1, 1

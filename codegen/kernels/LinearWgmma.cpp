@@ -1,0 +1,270 @@
+//===- LinearWgmma.cpp - the Hopper warpgroup GEMM ------------------------===//
+//
+// Prefill's linear_w8a8 and linear_w4a8 on sm_90a, rows = B * L:
+//
+//   out[r, n] = epilogue(sum_k x[r, k] * w[n, k])
+//
+// A block of `warpgroups` warpgroups computes a (64 * warpgroups) x blockN
+// tile of the output; warpgroup wg owns rows 64wg.. and issues one
+// wgmma.m64nNk32.s32.s8.s8 per 32 K elements, both operands read by the
+// tensor cores straight from shared memory through matrix descriptors (no
+// shared-to-register loads: those bound LinearTiled.cpp's mma.sync kernel).
+//
+// Shared layout: x and weight tiles are K-major rows of 128 bytes (128 int8
+// K elements) in the 128-byte swizzle the descriptors name: the 16-byte
+// chunk c of row r sits at chunk c ^ (r % 8), 8-row atoms of 1024 bytes
+// (the stride byte offset), every tile 1024-aligned. A wgmma's 32 K
+// elements are 32 bytes of each row: stepping K inside the tile adds 32
+// bytes to the descriptors' start address (the swizzle is a function of
+// the address bits above, which the step does not touch).
+//
+// Pipeline: every thread copies 16-byte pieces with cp.async, a group a
+// tile, `lookahead` tiles ahead. An iteration waits for its tile, fences
+// the copies into the async proxy (wgmma reads through it), meets the
+// block at one barrier (after which every warpgroup's wgmmas of tile kt-2
+// are complete: each waited for all but its newest group), refills the
+// stage of tile kt-2, then issues tile kt's wgmmas and lets them run while
+// the next iteration waits: wgmma.wait_group 1.
+//
+// W4A8: the packed int4 tile is staged dense (64-byte rows) and the block
+// decodes it once into a swizzled int8 tile (LinearEmitter::decodeInt4Words,
+// exactly ref::dequantizeW4ToInt8), two of them alternating so that
+// decoding tile kt never waits for tile kt-1's wgmmas; the staged tile is
+// consumed by the decode, so the copies run stages - 1 tiles ahead.
+//
+// Exactness: int32 sums of int8 products are exact and order-free (|sum|
+// <= K * 128 * 128 < 2^31 for K < 131072), and the epilogue is
+// LinearEmitter's through LinearTiled.h's shared tile: bit-exact with the
+// CPU reference, like the mma.sync kernel.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/kernels/LinearWgmma.h"
+#include "codegen/kernels/LinearTiled.h"
+
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+
+namespace mlir::quamba::codegen::linear {
+
+std::string WgmmaConfig::suffix() const {
+  return "_wgmma_m" + std::to_string(blockRows()) + "n" + std::to_string(blockN) + "s" +
+         std::to_string(stages);
+}
+
+std::optional<WgmmaConfig> wgmmaConfig(const LinearSpec &s, StringRef chip) {
+  if (chip != "sm_90a" || !s.integer())
+    return std::nullopt;
+  WgmmaConfig c;
+  c.wBits = s.int4() ? 4 : 8;
+  // Narrow outputs (the small models) take narrower tiles than the
+  // default's idle columns.
+  c.blockN = s.N >= 256 ? 256 : s.N >= 128 ? 128 : 64;
+  // A decoded piece is 32 codes of one group.
+  if (s.K % WgmmaConfig::kTileK != 0 || (s.int4() && s.group % 32 != 0))
+    return std::nullopt;
+  return c;
+}
+
+namespace {
+/// The pieces of one operand tile a thread copies each K tile.
+struct Piece {
+  Value global, sharedOffset;
+};
+} // namespace
+
+void buildWgmmaKernel(KernelBuilder &k, const LinearSpec &s, const WgmmaConfig &c) {
+  auto &b = k.b();
+  MLIRContext *ctx = b.getContext();
+  LinearEmitter e(k, s);
+  e.loadXScale();
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  constexpr int64_t tileK = WgmmaConfig::kTileK;
+  const int64_t threads = c.numThreads();
+  const int64_t numK = s.K / tileK;
+  const int64_t lookahead = c.decodes() ? c.stages - 1 : c.stages - 2;
+
+  Value shared = k.dynamicShared(c.sharedBytes(), WgmmaConfig::kAtomBytes);
+  auto add = [&](Value a, int64_t v) -> Value { return arith::AddIOp::create(b, a, k.idx(v)); };
+  auto mul = [&](Value a, int64_t v) -> Value { return arith::MulIOp::create(b, a, k.idx(v)); };
+  auto sum = [&](Value a, Value v) -> Value { return arith::AddIOp::create(b, a, v); };
+  auto globalByte = [&](Value ptr, Value byteOffset) -> Value {
+    Value off = arith::IndexCastOp::create(b, i64, byteOffset);
+    return LLVM::GEPOp::create(b, ptr.getType(), b.getI8Type(), ptr, ValueRange{off});
+  };
+  // Byte offset of chunk `chunk` of row `row` in a swizzled tile.
+  auto swizzled = [&](Value row, Value chunk) -> Value {
+    Value phase = arith::RemUIOp::create(b, row, k.idx(8));
+    return sum(mul(row, tileK), mul(arith::XOrIOp::create(b, chunk, phase), 16));
+  };
+
+  Value rows = k.argIndex(s.operands);
+  Value tid = k.threadIdx();
+  Value rowTiles = arith::CeilDivUIOp::create(b, rows, k.idx(c.blockRows()));
+  Value firstRow = mul(arith::RemUIOp::create(b, k.blockIdx(), rowTiles), c.blockRows());
+  Value firstCol = mul(arith::DivUIOp::create(b, k.blockIdx(), rowTiles), c.blockN);
+  Value lastRow = arith::SubIOp::create(b, rows, k.idx(1));
+
+  // The copies: x rows and weight columns past the end copy the last one
+  // (finite data; never stored).
+  SmallVector<Piece> xPieces, wPieces;
+  for (int64_t j = 0; j < c.blockRows() * 8 / threads; ++j) {
+    Value i = add(tid, j * threads);
+    Value r = arith::DivUIOp::create(b, i, k.idx(8)), chunk = arith::RemUIOp::create(b, i, k.idx(8));
+    Value row = arith::MinUIOp::create(b, sum(firstRow, r), lastRow);
+    xPieces.push_back({sum(mul(row, s.K), mul(chunk, 16)), swizzled(r, chunk)});
+  }
+  const int64_t wPiecesPerRow = c.wRowBytes() / 16;
+  for (int64_t j = 0; j < c.blockN * wPiecesPerRow / threads; ++j) {
+    Value i = add(tid, j * threads);
+    Value r = arith::DivUIOp::create(b, i, k.idx(wPiecesPerRow));
+    Value chunk = arith::RemUIOp::create(b, i, k.idx(wPiecesPerRow));
+    Value col = arith::MinUIOp::create(b, sum(firstCol, r), k.idx(s.N - 1));
+    Value local = c.decodes() ? sum(mul(r, c.wRowBytes()), mul(chunk, 16)) : swizzled(r, chunk);
+    wPieces.push_back({sum(mul(col, s.weightRowBytes()), mul(chunk, 16)),
+                       add(local, c.xTileBytes())});
+  }
+  auto cacheGlobal = NVVM::LoadCacheModifierKindAttr::get(ctx, NVVM::LoadCacheModifierKind::CG);
+  auto issueTile = [&](Value kt, Value stage) {
+    Value stageBase = mul(stage, c.stageBytes());
+    auto copy = [&](const Piece &p, unsigned arg, int64_t tileBytes) {
+      Value src = globalByte(k.arg(arg), sum(p.global, mul(kt, tileBytes)));
+      Value dst = sharedByte(k, shared, sum(stageBase, p.sharedOffset));
+      NVVM::CpAsyncOp::create(b, dst, src, b.getI32IntegerAttr(16), cacheGlobal, Value());
+    };
+    for (const Piece &p : xPieces)
+      copy(p, s.x, tileK);
+    for (const Piece &p : wPieces)
+      copy(p, s.w, c.wRowBytes());
+  };
+  auto commit = [&] { NVVM::CpAsyncCommitGroupOp::create(b); };
+  // Generic-proxy writes (cp.async, st.shared) made visible to the async
+  // proxy the wgmmas read through; a barrier follows.
+  auto fenceToAsyncProxy = [&] {
+    NVVM::FenceProxyOp::create(
+        b, NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
+        NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+  };
+
+  // W4A8: decode the staged int4 tile into decoded tile `buffer`: a thread
+  // a 16-byte piece (32 codes of one group) at a time, consecutive threads
+  // on consecutive pieces.
+  auto decodeTile = [&](Value stage, Value kt, Value buffer) {
+    const int64_t piecesPerRow = c.wRowBytes() / 16;
+    Value stageW = add(mul(stage, c.stageBytes()), c.xTileBytes());
+    Value out = add(mul(buffer, c.decodedTileBytes()), c.decodedBase());
+    for (int64_t j = 0; j < c.blockN * piecesPerRow / threads; ++j) {
+      Value i = add(tid, j * threads);
+      Value col = arith::DivUIOp::create(b, i, k.idx(piecesPerRow));
+      Value chunk = arith::RemUIOp::create(b, i, k.idx(piecesPerRow));
+      Value packed = LLVM::LoadOp::create(
+          b, VectorType::get({4}, i32),
+          sharedByte(k, shared, sum(stageW, sum(mul(col, c.wRowBytes()), mul(chunk, 16)))),
+          /*alignment=*/16);
+      SmallVector<Value> words;
+      for (int64_t w = 0; w < 4; ++w)
+        words.push_back(e.extract(packed, w));
+      Value n = arith::MinUIOp::create(b, sum(firstCol, col), k.idx(s.N - 1));
+      Value firstK = sum(mul(kt, tileK), mul(chunk, 32));
+      Value scale = e.groupScale(n, arith::DivUIOp::create(b, firstK, k.idx(s.group)));
+      SmallVector<Value> decoded = e.decodeInt4Words(words, 16, scale);
+      for (int64_t v = 0; v < 2; ++v) {
+        Value piece = LLVM::UndefOp::create(b, VectorType::get({4}, i32));
+        for (int64_t w = 0; w < 4; ++w)
+          piece = LLVM::InsertElementOp::create(
+              b, piece, LLVM::BitcastOp::create(b, i32, decoded[4 * v + w]), k.i32(w));
+        Value at = sum(out, swizzled(col, add(mul(chunk, 2), v)));
+        LLVM::StoreOp::create(b, piece, sharedByte(k, shared, at), /*alignment=*/16);
+      }
+    }
+  };
+
+  // Matrix descriptors (PTX ISA "Matrix Descriptor Format"): start address
+  // >> 4 in bits 0-13, leading byte offset >> 4 in 16-29 (unused by
+  // K-major swizzled tiles: 1), stride byte offset >> 4 in 32-45 (the
+  // 1024-byte atom), 128-byte swizzle (1) in bits 62-63.
+  Value sharedBase = arith::IndexCastUIOp::create(
+      b, b.getIndexType(), LLVM::PtrToIntOp::create(b, i32, shared));
+  const int64_t descriptorHigh =
+      (int64_t{1} << 16) | ((WgmmaConfig::kAtomBytes >> 4) << 32) | (int64_t{1} << 62);
+  auto descriptor = [&](Value byteOffset) -> Value {
+    Value address = arith::ShRUIOp::create(b, sum(sharedBase, byteOffset), k.idx(4));
+    Value low = arith::AndIOp::create(b, address, k.idx(0x3FFF));
+    return arith::OrIOp::create(b, arith::IndexCastUIOp::create(b, i64, low),
+                                arith::ConstantIntOp::create(b, i64, descriptorHigh));
+  };
+  Value warpgroup = arith::DivUIOp::create(b, tid, k.idx(128));
+  Value xOffset = mul(warpgroup, 64 * tileK);
+
+  auto accType = LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(c.blockN / 2, i32));
+  auto shape = NVVM::MMAShapeAttr::get(ctx, 64, c.blockN, WgmmaConfig::kStepK);
+
+  for (int64_t st = 0; st < lookahead; ++st) {
+    if (st < numK)
+      issueTile(k.idx(st), k.idx(st));
+    commit();
+  }
+  Value zero = LLVM::ZeroOp::create(b, accType);
+  SmallVector<Value> acc = k.forLoop(
+      k.idx(0), k.idx(numK), k.idx(1), ValueRange{zero},
+      [&](Value kt, ValueRange iter) -> SmallVector<Value> {
+        NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(lookahead - 1));
+        fenceToAsyncProxy();
+        k.barrier();
+        Value next = add(kt, lookahead);
+        k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, k.idx(numK)), [&] {
+          issueTile(next, arith::RemUIOp::create(b, next, k.idx(c.stages)));
+        });
+        commit();
+        Value stageBase = mul(arith::RemUIOp::create(b, kt, k.idx(c.stages)), c.stageBytes());
+        Value wOffset = add(stageBase, c.xTileBytes());
+        if (c.decodes()) {
+          Value buffer = arith::RemUIOp::create(b, kt, k.idx(2));
+          decodeTile(arith::RemUIOp::create(b, kt, k.idx(c.stages)), kt, buffer);
+          fenceToAsyncProxy();
+          k.barrier();
+          wOffset = add(mul(buffer, c.decodedTileBytes()), c.decodedBase());
+        }
+        Value descA = descriptor(sum(stageBase, xOffset));
+        Value descB = descriptor(wOffset);
+        NVVM::WgmmaFenceAlignedOp::create(b);
+        Value accumulators = iter[0];
+        for (int64_t step = 0; step < tileK / WgmmaConfig::kStepK; ++step) {
+          Value advance = arith::ConstantIntOp::create(b, i64, step * WgmmaConfig::kStepK / 16);
+          accumulators = NVVM::WgmmaMmaAsyncOp::create(
+              b, accType, accumulators, arith::AddIOp::create(b, descA, advance),
+              arith::AddIOp::create(b, descB, advance), shape, NVVM::WGMMATypes::s8,
+              NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s32, NVVM::WGMMAScaleOut::one,
+              NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+              NVVM::MMALayout::col, /*satfinite=*/nullptr);
+        }
+        NVVM::WgmmaGroupSyncAlignedOp::create(b);
+        NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
+        return {accumulators};
+      });
+  NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+  NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
+
+  // Accumulator i of warp w of the warpgroup (the m64nN D fragment): row
+  // 16w + g + 8 * (i / 2 % 2), column 8 * (i / 4) + 2t + i % 2.
+  k.barrier();
+  Value lane = arith::RemUIOp::create(b, tid, k.idx(32));
+  Value g = arith::DivUIOp::create(b, lane, k.idx(4));
+  Value t = arith::RemUIOp::create(b, lane, k.idx(4));
+  Value warpRow = sum(mul(warpgroup, 64),
+                      mul(arith::RemUIOp::create(b, arith::DivUIOp::create(b, tid, k.idx(32)),
+                                                 k.idx(4)),
+                          16));
+  auto pairType = VectorType::get({2}, i32);
+  for (int64_t i = 0; i < c.blockN / 2; i += 2) {
+    Value pair = LLVM::UndefOp::create(b, pairType);
+    for (int64_t h = 0; h < 2; ++h)
+      pair = LLVM::InsertElementOp::create(
+          b, pair, LLVM::ExtractValueOp::create(b, acc[0], ArrayRef<int64_t>{i + h}), k.i32(h));
+    parkSums(k, shared, c.epilogueStride(), sum(warpRow, add(g, 8 * (i / 2 % 2))),
+             add(mul(t, 2), 8 * (i / 4)), pair);
+  }
+  k.barrier();
+  storeParkedTile(k, s, e, shared, c.epilogueStride(), c.blockRows(), c.blockN, threads, rows,
+                  firstRow, firstCol);
+}
+
+} // namespace mlir::quamba::codegen::linear
