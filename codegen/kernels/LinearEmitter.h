@@ -185,6 +185,16 @@ public:
     return out;
   }
 
+  /// lookupInt4Word's table for `scale`, built by one thread: codes
+  /// 4j .. 4j+3 decoded by decodeInt4Words into word j.
+  SmallVector<Value> int4Table(Value scale) {
+    SmallVector<Value> table;
+    for (int64_t j = 0; j < 4; ++j)
+      table.push_back(LLVM::BitcastOp::create(
+          b, i32, decodeInt4Words({k.i32(0x3210 + 0x4444 * j)}, 2, scale)[0]));
+    return table;
+  }
+
   /// acc + the dot product of two int8 words (dp4a, signed x signed).
   Value dot4(Value acc, Value x, Value w) {
     auto sgn = NVVM::DotAccumulateTypeAttr::get(b.getContext(), NVVM::DotAccumulateType::SIGNED);

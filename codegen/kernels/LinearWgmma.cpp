@@ -19,18 +19,18 @@
 // the address bits above, which the step does not touch).
 //
 // Pipeline: every thread copies 16-byte pieces with cp.async, a group a
-// tile, `lookahead` tiles ahead. An iteration waits for its tile, fences
-// the copies into the async proxy (wgmma reads through it), meets the
-// block at one barrier (after which every warpgroup's wgmmas of tile kt-2
-// are complete: each waited for all but its newest group), refills the
-// stage of tile kt-2, then issues tile kt's wgmmas and lets them run while
-// the next iteration waits: wgmma.wait_group 1.
+// tile, stages - 1 tiles ahead. Iteration kt issues tile kt's wgmmas, lets
+// them run (wgmma.wait_group 1: tile kt-1's are complete), and meanwhile
+// readies tile kt+1: waits for its copies, fences them into the async
+// proxy (wgmma reads through it), meets the block at a barrier (after
+// which every warpgroup's wgmmas of kt-1 are complete), and refills tile
+// kt-1's stage with tile kt+stages-1.
 //
 // W4A8: the packed int4 tile is staged dense (64-byte rows) and the block
-// decodes it once into a swizzled int8 tile (LinearEmitter::decodeInt4Words,
-// exactly ref::dequantizeW4ToInt8), two of them alternating so that
-// decoding tile kt never waits for tile kt-1's wgmmas; the staged tile is
-// consumed by the decode, so the copies run stages - 1 tiles ahead.
+// decodes it into a swizzled int8 tile (LinearEmitter::lookupInt4Word in a
+// table of decodeInt4Words' bits: exactly ref::dequantizeW4ToInt8) while tile kt's wgmmas run: two decoded
+// tiles alternate (tile kt+1's buffer was tile kt-1's), and a second
+// barrier publishes it.
 //
 // Exactness: int32 sums of int8 products are exact and order-free (|sum|
 // <= K * 128 * 128 < 2^31 for K < 131072), and the epilogue is
@@ -59,7 +59,8 @@ std::optional<WgmmaConfig> wgmmaConfig(const LinearSpec &s, StringRef chip) {
   // default's idle columns.
   c.blockN = s.N >= 256 ? 256 : s.N >= 128 ? 128 : 64;
   // A decoded piece is 32 codes of one group.
-  if (s.K % WgmmaConfig::kTileK != 0 || (s.int4() && s.group % 32 != 0))
+  if (s.K % WgmmaConfig::kTileK != 0 || (s.int4() && s.group % 32 != 0) ||
+      c.numThreads() % c.blockN != 0)
     return std::nullopt;
   return c;
 }
@@ -80,7 +81,6 @@ void buildWgmmaKernel(KernelBuilder &k, const LinearSpec &s, const WgmmaConfig &
   constexpr int64_t tileK = WgmmaConfig::kTileK;
   const int64_t threads = c.numThreads();
   const int64_t numK = s.K / tileK;
-  const int64_t lookahead = c.decodes() ? c.stages - 1 : c.stages - 2;
 
   Value shared = k.dynamicShared(c.sharedBytes(), WgmmaConfig::kAtomBytes);
   auto add = [&](Value a, int64_t v) -> Value { return arith::AddIOp::create(b, a, k.idx(v)); };
@@ -144,28 +144,39 @@ void buildWgmmaKernel(KernelBuilder &k, const LinearSpec &s, const WgmmaConfig &
         NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
   };
 
-  // W4A8: decode the staged int4 tile into decoded tile `buffer`: a thread
-  // a 16-byte piece (32 codes of one group) at a time, consecutive threads
-  // on consecutive pieces.
+  // W4A8: decode the staged int4 tile into decoded tile `buffer`: a
+  // thread takes `mine` consecutive 16-byte pieces (32 codes each) of one
+  // column's row, decoding through a 16-entry table of the piece's group
+  // (LinearEmitter::int4Table, rebuilt where a piece starts a group):
+  // ~1.3 instructions a weight instead of decodeInt4Words' ~3.
   auto decodeTile = [&](Value stage, Value kt, Value buffer) {
     const int64_t piecesPerRow = c.wRowBytes() / 16;
+    const int64_t threadsPerCol = threads / c.blockN;
+    const int64_t mine = piecesPerRow / threadsPerCol;
+    const int64_t piecesPerGroup = s.group / 32;
     Value stageW = add(mul(stage, c.stageBytes()), c.xTileBytes());
     Value out = add(mul(buffer, c.decodedTileBytes()), c.decodedBase());
-    for (int64_t j = 0; j < c.blockN * piecesPerRow / threads; ++j) {
-      Value i = add(tid, j * threads);
-      Value col = arith::DivUIOp::create(b, i, k.idx(piecesPerRow));
-      Value chunk = arith::RemUIOp::create(b, i, k.idx(piecesPerRow));
+    Value col = arith::DivUIOp::create(b, tid, k.idx(threadsPerCol));
+    Value firstChunk = mul(arith::RemUIOp::create(b, tid, k.idx(threadsPerCol)), mine);
+    Value n = arith::MinUIOp::create(b, sum(firstCol, col), k.idx(s.N - 1));
+    SmallVector<Value> table;
+    for (int64_t j = 0; j < mine; ++j) {
+      Value chunk = add(firstChunk, j);
+      // firstChunk is a multiple of `mine`: with power-of-two group sizes
+      // a group starts at piece j only where j is a multiple of its pieces.
+      bool startsGroup = j == 0 || !llvm::isPowerOf2_64(piecesPerGroup) ||
+                         !llvm::isPowerOf2_64(mine) || j % piecesPerGroup == 0;
+      if (startsGroup) {
+        Value firstK = sum(mul(kt, tileK), mul(chunk, 32));
+        table = e.int4Table(e.groupScale(n, arith::DivUIOp::create(b, firstK, k.idx(s.group))));
+      }
       Value packed = LLVM::LoadOp::create(
           b, VectorType::get({4}, i32),
           sharedByte(k, shared, sum(stageW, sum(mul(col, c.wRowBytes()), mul(chunk, 16)))),
           /*alignment=*/16);
-      SmallVector<Value> words;
+      SmallVector<Value> decoded;
       for (int64_t w = 0; w < 4; ++w)
-        words.push_back(e.extract(packed, w));
-      Value n = arith::MinUIOp::create(b, sum(firstCol, col), k.idx(s.N - 1));
-      Value firstK = sum(mul(kt, tileK), mul(chunk, 32));
-      Value scale = e.groupScale(n, arith::DivUIOp::create(b, firstK, k.idx(s.group)));
-      SmallVector<Value> decoded = e.decodeInt4Words(words, 16, scale);
+        llvm::append_range(decoded, e.lookupInt4Word(e.extract(packed, w), table));
       for (int64_t v = 0; v < 2; ++v) {
         Value piece = LLVM::UndefOp::create(b, VectorType::get({4}, i32));
         for (int64_t w = 0; w < 4; ++w)
@@ -197,32 +208,40 @@ void buildWgmmaKernel(KernelBuilder &k, const LinearSpec &s, const WgmmaConfig &
   auto accType = LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(c.blockN / 2, i32));
   auto shape = NVVM::MMAShapeAttr::get(ctx, 64, c.blockN, WgmmaConfig::kStepK);
 
-  for (int64_t st = 0; st < lookahead; ++st) {
+  // Tiles 0 .. stages-2 in flight, a cp.async group each (empty groups
+  // past the last tile keep the count uniform).
+  for (int64_t st = 0; st + 1 < c.stages; ++st) {
     if (st < numK)
       issueTile(k.idx(st), k.idx(st));
     commit();
   }
+  // Tile kt ready for the wgmmas: landed (at most `pending` younger groups
+  // in flight), fenced, and (W4A8) decoded into buffer kt % 2.
+  auto prepareTile = [&](Value kt, int64_t pending) {
+    NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(pending));
+    fenceToAsyncProxy();
+    k.barrier();
+  };
+  auto decodeReady = [&](Value kt) {
+    if (!c.decodes())
+      return;
+    decodeTile(arith::RemUIOp::create(b, kt, k.idx(c.stages)), kt,
+               arith::RemUIOp::create(b, kt, k.idx(2)));
+    fenceToAsyncProxy();
+    k.barrier();
+  };
+  prepareTile(k.idx(0), c.stages - 2);
+  decodeReady(k.idx(0));
   Value zero = LLVM::ZeroOp::create(b, accType);
   SmallVector<Value> acc = k.forLoop(
       k.idx(0), k.idx(numK), k.idx(1), ValueRange{zero},
       [&](Value kt, ValueRange iter) -> SmallVector<Value> {
-        NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(lookahead - 1));
-        fenceToAsyncProxy();
-        k.barrier();
-        Value next = add(kt, lookahead);
-        k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, k.idx(numK)), [&] {
-          issueTile(next, arith::RemUIOp::create(b, next, k.idx(c.stages)));
-        });
-        commit();
         Value stageBase = mul(arith::RemUIOp::create(b, kt, k.idx(c.stages)), c.stageBytes());
-        Value wOffset = add(stageBase, c.xTileBytes());
-        if (c.decodes()) {
-          Value buffer = arith::RemUIOp::create(b, kt, k.idx(2));
-          decodeTile(arith::RemUIOp::create(b, kt, k.idx(c.stages)), kt, buffer);
-          fenceToAsyncProxy();
-          k.barrier();
-          wOffset = add(mul(buffer, c.decodedTileBytes()), c.decodedBase());
-        }
+        Value wOffset =
+            c.decodes()
+                ? add(mul(arith::RemUIOp::create(b, kt, k.idx(2)), c.decodedTileBytes()),
+                      c.decodedBase())
+                : add(stageBase, c.xTileBytes());
         Value descA = descriptor(sum(stageBase, xOffset));
         Value descB = descriptor(wOffset);
         NVVM::WgmmaFenceAlignedOp::create(b);
@@ -237,7 +256,21 @@ void buildWgmmaKernel(KernelBuilder &k, const LinearSpec &s, const WgmmaConfig &
               NVVM::MMALayout::col, /*satfinite=*/nullptr);
         }
         NVVM::WgmmaGroupSyncAlignedOp::create(b);
+        // Tile kt's wgmmas run on while the block readies tile kt+1; kt-1's
+        // are complete in this warpgroup, and after the barrier in every
+        // one: its stage and (W4A8) decoded buffer are free.
         NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
+        Value next = add(kt, 1);
+        k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, k.idx(numK)), [&] {
+          // Committed: tiles 0 .. kt+stages-2; kt+1 must have landed.
+          prepareTile(next, c.stages - 3);
+          Value refill = add(kt, c.stages - 1);
+          k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, refill, k.idx(numK)), [&] {
+            issueTile(refill, arith::RemUIOp::create(b, refill, k.idx(c.stages)));
+          });
+          commit();
+          decodeReady(next);
+        });
         return {accumulators};
       });
   NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
