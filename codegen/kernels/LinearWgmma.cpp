@@ -81,6 +81,9 @@ void buildWgmmaKernel(KernelBuilder &k, const LinearSpec &s, const WgmmaConfig &
   constexpr int64_t tileK = WgmmaConfig::kTileK;
   const int64_t threads = c.numThreads();
   const int64_t numK = s.K / tileK;
+  assert(c.stages >= 3 && "a tile multiplied, one readied, one refilled");
+  assert((c.blockRows() * 8) % threads == 0 && (c.blockN * c.wRowBytes() / 16) % threads == 0 &&
+         "the copies divide among the threads");
 
   Value shared = k.dynamicShared(c.sharedBytes(), WgmmaConfig::kAtomBytes);
   auto add = [&](Value a, int64_t v) -> Value { return arith::AddIOp::create(b, a, k.idx(v)); };
