@@ -1060,37 +1060,28 @@ LogicalResult emitLinear(KernelContext &ctx, Location loc) {
     name += s.hasBias ? "_bias" : "_nobias";
   name += ctx.splitSuffix() + ctx.requantizeSuffix() + convSuffix;
 
-  // Prefill: the shared-memory tiled GEMM (LinearTiled.cpp) where it
-  // applies, else the register mma kernel.
+  // Prefill: a shared-memory GEMM where one applies (on sm_90a the
+  // warpgroup GEMM, LinearWgmma.cpp; else the mma.sync tiled one,
+  // LinearTiled.cpp), else the register mma kernel.
   if (s.conv && (prefill || batchedDecode))
     return emitError(loc) << op << ": a conv-step epilogue needs decode's GEMV kernel (batches "
                           << "below " << kBatchedDecodeMinBatch << ")";
-  // Prefill on sm_90a: the warpgroup GEMM (LinearWgmma.cpp).
-  std::optional<linear::WgmmaConfig> wgmma;
-  if (prefill)
-    wgmma = linear::wgmmaConfig(s, ctx.target());
-  if (wgmma) {
-    const int64_t colTiles = (s.N + wgmma->blockCols() - 1) / wgmma->blockCols();
+  // A block a (row tile, column tile), row tiles fastest.
+  auto useBlockTiles = [&](const auto &config, auto build) {
+    const int64_t colTiles = (s.N + config.blockCols() - 1) / config.blockCols();
     ctx.gridFor(mulExpr(*plan::ShapeExpr::parse("cdiv(" + rows.text() + "," +
-                                                 std::to_string(wgmma->blockRows()) + ")"),
-                        plan::ShapeExpr(colTiles * wgmma->numThreads())),
-                wgmma->numWarps());
-    ctx.useKernel(name + wgmma->suffix(), ctx.operandArgs(1), wgmma->numWarps(),
-                  [&](KernelBuilder &k) { linear::buildWgmmaKernel(k, s, *wgmma); });
+                                                 std::to_string(config.blockRows()) + ")"),
+                        plan::ShapeExpr(colTiles * 32 * config.numWarps())),
+                config.numWarps());
+    ctx.useKernel(name + config.suffix(), ctx.operandArgs(1), config.numWarps(),
+                  [&](KernelBuilder &k) { build(k, s, config); });
     return success();
-  }
-  std::optional<linear::TiledConfig> tiled;
-  if (prefill)
-    tiled = linear::tiledConfig(s);
-  if (tiled) {
-    const int64_t colTiles = (s.N + tiled->blockCols() - 1) / tiled->blockCols();
-    ctx.gridFor(mulExpr(*plan::ShapeExpr::parse("cdiv(" + rows.text() + "," +
-                                                 std::to_string(tiled->blockRows()) + ")"),
-                        plan::ShapeExpr(colTiles * 32 * tiled->numWarps())),
-                tiled->numWarps());
-    ctx.useKernel(name + tiled->suffix(), ctx.operandArgs(1), tiled->numWarps(),
-                  [&](KernelBuilder &k) { linear::buildTiledKernel(k, s, *tiled); });
-    return success();
+  };
+  if (prefill) {
+    if (std::optional<linear::WgmmaConfig> wgmma = linear::wgmmaConfig(s, ctx.target()))
+      return useBlockTiles(*wgmma, linear::buildWgmmaKernel);
+    if (std::optional<linear::TiledConfig> tiled = linear::tiledConfig(s))
+      return useBlockTiles(*tiled, linear::buildTiledKernel);
   }
   std::optional<MmaConfig> mma;
   // W4A16 in a model with int8 activations keeps the exact kernels
