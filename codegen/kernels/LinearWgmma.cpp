@@ -4,9 +4,10 @@
 //
 //   out[r, n] = epilogue(sum_k x[r, k] * w[n, k])
 //
-// A block of `warpgroups` warpgroups computes a (64 * warpgroups) x blockN
-// tile of the output; warpgroup wg owns rows 64wg.. and issues one
-// wgmma.m64nNk32.s32.s8.s8 per 32 K elements, both operands read by the
+// A block of `warpgroups` warpgroups computes a (64 * mTiles * warpgroups)
+// x blockN tile of the output; warpgroup wg owns mTiles slabs of 64 rows and
+// issues a wgmma.m64nNk32.s32.s8.s8 a slab per 32 K elements (their group
+// scales loaded a tile ahead for W4A8), both operands read by the
 // tensor cores straight from shared memory through matrix descriptors (no
 // shared-to-register loads: those bound LinearTiled.cpp's mma.sync kernel).
 //
@@ -58,6 +59,13 @@ std::optional<WgmmaConfig> wgmmaConfig(const LinearSpec &s, StringRef chip) {
   // Narrow outputs (the small models) take narrower tiles than the
   // default's idle columns.
   c.blockN = s.N >= 256 ? 256 : s.N >= 128 ? 128 : 64;
+  // W4A8 decodes each weight tile once per row tile: 256 x 128 blocks
+  // (two m64 slabs a warpgroup) halve that work a MAC. mamba2-2.7b at
+  // 1,024 tokens: in_proj 144 vs 153 us, out_proj 49 vs 55 (H200, ncu).
+  if (s.int4() && c.blockN == 256) {
+    c.blockN = 128;
+    c.mTiles = 2;
+  }
   // A decoded piece is 32 codes of one group.
   if (s.K % WgmmaConfig::kTileK != 0 || (s.int4() && s.group % 32 != 0) ||
       c.numThreads() % c.blockN != 0)
@@ -152,30 +160,51 @@ void buildWgmmaKernel(KernelBuilder &k, const LinearSpec &s, const WgmmaConfig &
   // column's row, decoding through a 16-entry table of the piece's group
   // (LinearEmitter::int4Table, rebuilt where a piece starts a group):
   // ~1.3 instructions a weight instead of decodeInt4Words' ~3.
-  auto decodeTile = [&](Value stage, Value kt, Value buffer) {
-    const int64_t piecesPerRow = c.wRowBytes() / 16;
-    const int64_t threadsPerCol = threads / c.blockN;
-    const int64_t mine = piecesPerRow / threadsPerCol;
-    const int64_t piecesPerGroup = s.group / 32;
+  const int64_t piecesPerRow = c.wRowBytes() / 16;
+  const int64_t threadsPerCol = threads / c.blockN;
+  const int64_t mine = piecesPerRow / threadsPerCol;
+  const int64_t piecesPerGroup = std::max<int64_t>(s.group / 32, 1);
+  Value decodeCol = arith::DivUIOp::create(b, tid, k.idx(threadsPerCol));
+  Value firstChunk = mul(arith::RemUIOp::create(b, tid, k.idx(threadsPerCol)), mine);
+  Value decodeN = arith::MinUIOp::create(b, sum(firstCol, decodeCol), k.idx(s.N - 1));
+  // The pieces j of a thread's run that start a group (firstChunk is a
+  // multiple of `mine`: with power-of-two sizes a group starts at j only
+  // where j is a multiple of its pieces).
+  SmallVector<int64_t> groupStarts;
+  for (int64_t j = 0; j < mine; ++j)
+    if (j == 0 || !llvm::isPowerOf2_64(piecesPerGroup) || !llvm::isPowerOf2_64(mine) ||
+        j % piecesPerGroup == 0)
+      groupStarts.push_back(j);
+  // The group scales of the thread's pieces of tile kt (clamped to the
+  // last tile): loaded a tile ahead of their decode, so that their latency
+  // is not on its path.
+  auto loadScales = [&](Value kt) {
+    SmallVector<Value> scales;
+    if (!c.decodes())
+      return scales;
+    Value tile = arith::MinUIOp::create(b, kt, k.idx(numK - 1));
+    for (int64_t j : groupStarts) {
+      Value firstK = sum(mul(tile, tileK), mul(add(firstChunk, j), 32));
+      scales.push_back(e.groupScale(decodeN, arith::DivUIOp::create(b, firstK, k.idx(s.group))));
+    }
+    return scales;
+  };
+  // W4A8: decode the staged int4 tile into decoded tile `buffer`: a
+  // thread takes `mine` consecutive 16-byte pieces (32 codes each) of one
+  // column's row, decoding through a 16-entry table of the piece's group
+  // (LinearEmitter::int4Table, built where a piece starts a group):
+  // ~1.3 instructions a weight instead of decodeInt4Words' ~3.
+  auto decodeTile = [&](Value stage, Value buffer, ArrayRef<Value> scales) {
     Value stageW = add(mul(stage, c.stageBytes()), c.xTileBytes());
     Value out = add(mul(buffer, c.decodedTileBytes()), c.decodedBase());
-    Value col = arith::DivUIOp::create(b, tid, k.idx(threadsPerCol));
-    Value firstChunk = mul(arith::RemUIOp::create(b, tid, k.idx(threadsPerCol)), mine);
-    Value n = arith::MinUIOp::create(b, sum(firstCol, col), k.idx(s.N - 1));
     SmallVector<Value> table;
-    for (int64_t j = 0; j < mine; ++j) {
+    for (int64_t j = 0, g = 0; j < mine; ++j) {
       Value chunk = add(firstChunk, j);
-      // firstChunk is a multiple of `mine`: with power-of-two group sizes
-      // a group starts at piece j only where j is a multiple of its pieces.
-      bool startsGroup = j == 0 || !llvm::isPowerOf2_64(piecesPerGroup) ||
-                         !llvm::isPowerOf2_64(mine) || j % piecesPerGroup == 0;
-      if (startsGroup) {
-        Value firstK = sum(mul(kt, tileK), mul(chunk, 32));
-        table = e.int4Table(e.groupScale(n, arith::DivUIOp::create(b, firstK, k.idx(s.group))));
-      }
+      if (g < static_cast<int64_t>(groupStarts.size()) && groupStarts[g] == j)
+        table = e.int4Table(scales[g++]);
       Value packed = LLVM::LoadOp::create(
           b, VectorType::get({4}, i32),
-          sharedByte(k, shared, sum(stageW, sum(mul(col, c.wRowBytes()), mul(chunk, 16)))),
+          sharedByte(k, shared, sum(stageW, sum(mul(decodeCol, c.wRowBytes()), mul(chunk, 16)))),
           /*alignment=*/16);
       SmallVector<Value> decoded;
       for (int64_t w = 0; w < 4; ++w)
@@ -185,7 +214,7 @@ void buildWgmmaKernel(KernelBuilder &k, const LinearSpec &s, const WgmmaConfig &
         for (int64_t w = 0; w < 4; ++w)
           piece = LLVM::InsertElementOp::create(
               b, piece, LLVM::BitcastOp::create(b, i32, decoded[4 * v + w]), k.i32(w));
-        Value at = sum(out, swizzled(col, add(mul(chunk, 2), v)));
+        Value at = sum(out, swizzled(decodeCol, add(mul(chunk, 2), v)));
         LLVM::StoreOp::create(b, piece, sharedByte(k, shared, at), /*alignment=*/16);
       }
     }
@@ -206,7 +235,8 @@ void buildWgmmaKernel(KernelBuilder &k, const LinearSpec &s, const WgmmaConfig &
                                 arith::ConstantIntOp::create(b, i64, descriptorHigh));
   };
   Value warpgroup = arith::DivUIOp::create(b, tid, k.idx(128));
-  Value xOffset = mul(warpgroup, 64 * tileK);
+  // The warpgroup's rows: mTiles slabs of 64.
+  Value xOffset = mul(warpgroup, 64 * c.mTiles * tileK);
 
   auto accType = LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(c.blockN / 2, i32));
   auto shape = NVVM::MMAShapeAttr::get(ctx, 64, c.blockN, WgmmaConfig::kStepK);
@@ -225,19 +255,21 @@ void buildWgmmaKernel(KernelBuilder &k, const LinearSpec &s, const WgmmaConfig &
     fenceToAsyncProxy();
     k.barrier();
   };
-  auto decodeReady = [&](Value kt) {
+  auto decodeReady = [&](Value kt, ArrayRef<Value> scales) {
     if (!c.decodes())
       return;
-    decodeTile(arith::RemUIOp::create(b, kt, k.idx(c.stages)), kt,
-               arith::RemUIOp::create(b, kt, k.idx(2)));
+    decodeTile(arith::RemUIOp::create(b, kt, k.idx(c.stages)),
+               arith::RemUIOp::create(b, kt, k.idx(2)), scales);
     fenceToAsyncProxy();
     k.barrier();
   };
   prepareTile(k.idx(0), c.stages - 2);
-  decodeReady(k.idx(0));
-  Value zero = LLVM::ZeroOp::create(b, accType);
+  decodeReady(k.idx(0), loadScales(k.idx(0)));
+  // Loop-carried: the accumulators, then (W4A8) tile kt+1's group scales.
+  SmallVector<Value> init(c.mTiles, LLVM::ZeroOp::create(b, accType));
+  llvm::append_range(init, loadScales(k.idx(1)));
   SmallVector<Value> acc = k.forLoop(
-      k.idx(0), k.idx(numK), k.idx(1), ValueRange{zero},
+      k.idx(0), k.idx(numK), k.idx(1), init,
       [&](Value kt, ValueRange iter) -> SmallVector<Value> {
         Value stageBase = mul(arith::RemUIOp::create(b, kt, k.idx(c.stages)), c.stageBytes());
         Value wOffset =
@@ -245,18 +277,21 @@ void buildWgmmaKernel(KernelBuilder &k, const LinearSpec &s, const WgmmaConfig &
                 ? add(mul(arith::RemUIOp::create(b, kt, k.idx(2)), c.decodedTileBytes()),
                       c.decodedBase())
                 : add(stageBase, c.xTileBytes());
-        Value descA = descriptor(sum(stageBase, xOffset));
         Value descB = descriptor(wOffset);
         NVVM::WgmmaFenceAlignedOp::create(b);
-        Value accumulators = iter[0];
+        SmallVector<Value> accumulators(iter.begin(), iter.begin() + c.mTiles);
+        SmallVector<Value> nextScales(iter.begin() + c.mTiles, iter.end());
         for (int64_t step = 0; step < tileK / WgmmaConfig::kStepK; ++step) {
           Value advance = arith::ConstantIntOp::create(b, i64, step * WgmmaConfig::kStepK / 16);
-          accumulators = NVVM::WgmmaMmaAsyncOp::create(
-              b, accType, accumulators, arith::AddIOp::create(b, descA, advance),
-              arith::AddIOp::create(b, descB, advance), shape, NVVM::WGMMATypes::s8,
-              NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s32, NVVM::WGMMAScaleOut::one,
-              NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
-              NVVM::MMALayout::col, /*satfinite=*/nullptr);
+          for (int64_t m = 0; m < c.mTiles; ++m) {
+            Value descA = descriptor(sum(stageBase, add(xOffset, m * 64 * tileK)));
+            accumulators[m] = NVVM::WgmmaMmaAsyncOp::create(
+                b, accType, accumulators[m], arith::AddIOp::create(b, descA, advance),
+                arith::AddIOp::create(b, descB, advance), shape, NVVM::WGMMATypes::s8,
+                NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s32, NVVM::WGMMAScaleOut::one,
+                NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+                NVVM::MMALayout::col, /*satfinite=*/nullptr);
+          }
         }
         NVVM::WgmmaGroupSyncAlignedOp::create(b);
         // Tile kt's wgmmas run on while the block readies tile kt+1; kt-1's
@@ -272,32 +307,35 @@ void buildWgmmaKernel(KernelBuilder &k, const LinearSpec &s, const WgmmaConfig &
             issueTile(refill, arith::RemUIOp::create(b, refill, k.idx(c.stages)));
           });
           commit();
-          decodeReady(next);
+          decodeReady(next, nextScales);
         });
-        return {accumulators};
+        llvm::append_range(accumulators, loadScales(add(kt, 2)));
+        return accumulators;
       });
   NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
   NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
 
-  // Accumulator i of warp w of the warpgroup (the m64nN D fragment): row
-  // 16w + g + 8 * (i / 2 % 2), column 8 * (i / 4) + 2t + i % 2.
+  // Accumulator i of slab m of warp w of the warpgroup (the m64nN D
+  // fragment): row 64m + 16w + g + 8 * (i / 2 % 2), column 8 * (i / 4) +
+  // 2t + i % 2.
   k.barrier();
   Value lane = arith::RemUIOp::create(b, tid, k.idx(32));
   Value g = arith::DivUIOp::create(b, lane, k.idx(4));
   Value t = arith::RemUIOp::create(b, lane, k.idx(4));
-  Value warpRow = sum(mul(warpgroup, 64),
+  Value warpRow = sum(mul(warpgroup, 64 * c.mTiles),
                       mul(arith::RemUIOp::create(b, arith::DivUIOp::create(b, tid, k.idx(32)),
                                                  k.idx(4)),
                           16));
   auto pairType = VectorType::get({2}, i32);
-  for (int64_t i = 0; i < c.blockN / 2; i += 2) {
-    Value pair = LLVM::UndefOp::create(b, pairType);
-    for (int64_t h = 0; h < 2; ++h)
-      pair = LLVM::InsertElementOp::create(
-          b, pair, LLVM::ExtractValueOp::create(b, acc[0], ArrayRef<int64_t>{i + h}), k.i32(h));
-    parkSums(k, shared, c.epilogueStride(), sum(warpRow, add(g, 8 * (i / 2 % 2))),
-             add(mul(t, 2), 8 * (i / 4)), pair);
-  }
+  for (int64_t m = 0; m < c.mTiles; ++m)
+    for (int64_t i = 0; i < c.blockN / 2; i += 2) {
+      Value pair = LLVM::UndefOp::create(b, pairType);
+      for (int64_t h = 0; h < 2; ++h)
+        pair = LLVM::InsertElementOp::create(
+            b, pair, LLVM::ExtractValueOp::create(b, acc[m], ArrayRef<int64_t>{i + h}), k.i32(h));
+      parkSums(k, shared, c.epilogueStride(), sum(warpRow, add(g, 64 * m + 8 * (i / 2 % 2))),
+               add(mul(t, 2), 8 * (i / 4)), pair);
+    }
   k.barrier();
   storeParkedTile(k, s, e, shared, c.epilogueStride(), c.blockRows(), c.blockN, threads, rows,
                   firstRow, firstCol);

@@ -15,11 +15,14 @@
 
 namespace mlir::quamba::codegen::linear {
 
-/// One warpgroup GEMM's shape: `warpgroups` warpgroups of 64 rows each
-/// share blockCols() columns (one m64nNk32 wgmma per 32 K elements); K
-/// advances a 128-element tile at a time (one 128-byte swizzle row of int8).
+/// One warpgroup GEMM's shape: `warpgroups` warpgroups of 64 x mTiles rows
+/// each share blockCols() columns (mTiles m64nNk32 wgmmas per 32 K
+/// elements); K advances a 128-element tile at a time (one 128-byte
+/// swizzle row of int8).
 struct WgmmaConfig {
   int64_t warpgroups = 2;
+  /// m64 wgmmas a warpgroup issues a K step, on consecutive 64-row slabs.
+  int64_t mTiles = 1;
   /// The wgmma's N: columns of the block tile. 256 (two warpgroups of
   /// m64n256: 128 accumulators a thread, ~210 registers): mamba2-2.7b's
   /// W8A8 in_proj at 1,024 tokens measured 80 us vs 87 with 128, out_proj
@@ -38,7 +41,7 @@ struct WgmmaConfig {
 
   int numThreads() const { return static_cast<int>(128 * warpgroups); }
   int numWarps() const { return numThreads() / 32; }
-  int64_t blockRows() const { return 64 * warpgroups; }
+  int64_t blockRows() const { return 64 * mTiles * warpgroups; }
   int64_t blockCols() const { return blockN; }
   int64_t xTileBytes() const { return blockRows() * kTileK; }
   /// A staged weight row: 128 bytes swizzled (int8) or 64 bytes dense

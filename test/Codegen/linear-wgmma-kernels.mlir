@@ -102,37 +102,45 @@ module {
 
 // -----
 
-// W4A8, K = 256, group 128, N = 512: packed int4 rows (64 bytes a K tile)
-// are staged dense and the block decodes them (a group's 16-entry table,
-// fma.rn.f16x2 + prmt) into one of two swizzled int8 tiles after the
-// 1024-aligned ring; the wgmmas read the decoded tile. Dynamic shared
-// bytes: max(4 stages x (128 x 128 + 256 x 64) + 2 decoded x 256 x 128,
-// 128 x (256 x 4 + 32)) = max(131072 + 65536, 135168) = 196608 (the epilogue's
-// 135168 without the decoded tiles). Tile 0 is decoded before the loop; in
-// the loop tile kt+1 is decoded while tile kt's wgmmas run, a second
-// barrier (after a fence) publishing it: two barriers an iteration.
-// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k256_n512_g128_nobias_wgmma_m128n256s4\22,\22num_warps\22:8,\22shared\22:196608,
-// CHECK-SAME: \22kernel\22:\22linear_w4a8_k256_n512_g128_nobias_wgmma_m128n256s4\22,{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,128)*512,256)\22,1,1],\22block\22:[256,1,1],\22shared\22:196608}
-// CHECK-LABEL: gpu.module @linear_w4a8_k256_n512_g128_nobias_wgmma_m128n256s4
-// CHECK: gpu.func @linear_w4a8_k256_n512_g128_nobias_wgmma_m128n256s4
+// W4A8, K = 256, group 128, N = 512: 256 x 128 blocks (two m64 slabs a
+// warpgroup: the decode, once per row tile, costs half as much a MAC).
+// Packed int4 rows (64 bytes a K tile) are staged dense and the block
+// decodes them (the group's 16-entry table, fma.rn.f16x2 + prmt) into one
+// of two swizzled int8 tiles after the 1024-aligned ring; the wgmmas read
+// the decoded tile. Dynamic shared bytes: max(4 stages x (256 x 128 + 128
+// x 64) + 2 decoded x 128 x 128, 256 x (128 x 4 + 32)) = max(163840 +
+// 32768, 139264) = 196608. Tile 0 is decoded before the loop; in the loop
+// tile kt+1 is decoded while tile kt's wgmmas run, a second barrier (after
+// a fence) publishing it: two barriers an iteration. The group scales are
+// loaded a tile ahead of their decode (carried by the loop).
+// CHECK-LABEL: \22kernels\22:[{\22name\22:\22linear_w4a8_k256_n512_g128_nobias_wgmma_m256n128s4\22,\22num_warps\22:8,\22shared\22:196608,
+// CHECK-SAME: \22kernel\22:\22linear_w4a8_k256_n512_g128_nobias_wgmma_m256n128s4\22,{{.*}}\22grid\22:[\22cdiv(cdiv(B*L,256)*1024,256)\22,1,1],\22block\22:[256,1,1],\22shared\22:196608}
+// CHECK-LABEL: gpu.module @linear_w4a8_k256_n512_g128_nobias_wgmma_m256n128s4
+// CHECK: gpu.func @linear_w4a8_k256_n512_g128_nobias_wgmma_m256n128s4
 // CHECK-SAME: known_block_size = array<i32: 256, 1, 1>, quamba.dynamic_shared_bytes = 196608 : i64
-// A tile is 8 pieces a thread: 4 of x, 4 of packed w (256 x 64 bytes).
-// CHECK-COUNT-8: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache =  cg : !llvm.ptr<3>, !llvm.ptr<1>
+// A tile is 10 pieces a thread: 8 of x (256 x 128 bytes), 2 of packed w
+// (128 x 64 bytes).
+// CHECK-COUNT-10: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache =  cg : !llvm.ptr<3>, !llvm.ptr<1>
 // CHECK-NEXT: nvvm.cp.async.commit.group
 // CHECK: nvvm.cp.async.wait.group 2
 // CHECK-NEXT: nvvm.fence.proxy
 // CHECK-NEXT: gpu.barrier
 // CHECK-NOT: gpu.barrier
+// CHECK: llvm.load %{{.*}} : !llvm.ptr<1> -> f32
 // CHECK: llvm.intr.fma(%{{.*}}) : (vector<2xf16>, vector<2xf16>, vector<2xf16>) -> vector<2xf16>
 // CHECK: nvvm.prmt
 // CHECK: llvm.store %{{.*}}, %{{.*}} {alignment = 16 : i64} : vector<4xi32>, !llvm.ptr<3>
 // CHECK-NOT: gpu.barrier
 // CHECK: nvvm.fence.proxy
 // CHECK-NEXT: gpu.barrier
-// CHECK: scf.for
-// CHECK: arith.constant 131072 : index
+// Tile 1's scale, then the loop carrying it after the two slabs' sums.
+// CHECK: %[[SCALE:.*]] = llvm.load %{{.*}} : !llvm.ptr<1> -> f32
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[ZERO:.*]], %{{.*}} = %[[ZERO]], %{{.*}} = %[[SCALE]])
+// The decoded tiles follow the 4 stages of 40960 bytes.
+// CHECK: arith.constant 163840 : index
 // CHECK: nvvm.wgmma.fence.aligned
-// CHECK-COUNT-4: nvvm.wgmma.mma_async %{{.*}}, %{{.*}}, %{{.*}}, <m = 64, n = 256, k = 32>, D[<s32>, <one>], A[<s8>, <one>, <row>], B[<s8>, <one>, <col>]
+// CHECK-COUNT-8: nvvm.wgmma.mma_async %{{.*}}, %{{.*}}, %{{.*}}, <m = 64, n = 128, k = 32>, D[<s32>, <one>], A[<s8>, <one>, <row>], B[<s8>, <one>, <col>]
+// CHECK-NOT: nvvm.wgmma.mma_async
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 1
 // CHECK: scf.if
@@ -149,15 +157,18 @@ module {
 // CHECK: nvvm.fence.proxy
 // CHECK-NEXT: gpu.barrier
 // CHECK-NEXT: }
-// CHECK-NEXT: scf.yield
+// The scale of tile kt+2, after tile kt+1's decode.
+// CHECK-NOT: gpu.barrier
+// CHECK: llvm.load %{{.*}} : !llvm.ptr<1> -> f32
+// CHECK: scf.yield
 // CHECK-NEXT: }
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
-// PTX-LABEL: .visible .entry linear_w4a8_k256_n512_g128_nobias_wgmma_m128n256s4(
+// PTX-LABEL: .visible .entry linear_w4a8_k256_n512_g128_nobias_wgmma_m256n128s4(
 // PTX: .maxntid 256, 1, 1
 // PTX-DAG: fma.rn.f16x2
 // PTX-DAG: prmt.b32
 // PTX-DAG: st.shared.v4.b32
-// PTX-DAG: wgmma.mma_async.sync.aligned.m64n256k32.s32.s8.s8 {
+// PTX-DAG: wgmma.mma_async.sync.aligned.m64n128k32.s32.s8.s8 {
 // PTX-LABEL: .visible .entry argmax_v512(
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x256xi8>) -> tensor<?x?x512xf32> {
