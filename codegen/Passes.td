@@ -45,12 +45,16 @@ def QuambaConvertMambaToGpu : Pass<"quamba-convert-mamba-to-gpu", "ModuleOp"> {
     On sm_90a, @decode's one-group gated norm + Hadamard + quantize (mamba2
     before out_proj) runs for batches below 16 over a cluster of 8 blocks
     sharing their shared memory (`_cluster8`), bit-identical to the
-    one-block kernel. Lower the kernels with the same chip as `target`:
-    sm_80 has no griddepcontrol and no clusters.
+    one-block kernel. On sm_90a, @prefill's W8A8 and W4A8 linears with K a
+    multiple of 128 are warpgroup GEMMs (`_wgmma`: `nvvm.wgmma.mma_async` on
+    128-byte-swizzled shared tiles; exact int32 sums, like the mma.sync
+    kernels other K and sm_80 get). Lower the kernels with the same chip as
+    `target`: sm_80 has no griddepcontrol, no clusters and no wgmma.
 
     Lower the result to PTX with
-    `gpu.module(convert-scf-to-cf, convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1}),
-    gpu-module-to-binary{format=isa}` after attaching an `#nvvm.target`
+    `gpu.module(convert-scf-to-cf, convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},
+    convert-nvvm-to-llvm), gpu-module-to-binary{format=isa}` after attaching
+    an `#nvvm.target`
     (quamba-compile does this with Triton's settings, codegen/NvptxTarget.h).
   }];
   let options = [
