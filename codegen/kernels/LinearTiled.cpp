@@ -81,13 +81,6 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
   const int64_t wReadStride = c.decodeOnce() ? c.tileK : c.wStride();
 
   Value shared = k.dynamicShared(c.sharedBytes());
-  // ptr + byteOffset (an index), as an i8 GEP (i32 offsets in shared
-  // memory, i64 in global).
-  auto at = [&](Value ptr, Value byteOffset) -> Value {
-    bool sharedPtr = ptr.getType() == shared.getType();
-    Value off = arith::IndexCastOp::create(b, sharedPtr ? i32 : b.getI64Type(), byteOffset);
-    return LLVM::GEPOp::create(b, ptr.getType(), i8, ptr, ValueRange{off});
-  };
   auto add = [&](Value a, int64_t c) -> Value { return arith::AddIOp::create(b, a, k.idx(c)); };
   auto mul = [&](Value a, int64_t c) -> Value { return arith::MulIOp::create(b, a, k.idx(c)); };
 
@@ -143,8 +136,8 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
     for (const Piece &p : pieces) {
       Value global = arith::AddIOp::create(
           b, p.global, mul(kt, p.weight ? c.wRowBytes() : c.xStride()));
-      Value src = at(k.arg(p.weight ? s.w : s.x), global);
-      Value dst = at(shared, arith::AddIOp::create(b, stageBase, p.sharedOffset));
+      Value src = globalByte(k, k.arg(p.weight ? s.w : s.x), global);
+      Value dst = sharedByte(k, shared, arith::AddIOp::create(b, stageBase, p.sharedOffset));
       NVVM::CpAsyncOp::create(b, dst, src, b.getI32IntegerAttr(16), cacheGlobal, Value());
     }
   };
@@ -166,7 +159,7 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
     SmallVector<Value> out;
     for (int64_t w = 0; w < words; w += 4) {
       int64_t n = std::min<int64_t>(4, words - w);
-      Value v = LLVM::LoadOp::create(b, VectorType::get({n}, i32), at(shared, add(offset, 4 * w)),
+      Value v = LLVM::LoadOp::create(b, VectorType::get({n}, i32), sharedByte(k, shared, add(offset, 4 * w)),
                                      /*alignment=*/4 * n);
       for (int64_t i = 0; i < n; ++i)
         out.push_back(e.extract(v, i));
@@ -203,7 +196,7 @@ void buildTiledKernel(KernelBuilder &k, const LinearSpec &s, const TiledConfig &
       for (int64_t i = 0; i < 4; ++i)
         packed = LLVM::InsertElementOp::create(
             b, packed, LLVM::BitcastOp::create(b, i32, words[4 * v + i]), k.i32(i));
-      LLVM::StoreOp::create(b, packed, at(shared, add(out, 16 * v)), /*alignment=*/16);
+      LLVM::StoreOp::create(b, packed, sharedByte(k, shared, add(out, 16 * v)), /*alignment=*/16);
     }
   };
   // The lane's 16 int8 weight bytes of column tile j (in the stage, or in
@@ -361,10 +354,20 @@ void storeParkedTile(KernelBuilder &k, const LinearSpec &s, LinearEmitter &e, Va
   });
 }
 
-Value sharedByte(KernelBuilder &k, Value shared, Value byteOffset) {
+// ptr + byteOffset (an index) as an i8 GEP: i32 offsets in shared memory,
+// i64 in global.
+static Value byteAddress(KernelBuilder &k, Value ptr, Value byteOffset, Type offsetType) {
   auto &b = k.b();
-  Value off = arith::IndexCastOp::create(b, b.getI32Type(), byteOffset);
-  return LLVM::GEPOp::create(b, shared.getType(), b.getI8Type(), shared, ValueRange{off});
+  Value off = arith::IndexCastOp::create(b, offsetType, byteOffset);
+  return LLVM::GEPOp::create(b, ptr.getType(), b.getI8Type(), ptr, ValueRange{off});
+}
+
+Value sharedByte(KernelBuilder &k, Value shared, Value byteOffset) {
+  return byteAddress(k, shared, byteOffset, k.b().getI32Type());
+}
+
+Value globalByte(KernelBuilder &k, Value global, Value byteOffset) {
+  return byteAddress(k, global, byteOffset, k.b().getI64Type());
 }
 
 } // namespace mlir::quamba::codegen::linear

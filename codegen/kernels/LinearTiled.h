@@ -87,5 +87,7 @@ void storeParkedTile(KernelBuilder &k, const LinearSpec &s, LinearEmitter &e, Va
                      Value rows, Value firstRow, Value firstCol);
 /// shared + byteOffset (an index) as an i8 GEP with an i32 offset.
 Value sharedByte(KernelBuilder &k, Value shared, Value byteOffset);
+/// global + byteOffset (an index) as an i8 GEP with an i64 offset.
+Value globalByte(KernelBuilder &k, Value global, Value byteOffset);
 
 } // namespace mlir::quamba::codegen::linear

@@ -97,10 +97,6 @@ void buildWgmmaKernel(KernelBuilder &k, const LinearSpec &s, const WgmmaConfig &
   auto add = [&](Value a, int64_t v) -> Value { return arith::AddIOp::create(b, a, k.idx(v)); };
   auto mul = [&](Value a, int64_t v) -> Value { return arith::MulIOp::create(b, a, k.idx(v)); };
   auto sum = [&](Value a, Value v) -> Value { return arith::AddIOp::create(b, a, v); };
-  auto globalByte = [&](Value ptr, Value byteOffset) -> Value {
-    Value off = arith::IndexCastOp::create(b, i64, byteOffset);
-    return LLVM::GEPOp::create(b, ptr.getType(), b.getI8Type(), ptr, ValueRange{off});
-  };
   // Byte offset of chunk `chunk` of row `row` in a swizzled tile.
   auto swizzled = [&](Value row, Value chunk) -> Value {
     Value phase = arith::RemUIOp::create(b, row, k.idx(8));
@@ -137,7 +133,7 @@ void buildWgmmaKernel(KernelBuilder &k, const LinearSpec &s, const WgmmaConfig &
   auto issueTile = [&](Value kt, Value stage) {
     Value stageBase = mul(stage, c.stageBytes());
     auto copy = [&](const Piece &p, unsigned arg, int64_t tileBytes) {
-      Value src = globalByte(k.arg(arg), sum(p.global, mul(kt, tileBytes)));
+      Value src = globalByte(k, k.arg(arg), sum(p.global, mul(kt, tileBytes)));
       Value dst = sharedByte(k, shared, sum(stageBase, p.sharedOffset));
       NVVM::CpAsyncOp::create(b, dst, src, b.getI32IntegerAttr(16), cacheGlobal, Value());
     };
@@ -155,11 +151,8 @@ void buildWgmmaKernel(KernelBuilder &k, const LinearSpec &s, const WgmmaConfig &
         NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
   };
 
-  // W4A8: decode the staged int4 tile into decoded tile `buffer`: a
-  // thread takes `mine` consecutive 16-byte pieces (32 codes each) of one
-  // column's row, decoding through a 16-entry table of the piece's group
-  // (LinearEmitter::int4Table, rebuilt where a piece starts a group):
-  // ~1.3 instructions a weight instead of decodeInt4Words' ~3.
+  // W4A8's decode: a thread owns `mine` consecutive pieces of one column's
+  // row.
   const int64_t piecesPerRow = c.wRowBytes() / 16;
   const int64_t threadsPerCol = threads / c.blockN;
   const int64_t mine = piecesPerRow / threadsPerCol;
@@ -248,9 +241,9 @@ void buildWgmmaKernel(KernelBuilder &k, const LinearSpec &s, const WgmmaConfig &
       issueTile(k.idx(st), k.idx(st));
     commit();
   }
-  // Tile kt ready for the wgmmas: landed (at most `pending` younger groups
-  // in flight), fenced, and (W4A8) decoded into buffer kt % 2.
-  auto prepareTile = [&](Value kt, int64_t pending) {
+  // A tile landed (at most `pending` younger groups in flight) and fenced
+  // for the wgmmas; decodeReady then decodes W4A8's into buffer kt % 2.
+  auto tileLanded = [&](int64_t pending) {
     NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(pending));
     fenceToAsyncProxy();
     k.barrier();
@@ -263,7 +256,7 @@ void buildWgmmaKernel(KernelBuilder &k, const LinearSpec &s, const WgmmaConfig &
     fenceToAsyncProxy();
     k.barrier();
   };
-  prepareTile(k.idx(0), c.stages - 2);
+  tileLanded(c.stages - 2);
   decodeReady(k.idx(0), loadScales(k.idx(0)));
   // Loop-carried: the accumulators, then (W4A8) tile kt+1's group scales.
   SmallVector<Value> init(c.mTiles, LLVM::ZeroOp::create(b, accType));
@@ -301,7 +294,7 @@ void buildWgmmaKernel(KernelBuilder &k, const LinearSpec &s, const WgmmaConfig &
         Value next = add(kt, 1);
         k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, k.idx(numK)), [&] {
           // Committed: tiles 0 .. kt+stages-2; kt+1 must have landed.
-          prepareTile(next, c.stages - 3);
+          tileLanded(c.stages - 3);
           Value refill = add(kt, c.stages - 1);
           k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, refill, k.idx(numK)), [&] {
             issueTile(refill, arith::RemUIOp::create(b, refill, k.idx(c.stages)));
