@@ -20,9 +20,9 @@
 //   causal part: a tile's j stop after its last row) continued by (exp(cum)
 //   C) init over N in slices of NS state elements; + D x.
 //
-// Every output is one thread's sum over its k in ascending order (acc = acc
-// + a * b, unfused, FloatSemantics.h): the reference's order, so the kernels
-// equal the CPU backend bit for bit. Shared-memory rows are padded by one
+// Every output is one thread's sum over its k in ascending order (acc =
+// fma(a, b, acc), as the reference's std::fma): the reference's order and
+// rounding, so the kernels equal the CPU backend bit for bit. Shared-memory rows are padded by one
 // element where a warp reads a column. Rows past the sequence's end are
 // zero in shared memory: their terms add +0 to sums that are never -0
 // (they start at +0), which changes nothing.
@@ -31,6 +31,8 @@
 #include "codegen/kernels/Kernels.h"
 #include "codegen/kernels/ScalarMath.h"
 #include "runtime/reference/Kernels.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
 
 #include <cmath>
 #include <limits>
@@ -72,6 +74,8 @@ struct Ix {
   Value fadd(Value a, Value c) { return arith::AddFOp::create(k.b(), a, c); }
   Value fsub(Value a, Value c) { return arith::SubFOp::create(k.b(), a, c); }
   Value fmul(Value a, Value c) { return arith::MulFOp::create(k.b(), a, c); }
+  /// a * c + acc, rounded once (std::fma in the reference).
+  Value fma(Value a, Value c, Value acc) { return math::FmaOp::create(k.b(), a, c, acc); }
   /// cond ? ptr[index] : 0.0f, without a branch: a false cond loads
   /// ptr[0] (the buffers are never empty when a kernel runs) and drops it.
   Value loadOrZero(Value cond, Value ptr, Value index) {
@@ -90,7 +94,7 @@ struct SharedMatrix {
 
 /// `count` consecutive elements (kk, x0 ..) of `m`: 16-byte vector loads
 /// where the row stride and count allow (x0 is then a multiple of 4 and the
-/// array 16-byte aligned: the callers' tiles and KernelBuilder::sharedArray).
+/// array 16-byte aligned: the callers' spans and KernelBuilder::sharedArray).
 SmallVector<Value> loadRun(KernelBuilder &k, SharedMatrix m, Value at, int64_t count) {
   Ix ix{k};
   Type f32 = k.b().getF32Type();
@@ -107,33 +111,157 @@ SmallVector<Value> loadRun(KernelBuilder &k, SharedMatrix m, Value at, int64_t c
   return out;
 }
 
-/// acc[mi * TN + ni] += A(kk, m0 + mi) * B(kk, n0 + ni) for kk in [kBegin,
-/// kEnd), ascending: each output's sum in the reference's order. The loop
-/// body holds `unroll` consecutive kk (kEnd - kBegin must be a multiple).
-SmallVector<Value> tileProduct(KernelBuilder &k, SharedMatrix A, Value m0, int64_t TM,
-                               SharedMatrix B, Value n0, int64_t TN, Value kBegin, Value kEnd,
-                               ValueRange acc, int64_t unroll = 1) {
+/// A thread's outputs along one side of a product: `runs` runs of `width`
+/// consecutive elements, run r starting at first + r * stride. Runs spread
+/// over a warp's lanes (stride = width x lanes) make the lanes' loads one
+/// contiguous span: no bank conflicts.
+struct Span {
+  Value first;
+  int64_t runs, width, stride;
+  int64_t count() const { return runs * width; }
+};
+
+/// acc[a * B.count() + b] = fma(A(kk, a-th of as), B(kk, b-th of bs), acc)
+/// for kk in [kBegin, kEnd), ascending: each output's sum in the reference's
+/// order. The loop body holds `unroll` consecutive kk (kEnd - kBegin must be
+/// a multiple).
+SmallVector<Value> tileProduct(KernelBuilder &k, SharedMatrix A, const Span &as, SharedMatrix B,
+                               const Span &bs, Value kBegin, Value kEnd, ValueRange acc,
+                               int64_t unroll) {
   Ix ix{k};
+  auto loadSpan = [&](SharedMatrix m, const Span &s, Value kk) {
+    SmallVector<Value> out;
+    Value row = ix.mul(kk, m.kStride);
+    for (int64_t r = 0; r < s.runs; ++r) {
+      SmallVector<Value> run = loadRun(k, m, ix.add(row, ix.add(s.first, r * s.stride)), s.width);
+      out.append(run.begin(), run.end());
+    }
+    return out;
+  };
   return k.forLoop(kBegin, kEnd, k.idx(unroll), acc, [&](Value k0, ValueRange iter) {
     SmallVector<Value> sums(iter.begin(), iter.end());
     for (int64_t u = 0; u < unroll; ++u) {
       Value kk = ix.add(k0, u);
-      SmallVector<Value> a = loadRun(k, A, ix.add(ix.mul(kk, A.kStride), m0), TM);
-      SmallVector<Value> bv = loadRun(k, B, ix.add(ix.mul(kk, B.kStride), n0), TN);
-      for (int64_t mi = 0; mi < TM; ++mi)
-        for (int64_t ni = 0; ni < TN; ++ni)
-          sums[mi * TN + ni] = ix.fadd(sums[mi * TN + ni], ix.fmul(a[mi], bv[ni]));
+      SmallVector<Value> a = loadSpan(A, as, kk), bv = loadSpan(B, bs, kk);
+      for (size_t mi = 0; mi < a.size(); ++mi)
+        for (size_t ni = 0; ni < bv.size(); ++ni)
+          sums[mi * bv.size() + ni] = ix.fma(a[mi], bv[ni], sums[mi * bv.size() + ni]);
     }
     return sums;
   });
 }
 
-/// The largest of {want, 4, 2, 1} dividing n.
-int64_t tileFor(int64_t n, int64_t want) {
-  for (int64_t t : {want, int64_t(4), int64_t(2)})
-    if (t <= want && n % t == 0)
-      return t;
-  return 1;
+/// How a staging helper computes an element: `load` issues its global
+/// loads, `finish` (identity when empty) turns what they returned into the
+/// stored value. Where each thread stages the same number of elements, a
+/// thread's loads are issued before their finishes: their latencies overlap
+/// instead of adding up.
+template <typename Loaded>
+struct Stage {
+  std::function<Loaded(Value, Value)> load;
+  std::function<Loaded(Value, Value, Loaded)> finish;
+};
+
+/// Elements a thread loads before it stores any (their registers are live
+/// together).
+constexpr int64_t kStagedInFlight = 8;
+
+/// Stages every e in [0, count), spread over `lanes` workers (worker `me`),
+/// at coords(e): unrolled, kStagedInFlight loads before their stores, where
+/// count % lanes == 0.
+template <typename Loaded>
+void forEachStaged(KernelBuilder &k, Value me, int64_t count, int64_t lanes,
+                   const std::function<std::pair<Value, Value>(Value)> &coords,
+                   const Stage<Loaded> &stage, const std::function<void(Value, Value, Loaded)> &put) {
+  Ix ix{k};
+  auto finish = [&](Value r, Value c, Loaded v) { return stage.finish ? stage.finish(r, c, v) : v; };
+  if (count % lanes == 0) {
+    const int64_t iters = count / lanes;
+    for (int64_t it0 = 0; it0 < iters; it0 += kStagedInFlight) {
+      SmallVector<std::pair<Value, Value>> at;
+      SmallVector<Loaded> loaded;
+      for (int64_t it = it0; it < std::min(iters, it0 + kStagedInFlight); ++it) {
+        at.push_back(coords(ix.add(me, it * lanes)));
+        loaded.push_back(stage.load(at.back().first, at.back().second));
+      }
+      for (size_t i = 0; i < at.size(); ++i)
+        put(at[i].first, at[i].second, finish(at[i].first, at[i].second, loaded[i]));
+    }
+    return;
+  }
+  k.forLoop(me, k.idx(count), k.idx(lanes), [&](Value e) {
+    auto [r, c] = coords(e);
+    put(r, c, finish(r, c, stage.load(r, c)));
+  });
+}
+
+/// dst[c * stride + r] = value(r, c) for r < rows, c < cols, by all the
+/// block's threads: a transpose into shared memory. Where rows % 4 == 0 and
+/// cols % 8 == 0 a warp stores 8 c by 4 r: with stride % 32 == 4 (a padded
+/// row of a multiple of 32) its 32 stores fall in 32 distinct banks, and its
+/// reads of a row-major source are 4 runs of 8.
+void stageTransposed(KernelBuilder &k, int64_t rows, int64_t cols, Value dst, int64_t stride,
+                     const Stage<Value> &stage) {
+  Ix ix{k};
+  Value tid = k.threadIdx();
+  auto put = [&](Value r, Value c, Value v) { k.store(v, dst, ix.add(ix.mul(c, stride), r)); };
+  if (rows % 4 == 0 && cols % 8 == 0) {
+    // Warp-sized pieces of 4 r x 8 c, the lane's place in one fixed.
+    const int64_t pieceCols = cols / 8, warps = k.blockSize() / 32;
+    Value lane = ix.rem(tid, 32);
+    Value laneR = ix.div(lane, 8), laneC = ix.rem(lane, 8);
+    forEachStaged<Value>(
+        k, ix.div(tid, 32), rows * cols / 32, warps,
+        [&](Value piece) {
+          return std::make_pair(ix.add(ix.mul(ix.div(piece, pieceCols), 4), laneR),
+                                ix.add(ix.mul(ix.rem(piece, pieceCols), 8), laneC));
+        },
+        stage, put);
+    return;
+  }
+  forEachStaged<Value>(
+      k, tid, rows * cols, k.blockSize(),
+      [&](Value e) { return std::make_pair(ix.div(e, cols), ix.rem(e, cols)); }, stage, put);
+}
+
+/// dst[r * cols + c ..] = value(r, c ..) for r < rows, c < cols, `width`
+/// consecutive c a thread (cols % width == 0), by all the block's threads.
+void stageRows(KernelBuilder &k, int64_t rows, int64_t cols, int64_t width, Value dst,
+               const Stage<SmallVector<Value>> &stage) {
+  Ix ix{k};
+  forEachStaged<SmallVector<Value>>(
+      k, k.threadIdx(), rows * cols / width, k.blockSize(),
+      [&](Value e) {
+        return std::make_pair(ix.div(e, cols / width), ix.mul(ix.rem(e, cols / width), width));
+      },
+      stage, [&](Value r, Value c, SmallVector<Value> v) {
+        Value at = ix.add(ix.mul(r, cols), c);
+        if (width == 1)
+          k.store(v[0], dst, at);
+        else
+          k.storeVector(v, dst, at);
+      });
+}
+
+/// cond ? ptr[index .. index + width) : zeros, one vector load (index a
+/// multiple of width); a false cond loads ptr[0 ..] and drops it.
+SmallVector<Value> loadRunOrZero(KernelBuilder &k, Value cond, Value ptr, Value index,
+                                 int64_t width) {
+  auto &b = k.b();
+  Type f32 = b.getF32Type();
+  Value safe = arith::SelectOp::create(b, cond, index, k.idx(0));
+  SmallVector<Value> v = width == 1 ? SmallVector<Value>{k.load(f32, ptr, safe)}
+                                    : k.loadVector(f32, width, ptr, safe);
+  for (Value &e : v)
+    e = arith::SelectOp::create(b, cond, e, k.f32(0.0f));
+  return v;
+}
+
+/// The largest power of two <= want (a power of two) dividing n.
+int64_t largestDivisor(int64_t n, int64_t want) {
+  while (want > 1 && n % want != 0)
+    want /= 2;
+  return want;
 }
 
 /// std::min(std::max(v, lo), hi) as ref::ssdChunkState: the unordered
@@ -193,23 +321,31 @@ LogicalResult emitChunkState(KernelContext &ctx, Location loc) {
   const float dtMin = static_cast<float>(launch.attr("dt_min"));
   const float dtMax = launch.attrs.count("dt_max") ? static_cast<float>(launch.attr("dt_max"))
                                                    : std::numeric_limits<float>::infinity();
-  // Output tiles of TP x TN state elements, a thread each, `rounds` a thread.
-  const int64_t TP = tileFor(P, 4), TN = tileFor(N, 8);
-  const int64_t tilesN = N / TN, tiles = P / TP * tilesN;
-  const int64_t rounds = (tiles + kThreads - 1) / kThreads;
-  if (rounds > 4)
+  // The [P, N] state a block, a thread a TP x (runsN x width) tile: TX
+  // threads along n, each `runsN` runs of `width` n at stride width * TX
+  // (a warp's lanes read one contiguous span of B's row), TY along p, each
+  // TP consecutive p (a warp reads one or two rows of w x: broadcasts).
+  const int64_t width = N % 4 == 0 ? 4 : 1;
+  const int64_t TX = largestDivisor(N / width, 16), runsN = N / (width * TX);
+  int64_t TP = largestDivisor(P, 8);
+  while (TP > 1 && TP * runsN * width > 64)
+    TP = largestDivisor(P, TP / 2);
+  const int64_t TY = P / TP, threads = TX * TY;
+  if (TP * runsN * width > 128 || threads > 1024)
     return emitError(loc) << "ssd_chunk_state: a state of " << P << " x " << N
                           << " is too large for one block";
+  const int warps = static_cast<int>((threads + 31) / 32);
   std::string name = "ssd_chunk_state" + dimsName(*dims) + "_dtmin" + floatBits(dtMin) +
                      "_dtmax" + floatBits(dtMax);
   launch.scalars = {*plan::ShapeExpr::parse("B"), *plan::ShapeExpr::parse("L")};
   chunkGrid(launch, H);
-  ctx.useKernel(name, ctx.operandArgs(2), kWarps, [&](KernelBuilder &k) {
+  ctx.useKernel(name, ctx.operandArgs(2), warps, [&](KernelBuilder &k) {
     auto &b = k.b();
     Ix ix{k};
     Type f32 = b.getF32Type();
     Value h = k.blockIdx(gpu::Dimension::x), c = k.blockIdx(gpu::Dimension::y),
           bIdx = k.blockIdx(gpu::Dimension::z), tid = k.threadIdx();
+    Value step = k.idx(k.blockSize());
     Value L = k.argIndex(9), chunks = ix.div(ix.add(L, Q - 1), Q);
     Value first = ix.mul(c, Q), count = ix.min(k.idx(Q), ix.sub(L, first));
     Value g = ix.div(h, H / G);
@@ -223,97 +359,96 @@ LogicalResult emitChunkState(KernelContext &ctx, Location loc) {
     // dt' and a = dt' A of the chunk's tokens (0 past the end).
     Value A = arith::NegFOp::create(b, exp(k, k.load(f32, k.arg(3), h)));
     Value bias = k.load(f32, k.arg(4), h);
-    k.ifThen(ix.lt(tid, Q), [&] {
-      Value dtv = k.select(ix.lt(tid, count), f32, [&] {
-        Value raw = k.load(f32, k.arg(1), ix.add(ix.mul(ix.add(rowBase, tid), H), h));
+    k.forLoop(tid, k.idx(Q), step, [&](Value i) {
+      Value dtv = k.select(ix.lt(i, count), f32, [&] {
+        Value raw = k.load(f32, k.arg(1), ix.add(ix.mul(ix.add(rowBase, i), H), h));
         return clampDt(k, softplus(k, ix.fadd(raw, bias)), dtMin, dtMax);
       }, [&] { return k.f32(0.0f); });
-      k.store(dtv, dtS, tid);
-      k.store(ix.fmul(dtv, A), cumS, tid);
+      k.store(dtv, dtS, i);
+      k.store(ix.fmul(dtv, A), cumS, i);
     });
     k.barrier();
-    // The running sum in token order, by one thread.
+    // The running sum in token order, by one thread, the Q terms in
+    // registers (past the end a = 0 * A: the sum is unchanged and unused).
     k.ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, k.idx(0)), [&] {
-      k.forLoop(k.idx(1), count, k.idx(1), ValueRange{k.load(f32, cumS, k.idx(0))},
-                [&](Value i, ValueRange iter) -> SmallVector<Value> {
-                  Value next = ix.fadd(iter[0], k.load(f32, cumS, i));
-                  k.store(next, cumS, i);
-                  return {next};
-                });
+      SmallVector<Value> a = loadRun(k, {cumS, Q}, k.idx(0), Q);
+      for (int64_t i = 1; i < Q; ++i)
+        a[i] = ix.fadd(a[i - 1], a[i]);
+      for (int64_t i = 0; i < Q; i += 4)
+        k.storeVector(ArrayRef<Value>(a).slice(i, 4), cumS, k.idx(i));
     });
     k.barrier();
-    k.ifThen(ix.lt(tid, Q), [&] {
-      Value valid = ix.lt(tid, count);
-      Value cumI = k.load(f32, cumS, tid), dtv = k.load(f32, dtS, tid);
+    k.forLoop(tid, k.idx(Q), step, [&](Value i) {
+      Value valid = ix.lt(i, count);
+      Value cumI = k.load(f32, cumS, i), dtv = k.load(f32, dtS, i);
       k.ifThen(valid, [&] {
-        k.store(dtv, k.arg(5), ix.add(headRow, tid));
-        k.store(cumI, k.arg(6), ix.add(headRow, tid));
+        k.store(dtv, k.arg(5), ix.add(headRow, i));
+        k.store(cumI, k.arg(6), ix.add(headRow, i));
       });
       Value last = k.load(f32, cumS, ix.sub(count, k.idx(1)));
       Value w = k.select(valid, f32, [&] { return ix.fmul(exp(k, ix.fsub(last, cumI)), dtv); },
                          [&] { return k.f32(0.0f); });
-      k.store(w, wS, tid);
+      k.store(w, wS, i);
     });
 
     // The state: slices of kTokenSlice tokens staged (w x and B), then each
-    // thread's tiles accumulate over the slice.
+    // thread's tile accumulates over the slice.
     Value gn = ix.mul(g, N);
-    SmallVector<Value> zeros(rounds * TP * TN, k.f32(0.0f));
+    const int64_t xWidth = P % 4 == 0 ? 4 : 1;
+    Value inTile = ix.lt(tid, threads);
+    Value tx = ix.rem(tid, TX), ty = ix.div(tid, TX);
+    Span ps{ix.mul(ty, TP), 1, TP, 0}, ns{ix.mul(tx, width), runsN, width, width * TX};
+    SmallVector<Value> zeros(TP * runsN * width, k.f32(0.0f));
     SmallVector<Value> acc = k.forLoop(
         k.idx(0), k.idx(Q), k.idx(kTokenSlice), zeros,
         [&](Value k0, ValueRange iter) -> SmallVector<Value> {
           k.barrier();
-          k.forLoop(tid, k.idx(kTokenSlice * P), k.idx(kThreads), [&](Value e) {
-            Value i = ix.add(k0, ix.div(e, P)), p = ix.rem(e, P);
-            // Past the end: w = 0 and x = 0 (w * x = +0, not NaN).
-            Value xv = ix.loadOrZero(ix.lt(i, count), k.arg(0),
-                                     ix.add(ix.mul(ix.add(rowBase, i), H * P), ix.add(ix.mul(h, P), p)));
-            k.store(ix.fmul(k.load(f32, wS, i), xv), wxS, e);
-          });
-          k.forLoop(tid, k.idx(kTokenSlice * N), k.idx(kThreads), [&](Value e) {
-            Value i = ix.add(k0, ix.div(e, N)), n = ix.rem(e, N);
-            k.store(ix.loadOrZero(ix.lt(i, count), k.arg(2),
-                                  ix.add(ix.mul(ix.add(rowBase, i), G * N), ix.add(gn, n))),
-                    bS, e);
-          });
+          // Past the end: w = 0 and x = 0 (w * x = +0, not NaN).
+          stageRows(k, kTokenSlice, P, xWidth, wxS,
+                    {[&](Value r, Value p) {
+                       Value i = ix.add(k0, r);
+                       return loadRunOrZero(
+                           k, ix.lt(i, count), k.arg(0),
+                           ix.add(ix.mul(ix.add(rowBase, i), H * P), ix.add(ix.mul(h, P), p)),
+                           xWidth);
+                     },
+                     [&](Value r, Value, SmallVector<Value> xv) {
+                       Value w = k.load(f32, wS, ix.add(k0, r));
+                       for (Value &v : xv)
+                         v = ix.fmul(w, v);
+                       return xv;
+                     }});
+          stageRows(k, kTokenSlice, N, width, bS,
+                    {[&](Value r, Value n) {
+                       Value i = ix.add(k0, r);
+                       return loadRunOrZero(
+                           k, ix.lt(i, count), k.arg(2),
+                           ix.add(ix.mul(ix.add(rowBase, i), G * N), ix.add(gn, n)), width);
+                     },
+                     {}});
           k.barrier();
-          SmallVector<Value> next;
-          for (int64_t r = 0; r < rounds; ++r) {
-            Value tile = ix.add(tid, r * kThreads);
-            ValueRange mine = iter.slice(r * TP * TN, TP * TN);
-            Value p0 = ix.mul(ix.div(tile, tilesN), TP), n0 = ix.mul(ix.rem(tile, tilesN), TN);
-            auto product = [&] {
-              return tileProduct(k, {wxS, P}, p0, TP, {bS, N}, n0, TN, k.idx(0),
-                                 k.idx(kTokenSlice), mine, kTokenSlice);
-            };
-            // Threads past the last tile (if any) run no products.
-            SmallVector<Value> out =
-                tiles % kThreads == 0 ? product() : k.ifOr(ix.lt(tile, tiles), mine, product);
-            next.append(out.begin(), out.end());
-          }
-          return next;
+          // Threads past the last tile (if any) run no products.
+          return k.ifOr(inTile, iter, [&] {
+            return tileProduct(k, {wxS, P}, ps, {bS, N}, ns, k.idx(0), k.idx(kTokenSlice), iter,
+                               kTokenSlice);
+          });
         });
 
     // chunk_states[b, c, h, p, n]
     Value stateBase = ix.mul(ix.add(ix.mul(ix.add(ix.mul(bIdx, chunks), c), H), h), P * N);
-    for (int64_t r = 0; r < rounds; ++r) {
-      Value tile = ix.add(tid, r * kThreads);
-      k.ifThen(ix.lt(tile, tiles), [&] {
-        Value p0 = ix.mul(ix.div(tile, tilesN), TP), n0 = ix.mul(ix.rem(tile, tilesN), TN);
-        for (int64_t pi = 0; pi < TP; ++pi) {
-          Value row = ix.add(stateBase, ix.add(ix.mul(ix.add(p0, pi), N), n0));
-          ArrayRef<Value> values = ArrayRef<Value>(acc).slice((r * TP + pi) * TN, TN);
-          // 16-byte stores where the row allows (n0 is a multiple of TN).
-          const int64_t width = TN % 4 == 0 && N % 4 == 0 ? 4 : 1;
-          for (int64_t ni = 0; ni < TN; ni += width) {
-            if (width == 4)
-              k.storeVector(values.slice(ni, 4), k.arg(7), ix.add(row, ni));
-            else
-              k.store(values[ni], k.arg(7), ix.add(row, ni));
-          }
+    k.ifThen(inTile, [&] {
+      for (int64_t pi = 0; pi < TP; ++pi) {
+        Value row = ix.add(stateBase, ix.mul(ix.add(ps.first, pi), N));
+        for (int64_t r = 0; r < runsN; ++r) {
+          ArrayRef<Value> run = ArrayRef<Value>(acc).slice((pi * runsN + r) * width, width);
+          Value at = ix.add(row, ix.add(ns.first, r * ns.stride));
+          if (width == 4)
+            k.storeVector(run, k.arg(7), at);
+          else
+            k.store(run[0], k.arg(7), at);
         }
-      });
-    }
+      }
+    });
   });
   return success();
 }
@@ -434,7 +569,7 @@ LogicalResult emitChunkCB(KernelContext &ctx, Location loc) {
             SmallVector<Value> bv = loadRun(k, {bS, NP}, ix.add(bRow, n), width);
             Value sum = iter[0];
             for (int64_t u = 0; u < width; ++u)
-              sum = ix.fadd(sum, ix.fmul(cv[u], bv[u]));
+              sum = ix.fma(cv[u], bv[u], sum);
             return {sum};
           });
       k.store(arith::SelectOp::create(b, ix.le(j, i), acc[0], k.f32(0.0f)), k.arg(2), out);
@@ -455,24 +590,27 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
   const auto [H, P, G, N] = *dims;
   const bool dHasHdim = launch.flag("d_has_hdim");
   const int64_t PB = std::min(P, kMaxPBlock), pBlocks = (P + PB - 1) / PB;
-  // m: a 4 x 4 tile of (i, j) a thread ((Q / 4)^2 = 256 tiles).
-  constexpr int64_t TI = 4;
-  static_assert(Q % TI == 0 && (Q / TI) * (Q / TI) == kThreads, "one m tile a thread");
-  // y: TI x TP tiles of (i, p), `rounds` a thread.
-  const int64_t TP = tileFor(PB, 4), tilesP = (PB + TP - 1) / TP, tiles = Q / TI * tilesP;
-  const int64_t rounds = (tiles + kThreads - 1) / kThreads;
-  // Padded row strides, multiples of 4 where the rows are (vector loads).
+  // y [Q, PB] a block, a thread a TI x width tile: LX threads along p, each
+  // `width` consecutive p (a warp's lanes read one contiguous span of a
+  // row), Q / TI along i, each TI consecutive i (broadcasts).
+  constexpr int64_t TI = 8;
+  static_assert(Q % TI == 0, "row groups of TI");
+  const int64_t width = PB % 4 == 0 ? 4 : 1, LX = PB / width;
+  const int64_t threads = LX * (Q / TI);
+  const int warps = static_cast<int>((threads + 31) / 32);
+  // Padded row strides, multiples of 4 where the rows are (vector loads); a
+  // padded multiple of 32 makes stageTransposed's stores conflict-free.
   auto padded = [](int64_t n) { return n % 4 == 0 ? n + 4 : n + 1; };
   const int64_t QS = padded(Q), PS = padded(PB);
   static_assert(2 * kStateSlice * (Q + 4) <= Q * (Q + 4), "the N slices fit in m's array");
   // The slice of N staged at a time: kStateSlice, or N (rounded up to 4)
-  // when smaller (a longer unrolled slice of zeros made ptxas spill).
+  // when smaller.
   const int64_t NS = std::min(kStateSlice, (N + 3) / 4 * 4);
   std::string name = "ssd_chunk_scan" + dimsName(*dims) + "_dh" + (dHasHdim ? "1" : "0") +
                      "_ns" + std::to_string(NS);
   launch.scalars = {*plan::ShapeExpr::parse("B"), *plan::ShapeExpr::parse("L")};
   chunkGrid(launch, H * pBlocks);
-  ctx.useKernel(name, ctx.operandArgs(2), kWarps, [&](KernelBuilder &k) {
+  ctx.useKernel(name, ctx.operandArgs(2), warps, [&](KernelBuilder &k) {
     auto &b = k.b();
     Ix ix{k};
     Type f32 = b.getF32Type();
@@ -501,99 +639,97 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
     Value cbBase = ix.mul(ix.add(ix.mul(ix.add(ix.mul(bIdx, chunks), c), G), ix.div(h, H / G)),
                           Q * Q);
 
-    k.ifThen(ix.lt(tid, Q), [&] {
-      Value valid = ix.lt(tid, count);
-      Value cumI = ix.loadOrZero(valid, k.arg(2), ix.add(headRow, tid));
-      k.store(cumI, cumS, tid);
-      k.store(ix.loadOrZero(valid, k.arg(1), ix.add(headRow, tid)), dtS, tid);
-      k.store(exp(k, cumI), eS, tid);
+    k.forLoop(tid, k.idx(Q), k.idx(k.blockSize()), [&](Value i) {
+      Value valid = ix.lt(i, count);
+      Value cumI = ix.loadOrZero(valid, k.arg(2), ix.add(headRow, i));
+      k.store(cumI, cumS, i);
+      k.store(ix.loadOrZero(valid, k.arg(1), ix.add(headRow, i)), dtS, i);
+      k.store(exp(k, cumI), eS, i);
     });
-    k.forLoop(tid, k.idx(Q * PB), k.idx(kThreads), [&](Value e) {
-      Value i = ix.div(e, PB), p = ix.add(p0, ix.rem(e, PB));
-      k.store(ix.loadOrZero(ix.both(ix.lt(i, count), ix.lt(p, P)), k.arg(0), xIndex(i, p)), xS, e);
-    });
-
-    // Stages a slice of N of C scaled by the decay from the chunk's start:
-    // cS(n, i) = exp(cum_i) * C[i, n0 + n].
-    auto stageScaledC = [&](Value n0) {
-      k.forLoop(tid, k.idx(Q * NS), k.idx(kThreads), [&](Value e) {
-        Value i = ix.div(e, NS), nl = ix.rem(e, NS), n = ix.add(n0, nl);
-        Value cv = ix.loadOrZero(ix.both(ix.lt(i, count), ix.lt(n, N)), k.arg(3), bcIndex(i, n));
-        k.store(ix.fmul(k.load(f32, eS, i), cv), cS, ix.add(ix.mul(nl, QS), i));
-      });
-    };
-
-    // m_ij = (cb_ij * exp(cum_i - cum_j)) * dt_j (0 for j > i) into shared
-    // memory, a 4 x 4 tile a thread.
-    k.barrier();
-    Value i0 = ix.mul(ix.div(tid, Q / TI), TI), j0 = ix.mul(ix.rem(tid, Q / TI), TI);
-    for (int64_t ii = 0; ii < TI; ++ii) {
-      Value i = ix.add(i0, ii);
-      SmallVector<Value> cbRow = k.loadVector(f32, TI, k.arg(4), ix.add(cbBase, ix.add(ix.mul(i, Q), j0)));
-      for (int64_t jj = 0; jj < TI; ++jj) {
-        Value j = ix.add(j0, jj);
-        Value decay = exp(k, ix.fsub(k.load(f32, cumS, i), k.load(f32, cumS, j)));
-        Value m = ix.fmul(ix.fmul(cbRow[jj], decay), k.load(f32, dtS, j));
-        k.store(arith::SelectOp::create(b, ix.le(j, i), m, k.f32(0.0f)), mS, ix.add(ix.mul(j, QS), i));
-      }
-    }
+    // x (j, p), zero past the sequence's end and past P.
+    stageRows(k, Q, PB, width, xS,
+              {[&](Value j, Value pl) {
+                 Value p = ix.add(p0, pl);
+                 return loadRunOrZero(k, ix.both(ix.lt(j, count), ix.lt(p, P)), k.arg(0),
+                                      xIndex(j, p), width);
+               },
+               {}});
     k.barrier();
 
-    // y = m x over j <= the tile's last row, then (exp(cum) C) init over N.
-    SmallVector<Value> yi0, yp0;
-    SmallVector<Value> acc;
-    for (int64_t r = 0; r < rounds; ++r) {
-      Value tile = ix.add(tid, r * kThreads);
-      Value inRange = ix.lt(tile, tiles);
-      yi0.push_back(ix.mul(ix.rem(ix.div(tile, tilesP), Q / TI), TI));
-      yp0.push_back(ix.mul(ix.rem(tile, tilesP), TP));
-      Value end = k.select(inRange, b.getIndexType(), [&] { return ix.add(yi0.back(), TI); },
-                           [&] { return k.idx(0); });
-      SmallVector<Value> z(TI * TP, k.f32(0.0f));
-      SmallVector<Value> part = tileProduct(k, {mS, QS}, yi0.back(), TI, {xS, PB}, yp0.back(), TP,
-                                            k.idx(0), end, z, /*unroll=*/TI);
-      acc.append(part.begin(), part.end());
-    }
+    // m_ij = (cb_ij * exp(cum_i - cum_j)) * dt_j (0 for j > i) into m (j, i).
+    // (cb holds the whole [Q, Q] of every chunk: its loads need no bound.)
+    stageTransposed(
+        k, Q, Q, mS, QS,
+        {[&](Value i, Value j) {
+           return k.load(f32, k.arg(4), ix.add(cbBase, ix.add(ix.mul(i, Q), j)));
+         },
+         [&](Value i, Value j, Value cb) {
+           return k.select(ix.le(j, i), f32, [&] {
+             Value decay = exp(k, ix.fsub(k.load(f32, cumS, i), k.load(f32, cumS, j)));
+             return ix.fmul(ix.fmul(cb, decay), k.load(f32, dtS, j));
+           }, [&] { return k.f32(0.0f); });
+         }});
+    k.barrier();
+
+    // y = m x over j below the thread's last row, then (exp(cum) C) init
+    // over N.
+    Value inTile = ix.lt(tid, threads);
+    Value i0 = ix.mul(ix.div(tid, LX), TI);
+    Span is{i0, 1, TI, 0}, ps{ix.mul(ix.rem(tid, LX), width), 1, width, 0};
+    Value end = arith::SelectOp::create(b, inTile, ix.add(i0, TI), k.idx(0));
+    SmallVector<Value> acc = tileProduct(k, {mS, QS}, is, {xS, PB}, ps, k.idx(0), end,
+                                         SmallVector<Value>(TI * width, k.f32(0.0f)), TI);
     Value pInit = ix.mul(ix.add(ix.mul(ix.add(ix.mul(bIdx, chunks), c), H), h), P * N);
+    // Bounds that hold by construction where the blocks tile P and N exactly.
+    Value always = arith::ConstantIntOp::create(b, 1, 1);
+    auto nInside = [&](Value n) { return N % NS == 0 ? always : ix.lt(n, N); };
+    auto pInside = [&](Value p) { return P % PB == 0 ? always : ix.lt(p, P); };
+    auto both = [&](Value x, Value y) { return x == always ? y : y == always ? x : ix.both(x, y); };
     acc = k.forLoop(
         k.idx(0), k.idx(N), k.idx(NS), acc,
         [&](Value n0, ValueRange iter) -> SmallVector<Value> {
           k.barrier();
-          stageScaledC(n0);
-          k.forLoop(tid, k.idx(PB * NS), k.idx(kThreads), [&](Value e) {
-            Value pl = ix.div(e, NS), nl = ix.rem(e, NS);
-            Value p = ix.add(p0, pl), n = ix.add(n0, nl);
-            k.store(ix.loadOrZero(ix.both(ix.lt(p, P), ix.lt(n, N)), k.arg(6),
-                                  ix.add(pInit, ix.add(ix.mul(p, N), n))),
-                    oS, ix.add(ix.mul(nl, PS), pl));
-          });
+          // cS(n, i) = exp(cum_i) * C[i, n0 + n]; oS(n, p) = init[p, n0 + n].
+          stageTransposed(k, Q, NS, cS, QS,
+                          {[&](Value i, Value nl) {
+                             Value n = ix.add(n0, nl);
+                             return ix.loadOrZero(both(ix.lt(i, count), nInside(n)), k.arg(3),
+                                                  bcIndex(i, n));
+                           },
+                           [&](Value i, Value, Value cv) {
+                             return ix.fmul(k.load(f32, eS, i), cv);
+                           }});
+          stageTransposed(k, PB, NS, oS, PS,
+                          {[&](Value pl, Value nl) {
+                             Value p = ix.add(p0, pl), n = ix.add(n0, nl);
+                             return ix.loadOrZero(both(pInside(p), nInside(n)), k.arg(6),
+                                                  ix.add(pInit, ix.add(ix.mul(p, N), n)));
+                           },
+                           {}});
           k.barrier();
-          SmallVector<Value> next;
-          for (int64_t r = 0; r < rounds; ++r) {
-            ValueRange mine = iter.slice(r * TI * TP, TI * TP);
-            SmallVector<Value> part = k.ifOr(ix.lt(ix.add(tid, r * kThreads), tiles), mine, [&] {
-              return tileProduct(k, {cS, QS}, yi0[r], TI, {oS, PS}, yp0[r], TP, k.idx(0),
-                                 k.idx(NS), mine, NS);
-            });
-            next.append(part.begin(), part.end());
-          }
-          return next;
+          return k.ifOr(inTile, iter, [&] {
+            return tileProduct(k, {cS, QS}, is, {oS, PS}, ps, k.idx(0), k.idx(NS), iter, NS);
+          });
         });
 
-    for (int64_t r = 0; r < rounds; ++r) {
-      k.ifThen(ix.lt(ix.add(tid, r * kThreads), tiles), [&] {
-        for (int64_t ii = 0; ii < TI; ++ii)
-          for (int64_t pp = 0; pp < TP; ++pp) {
-            Value i = ix.add(yi0[r], ii), pl = ix.add(yp0[r], pp), p = ix.add(p0, pl);
-            k.ifThen(ix.both(ix.lt(i, count), ix.lt(p, P)), [&] {
-              Value xv = k.load(f32, xS, ix.add(ix.mul(i, PB), pl));
-              Value d = k.load(f32, k.arg(5), dHasHdim ? ix.add(ix.mul(h, P), p) : h);
-              k.store(ix.fadd(acc[(r * TI + ii) * TP + pp], ix.fmul(d, xv)), k.arg(7),
-                      xIndex(i, p));
-            });
+    // y = acc + D x, `width` p at a time.
+    k.ifThen(inTile, [&] {
+      for (int64_t ii = 0; ii < TI; ++ii) {
+        Value i = ix.add(i0, ii), p = ix.add(p0, ps.first);
+        k.ifThen(ix.both(ix.lt(i, count), ix.lt(p, P)), [&] {
+          SmallVector<Value> xv = loadRun(k, {xS, PB}, ix.add(ix.mul(i, PB), ps.first), width);
+          SmallVector<Value> out;
+          for (int64_t u = 0; u < width; ++u) {
+            Value d = k.load(f32, k.arg(5), dHasHdim ? ix.add(ix.mul(h, P), ix.add(p, u)) : h);
+            out.push_back(ix.fadd(acc[ii * width + u], ix.fmul(d, xv[u])));
           }
-      });
-    }
+          if (width == 4)
+            k.storeVector(out, k.arg(7), xIndex(i, p));
+          else
+            k.store(out[0], k.arg(7), xIndex(i, p));
+        });
+      }
+    });
   });
   return success();
 }

@@ -7,9 +7,11 @@
 // reproduce bit for bit:
 //
 //  * only correctly rounded IEEE fp32 operations (+ - * / sqrt, RNE
-//    round-to-integer, int <-> float conversions of exact values, bit casts),
-//    never contracted to fma (the reference library is built with
-//    -ffp-contract=off; the kernels emit arith ops without fastmath flags);
+//    round-to-integer, int <-> float conversions of exact values, bit casts,
+//    and fma where the reference writes std::fma: the chunked SSD scan's
+//    products), never contracted to fma (the reference library is built
+//    with -ffp-contract=off; the kernels emit arith ops without fastmath
+//    flags, and math.fma only where the reference has std::fma);
 //  * exp and log1p are quamba's own (below), not libm's or libdevice's;
 //  * reductions of a row run in the warp order (warpOrderSum): 32 lane
 //    partial sums, each over its interleaved share in ascending order, then

@@ -7,8 +7,9 @@
 // memory, then y). The decode steps and Mamba1's
 // scan run the sequential recurrence: a warp per state row (ssd_step), a
 // thread per (b, e) (selective). Kernels are specialised on the static dims
-// and attrs; batch (and seqlen for scans) are i32 scalars. Every product is
-// unfused (mul.rn, add.rn), as the reference.
+// and attrs; batch (and seqlen for scans) are i32 scalars. The chunked
+// kernels' products are fma.rn (the reference's std::fma); the steps' and
+// Mamba1's scan's are unfused (mul.rn, add.rn), as their reference.
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu | FileCheck %s
 // RUN: quamba-opt %s -split-input-file --quamba-convert-mamba-to-gpu --quamba-kernels-to-ptx \
 // RUN:   | FileCheck %s --check-prefix=PTX
@@ -24,10 +25,10 @@
 // CHECK-LABEL: mamba.launch_plan
 // CHECK-SAME: \22shape\22:[\22B\22,8,\22L\22]
 // CHECK-SAME: \22shape\22:[\22B\22,\22cdiv(L,64)\22,8,16,16]
-// CHECK-SAME: \22op\22:\22ssd_chunk_state\22,\22kernel\22:\22ssd_chunk_state_h8_p16_g2_n16_q64_dtmin00000000_dtmax7f800000\22,\22operands\22:{{\[}}[[X:[0-9]+]],[[DT:[0-9]+]],[[B:[0-9]+]],{{[0-9]+}},{{[0-9]+}},[[DTP:[0-9]+]],[[CUM:[0-9]+]],[[CHUNK:[0-9]+]]],\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{\22dt_min\22:[0.0],\22headdim\22:[16.0],\22ngroups\22:[2.0]},\22grid\22:[8,\22cdiv(L,64)\22,\22B\22],\22block\22:[256,1,1]
+// CHECK-SAME: \22op\22:\22ssd_chunk_state\22,\22kernel\22:\22ssd_chunk_state_h8_p16_g2_n16_q64_dtmin00000000_dtmax7f800000\22,\22operands\22:{{\[}}[[X:[0-9]+]],[[DT:[0-9]+]],[[B:[0-9]+]],{{[0-9]+}},{{[0-9]+}},[[DTP:[0-9]+]],[[CUM:[0-9]+]],[[CHUNK:[0-9]+]]],\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{\22dt_min\22:[0.0],\22headdim\22:[16.0],\22ngroups\22:[2.0]},\22grid\22:[8,\22cdiv(L,64)\22,\22B\22],\22block\22:[32,1,1]
 // CHECK-SAME: \22op\22:\22ssd_state_passing\22,\22kernel\22:\22ssd_state_passing_h8_pn256_q64\22,\22operands\22:{{\[}}[[CUM]],[[CHUNK]],[[INIT:[0-9]+]],{{[0-9]+}}],\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{},\22grid\22:[\22cdiv(B*2048,128)\22,1,1]
 // CHECK-SAME: \22op\22:\22ssd_chunk_cb\22,\22kernel\22:\22ssd_chunk_cb_g2_n16_q64\22,\22operands\22:{{\[}}[[B]],[[C:[0-9]+]],[[CB:[0-9]+]]],\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{\22ngroups\22:[2.0]},\22grid\22:[16,\22cdiv(L,64)\22,\22B*2\22],\22block\22:[256,1,1]
-// CHECK-SAME: \22op\22:\22ssd_chunk_scan\22,\22kernel\22:\22ssd_chunk_scan_h8_p16_g2_n16_q64_dh0_ns16\22,\22operands\22:{{\[}}[[X]],[[DTP]],[[CUM]],[[C]],[[CB]],{{[0-9]+}},[[INIT]],{{[0-9]+}}],\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{\22d_has_hdim\22:[0.0],\22headdim\22:[16.0],\22ngroups\22:[2.0]},\22grid\22:[8,\22cdiv(L,64)\22,\22B\22],\22block\22:[256,1,1]
+// CHECK-SAME: \22op\22:\22ssd_chunk_scan\22,\22kernel\22:\22ssd_chunk_scan_h8_p16_g2_n16_q64_dh0_ns16\22,\22operands\22:{{\[}}[[X]],[[DTP]],[[CUM]],[[C]],[[CB]],{{[0-9]+}},[[INIT]],{{[0-9]+}}],\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{\22d_has_hdim\22:[0.0],\22headdim\22:[16.0],\22ngroups\22:[2.0]},\22grid\22:[8,\22cdiv(L,64)\22,\22B\22],\22block\22:[32,1,1]
 // CHECK-LABEL: gpu.module @ssd_chunk_state_h8_p16_g2_n16_q64_dtmin00000000_dtmax7f800000
 // CHECK: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32", "i32"]
 // CHECK-LABEL: gpu.module @ssd_state_passing_h8_pn256_q64
@@ -36,27 +37,23 @@
 // CHECK-LABEL: gpu.module @ssd_chunk_scan_h8_p16_g2_n16_q64_dh0_ns16
 // CHECK: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32", "i32"]
 // PTX-LABEL: .visible .entry ssd_chunk_state_h8_p16_g2_n16_q64_dtmin00000000_dtmax7f800000(
-// PTX-NOT: fma.rn.f32
 // PTX: bar.sync
 // PTX: ld.shared.b32
 // PTX: mul.rn.f32
-// PTX: add.rn.f32
-// PTX-NOT: fma.rn.f32
+// PTX: fma.rn.f32
 // PTX: ret;
 // PTX-LABEL: .visible .entry ssd_state_passing_h8_pn256_q64(
 // PTX-NOT: fma.rn.f32
 // PTX: ret;
 // PTX-LABEL: .visible .entry ssd_chunk_cb_g2_n16_q64(
-// PTX-NOT: fma.rn.f32
 // PTX: bar.sync
 // PTX: ld.shared.v4.b32
-// PTX-NOT: fma.rn.f32
+// PTX: fma.rn.f32
 // PTX: ret;
 // PTX-LABEL: .visible .entry ssd_chunk_scan_h8_p16_g2_n16_q64_dh0_ns16(
-// PTX-NOT: fma.rn.f32
 // PTX: bar.sync
 // PTX: ld.shared.b32
-// PTX-NOT: fma.rn.f32
+// PTX: fma.rn.f32
 // PTX: ret;
 module {
   func.func @prefill(%t: tensor<?x?xi32>, %x: tensor<?x?x128xf32>, %dt: tensor<?x?x8xf32>, %B: tensor<?x?x32xf32>, %C: tensor<?x?x32xf32>) -> (tensor<?x?x128xf32>, tensor<?x8x16x16xf32>) {
