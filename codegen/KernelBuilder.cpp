@@ -154,6 +154,10 @@ void KernelBuilder::setClusterSize(int blocks) {
   kernel->setAttr("nvvm.cluster_dim", builder.getDenseI32ArrayAttr({blocks, 1, 1}));
 }
 
+void KernelBuilder::setMinBlocksPerSM(int blocks) {
+  kernel->setAttr("nvvm.minctasm", builder.getI32IntegerAttr(blocks));
+}
+
 void KernelBuilder::clusterBarrier() {
   // barrier.cluster.arrive is .release and wait .acquire by default;
   // .aligned asks every thread of a warp to execute the same barrier

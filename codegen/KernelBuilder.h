@@ -83,6 +83,10 @@ public:
   /// Launches the kernel in clusters of `blocks` consecutive blocks along x
   /// (PTX `.reqnctapercluster`, sm_90): the grid's x must be a multiple.
   void setClusterSize(int blocks);
+  /// Asks ptxas for registers that let `blocks` blocks share an SM (PTX
+  /// `.minnctapersm`): occupancy for a kernel that would otherwise take
+  /// more registers than it gains from.
+  void setMinBlocksPerSM(int blocks);
   /// barrier.cluster.arrive.release + wait.acquire: every thread of every
   /// block of the cluster must reach it; the shared memory each block
   /// wrote before it is visible to the whole cluster after it.

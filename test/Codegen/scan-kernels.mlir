@@ -4,7 +4,9 @@
 // chunk's state as a product over shared-memory slices), ssd_state_passing
 // (a thread per state element, a loop over the chunks), ssd_chunk_cb (C B^T
 // once per chunk and group) and ssd_chunk_scan (C B^T masked into shared
-// memory, then y). The decode steps and Mamba1's
+// memory, then y; five blocks an SM). Both chunk products give each thread
+// a register tile: here (P = N = 16) the state's 16 x 16 over 8 threads and
+// y's 64 x 16 over 32, each a block of one warp. The decode steps and Mamba1's
 // scan run the sequential recurrence: a warp per state row (ssd_step), a
 // thread per (b, e) (selective). Kernels are specialised on the static dims
 // and attrs; batch (and seqlen for scans) are i32 scalars. The chunked
@@ -51,6 +53,7 @@
 // PTX: fma.rn.f32
 // PTX: ret;
 // PTX-LABEL: .visible .entry ssd_chunk_scan_h8_p16_g2_n16_q64_dh0_ns16(
+// PTX: .minnctapersm 5
 // PTX: bar.sync
 // PTX: ld.shared.b32
 // PTX: fma.rn.f32
