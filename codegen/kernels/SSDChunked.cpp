@@ -9,7 +9,7 @@
 //   state[p, n] = sum_i B[i, n] * (w_i x[i, p]): a [P, N] product over the
 //   chunk's tokens, the tokens staged in shared memory in slices, each thread
 //   a register tile of 8 p x 8 n (mamba2-2.7b: 128 threads).
-// ssd_state_passing: a thread per (batch, head, state element), a loop over
+// ssd_state_passing: a thread per (batch, head, 4 state elements), a loop over
 //   the chunks (s = s * exp(cum_last) + chunk state).
 // ssd_chunk_cb: a block per (16 x 16 outputs, chunk, batch and group):
 //   cb[i, j] = C_i . B_j over N, the block's 16 rows of C and of B staged in
@@ -470,43 +470,55 @@ LogicalResult emitStatePassing(KernelContext &ctx, Location loc) {
     return emitError(loc) << "ssd_state_passing: expected cum [B, H, L] and chunk states "
                              "[B, chunks, H, P, N]";
   const int64_t H = ctx.dim(1, 2), PN = ctx.dim(1, 3) * ctx.dim(1, 4);
+  // V consecutive state elements a thread: one exp(cum_last) a chunk for V
+  // elements, 16-byte loads and stores.
+  const int64_t V = PN % 4 == 0 ? 4 : 1;
   launch.scalars = {*plan::ShapeExpr::parse("B"), *plan::ShapeExpr::parse("L")};
-  ctx.gridFor(mulExpr(*plan::ShapeExpr::parse("B"), plan::ShapeExpr(H * PN)), 4);
+  ctx.gridFor(mulExpr(*plan::ShapeExpr::parse("B"), plan::ShapeExpr(H * PN / V)), 4);
   std::string name = "ssd_state_passing_h" + std::to_string(H) + "_pn" + std::to_string(PN) +
-                     "_q" + std::to_string(Q);
+                     "_q" + std::to_string(Q) + "_v" + std::to_string(V);
   ctx.useKernel(name, ctx.operandArgs(2), 4, [&](KernelBuilder &k) {
     Ix ix{k};
-    Type f32 = k.b().getF32Type();
     Value gid = k.globalIdx();
     Value L = k.argIndex(5), chunks = ix.div(ix.add(L, Q - 1), Q);
-    k.ifThen(ix.lt(gid, ix.mul(k.argIndex(4), H * PN)), [&] {
-      Value bh = ix.div(gid, PN), e = ix.rem(gid, PN);
+    auto store = [&](ArrayRef<Value> v, Value ptr, Value at) {
+      if (V == 1)
+        k.store(v[0], ptr, at);
+      else
+        k.storeVector(v, ptr, at);
+    };
+    k.ifThen(ix.lt(gid, ix.mul(k.argIndex(4), H * PN / V)), [&] {
+      Value bh = ix.div(gid, PN / V), e = ix.mul(ix.rem(gid, PN / V), V);
       Value bIdx = ix.div(bh, H), h = ix.rem(bh, H);
       // Chunks in groups of U: the group's loads first (the stores to
       // init_states might alias them as far as the compiler knows), then
       // its updates in chunk order.
       SmallVector<Value> s = k.forLoop(
-          k.idx(0), chunks, k.idx(kPassingGroup), ValueRange{k.f32(0.0f)},
+          k.idx(0), chunks, k.idx(kPassingGroup), SmallVector<Value>(V, k.f32(0.0f)),
           [&](Value c0, ValueRange iter) -> SmallVector<Value> {
-            SmallVector<Value> valid, at, local, cumLast;
+            SmallVector<Value> valid, at, cumLast;
+            SmallVector<SmallVector<Value>> local;
             for (int64_t u = 0; u < kPassingGroup; ++u) {
               Value c = ix.add(c0, u);
               valid.push_back(ix.lt(c, chunks));
               at.push_back(
                   ix.add(ix.mul(ix.add(ix.mul(ix.add(ix.mul(bIdx, chunks), c), H), h), PN), e));
-              local.push_back(ix.loadOrZero(valid[u], k.arg(1), at[u]));
+              local.push_back(loadRunOrZero(k, valid[u], k.arg(1), at[u], V));
               Value last = ix.sub(ix.min(ix.mul(ix.add(c, 1), Q), L), k.idx(1));
               cumLast.push_back(ix.loadOrZero(valid[u], k.arg(0), ix.add(ix.mul(bh, L), last)));
             }
-            Value state = iter[0];
+            SmallVector<Value> state(iter.begin(), iter.end());
             for (int64_t u = 0; u < kPassingGroup; ++u) {
-              k.ifThen(valid[u], [&] { k.store(state, k.arg(2), at[u]); });
-              Value next = ix.fadd(ix.fmul(state, exp(k, cumLast[u])), local[u]);
-              state = arith::SelectOp::create(k.b(), valid[u], next, state);
+              k.ifThen(valid[u], [&] { store(state, k.arg(2), at[u]); });
+              Value decay = exp(k, cumLast[u]);
+              for (int64_t v = 0; v < V; ++v) {
+                Value next = ix.fadd(ix.fmul(state[v], decay), local[u][v]);
+                state[v] = arith::SelectOp::create(k.b(), valid[u], next, state[v]);
+              }
             }
-            return {state};
+            return state;
           });
-      k.store(s[0], k.arg(3), gid);
+      store(s, k.arg(3), ix.mul(gid, V));
     });
   });
   return success();

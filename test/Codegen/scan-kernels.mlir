@@ -2,7 +2,7 @@
 // 64 tokens, ref::ssdScan) in four launches: ssd_chunk_state (a block per
 // head, chunk and sequence: dt, the running sum of dt A in token order, the
 // chunk's state as a product over shared-memory slices), ssd_state_passing
-// (a thread per state element, a loop over the chunks), ssd_chunk_cb (C B^T
+// (a thread per 4 state elements, a loop over the chunks), ssd_chunk_cb (C B^T
 // once per chunk and group) and ssd_chunk_scan (C B^T masked into shared
 // memory, then y; five blocks an SM). Both chunk products give each thread
 // a register tile: here (P = N = 16) the state's 16 x 16 over 8 threads and
@@ -28,12 +28,12 @@
 // CHECK-SAME: \22shape\22:[\22B\22,8,\22L\22]
 // CHECK-SAME: \22shape\22:[\22B\22,\22cdiv(L,64)\22,8,16,16]
 // CHECK-SAME: \22op\22:\22ssd_chunk_state\22,\22kernel\22:\22ssd_chunk_state_h8_p16_g2_n16_q64_dtmin00000000_dtmax7f800000\22,\22operands\22:{{\[}}[[X:[0-9]+]],[[DT:[0-9]+]],[[B:[0-9]+]],{{[0-9]+}},{{[0-9]+}},[[DTP:[0-9]+]],[[CUM:[0-9]+]],[[CHUNK:[0-9]+]]],\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{\22dt_min\22:[0.0],\22headdim\22:[16.0],\22ngroups\22:[2.0]},\22grid\22:[8,\22cdiv(L,64)\22,\22B\22],\22block\22:[32,1,1]
-// CHECK-SAME: \22op\22:\22ssd_state_passing\22,\22kernel\22:\22ssd_state_passing_h8_pn256_q64\22,\22operands\22:{{\[}}[[CUM]],[[CHUNK]],[[INIT:[0-9]+]],{{[0-9]+}}],\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{},\22grid\22:[\22cdiv(B*2048,128)\22,1,1]
+// CHECK-SAME: \22op\22:\22ssd_state_passing\22,\22kernel\22:\22ssd_state_passing_h8_pn256_q64_v4\22,\22operands\22:{{\[}}[[CUM]],[[CHUNK]],[[INIT:[0-9]+]],{{[0-9]+}}],\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{},\22grid\22:[\22cdiv(B*512,128)\22,1,1]
 // CHECK-SAME: \22op\22:\22ssd_chunk_cb\22,\22kernel\22:\22ssd_chunk_cb_g2_n16_q64\22,\22operands\22:{{\[}}[[B]],[[C:[0-9]+]],[[CB:[0-9]+]]],\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{\22ngroups\22:[2.0]},\22grid\22:[16,\22cdiv(L,64)\22,\22B*2\22],\22block\22:[256,1,1]
 // CHECK-SAME: \22op\22:\22ssd_chunk_scan\22,\22kernel\22:\22ssd_chunk_scan_h8_p16_g2_n16_q64_dh0_ns16\22,\22operands\22:{{\[}}[[X]],[[DTP]],[[CUM]],[[C]],[[CB]],{{[0-9]+}},[[INIT]],{{[0-9]+}}],\22scalars\22:[\22B\22,\22L\22],\22attrs\22:{\22d_has_hdim\22:[0.0],\22headdim\22:[16.0],\22ngroups\22:[2.0]},\22grid\22:[8,\22cdiv(L,64)\22,\22B\22],\22block\22:[32,1,1]
 // CHECK-LABEL: gpu.module @ssd_chunk_state_h8_p16_g2_n16_q64_dtmin00000000_dtmax7f800000
 // CHECK: quamba.signature = ["*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "*fp32", "i32", "i32"]
-// CHECK-LABEL: gpu.module @ssd_state_passing_h8_pn256_q64
+// CHECK-LABEL: gpu.module @ssd_state_passing_h8_pn256_q64_v4
 // CHECK-LABEL: gpu.module @ssd_chunk_cb_g2_n16_q64
 // CHECK: quamba.signature = ["*fp32", "*fp32", "*fp32", "i32", "i32"]
 // CHECK-LABEL: gpu.module @ssd_chunk_scan_h8_p16_g2_n16_q64_dh0_ns16
@@ -44,7 +44,11 @@
 // PTX: mul.rn.f32
 // PTX: fma.rn.f32
 // PTX: ret;
-// PTX-LABEL: .visible .entry ssd_state_passing_h8_pn256_q64(
+// PTX-LABEL: .visible .entry ssd_state_passing_h8_pn256_q64_v4(
+// PTX-NOT: fma.rn.f32
+// PTX: ld.global.v4.b32
+// PTX-NOT: fma.rn.f32
+// PTX: st.global.v4.b32
 // PTX-NOT: fma.rn.f32
 // PTX: ret;
 // PTX-LABEL: .visible .entry ssd_chunk_cb_g2_n16_q64(
