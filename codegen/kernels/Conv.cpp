@@ -233,6 +233,10 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
         window.push_back(input(src, exists));
         present.push_back(exists);
       }
+      // The output's part, pointer and requantization scale depend on c
+      // only: prepared once, each token one row further.
+      const OutputSlot first = prepareOutput(k, arith::AddIOp::create(b, rowBase, t0), c, 3 + r,
+                                             channels, parts, ctx.requantizeScaleArgs(3 + r));
       for (int64_t u = 0; u < kConvTokens; ++u) {
         Value t = arith::AddIOp::create(b, t0, k.idx(u));
         Value inSeq = lt(t, L);
@@ -249,10 +253,10 @@ LogicalResult emitConv(KernelContext &ctx, Location loc) {
                           .getResult();
         if (useSilu)
           acc = silu(k, acc);
-        Value row = arith::AddIOp::create(b, rowBase, t);
-        k.ifThen(inSeq, [&] {
-          storeOutput(k, acc, row, c, 3 + r, channels, parts, ctx.requantizeScaleArgs(3 + r));
-        });
+        OutputSlot slot = first;
+        slot.index = arith::AddIOp::create(
+            b, first.index, arith::MulIOp::create(b, first.rowStride, k.idx(u)));
+        k.ifThen(inSeq, [&] { storeOutput(k, slot, acc); });
         // The last token of (b, c) writes state[b, c, :] = its window.
         Value last = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, t,
                                            arith::SubIOp::create(b, L, k.idx(1)));

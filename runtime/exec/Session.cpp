@@ -153,11 +153,18 @@ Result<void *> Session::buffer(int index, int64_t batch, int64_t seqlen) {
     return makeError("buffer '" + b.name + "' has no valid size for batch " +
                      std::to_string(batch) + ", length " + std::to_string(seqlen));
   if (arena_->contains(index)) {
-    if (layoutKey_ != std::make_pair(batch, seqlen)) {
-      layout_ = arena_->layout(batch, seqlen);
+    if (!layout_ || layoutKey_ != std::make_pair(batch, seqlen)) {
       layoutKey_ = {batch, seqlen};
+      auto found = layouts_.find(layoutKey_);
+      if (found == layouts_.end()) {
+        if (layouts_.size() >= kLayoutsKept)
+          layouts_.clear();
+        found = layouts_.emplace(layoutKey_, arena_->layout(batch, seqlen)).first;
+      }
+      layout_ = &found->second;
     }
-    if (arenaMemory_.bytes < layout_.bytes) {
+    const ActivationArena::Layout &layout = *layout_;
+    if (arenaMemory_.bytes < layout.bytes) {
       // Nothing in the arena outlives an entry point's run: no copy.
       if (arenaMemory_.ptr) {
         backend_->invalidateGraphs();
@@ -165,16 +172,16 @@ Result<void *> Session::buffer(int index, int64_t batch, int64_t seqlen) {
         held(-static_cast<ptrdiff_t>(arenaMemory_.bytes));
       }
       arenaMemory_ = {};
-      Result<void *> ptr = backend_->allocate(layout_.bytes);
+      Result<void *> ptr = backend_->allocate(layout.bytes);
       if (!ptr)
         return makeError("activation arena for batch " + std::to_string(batch) +
                          " x length " + std::to_string(seqlen) + " (" +
-                         std::to_string(layout_.bytes) + " bytes, for buffer '" + b.name +
+                         std::to_string(layout.bytes) + " bytes, for buffer '" + b.name +
                          "'): " + ptr.error());
-      arenaMemory_ = {*ptr, layout_.bytes};
-      held(static_cast<ptrdiff_t>(layout_.bytes));
+      arenaMemory_ = {*ptr, layout.bytes};
+      held(static_cast<ptrdiff_t>(layout.bytes));
     }
-    return static_cast<void *>(static_cast<char *>(arenaMemory_.ptr) + layout_.offsets[index]);
+    return static_cast<void *>(static_cast<char *>(arenaMemory_.ptr) + layout.offsets[index]);
   }
   size_t bytes = *checkedBytes;
   if (a.ptr && a.bytes >= bytes)
@@ -259,43 +266,69 @@ Status Session::runEntry(const plan::EntryPoint &entry, int64_t batch, int64_t s
     return makeError("@" + entry.name + " has no " +
                      (pick == Pick::Random ? "random " : "") +
                      "sampler; recompile with this quamba-compile");
-  // Bind (and allocate) everything first: a graph capture must see only
-  // launches, on buffers that stay where they are.
   std::vector<const plan::Launch *> launches;
   for (const plan::Launch &launch : entry.launches)
     if (launch.runsFor(batch))
       launches.push_back(&launch);
   if (pick != Pick::Logits)
     launches.push_back(&*sampler);
-  std::vector<BoundLaunch> bound;
-  for (const plan::Launch *launchPtr : launches) {
-    const plan::Launch &launch = *launchPtr;
+  // The launch's buffers and sizes; nullopt for an empty grid (zero tokens),
+  // which launches nothing.
+  auto bindLaunch = [&](const plan::Launch &launch) -> Result<std::optional<BoundLaunch>> {
     Result<BoundLaunch> b = bind(launch, batch, seqlen);
     if (!b)
       return makeError(b.error());
-    // An empty grid (zero tokens) launches nothing.
     if (b->grid[0] == 0 || b->grid[1] == 0 || b->grid[2] == 0)
-      continue;
-    bound.push_back(b.take());
-  }
-  auto launchAll = [&]() -> Status {
-    for (const BoundLaunch &b : bound)
-      if (Status s = backend_->run(b); !s)
-        return makeError("@" + entry.name + " " + b.launch->op + " (" + b.launch->kernel +
-                         "): " + s.error());
+      return std::optional<BoundLaunch>();
+    return std::optional<BoundLaunch>(b.take());
+  };
+  auto runBound = [&](const BoundLaunch &b) -> Status {
+    if (Status s = backend_->run(b); !s)
+      return makeError("@" + entry.name + " " + b.launch->op + " (" + b.launch->kernel +
+                       "): " + s.error());
     return Status::success();
   };
-  // Decode runs the same launches on the same buffers every token: one
-  // graph per batch size (DESIGN.md §6). Prefill lengths vary: launched.
-  Status ran = entry.singleToken
-                   ? backend_->runGraph(entry.name +
-                                            (pick == Pick::Greedy   ? "+argmax"
-                                             : pick == Pick::Random ? "+sample"
-                                                                    : "") +
-                                            "/B=" + std::to_string(batch) +
-                                            (statesSwapped_ ? "/swapped" : ""),
-                                        launchAll)
-                   : launchAll();
+  Status ran = Status::success();
+  if (!entry.singleToken) {
+    // Prefill lengths vary: launched, each bound just before it runs, so
+    // that the device starts on the first launch while the host binds the
+    // rest (binding all 700 launches of a 64-layer model first left it idle
+    // for milliseconds).
+    for (const plan::Launch *launch : launches) {
+      Result<std::optional<BoundLaunch>> b = bindLaunch(*launch);
+      if (!b)
+        return makeError(b.error());
+      if (!*b)
+        continue;
+      if (ran = runBound(**b); !ran)
+        break;
+    }
+  } else {
+    // Decode runs the same launches on the same buffers every token: one
+    // graph per batch size (DESIGN.md §6). Everything is bound (and
+    // allocated) first: a graph capture must see only launches, on buffers
+    // that stay where they are.
+    std::vector<BoundLaunch> bound;
+    for (const plan::Launch *launch : launches) {
+      Result<std::optional<BoundLaunch>> b = bindLaunch(*launch);
+      if (!b)
+        return makeError(b.error());
+      if (*b)
+        bound.push_back(std::move(**b));
+    }
+    ran = backend_->runGraph(entry.name +
+                                 (pick == Pick::Greedy   ? "+argmax"
+                                  : pick == Pick::Random ? "+sample"
+                                                         : "") +
+                                 "/B=" + std::to_string(batch) +
+                                 (statesSwapped_ ? "/swapped" : ""),
+                             [&]() -> Status {
+                               for (const BoundLaunch &b : bound)
+                                 if (Status s = runBound(b); !s)
+                                   return s;
+                               return Status::success();
+                             });
+  }
   if (!ran || !wait)
     return ran;
   return backend_->synchronize();

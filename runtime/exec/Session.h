@@ -115,9 +115,13 @@ private:
   std::vector<Allocation> buffers_; // by plan buffer index (arena buffers: none)
   std::unique_ptr<ActivationArena> arena_;
   Allocation arenaMemory_;
-  /// The arena layout of the last (batch, seqlen) asked for.
+  /// Arena layouts by (batch, seqlen): a layout is a first fit over every
+  /// arena buffer (milliseconds for a large model), and prefill and decode
+  /// alternate between two keys. At most kLayoutsKept, then started afresh.
+  static constexpr size_t kLayoutsKept = 16;
+  std::map<std::pair<int64_t, int64_t>, ActivationArena::Layout> layouts_;
+  const ActivationArena::Layout *layout_ = nullptr;
   std::pair<int64_t, int64_t> layoutKey_{-1, -1};
-  ActivationArena::Layout layout_;
   int64_t stateBatch_ = 0;          // batch of the states held (0: none)
   /// Decode's states ping-pong instead of being copied back after each
   /// step: statePartner_[i] is the decode state output paired with state
