@@ -163,6 +163,15 @@ TEST_P(CompiledModel, CpuBackendEqualsInterpreterBitForBit) {
   ASSERT_TRUE(got.ok()) << got.error();
   EXPECT_EQ(0, std::memcmp(got->data(), (*out)[0].values.data(), got->size() * sizeof(float)))
       << "decode after a second prefill differs";
+
+  // The first prompt again: its activation layout is the one the session
+  // kept for (2, 11), reused after three other shapes.
+  auto logits3 = (*session)->prefill(ids, batch, len);
+  ASSERT_TRUE(logits3.ok()) << logits3.error();
+  ASSERT_EQ(logits3->size(), (*reference)[0].values.size());
+  EXPECT_EQ(0, std::memcmp(logits3->data(), (*reference)[0].values.data(),
+                           logits3->size() * sizeof(float)))
+      << "prefill logits differ on a shape seen before";
 }
 
 INSTANTIATE_TEST_SUITE_P(
