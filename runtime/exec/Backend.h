@@ -60,6 +60,12 @@ public:
     (void)key;
     return body();
   }
+  /// Whether runGraph(key, ...) would replay a captured graph without
+  /// calling its body.
+  virtual bool hasGraph(const std::string &key) const {
+    (void)key;
+    return false;
+  }
   /// Forgets every captured graph (buffers they point at moved).
   virtual void invalidateGraphs() {}
 };

@@ -247,6 +247,10 @@ public:
     return call(driver.graphLaunch(found->second, stream), "cuGraphLaunch " + key);
   }
 
+  bool hasGraph(const std::string &key) const override {
+    return useGraphs && graphs.count(key) != 0;
+  }
+
   void invalidateGraphs() override {
     for (auto &[key, exec] : graphs)
       driver.graphExecDestroy(exec);

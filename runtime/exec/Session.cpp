@@ -307,27 +307,28 @@ Status Session::runEntry(const plan::EntryPoint &entry, int64_t batch, int64_t s
     // Decode runs the same launches on the same buffers every token: one
     // graph per batch size (DESIGN.md §6). Everything is bound (and
     // allocated) first: a graph capture must see only launches, on buffers
-    // that stay where they are.
+    // that stay where they are. A graph already captured is replayed
+    // without binding (a buffer that moved dropped every graph).
+    const std::string key = entry.name +
+                            (pick == Pick::Greedy   ? "+argmax"
+                             : pick == Pick::Random ? "+sample"
+                                                    : "") +
+                            "/B=" + std::to_string(batch) + (statesSwapped_ ? "/swapped" : "");
     std::vector<BoundLaunch> bound;
-    for (const plan::Launch *launch : launches) {
-      Result<std::optional<BoundLaunch>> b = bindLaunch(*launch);
-      if (!b)
-        return makeError(b.error());
-      if (*b)
-        bound.push_back(std::move(**b));
-    }
-    ran = backend_->runGraph(entry.name +
-                                 (pick == Pick::Greedy   ? "+argmax"
-                                  : pick == Pick::Random ? "+sample"
-                                                         : "") +
-                                 "/B=" + std::to_string(batch) +
-                                 (statesSwapped_ ? "/swapped" : ""),
-                             [&]() -> Status {
-                               for (const BoundLaunch &b : bound)
-                                 if (Status s = runBound(b); !s)
-                                   return s;
-                               return Status::success();
-                             });
+    if (!backend_->hasGraph(key))
+      for (const plan::Launch *launch : launches) {
+        Result<std::optional<BoundLaunch>> b = bindLaunch(*launch);
+        if (!b)
+          return makeError(b.error());
+        if (*b)
+          bound.push_back(std::move(**b));
+      }
+    ran = backend_->runGraph(key, [&]() -> Status {
+      for (const BoundLaunch &b : bound)
+        if (Status s = runBound(b); !s)
+          return s;
+      return Status::success();
+    });
   }
   if (!ran || !wait)
     return ran;
