@@ -118,12 +118,16 @@ TEST_P(CompiledModel, CpuBackendEqualsInterpreterBitForBit) {
   Interpreter interp(*model);
   auto reference = interp.run("prefill", {HostTensor::tokens({batch, len}, ids)});
   ASSERT_TRUE(static_cast<bool>(reference)) << llvm::toString(reference.takeError());
-  auto logits = (*session)->prefill(ids, batch, len);
-  ASSERT_TRUE(logits.ok()) << logits.error();
-  ASSERT_EQ(logits->size(), (*reference)[0].values.size());
-  EXPECT_EQ(0, std::memcmp(logits->data(), (*reference)[0].values.data(),
-                           logits->size() * sizeof(float)))
-      << "prefill logits differ";
+  // The session's prefill logits of `ids` against the interpreter's.
+  auto expectPrefillLogits = [&](const char *what) {
+    auto logits = (*session)->prefill(ids, batch, len);
+    ASSERT_TRUE(logits.ok()) << logits.error();
+    ASSERT_EQ(logits->size(), (*reference)[0].values.size());
+    EXPECT_EQ(0, std::memcmp(logits->data(), (*reference)[0].values.data(),
+                             logits->size() * sizeof(float)))
+        << what;
+  };
+  expectPrefillLogits("prefill logits differ");
 
   std::vector<HostTensor> states(reference->begin() + 1, reference->end());
   for (int step = 0; step < 3; ++step) {
@@ -166,12 +170,7 @@ TEST_P(CompiledModel, CpuBackendEqualsInterpreterBitForBit) {
 
   // The first prompt again: its activation layout is the one the session
   // kept for (2, 11), reused after three other shapes.
-  auto logits3 = (*session)->prefill(ids, batch, len);
-  ASSERT_TRUE(logits3.ok()) << logits3.error();
-  ASSERT_EQ(logits3->size(), (*reference)[0].values.size());
-  EXPECT_EQ(0, std::memcmp(logits3->data(), (*reference)[0].values.data(),
-                           logits3->size() * sizeof(float)))
-      << "prefill logits differ on a shape seen before";
+  expectPrefillLogits("prefill logits differ on a shape seen before");
 }
 
 INSTANTIATE_TEST_SUITE_P(
