@@ -48,7 +48,10 @@ def QuambaConvertMambaToGpu : Pass<"quamba-convert-mamba-to-gpu", "ModuleOp"> {
     one-block kernel. On sm_90a, @prefill's W8A8 and W4A8 linears with K a
     multiple of 128 are warpgroup GEMMs (`_wgmma`: `nvvm.wgmma.mma_async` on
     128-byte-swizzled shared tiles; exact int32 sums, like the mma.sync
-    kernels other K and sm_80 get). Lower the kernels with the same chip as
+    kernels other K and sm_80 get). @prefill's chunked SSD scan sums its
+    products with `math.fma`, as its reference does (std::fma), on register
+    tiles a thread (`ssd_chunk_scan` at `.minnctapersm 5`, 96 registers).
+    Lower the kernels with the same chip as
     `target`: sm_80 has no griddepcontrol, no clusters and no wgmma.
 
     Lower the result to PTX with
