@@ -82,13 +82,22 @@ struct Ix {
   Value fmul(Value a, Value c) { return arith::MulFOp::create(k.b(), a, c); }
   /// a * c + acc, rounded once (std::fma in the reference).
   Value fma(Value a, Value c, Value acc) { return math::FmaOp::create(k.b(), a, c, acc); }
-  /// cond ? ptr[index] : 0.0f, without a branch: a false cond loads
-  /// ptr[0] (the buffers are never empty when a kernel runs) and drops it.
-  Value loadOrZero(Value cond, Value ptr, Value index) {
+  /// cond ? ptr[index .. index + width) : zeros, one (vector) load (index
+  /// a multiple of width), without a branch: a false cond loads ptr[0 ..]
+  /// (the buffers are never empty when a kernel runs) and drops it.
+  SmallVector<Value> loadRunOrZero(Value cond, Value ptr, Value index, int64_t width) {
     auto &b = k.b();
+    Type f32 = b.getF32Type();
     Value safe = arith::SelectOp::create(b, cond, index, k.idx(0));
-    Value v = k.load(b.getF32Type(), ptr, safe);
-    return arith::SelectOp::create(b, cond, v, k.f32(0.0f));
+    SmallVector<Value> v = width == 1 ? SmallVector<Value>{k.load(f32, ptr, safe)}
+                                      : k.loadVector(f32, width, ptr, safe);
+    for (Value &e : v)
+      e = arith::SelectOp::create(b, cond, e, k.f32(0.0f));
+    return v;
+  }
+  /// cond ? ptr[index] : 0.0f.
+  Value loadOrZero(Value cond, Value ptr, Value index) {
+    return loadRunOrZero(cond, ptr, index, 1)[0];
   }
 };
 
@@ -249,20 +258,6 @@ void stageRows(KernelBuilder &k, int64_t rows, int64_t cols, int64_t width, Valu
       });
 }
 
-/// cond ? ptr[index .. index + width) : zeros, one vector load (index a
-/// multiple of width); a false cond loads ptr[0 ..] and drops it.
-SmallVector<Value> loadRunOrZero(KernelBuilder &k, Value cond, Value ptr, Value index,
-                                 int64_t width) {
-  auto &b = k.b();
-  Type f32 = b.getF32Type();
-  Value safe = arith::SelectOp::create(b, cond, index, k.idx(0));
-  SmallVector<Value> v = width == 1 ? SmallVector<Value>{k.load(f32, ptr, safe)}
-                                    : k.loadVector(f32, width, ptr, safe);
-  for (Value &e : v)
-    e = arith::SelectOp::create(b, cond, e, k.f32(0.0f));
-  return v;
-}
-
 /// The largest power of two <= want (a power of two) dividing n.
 int64_t largestDivisor(int64_t n, int64_t want) {
   while (want > 1 && n % want != 0)
@@ -413,8 +408,8 @@ LogicalResult emitChunkState(KernelContext &ctx, Location loc) {
           stageRows(k, kTokenSlice, P, xWidth, wxS,
                     {[&](Value r, Value p) {
                        Value i = ix.add(k0, r);
-                       return loadRunOrZero(
-                           k, ix.lt(i, count), k.arg(0),
+                       return ix.loadRunOrZero(
+                           ix.lt(i, count), k.arg(0),
                            ix.add(ix.mul(ix.add(rowBase, i), H * P), ix.add(ix.mul(h, P), p)),
                            xWidth);
                      },
@@ -427,8 +422,8 @@ LogicalResult emitChunkState(KernelContext &ctx, Location loc) {
           stageRows(k, kTokenSlice, N, width, bS,
                     {[&](Value r, Value n) {
                        Value i = ix.add(k0, r);
-                       return loadRunOrZero(
-                           k, ix.lt(i, count), k.arg(2),
+                       return ix.loadRunOrZero(
+                           ix.lt(i, count), k.arg(2),
                            ix.add(ix.mul(ix.add(rowBase, i), G * N), ix.add(gn, n)), width);
                      },
                      {}});
@@ -503,7 +498,7 @@ LogicalResult emitStatePassing(KernelContext &ctx, Location loc) {
               valid.push_back(ix.lt(c, chunks));
               at.push_back(
                   ix.add(ix.mul(ix.add(ix.mul(ix.add(ix.mul(bIdx, chunks), c), H), h), PN), e));
-              local.push_back(loadRunOrZero(k, valid[u], k.arg(1), at[u], V));
+              local.push_back(ix.loadRunOrZero(valid[u], k.arg(1), at[u], V));
               Value last = ix.sub(ix.min(ix.mul(ix.add(c, 1), Q), L), k.idx(1));
               cumLast.push_back(ix.loadOrZero(valid[u], k.arg(0), ix.add(ix.mul(bh, L), last)));
             }
@@ -672,7 +667,7 @@ LogicalResult emitChunkScan(KernelContext &ctx, Location loc) {
     stageRows(k, Q, PB, width, xS,
               {[&](Value j, Value pl) {
                  Value p = ix.add(p0, pl);
-                 return loadRunOrZero(k, ix.both(ix.lt(j, count), ix.lt(p, P)), k.arg(0),
+                 return ix.loadRunOrZero(ix.both(ix.lt(j, count), ix.lt(p, P)), k.arg(0),
                                       xIndex(j, p), width);
                },
                {}});
